@@ -1,0 +1,55 @@
+import type { BrokerOverrides } from './broker-config.ts';
+import type { Toxic } from './toxiproxy.ts';
+
+export type Backend = 'jvm' | 'testcontainers';
+
+export interface ClusterOptions {
+  /** Label used in directory names and errors: `source`, `target`, `us`. */
+  name?: string;
+  /** Combined broker+controller nodes. */
+  nodes?: 1 | 3;
+  /** Put a Toxiproxy in front of every node's client listener (see `KafkaCluster.network`). */
+  toxiproxy?: boolean;
+  /** Apache Kafka version; defaults to `KAFKA_MIRROR_KAFKA_VERSION` or the launcher default. */
+  kafkaVersion?: string;
+  /** Extra or overriding server.properties entries. */
+  brokerConfig?: BrokerOverrides;
+  /** `test` starts fastest (C1 JIT only); `bench` runs the full JIT for throughput measurements. */
+  jvmProfile?: 'test' | 'bench';
+  /** Give up on readiness after this long. */
+  startTimeoutMs?: number;
+}
+
+/** Network faults between clients and the cluster, through Toxiproxy. Replication between nodes is not affected. */
+export interface ClusterNetwork {
+  /** Adds the toxic to the proxies of the given nodes (default: all) under one name, and returns that name. */
+  addToxic(toxic: Toxic, nodeIds?: readonly number[]): Promise<string>;
+  removeToxic(name: string, nodeIds?: readonly number[]): Promise<void>;
+  /** Connections refused while disabled. */
+  setEnabled(enabled: boolean, nodeIds?: readonly number[]): Promise<void>;
+  /** Every proxy enabled, every toxic removed. */
+  reset(): Promise<void>;
+}
+
+export interface KafkaCluster {
+  readonly name: string;
+  readonly backend: Backend;
+  readonly kafkaVersion: string;
+  readonly clusterId: string;
+  readonly nodeIds: readonly number[];
+  /** Addresses clients bootstrap from (the Toxiproxy fronts when enabled). */
+  readonly bootstrapServers: readonly string[];
+  /** Present when the cluster was started with `toxiproxy: true`. */
+  readonly network: ClusterNetwork | undefined;
+  isRunning(nodeId: number): boolean;
+  /** Graceful stop (SIGTERM, controlled shutdown on multi-node clusters). */
+  stopNode(nodeId: number): Promise<void>;
+  /** SIGKILL: the crash case. */
+  killNode(nodeId: number): Promise<void>;
+  /** Starts a stopped or killed node with its data and waits until the cluster sees it again. */
+  startNode(nodeId: number): Promise<void>;
+  /** The last lines of a node's log. */
+  logTail(nodeId: number, lines?: number): Promise<string>;
+  /** Stops everything. Logs are kept (and their path printed) when `keepLogs` is true. Idempotent. */
+  stop(options?: { keepLogs?: boolean }): Promise<void>;
+}
