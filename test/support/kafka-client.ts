@@ -1,0 +1,109 @@
+// kafkajs helpers for tests: a quiet client, and bounded produce/consume of numbered records.
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs, { type Admin, type Kafka as KafkaClient, type Message } from 'kafkajs';
+
+const { Kafka, logLevel } = kafkajs;
+
+export function client(bootstrapServers: readonly string[], options: { requestTimeout?: number } = {}): KafkaClient {
+  return new Kafka({
+    clientId: 'kafka-mirror-test',
+    brokers: [...bootstrapServers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    requestTimeout: options.requestTimeout ?? 10_000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+}
+
+export async function withAdmin<T>(kafka: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(
+  kafka: KafkaClient,
+  topic: string,
+  options: { partitions?: number; replicationFactor?: number; config?: Record<string, string> } = {},
+): Promise<void> {
+  await withAdmin(kafka, async (admin) => {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: options.partitions ?? 1,
+          replicationFactor: options.replicationFactor ?? 1,
+          configEntries: Object.entries(options.config ?? {}).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  });
+}
+
+/** Messages `${prefix}-0` ... `${prefix}-(count-1)`, keyed by their number. */
+export function numbered(prefix: string, from: number, count: number): Message[] {
+  return Array.from({ length: count }, (_, i) => ({ key: String(from + i), value: `${prefix}-${from + i}` }));
+}
+
+export async function produceAll(kafka: KafkaClient, topic: string, messages: Message[], chunk = 1000): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += chunk) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface Consumed {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+}
+
+/**
+ * Reads a topic from the beginning up to the high watermarks it had when called, so the caller
+ * gets exactly what was in the log, whatever the count. Fails if that takes longer than `timeoutMs`.
+ */
+export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 60_000): Promise<Consumed[]> {
+  const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
+  const records: Consumed[] = [];
+  if (remaining.size === 0) return records;
+  const consumer = kafka.consumer({ groupId: `test-reader-${topic}-${process.hrtime.bigint()}`, sessionTimeout: 10_000 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const end = remaining.get(batch.partition);
+        for (const m of batch.messages) {
+          if (end === undefined || BigInt(m.offset) >= end) break;
+          records.push({
+            partition: batch.partition,
+            offset: m.offset,
+            key: m.key?.toString() ?? null,
+            value: m.value?.toString() ?? null,
+          });
+          if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
+        }
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (remaining.size > 0 && Date.now() < deadline) await sleep(50);
+    if (remaining.size > 0) {
+      throw new Error(`reading ${topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end in ${timeoutMs} ms`);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
