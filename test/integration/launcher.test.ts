@@ -25,7 +25,10 @@ describe('two one-node clusters side by side', () => {
   let target: KafkaCluster;
   let ok = false;
   before(async () => {
-    [source, target] = await Promise.all([startCluster({ name: 'source' }), startCluster({ name: 'target' })]);
+    [source, target] = await Promise.all([
+      startCluster({ name: 'source' }),
+      startCluster({ name: 'target' }),
+    ]);
   });
   after(async () => {
     await Promise.all([source?.stop({ keepLogs: !ok }), target?.stop({ keepLogs: !ok })]);
@@ -80,8 +83,15 @@ describe('three-node cluster behind Toxiproxy', () => {
     guard(async () => {
       const kafka = client(cluster.bootstrapServers);
       const topic = topicName('kill');
-      await createTopic(kafka, topic, { partitions: 3, replicationFactor: 3, config: { 'min.insync.replicas': '2' } });
-      const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 10, maxRetryTime: 2000 } });
+      await createTopic(kafka, topic, {
+        partitions: 3,
+        replicationFactor: 3,
+        config: { 'min.insync.replicas': '2' },
+      });
+      const producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        retry: { retries: 10, maxRetryTime: 2000 },
+      });
       await producer.connect();
       const acked: string[] = [];
       let failedSends = 0;
@@ -103,11 +113,18 @@ describe('three-node cluster behind Toxiproxy', () => {
       }
       await producer.disconnect();
       assert.ok(cluster.isRunning(2));
-      assert.ok(acked.length >= 4000, `only ${acked.length} records acknowledged (${failedSends} failed sends)`);
+      assert.ok(
+        acked.length >= 4000,
+        `only ${acked.length} records acknowledged (${failedSends} failed sends)`,
+      );
       const records = await readTopic(kafka, topic);
       const received = new Set(records.map((r) => r.value));
       const lost = acked.filter((value) => !received.has(value));
-      assert.deepEqual(lost, [], `${lost.length} of ${acked.length} acknowledged records missing; read ${records.length}`);
+      assert.deepEqual(
+        lost,
+        [],
+        `${lost.length} of ${acked.length} acknowledged records missing; read ${records.length}`,
+      );
     }),
   );
 
@@ -132,7 +149,10 @@ describe('three-node cluster behind Toxiproxy', () => {
       const base = await median();
       const latency = await network.addToxic({ type: 'latency', attributes: { latency: 100, jitter: 0 } });
       const slow = await median();
-      assert.ok(slow - base >= 90, `round trip ${slow.toFixed(1)} ms with 100 ms latency vs ${base.toFixed(1)} ms without`);
+      assert.ok(
+        slow - base >= 90,
+        `round trip ${slow.toFixed(1)} ms with 100 ms latency vs ${base.toFixed(1)} ms without`,
+      );
       await network.removeToxic(latency);
 
       const blackhole = await network.addToxic({ type: 'timeout', attributes: { timeout: 0 } });

@@ -4,7 +4,10 @@ import kafkajs, { type Admin, type Kafka as KafkaClient, type Message } from 'ka
 
 const { Kafka, logLevel } = kafkajs;
 
-export function client(bootstrapServers: readonly string[], options: { requestTimeout?: number } = {}): KafkaClient {
+export function client(
+  bootstrapServers: readonly string[],
+  options: { requestTimeout?: number } = {},
+): KafkaClient {
   return new Kafka({
     clientId: 'kafka-mirror-test',
     brokers: [...bootstrapServers],
@@ -50,7 +53,12 @@ export function numbered(prefix: string, from: number, count: number): Message[]
   return Array.from({ length: count }, (_, i) => ({ key: String(from + i), value: `${prefix}-${from + i}` }));
 }
 
-export async function produceAll(kafka: KafkaClient, topic: string, messages: Message[], chunk = 1000): Promise<void> {
+export async function produceAll(
+  kafka: KafkaClient,
+  topic: string,
+  messages: Message[],
+  chunk = 1000,
+): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -78,7 +86,10 @@ export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 6
   const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
   const records: Consumed[] = [];
   if (remaining.size === 0) return records;
-  const consumer = kafka.consumer({ groupId: `test-reader-${topic}-${process.hrtime.bigint()}`, sessionTimeout: 10_000 });
+  const consumer = kafka.consumer({
+    groupId: `test-reader-${topic}-${process.hrtime.bigint()}`,
+    sessionTimeout: 10_000,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -100,7 +111,9 @@ export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 6
     const deadline = Date.now() + timeoutMs;
     while (remaining.size > 0 && Date.now() < deadline) await sleep(50);
     if (remaining.size > 0) {
-      throw new Error(`reading ${topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end in ${timeoutMs} ms`);
+      throw new Error(
+        `reading ${topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end in ${timeoutMs} ms`,
+      );
     }
   } finally {
     await consumer.disconnect();

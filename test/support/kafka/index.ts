@@ -34,7 +34,9 @@ export function selectBackend(
   const chosen = env['KAFKA_MIRROR_TEST_BACKEND'];
   if (chosen === 'jvm' || chosen === 'testcontainers') return chosen;
   if (chosen !== undefined && chosen !== '') {
-    throw new Error(`KAFKA_MIRROR_TEST_BACKEND must be "jvm" or "testcontainers", got ${JSON.stringify(chosen)}`);
+    throw new Error(
+      `KAFKA_MIRROR_TEST_BACKEND must be "jvm" or "testcontainers", got ${JSON.stringify(chosen)}`,
+    );
   }
   const java = probe('java', ['-version']);
   const mvn = probe('mvn', ['--version']);

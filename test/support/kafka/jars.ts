@@ -14,7 +14,9 @@ export const DEFAULT_KAFKA_VERSION = '4.3.1';
 export function kafkaVersionFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const version = env['KAFKA_MIRROR_KAFKA_VERSION'] ?? DEFAULT_KAFKA_VERSION;
   if (!/^\d+\.\d+\.\d+$/.test(version)) {
-    throw new Error(`KAFKA_MIRROR_KAFKA_VERSION must look like 4.4.0 or 3.9.2, got ${JSON.stringify(version)}`);
+    throw new Error(
+      `KAFKA_MIRROR_KAFKA_VERSION must look like 4.4.0 or 3.9.2, got ${JSON.stringify(version)}`,
+    );
   }
   return version;
 }

@@ -82,16 +82,22 @@ export class JvmCluster implements KafkaCluster {
     const name = options.name ?? 'kafka';
     const size = options.nodes ?? 1;
     const runtime = await ensureKafkaRuntime(options.kafkaVersion ?? kafkaVersionFromEnv());
-    const dir = path.join(cacheDir, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${name}-${randomBytes(3).toString('hex')}`);
+    const dir = path.join(
+      cacheDir,
+      'runs',
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${name}-${randomBytes(3).toString('hex')}`,
+    );
     await mkdir(dir, { recursive: true });
-    const proxy = options.toxiproxy === true ? await ToxiproxyServer.start(path.join(dir, 'toxiproxy.log')) : undefined;
+    const proxy =
+      options.toxiproxy === true ? await ToxiproxyServer.start(path.join(dir, 'toxiproxy.log')) : undefined;
 
     const ids = Array.from({ length: size }, (_, i) => i + 1);
     const ports = new Map<number, NodePorts>();
     const free = await freePorts(size * 4);
     for (const id of ids) {
       const [internal, external, controller, front] = free.splice(0, 4) as [number, number, number, number];
-      if (proxy !== undefined) await proxy.createProxy(`${name}-${id}`, `127.0.0.1:${front}`, `127.0.0.1:${external}`);
+      if (proxy !== undefined)
+        await proxy.createProxy(`${name}-${id}`, `127.0.0.1:${front}`, `127.0.0.1:${external}`);
       ports.set(id, { internal, external, controller, advertised: proxy === undefined ? external : front });
     }
 
@@ -105,7 +111,13 @@ export class JvmCluster implements KafkaCluster {
         configFile,
         renderProperties(brokerSettings(id, ports, path.join(nodeDir, 'data'), options.brokerConfig)),
       );
-      nodes.set(id, { id, dir: nodeDir, configFile, logFile: path.join(nodeDir, 'broker.log'), process: undefined });
+      nodes.set(id, {
+        id,
+        dir: nodeDir,
+        configFile,
+        logFile: path.join(nodeDir, 'broker.log'),
+        process: undefined,
+      });
     }
 
     const cluster = new JvmCluster({
@@ -137,6 +149,10 @@ export class JvmCluster implements KafkaCluster {
     return child !== undefined && child.exitCode === null && child.signalCode === null;
   }
 
+  pid(nodeId: number): number | undefined {
+    return this.isRunning(nodeId) ? this.#node(nodeId).process?.pid : undefined;
+  }
+
   async stopNode(nodeId: number): Promise<void> {
     const node = this.#node(nodeId);
     if (node.process !== undefined) await terminate(node.process, 30_000);
@@ -156,17 +172,24 @@ export class JvmCluster implements KafkaCluster {
 
   async logTail(nodeId: number, lines = 40): Promise<string> {
     const text = await readFile(this.#node(nodeId).logFile, 'utf8').catch(() => '');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   }
 
   async stop(options: { keepLogs?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await Promise.all([...this.#nodes.values()].map((n) => (n.process === undefined ? undefined : killHard(n.process))));
+    await Promise.all(
+      [...this.#nodes.values()].map((n) => (n.process === undefined ? undefined : killHard(n.process))),
+    );
     await this.#proxy?.stop();
     if (options.keepLogs === true || process.env['KAFKA_MIRROR_KEEP_LOGS'] === 'always') {
       // Keep logs and configs, drop the (large) data directories.
-      await Promise.all([...this.#nodes.values()].map((n) => rm(path.join(n.dir, 'data'), { recursive: true, force: true })));
+      await Promise.all(
+        [...this.#nodes.values()].map((n) => rm(path.join(n.dir, 'data'), { recursive: true, force: true })),
+      );
       process.stderr.write(`kafka cluster ${this.name}: logs kept in ${this.#dir}\n`);
     } else {
       await rm(this.#dir, { recursive: true, force: true });
@@ -175,7 +198,8 @@ export class JvmCluster implements KafkaCluster {
 
   #node(nodeId: number): NodeState {
     const node = this.#nodes.get(nodeId);
-    if (node === undefined) throw new Error(`${this.name} has no node ${nodeId} (nodes: ${this.nodeIds.join(', ')})`);
+    if (node === undefined)
+      throw new Error(`${this.name} has no node ${nodeId} (nodes: ${this.nodeIds.join(', ')})`);
     return node;
   }
 
@@ -184,13 +208,19 @@ export class JvmCluster implements KafkaCluster {
     try {
       // detached: a Ctrl-C in the terminal reaches the test or demo process, which then stops
       // the brokers in order, instead of reaching every JVM at once.
-      const child = spawn('java', [...this.#flags, this.#runtime.loggingFlag, '-cp', this.#runtime.classpath, ...args], {
-        detached: true,
-        stdio: ['ignore', out, out],
-      });
+      const child = spawn(
+        'java',
+        [...this.#flags, this.#runtime.loggingFlag, '-cp', this.#runtime.classpath, ...args],
+        {
+          detached: true,
+          stdio: ['ignore', out, out],
+        },
+      );
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
-        child.once('error', (error) => reject(new Error(`could not start java: ${error.message}`, { cause: error })));
+        child.once('error', (error) =>
+          reject(new Error(`could not start java: ${error.message}`, { cause: error })),
+        );
       });
       track(child);
       return child;
@@ -202,19 +232,32 @@ export class JvmCluster implements KafkaCluster {
   async #format(nodeId: number): Promise<void> {
     const node = this.#node(nodeId);
     const child = await this.#java(
-      ['kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', this.clusterId, '-c', node.configFile],
+      [
+        'kafka.tools.StorageTool',
+        'format',
+        '--ignore-formatted',
+        '-t',
+        this.clusterId,
+        '-c',
+        node.configFile,
+      ],
       node.logFile,
     );
     const code = await exited(child);
     if (code !== 0) {
-      throw new Error(`formatting ${this.name} node ${nodeId} failed (exit ${String(code)}):\n${await this.logTail(nodeId)}`);
+      throw new Error(
+        `formatting ${this.name} node ${nodeId} failed (exit ${String(code)}):\n${await this.logTail(nodeId)}`,
+      );
     }
   }
 
   /** Starts the JVM and waits for its "Kafka Server started" line, or fails with the log tail. */
   async #launch(nodeId: number, deadline: number): Promise<void> {
     const node = this.#node(nodeId);
-    const from = await stat(node.logFile).then((s) => s.size, () => 0);
+    const from = await stat(node.logFile).then(
+      (s) => s.size,
+      () => 0,
+    );
     const child = await this.#java(['kafka.Kafka', node.configFile], node.logFile);
     node.process = child;
     for (;;) {
@@ -228,7 +271,9 @@ export class JvmCluster implements KafkaCluster {
             : undefined;
       if (failure !== undefined) {
         await killHard(child);
-        throw new Error(`${this.name} node ${nodeId} ${failure}; log ${node.logFile} ends with:\n${await this.logTail(nodeId)}`);
+        throw new Error(
+          `${this.name} node ${nodeId} ${failure}; log ${node.logFile} ends with:\n${await this.logTail(nodeId)}`,
+        );
       }
       await sleep(100);
     }

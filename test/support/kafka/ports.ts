@@ -26,7 +26,8 @@ export async function freePorts(count: number): Promise<number[]> {
       const server = await listenOnFreePort();
       servers.push(server);
       const address = server.address();
-      if (address === null || typeof address !== 'object') throw new Error('could not read the port of a probe socket');
+      if (address === null || typeof address !== 'object')
+        throw new Error('could not read the port of a probe socket');
       if (!handedOut.has(address.port)) ports.push(address.port);
     }
   } finally {

@@ -6,7 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { GenericContainer, Network, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  GenericContainer,
+  Network,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import { brokerSettings, newClusterId, type NodePorts } from './broker-config.ts';
 import { kafkaVersionFromEnv } from './jars.ts';
 import { waitForBrokers } from './metadata.ts';
@@ -147,7 +153,9 @@ export class TestcontainersCluster implements KafkaCluster {
       startTimeoutMs: options.startTimeoutMs ?? 120_000,
     });
     try {
-      await Promise.all([...nodes.values()].map(async (node) => (node.started = await node.container.start())));
+      await Promise.all(
+        [...nodes.values()].map(async (node) => (node.started = await node.container.start())),
+      );
       await waitForBrokers(cluster.bootstrapServers, ids, Date.now() + cluster.#startTimeoutMs);
     } catch (error) {
       await cluster.stop({ keepLogs: true });
@@ -158,6 +166,10 @@ export class TestcontainersCluster implements KafkaCluster {
 
   isRunning(nodeId: number): boolean {
     return this.#node(nodeId).started !== undefined;
+  }
+
+  pid(): number | undefined {
+    return undefined; // the broker runs inside a container
   }
 
   async stopNode(nodeId: number): Promise<void> {
@@ -197,7 +209,9 @@ export class TestcontainersCluster implements KafkaCluster {
     this.#stopped = true;
     if (options.keepLogs === true) {
       for (const id of this.nodeIds) {
-        process.stderr.write(`kafka cluster ${this.name} node ${id} log tail:\n${await this.logTail(id, 200)}\n`);
+        process.stderr.write(
+          `kafka cluster ${this.name} node ${id} log tail:\n${await this.logTail(id, 200)}\n`,
+        );
       }
     }
     await Promise.all([...this.#nodes.values()].map((node) => node.started?.stop({ timeout: 0 })));
@@ -208,7 +222,8 @@ export class TestcontainersCluster implements KafkaCluster {
 
   #node(nodeId: number): ContainerNode {
     const node = this.#nodes.get(nodeId);
-    if (node === undefined) throw new Error(`${this.name} has no node ${nodeId} (nodes: ${this.nodeIds.join(', ')})`);
+    if (node === undefined)
+      throw new Error(`${this.name} has no node ${nodeId} (nodes: ${this.nodeIds.join(', ')})`);
     return node;
   }
 }

@@ -26,7 +26,9 @@ export async function ensureToxiproxy(): Promise<string> {
       maxBuffer: 16 * 1024 * 1024,
     });
   } catch (error) {
-    throw new Error(`go install of toxiproxy ${TOXIPROXY_VERSION} failed: ${String(error)}`, { cause: error });
+    throw new Error(`go install of toxiproxy ${TOXIPROXY_VERSION} failed: ${String(error)}`, {
+      cause: error,
+    });
   }
   // `go install` names the binary after its directory (cmd/server).
   await rename(path.join(binDir, 'server'), serverBinary);

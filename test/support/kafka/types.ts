@@ -42,6 +42,8 @@ export interface KafkaCluster {
   /** Present when the cluster was started with `toxiproxy: true`. */
   readonly network: ClusterNetwork | undefined;
   isRunning(nodeId: number): boolean;
+  /** OS process id of a running node (jvm backend), for resource measurements. */
+  pid(nodeId: number): number | undefined;
   /** Graceful stop (SIGTERM, controlled shutdown on multi-node clusters). */
   stopNode(nodeId: number): Promise<void>;
   /** SIGKILL: the crash case. */

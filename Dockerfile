@@ -1,0 +1,28 @@
+# kafka-mirror container image: Node.js 24 LTS, production dependencies only, non-root.
+# Config is read from /etc/kafka-mirror/config.yaml (mount it); the admin port is 9464.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+USER node
+EXPOSE 9464
+# Exec form: node itself is PID 1, so SIGTERM reaches the daemon, which installs its own handler and drains.
+ENTRYPOINT ["node", "bin/kafka-mirror.js"]
+CMD ["version"]
