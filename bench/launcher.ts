@@ -28,6 +28,17 @@ for (const nodes of [1, 3] as const) {
     for (const id of cluster.nodeIds) rss.push(rssMb(cluster.pid(id)));
     await cluster.stop();
   }
-  rows.push({ nodes, version, readySeconds: +median(seconds).toFixed(1), idleRssMbPerNode: Math.round(median(rss)) });
+  rows.push({
+    nodes,
+    version,
+    readySeconds: +median(seconds).toFixed(1),
+    idleRssMbPerNode: Math.round(median(rss)),
+  });
 }
-console.log(JSON.stringify({ machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, rows }, null, 2));
+console.log(
+  JSON.stringify(
+    { machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, rows },
+    null,
+    2,
+  ),
+);
