@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises';
+import convict from 'convict';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { clusterSchema, flowSchema, formats, topLevelSchema } from './schema.ts';
+import { parseSize } from './sizes.ts';
+import type { ClusterConfig, Config, FlowConfig } from './types.ts';
+
+for (const format of formats) convict.addFormat(format);
+
+/** Reads, validates and freezes a config file (YAML or JSON). Every problem is reported at once. */
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { uniqueKeys: true }) as unknown; // YAML is a superset of JSON
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML or JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(document ?? {}, file, env);
+}
+
+/** Validates a parsed document. `env` supplies the documented environment overrides. */
+export function parseConfig(document: unknown, source = 'config', env: NodeJS.ProcessEnv = {}): Config {
+  const problems: string[] = [];
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError(source, ['the top level must be a mapping of keys (clusters, flows, ...)']);
+  }
+  const top = validated(topLevelSchema, document, '', problems, env);
+  const rawClusters = top('clusters') as unknown;
+  const rawFlows = top('flows') as unknown;
+
+  const clusters: Record<string, ClusterConfig> = {};
+  if (rawClusters === null || typeof rawClusters !== 'object' || Array.isArray(rawClusters)) {
+    problems.push('clusters: must be a mapping of alias to cluster');
+  } else {
+    for (const [alias, entry] of Object.entries(rawClusters)) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(alias)) {
+        problems.push(`clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`);
+      }
+      const c = validated(clusterSchema, entry, `clusters.${alias}.`, problems);
+      const bootstrapServers = c('bootstrapServers') as string[];
+      if (bootstrapServers.length === 0) problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
+      for (const server of bootstrapServers) {
+        if (!/^[^\s:]+:\d{1,5}$/.test(server)) problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port`);
+      }
+      clusters[alias] = {
+        alias,
+        bootstrapServers,
+        clientId: c('clientId') as string,
+        connectionTimeoutMs: c('connectionTimeoutMs') as number,
+      };
+    }
+  }
+  if (Object.keys(clusters).length === 0) problems.push('clusters: at least one cluster is required');
+
+  const flows: FlowConfig[] = [];
+  if (!Array.isArray(rawFlows)) {
+    problems.push('flows: must be a list of flows');
+  } else {
+    if (rawFlows.length === 0) problems.push('flows: at least one flow is required');
+    rawFlows.forEach((entry, index) => {
+      const f = validated(flowSchema, entry, `flows[${index}].`, problems);
+      const source = f('source') as string;
+      const target = f('target') as string;
+      for (const [key, alias] of [
+        ['source', source],
+        ['target', target],
+      ] as const) {
+        if (alias === '') problems.push(`flows[${index}].${key}: required (a cluster alias)`);
+        else if (clusters[alias] === undefined) problems.push(`flows[${index}].${key}: no cluster named "${alias}"`);
+      }
+      if (source !== '' && source === target) problems.push(`flows[${index}]: source and target are the same cluster`);
+      const name = (f('name') as string) || `${source}->${target}`;
+      const include = f('topics.include') as string[];
+      const exclude = f('topics.exclude') as string[];
+      for (const [key, patterns] of [
+        ['include', include],
+        ['exclude', exclude],
+      ] as const) {
+        patterns.forEach((pattern, i) => {
+          try {
+            new RegExp(`^(?:${String(pattern)})$`);
+          } catch (error) {
+            problems.push(`flows[${index}].topics.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`);
+          }
+        });
+      }
+      if (flows.some((other) => other.name === name)) problems.push(`flows[${index}].name: "${name}" is used by another flow`);
+      flows.push({
+        name,
+        source,
+        target,
+        group: (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`,
+        topics: { include, exclude: exclude.map(String) },
+        naming: f('naming') as FlowConfig['naming'],
+        startFrom: f('startFrom') as FlowConfig['startFrom'],
+        refreshIntervalMs: f('refreshIntervalMs') as number,
+        commitIntervalMs: f('commitIntervalMs') as number,
+        replicationFactor: f('replicationFactor') as number,
+        topicConfigs: f('topicConfigs') as string[],
+      });
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  const get = <T>(key: string) => top(key as never) as T;
+  return deepFreeze({
+    clusters,
+    flows,
+    queue: { maxRecords: get<number>('queue.maxRecords'), maxBytes: parseSize(get('queue.maxBytes')) },
+    consumer: {
+      maxBytes: parseSize(get('consumer.maxBytes')),
+      maxBytesPerPartition: parseSize(get('consumer.maxBytesPerPartition')),
+      maxWaitMs: get<number>('consumer.maxWaitMs'),
+      sessionTimeoutMs: get<number>('consumer.sessionTimeoutMs'),
+    },
+    producer: {
+      compression: get<Config['producer']['compression']>('producer.compression'),
+      maxRequestBytes: parseSize(get('producer.maxRequestBytes')),
+      concurrency: get<number>('producer.concurrency'),
+      requestTimeoutMs: get<number>('producer.requestTimeoutMs'),
+    },
+    shutdown: { timeoutMs: get<number>('shutdown.timeoutMs') },
+    admin: { host: get<string>('admin.host'), port: get<number>('admin.port') },
+    log: { level: get<string>('log.level'), pretty: get<boolean>('log.pretty') },
+  });
+}
+
+/** Loads `value` into a convict instance of `schema`; problems are collected with their key path. */
+function validated(
+  schema: object,
+  value: unknown,
+  prefix: string,
+  problems: string[],
+  env: NodeJS.ProcessEnv = {},
+): (key: string) => unknown {
+  const config = convict(schema as convict.Schema<unknown>, { env, args: [] });
+  const get = (key: string) => (config as unknown as { get(key: string): unknown }).get(key);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${prefix.replace(/\.$/, '')}: must be a mapping`);
+    return get;
+  }
+  try {
+    config.load(value);
+    config.validate({ allowed: 'strict' });
+  } catch (error) {
+    for (const line of (error as Error).message.split('\n')) {
+      const undeclared = /configuration param '(.+)' not declared in the schema/.exec(line);
+      problems.push(undeclared ? `${prefix}${undeclared[1]}: unknown key` : `${prefix}${line.replace(/: value was .*$/, '')}`);
+    }
+  }
+  return get;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,201 @@
+// The configuration schema: the single source of truth for every key, its default and its
+// documentation. Three parts, each validated strictly by convict: the top level, one schema per
+// cluster entry and one per flow entry (convict has no schema for maps and lists of objects).
+import { parseSize } from './sizes.ts';
+
+const size = {
+  name: 'size',
+  validate: (value: unknown) => void parseSize(value),
+  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+};
+
+const positiveInt = {
+  name: 'positive-int',
+  validate: (value: unknown) => {
+    if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new Error('must be a positive integer');
+  },
+  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+};
+
+const stringList = {
+  name: 'string-list',
+  validate: (value: unknown) => {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+      throw new Error('must be a list of non-empty strings');
+    }
+  },
+};
+
+export const formats = [size, positiveInt, stringList];
+
+export const topLevelSchema = {
+  clusters: {
+    doc: 'Kafka clusters by alias (`us`, `asia`); each entry is a cluster (see the cluster keys).',
+    format: Object,
+    default: {},
+  },
+  flows: {
+    doc: 'Replication flows, one per direction `source -> target` (see the flow keys).',
+    format: Array,
+    default: [],
+  },
+  queue: {
+    maxRecords: {
+      doc: 'Records buffered between source fetch and target write, per flow. When full, fetching pauses.',
+      format: 'positive-int',
+      default: 100_000,
+      env: 'KAFKA_MIRROR_QUEUE_MAX_RECORDS',
+    },
+    maxBytes: {
+      doc: 'Record bytes (keys, values, headers) buffered per flow. When full, fetching pauses. Memory stays within this plus a constant.',
+      format: 'size',
+      default: '64MiB',
+      env: 'KAFKA_MIRROR_QUEUE_MAX_BYTES',
+    },
+  },
+  consumer: {
+    maxBytes: {
+      doc: 'Upper bound of one fetch response from the source (soft: a broker always returns at least one record batch).',
+      format: 'size',
+      default: '16MiB',
+    },
+    maxBytesPerPartition: {
+      doc: 'Bytes per partition in one fetch. Large values suit long, fast links.',
+      format: 'size',
+      default: '2MiB',
+    },
+    maxWaitMs: {
+      doc: 'How long the source broker may hold a fetch waiting for data.',
+      format: 'positive-int',
+      default: 500,
+    },
+    sessionTimeoutMs: {
+      doc: 'Source consumer-group session timeout: how long before a silent instance loses its partitions.',
+      format: 'positive-int',
+      default: 30_000,
+    },
+  },
+  producer: {
+    compression: {
+      doc: 'Compression of batches written to the target. lz4 is cheap on CPU and suits cross-datacenter links.',
+      format: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
+      default: 'lz4',
+    },
+    maxRequestBytes: {
+      doc: 'Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics\' max.message.bytes.',
+      format: 'size',
+      default: '512KiB',
+    },
+    concurrency: {
+      doc: 'Produce requests in flight at once per flow, across partitions (one per partition at most, so retries never reorder).',
+      format: 'positive-int',
+      default: 32,
+    },
+    requestTimeoutMs: {
+      doc: 'How long the target may take to acknowledge a produce request (acks=all).',
+      format: 'positive-int',
+      default: 30_000,
+    },
+  },
+  shutdown: {
+    timeoutMs: {
+      doc: 'On SIGTERM: time allowed to stop fetching, drain the queue, flush and commit before the daemon gives up and exits.',
+      format: 'positive-int',
+      default: 30_000,
+      env: 'KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS',
+    },
+  },
+  admin: {
+    host: { doc: 'Bind address of the admin HTTP server.', format: String, default: '0.0.0.0' },
+    port: { doc: 'Port of the admin HTTP server (0 picks a free port).', format: 'port', default: 9464, env: 'KAFKA_MIRROR_ADMIN_PORT' },
+  },
+  log: {
+    level: {
+      doc: 'Log level.',
+      format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
+      default: 'info',
+      env: 'KAFKA_MIRROR_LOG_LEVEL',
+    },
+    pretty: { doc: 'Human-readable log lines instead of JSON (for terminals, not for production).', format: Boolean, default: false },
+  },
+};
+
+export const clusterSchema = {
+  bootstrapServers: {
+    doc: 'Bootstrap brokers, `host:port`.',
+    format: 'string-list',
+    default: [] as string[],
+  },
+  clientId: { doc: 'Client id sent to the brokers (defaults to `kafka-mirror`).', format: String, default: 'kafka-mirror' },
+  connectionTimeoutMs: { doc: 'TCP connect timeout.', format: 'positive-int', default: 10_000 },
+};
+
+export const flowSchema = {
+  name: {
+    doc: 'Flow id, used in the consumer group, metrics and logs. Defaults to `<source>-><target>`.',
+    format: String,
+    default: '',
+  },
+  source: { doc: 'Alias of the source cluster.', format: String, default: '' },
+  target: { doc: 'Alias of the target cluster.', format: String, default: '' },
+  group: {
+    doc: 'Consumer group on the source. Defaults to `kafka-mirror.<source>-<target>` (from the flow name).',
+    format: String,
+    default: '',
+  },
+  topics: {
+    include: {
+      doc: 'Regular expressions; a source topic is replicated when one matches the whole name.',
+      format: 'string-list',
+      default: ['.*'],
+    },
+    exclude: {
+      doc: 'Regular expressions; a topic matching one (whole name) is never replicated. Exclude wins over include. Topics starting with `__` are never replicated.',
+      format: Array,
+      default: [] as string[],
+    },
+  },
+  naming: {
+    doc: '`identity` keeps topic names; `prefix` names the remote topic `<source>.<topic>`.',
+    format: ['identity', 'prefix'],
+    default: 'identity',
+  },
+  startFrom: {
+    doc: 'Where a new consumer group starts: `earliest` copies the existing backlog, `latest` only new records.',
+    format: ['earliest', 'latest'],
+    default: 'earliest',
+  },
+  refreshIntervalMs: {
+    doc: 'How often source topics are listed to pick up new matching topics and partitions.',
+    format: 'positive-int',
+    default: 30_000,
+  },
+  commitIntervalMs: {
+    doc: 'How often the acknowledged watermark is committed to the source group (also on rebalance and shutdown).',
+    format: 'positive-int',
+    default: 5000,
+  },
+  replicationFactor: {
+    doc: 'Replication factor of topics created on the target; -1 uses the target cluster\'s default.',
+    format: 'int',
+    default: -1,
+  },
+  topicConfigs: {
+    doc: 'Topic configs copied from a source topic when its remote topic is created.',
+    format: 'string-list',
+    default: [
+      'cleanup.policy',
+      'retention.ms',
+      'retention.bytes',
+      'max.message.bytes',
+      'compression.type',
+      'min.compaction.lag.ms',
+      'max.compaction.lag.ms',
+      'delete.retention.ms',
+      'message.timestamp.type',
+      'segment.bytes',
+      'segment.ms',
+      'min.cleanable.dirty.ratio',
+    ],
+  },
+};

@@ -1,0 +1,21 @@
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
+
+/** Parses a byte size: a non-negative integer, or a string such as "64MiB", "512 KiB", "10MB". */
+export function parseSize(value: unknown): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === 'string') {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(value);
+    const unit = UNITS[(match?.[2] ?? '').toLowerCase()];
+    if (match !== null && unit !== undefined) return Math.floor(Number(match[1]) * unit);
+  }
+  throw new Error('must be a byte size such as 1048576, "64MiB" or "10MB"');
+}

@@ -1,0 +1,44 @@
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+export type NamingPolicy = 'identity' | 'prefix';
+
+export interface ClusterConfig {
+  readonly alias: string;
+  readonly bootstrapServers: readonly string[];
+  readonly clientId: string;
+  readonly connectionTimeoutMs: number;
+}
+
+export interface FlowConfig {
+  readonly name: string;
+  readonly source: string;
+  readonly target: string;
+  readonly group: string;
+  readonly topics: { readonly include: readonly string[]; readonly exclude: readonly string[] };
+  readonly naming: NamingPolicy;
+  readonly startFrom: 'earliest' | 'latest';
+  readonly refreshIntervalMs: number;
+  readonly commitIntervalMs: number;
+  readonly replicationFactor: number;
+  readonly topicConfigs: readonly string[];
+}
+
+export interface Config {
+  readonly clusters: Readonly<Record<string, ClusterConfig>>;
+  readonly flows: readonly FlowConfig[];
+  readonly queue: { readonly maxRecords: number; readonly maxBytes: number };
+  readonly consumer: {
+    readonly maxBytes: number;
+    readonly maxBytesPerPartition: number;
+    readonly maxWaitMs: number;
+    readonly sessionTimeoutMs: number;
+  };
+  readonly producer: {
+    readonly compression: Compression;
+    readonly maxRequestBytes: number;
+    readonly concurrency: number;
+    readonly requestTimeoutMs: number;
+  };
+  readonly shutdown: { readonly timeoutMs: number };
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly log: { readonly level: string; readonly pretty: boolean };
+}
