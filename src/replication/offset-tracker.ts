@@ -1,0 +1,88 @@
+/** One batch of one partition, from `begin()` to `complete()`. */
+export interface Ticket {
+  readonly partition: string;
+  /** The offset after the batch's last record: where a restart resumes once this batch is done. */
+  readonly nextOffset: number;
+  done: boolean;
+}
+
+interface TrackedTicket extends Ticket {
+  readonly state: PartitionState;
+}
+
+interface PartitionState {
+  readonly tickets: TrackedTicket[];
+  head: number;
+  /** Highest offset below which every record is written or skipped on purpose. */
+  watermark: number | undefined;
+  committed: number | undefined;
+}
+
+/**
+ * Per source partition, the watermark that may be committed: the `nextOffset` of the last batch
+ * of the longest prefix of completed batches, in the order they were begun. Batches may complete
+ * in any order; a batch still in flight holds the watermark below it, so a crash replays it and
+ * nothing after it is lost. Gaps between offsets (compaction, transaction markers, aborted
+ * records) need no handling: a batch's `nextOffset` is just past its last record.
+ */
+export class OffsetTracker {
+  readonly #partitions = new Map<string, PartitionState>();
+
+  begin(partition: string, nextOffset: number): Ticket {
+    let state = this.#partitions.get(partition);
+    if (state === undefined) {
+      state = { tickets: [], head: 0, watermark: undefined, committed: undefined };
+      this.#partitions.set(partition, state);
+    }
+    const ticket: TrackedTicket = { partition, nextOffset, done: false, state };
+    state.tickets.push(ticket);
+    return ticket;
+  }
+
+  complete(ticket: Ticket): void {
+    ticket.done = true;
+    const state = (ticket as TrackedTicket).state;
+    if (this.#partitions.get(ticket.partition) !== state) return; // dropped meanwhile (revoked)
+    while (state.head < state.tickets.length && state.tickets[state.head]?.done === true) {
+      state.watermark = state.tickets[state.head]?.nextOffset;
+      state.head++;
+    }
+    if (state.head > 1024 && state.head * 2 > state.tickets.length) {
+      state.tickets.splice(0, state.head);
+      state.head = 0;
+    }
+  }
+
+  watermark(partition: string): number | undefined {
+    return this.#partitions.get(partition)?.watermark;
+  }
+
+  /** Batches begun and not yet completed. */
+  inFlight(partition: string): number {
+    const state = this.#partitions.get(partition);
+    return state === undefined ? 0 : state.tickets.length - state.head;
+  }
+
+  /** Watermarks that moved since they were last marked committed. */
+  uncommitted(): Array<[partition: string, offset: number]> {
+    const out: Array<[string, number]> = [];
+    for (const [partition, state] of this.#partitions) {
+      if (state.watermark !== undefined && state.watermark !== state.committed) out.push([partition, state.watermark]);
+    }
+    return out;
+  }
+
+  markCommitted(partition: string, offset: number): void {
+    const state = this.#partitions.get(partition);
+    if (state !== undefined) state.committed = offset;
+  }
+
+  /** Forgets a partition (revoked): its pending batches can no longer move any watermark. */
+  drop(partition: string): void {
+    this.#partitions.delete(partition);
+  }
+
+  partitions(): string[] {
+    return [...this.#partitions.keys()];
+  }
+}
