@@ -1,6 +1,10 @@
 // The kafka-mirror command line. The only module that writes to the terminal and exits the process.
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { UsageError } from './errors.ts';
+import { loadConfigFile } from './config/index.ts';
+import { Daemon } from './daemon.ts';
+import { ConfigError, UsageError } from './errors.ts';
+import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */
@@ -11,10 +15,15 @@ const HELP = `kafka-mirror: Kafka cross-cluster replication daemon
 Usage: kafka-mirror <command> [options]
 
 Commands:
+  start       run the flows of a config until SIGTERM/SIGINT (graceful drain; a second signal aborts)
+  validate    check a config file offline and print what it defines
   version     print the version
 
 Options:
-  -h, --help  show this help
+  -c, --config <file>  config file (YAML or JSON), for start and validate
+  -h, --help           show this help
+
+Exit codes: 0 ok, 1 runtime failure (shutdown timed out), 2 bad usage or invalid config.
 `;
 
 export interface Io {
@@ -28,7 +37,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { help: { type: 'boolean', short: 'h' } },
+      options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } },
     });
     const [command] = positionals;
     if (values.help === true || command === undefined || command === 'help') {
@@ -39,21 +48,65 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.out(`kafka-mirror ${packageVersion()} (node ${process.versions.node})\n`);
       return ExitCode.OK;
     }
+    if (command === 'validate' || command === 'start') {
+      if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
+      const config = await loadConfigFile(values.config, process.env);
+      if (command === 'validate') {
+        const flows = config.flows.map(
+          (f) => `  ${f.name}: ${f.source} -> ${f.target} (group ${f.group}, naming ${f.naming})`,
+        );
+        io.out(`${values.config}: valid; ${config.flows.length} flow(s)\n${flows.join('\n')}\n`);
+        return ExitCode.OK;
+      }
+      return await start(config);
+    }
     throw new UsageError(`unknown command "${command}"; run kafka-mirror --help`);
   } catch (error) {
     const usage =
-      error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.err(`kafka-mirror: ${error instanceof Error ? error.message : String(error)}\n`);
     return usage ? ExitCode.USAGE : ExitCode.FAILURE;
   }
 }
 
+async function start(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {
+  const logger = createLogger(config.log);
+  const daemon = new Daemon(config, logger);
+  logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');
+  daemon.start();
+  const signal = await Promise.race([
+    once(process, 'SIGTERM').then(() => 'SIGTERM'),
+    once(process, 'SIGINT').then(() => 'SIGINT'),
+  ]);
+  logger.info({ signal }, 'draining: stopping fetch, flushing the queue, committing');
+  // A second signal aborts at once: uncommitted records are replayed on the next start.
+  const abort = () => {
+    logger.warn('second signal: exiting without draining');
+    process.exit(ExitCode.FAILURE);
+  };
+  process.once('SIGTERM', abort).once('SIGINT', abort);
+  try {
+    await daemon.close();
+    logger.info('stopped cleanly');
+    return ExitCode.OK;
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown incomplete');
+    return ExitCode.FAILURE;
+  }
+}
+
 /** Runs the CLI on this process's arguments and sets its exit code. */
 export async function run(): Promise<void> {
-  process.exitCode = await main(process.argv.slice(2), {
+  const args = process.argv.slice(2);
+  const code = await main(args, {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   });
+  process.exitCode = code;
+  // After a daemon run, client sockets and timers that outlive close() must not keep the process alive.
+  if (args[0] === 'start') process.exit(code);
 }
 
 if (import.meta.main) await run();

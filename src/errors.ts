@@ -1,7 +1,7 @@
 // Every failure the daemon reports has a class with a stable code (KM_*), a `retriable` flag and
 // a `cause`. Callers branch on the code, never on the message. docs/errors.md lists every code.
 
-export const errorCodes = ['KM_USAGE', 'KM_CONFIG'] as const;
+export const errorCodes = ['KM_USAGE', 'KM_CONFIG', 'KM_WRITE_REJECTED', 'KM_SHUTDOWN_TIMEOUT'] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 export class KafkaMirrorError extends Error {
@@ -29,7 +29,37 @@ export class ConfigError extends KafkaMirrorError {
   static readonly code = 'KM_CONFIG';
   readonly problems: readonly string[];
   constructor(source: string, problems: readonly string[]) {
-    super(ConfigError.code, `invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      ConfigError.code,
+      `invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.problems = problems;
+  }
+}
+
+/**
+ * The target refused a record for a reason retrying cannot fix (too large for the topic's
+ * max.message.bytes, not authorized, ...). The partition halts; nothing past it is committed.
+ */
+export class WriteRejectedError extends KafkaMirrorError {
+  static readonly code = 'KM_WRITE_REJECTED';
+  readonly topic: string;
+  readonly partition: number;
+  readonly kafkaError: string;
+  constructor(topic: string, partition: number, kafkaError: string, cause: unknown) {
+    super(WriteRejectedError.code, `target refused a record of ${topic}/${partition}: ${kafkaError}`, {
+      cause,
+    });
+    this.topic = topic;
+    this.partition = partition;
+    this.kafkaError = kafkaError;
+  }
+}
+
+/** Draining did not finish within shutdown.timeoutMs; uncommitted records are replayed on restart. */
+export class ShutdownTimeoutError extends KafkaMirrorError {
+  static readonly code = 'KM_SHUTDOWN_TIMEOUT';
+  constructor(timeoutMs: number) {
+    super(ShutdownTimeoutError.code, `shutdown did not complete within ${timeoutMs} ms`);
   }
 }

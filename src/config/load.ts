@@ -41,13 +41,17 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   } else {
     for (const [alias, entry] of Object.entries(rawClusters)) {
       if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(alias)) {
-        problems.push(`clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`);
+        problems.push(
+          `clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`,
+        );
       }
       const c = validated(clusterSchema, entry, `clusters.${alias}.`, problems);
       const bootstrapServers = c('bootstrapServers') as string[];
-      if (bootstrapServers.length === 0) problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
+      if (bootstrapServers.length === 0)
+        problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
       for (const server of bootstrapServers) {
-        if (!/^[^\s:]+:\d{1,5}$/.test(server)) problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port`);
+        if (!/^[^\s:]+:\d{1,5}$/.test(server))
+          problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port`);
       }
       clusters[alias] = {
         alias,
@@ -73,9 +77,11 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         ['target', target],
       ] as const) {
         if (alias === '') problems.push(`flows[${index}].${key}: required (a cluster alias)`);
-        else if (clusters[alias] === undefined) problems.push(`flows[${index}].${key}: no cluster named "${alias}"`);
+        else if (clusters[alias] === undefined)
+          problems.push(`flows[${index}].${key}: no cluster named "${alias}"`);
       }
-      if (source !== '' && source === target) problems.push(`flows[${index}]: source and target are the same cluster`);
+      if (source !== '' && source === target)
+        problems.push(`flows[${index}]: source and target are the same cluster`);
       const name = (f('name') as string) || `${source}->${target}`;
       const include = f('topics.include') as string[];
       const exclude = f('topics.exclude') as string[];
@@ -87,11 +93,14 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
           try {
             new RegExp(`^(?:${String(pattern)})$`);
           } catch (error) {
-            problems.push(`flows[${index}].topics.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`);
+            problems.push(
+              `flows[${index}].topics.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`,
+            );
           }
         });
       }
-      if (flows.some((other) => other.name === name)) problems.push(`flows[${index}].name: "${name}" is used by another flow`);
+      if (flows.some((other) => other.name === name))
+        problems.push(`flows[${index}].name: "${name}" is used by another flow`);
       flows.push({
         name,
         source,
@@ -152,7 +161,11 @@ function validated(
   } catch (error) {
     for (const line of (error as Error).message.split('\n')) {
       const undeclared = /configuration param '(.+)' not declared in the schema/.exec(line);
-      problems.push(undeclared ? `${prefix}${undeclared[1]}: unknown key` : `${prefix}${line.replace(/: value was .*$/, '')}`);
+      problems.push(
+        undeclared
+          ? `${prefix}${undeclared[1]}: unknown key`
+          : `${prefix}${line.replace(/: value was .*$/, '')}`,
+      );
     }
   }
   return get;

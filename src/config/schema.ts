@@ -82,7 +82,7 @@ export const topLevelSchema = {
       default: 'lz4',
     },
     maxRequestBytes: {
-      doc: 'Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics\' max.message.bytes.',
+      doc: "Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics' max.message.bytes.",
       format: 'size',
       default: '512KiB',
     },
@@ -107,7 +107,12 @@ export const topLevelSchema = {
   },
   admin: {
     host: { doc: 'Bind address of the admin HTTP server.', format: String, default: '0.0.0.0' },
-    port: { doc: 'Port of the admin HTTP server (0 picks a free port).', format: 'port', default: 9464, env: 'KAFKA_MIRROR_ADMIN_PORT' },
+    port: {
+      doc: 'Port of the admin HTTP server (0 picks a free port).',
+      format: 'port',
+      default: 9464,
+      env: 'KAFKA_MIRROR_ADMIN_PORT',
+    },
   },
   log: {
     level: {
@@ -116,7 +121,11 @@ export const topLevelSchema = {
       default: 'info',
       env: 'KAFKA_MIRROR_LOG_LEVEL',
     },
-    pretty: { doc: 'Human-readable log lines instead of JSON (for terminals, not for production).', format: Boolean, default: false },
+    pretty: {
+      doc: 'Human-readable log lines instead of JSON (for terminals, not for production).',
+      format: Boolean,
+      default: false,
+    },
   },
 };
 
@@ -126,7 +135,11 @@ export const clusterSchema = {
     format: 'string-list',
     default: [] as string[],
   },
-  clientId: { doc: 'Client id sent to the brokers (defaults to `kafka-mirror`).', format: String, default: 'kafka-mirror' },
+  clientId: {
+    doc: 'Client id sent to the brokers (defaults to `kafka-mirror`).',
+    format: String,
+    default: 'kafka-mirror',
+  },
   connectionTimeoutMs: { doc: 'TCP connect timeout.', format: 'positive-int', default: 10_000 },
 };
 
@@ -176,7 +189,7 @@ export const flowSchema = {
     default: 5000,
   },
   replicationFactor: {
-    doc: 'Replication factor of topics created on the target; -1 uses the target cluster\'s default.',
+    doc: "Replication factor of topics created on the target; -1 uses the target cluster's default.",
     format: 'int',
     default: -1,
   },

@@ -163,7 +163,8 @@ export class BoundedQueue<T> {
       } finally {
         this.#release(entry);
         lane.scheduled = false;
-        if (!lane.halted && lane.entries.length === 0 && this.#lanes.get(laneKey) === lane) this.#lanes.delete(laneKey);
+        if (!lane.halted && lane.entries.length === 0 && this.#lanes.get(laneKey) === lane)
+          this.#lanes.delete(laneKey);
         this.#schedule(laneKey, lane);
       }
     });

@@ -67,7 +67,8 @@ export class OffsetTracker {
   uncommitted(): Array<[partition: string, offset: number]> {
     const out: Array<[string, number]> = [];
     for (const [partition, state] of this.#partitions) {
-      if (state.watermark !== undefined && state.watermark !== state.committed) out.push([partition, state.watermark]);
+      if (state.watermark !== undefined && state.watermark !== state.committed)
+        out.push([partition, state.watermark]);
     }
     return out;
   }

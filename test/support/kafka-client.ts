@@ -1,6 +1,7 @@
 // kafkajs helpers for tests: a quiet client, and bounded produce/consume of numbered records.
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Admin, type Kafka as KafkaClient, type Message } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, Message } from 'kafkajs';
+import { kafkajs } from '../../src/kafka/kafkajs.ts';
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from 'kafkajs';
+import { kafkajs } from '../../../src/kafka/kafkajs.ts';
 
 const { Kafka, logLevel } = kafkajs;
 

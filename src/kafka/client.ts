@@ -1,0 +1,50 @@
+import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
+import type { ClusterConfig } from '../config/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Kafka, logLevel } from './kafkajs.ts';
+
+/**
+ * kafkajs logs go through pino, tagged with the cluster alias. kafkajs logs every failed request
+ * it is about to retry at ERROR; those are transient by nature, so they become warnings, and the
+ * daemon logs at error only what needs an operator.
+ */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(extra, message);
+      else if (level === logLevel.INFO) logger.info(extra, message);
+      else logger.debug(extra, message);
+    };
+}
+
+export function createClient(cluster: ClusterConfig, logger: Logger, requestTimeoutMs = 30_000): KafkaClient {
+  return new Kafka({
+    clientId: cluster.clientId,
+    brokers: [...cluster.bootstrapServers],
+    connectionTimeout: cluster.connectionTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // kafkajs's own retries smooth over leader moves and short outages; longer ones are retried
+    // by the flow with its own backoff, so nothing here gives up for good.
+    retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 8 },
+    logLevel: logLevel.INFO,
+    logCreator: pinoLogCreator(logger.child({ cluster: cluster.alias, component: 'kafkajs' })),
+  });
+}
+
+/** The innermost cause of a kafkajs error (retry wrappers keep the protocol error as `cause`). */
+export function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10; depth++) {
+    const cause = (current as { cause?: unknown } | null)?.cause;
+    if (cause === undefined || cause === null || cause === current) break;
+    current = cause;
+  }
+  return current;
+}
+
+/** Kafka's error name for a protocol error (`MESSAGE_TOO_LARGE`), if the error is one. */
+export function protocolErrorType(error: unknown): string | undefined {
+  const root = rootCause(error) as { name?: string; type?: string };
+  return root?.name === 'KafkaJSProtocolError' ? root.type : undefined;
+}

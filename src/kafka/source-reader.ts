@@ -1,0 +1,134 @@
+import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { SourceBatch, SourceRecord } from '../replication/records.ts';
+import { wireHeaders } from './kafkajs.ts';
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface BatchHandler {
+  /**
+   * One fetched batch of one partition, in order. Resolves once the batch is accepted (queued);
+   * `keepAlive` heartbeats the group and is called while the handler waits for queue space.
+   */
+  onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<void>;
+  /** After every group (re)join: the partitions this instance now owns. */
+  onAssignment(assigned: readonly TopicPartition[]): void;
+}
+
+export interface ReaderOptions {
+  group: string;
+  startFrom: 'earliest' | 'latest';
+  consumer: Config['consumer'];
+  logger: Logger;
+}
+
+/**
+ * The source side of a flow: a kafkajs consumer in the flow's group (partitions spread over the
+ * instances that run the flow). It never commits on its own (autoCommit off); the flow commits
+ * the watermark of what the target acknowledged. It reads read_committed, so aborted
+ * transactions are skipped and offsets have gaps.
+ */
+export class SourceReader {
+  readonly #consumer: Consumer;
+  readonly #options: ReaderOptions;
+  readonly #handler: BatchHandler;
+  #topics: readonly string[] = [];
+  #running = false;
+
+  constructor(kafka: KafkaClient, options: ReaderOptions, handler: BatchHandler) {
+    this.#options = options;
+    this.#handler = handler;
+    const { consumer } = options;
+    this.#consumer = kafka.consumer({
+      groupId: options.group,
+      sessionTimeout: consumer.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(60_000, consumer.sessionTimeoutMs * 2),
+      heartbeatInterval: Math.max(500, Math.floor(consumer.sessionTimeoutMs / 10)),
+      maxBytes: consumer.maxBytes,
+      maxBytesPerPartition: consumer.maxBytesPerPartition,
+      maxWaitTimeInMs: consumer.maxWaitMs,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      // A crashed consumer (lost coordinator, network) restarts and rejoins; the flow never stops by itself.
+      retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
+    });
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) =>
+        partitions.map((partition) => ({ topic, partition })),
+      );
+      options.logger.info({ assigned: assigned.length, group: options.group }, 'joined source group');
+      this.#handler.onAssignment(assigned);
+    });
+    this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
+      options.logger.error({ err: payload.error, restart: payload.restart }, 'source consumer crashed');
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.#consumer.connect();
+  }
+
+  get topics(): readonly string[] {
+    return this.#topics;
+  }
+
+  /** Consumes exactly these topics; a change restarts consumption (and rebalances the group). */
+  async setTopics(topics: readonly string[]): Promise<void> {
+    const sorted = [...topics].sort();
+    if (this.#running && sorted.join('\n') === this.#topics.join('\n')) return;
+    if (this.#running) await this.#consumer.stop();
+    this.#topics = sorted;
+    this.#running = false;
+    if (sorted.length === 0) return;
+    await this.#consumer.subscribe({
+      topics: [...sorted],
+      fromBeginning: this.#options.startFrom === 'earliest',
+    });
+    await this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const records: SourceRecord[] = batch.messages.map((m) => ({
+          offset: Number(m.offset),
+          key: m.key,
+          value: m.value,
+          headers: wireHeaders(m.headers),
+          timestamp: m.timestamp,
+        }));
+        await this.#handler.onBatch({ topic: batch.topic, partition: batch.partition, records }, heartbeat);
+        // Advances kafkajs's fetch position only; what is committed is the flow's watermark.
+        const last = batch.messages[batch.messages.length - 1];
+        if (last !== undefined) resolveOffset(last.offset);
+        await heartbeat();
+      },
+    });
+    this.#running = true;
+  }
+
+  pause(topic: string, partition: number): void {
+    this.#consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    if (offsets.length === 0) return;
+    await this.#consumer.commitOffsets(
+      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
+    );
+  }
+
+  /** Stops fetching; returns once no batch is being handed over. */
+  async stop(): Promise<void> {
+    if (this.#running) await this.#consumer.stop();
+    this.#running = false;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#consumer.disconnect();
+  }
+}

@@ -1,0 +1,137 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka as KafkaClient, Producer } from 'kafkajs';
+import type { Compression } from '../config/index.ts';
+import { WriteRejectedError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { recordBytes, type TargetRecord } from '../replication/records.ts';
+import { protocolErrorType, rootCause } from './client.ts';
+import { kafkajs, producerHeaders } from './kafkajs.ts';
+
+const { CompressionTypes } = kafkajs;
+const COMPRESSION: Record<Compression, number> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
+
+/** Errors that retrying cannot fix: the partition halts and an operator decides (DESIGN.md invariant 6). */
+const FATAL = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_REQUIRED_ACKS',
+  'INVALID_TOPIC_EXCEPTION',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+  'POLICY_VIOLATION',
+]);
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+export interface WriterOptions {
+  compression: Compression;
+  /** Record bytes per produce request for one partition; larger writes are split. */
+  maxRequestBytes: number;
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Writes the records of one target partition, in order, with acks=all, and resolves only when
+ * the target acknowledged every one of them.
+ *
+ * Each produce request carries one partition. kafkajs keeps the retry state of a multi-partition
+ * send per broker and can resolve without a partition whose leader moved to a broker that had
+ * already answered (found by the launcher's SIGKILL test), so a partition's acknowledgement is
+ * also checked in the response. Retriable failures are retried with capped exponential backoff
+ * for as long as it takes (an unreachable target makes the flow wait, never skip). A record the
+ * target refuses (too large, not authorized) rejects with WriteRejectedError; a too-large
+ * request of several records is split first, so only a record that is too large on its own halts.
+ */
+export class TargetWriter {
+  readonly #producer: Producer;
+  readonly #options: WriterOptions;
+  readonly #abort = new AbortController();
+
+  constructor(kafka: KafkaClient, options: WriterOptions) {
+    this.#options = options;
+    // Every message names its partition; the default partitioner is only set to silence kafkajs's
+    // start-up notice about its v2 partitioner change.
+    this.#producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.#producer.connect();
+  }
+
+  /** Stops retrying (pending writes reject) and disconnects. */
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.#producer.disconnect();
+  }
+
+  async write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+    let start = 0;
+    while (start < records.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < records.length) {
+        const size = recordBytes(records[end] as TargetRecord);
+        if (end > start && bytes + size > this.#options.maxRequestBytes) break;
+        bytes += size;
+        end++;
+      }
+      await this.#send(topic, partition, records.slice(start, end));
+      start = end;
+    }
+  }
+
+  async #send(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const results = await this.#producer.send({
+          topic,
+          acks: -1,
+          timeout: this.#options.requestTimeoutMs,
+          compression: COMPRESSION[this.#options.compression],
+          messages: records.map((r) => ({
+            partition,
+            key: r.key,
+            value: r.value,
+            timestamp: r.timestamp,
+            headers: producerHeaders(r.headers),
+          })),
+        });
+        if (results.some((r) => r.topicName === topic && r.partition === partition && r.errorCode === 0))
+          return;
+        throw new Error(`produce response for ${topic}/${partition} did not acknowledge the partition`);
+      } catch (error) {
+        if (this.#abort.signal.aborted) throw error;
+        const type = protocolErrorType(error);
+        if (type !== undefined && TOO_LARGE.has(type) && records.length > 1) {
+          const half = Math.ceil(records.length / 2);
+          await this.#send(topic, partition, records.slice(0, half));
+          await this.#send(topic, partition, records.slice(half));
+          return;
+        }
+        if (type !== undefined && FATAL.has(type)) {
+          throw new WriteRejectedError(topic, partition, type, rootCause(error));
+        }
+        const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
+        this.#options.logger.warn(
+          { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
+          'write to target failed; retrying',
+        );
+        await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
+        if (this.#abort.signal.aborted) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config, FlowConfig } from '../config/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { OffsetTracker, type Ticket } from './offset-tracker.ts';
+import { provenanceStamp } from './provenance.ts';
+import { recordBytes, type HeaderList, type SourceBatch, type TargetRecord } from './records.ts';
+import { remoteTopic } from './topic-selection.ts';
+import { syncTopics, type TopicCatalog } from './topic-sync.ts';
+
+/** The source side as the flow sees it (kafka/source-reader.ts). */
+export interface FlowSource {
+  /** Topics currently consumed. */
+  readonly topics: readonly string[];
+  setTopics(topics: readonly string[]): Promise<void>;
+  pause(topic: string, partition: number): void;
+  commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The target side (kafka/target-writer.ts): resolves once every record is acknowledged. */
+export interface FlowTarget {
+  write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void>;
+}
+
+export const FlowState = {
+  STARTING: 'starting',
+  RUNNING: 'running',
+  DRAINING: 'draining',
+  STOPPED: 'stopped',
+} as const;
+export type FlowState = (typeof FlowState)[keyof typeof FlowState];
+
+interface WriteItem {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly TargetRecord[];
+  readonly bytes: number;
+  readonly ticket: Ticket;
+}
+
+export interface FlowStats {
+  recordsWritten: number;
+  bytesWritten: number;
+  halted: Map<string, string>;
+}
+
+const laneOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+const splitLane = (lane: string) => {
+  const at = lane.lastIndexOf('\u0000');
+  return { topic: lane.slice(0, at), partition: Number(lane.slice(at + 1)) };
+};
+
+/**
+ * One direction of replication, `source -> target`: batches from the reader go through the loop
+ * guard into the bounded queue; the writer drains each partition's lane in order; the tracker
+ * turns acknowledgements into the watermark that is committed to the source group.
+ */
+export class Flow {
+  readonly config: FlowConfig;
+  readonly stats: FlowStats = { recordsWritten: 0, bytesWritten: 0, halted: new Map() };
+  readonly #logger: Logger;
+  readonly #source: FlowSource;
+  readonly #target: FlowTarget;
+  readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
+  readonly #queue: BoundedQueue<WriteItem>;
+  readonly #tracker = new OffsetTracker();
+  readonly #stamps = new Map<string, (headers: HeaderList, offset: number) => HeaderList>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #state: FlowState = FlowState.STARTING;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(init: {
+    config: FlowConfig;
+    settings: Pick<Config, 'queue' | 'producer'>;
+    source: FlowSource;
+    target: FlowTarget;
+    catalogs: { source: TopicCatalog; target: TopicCatalog };
+    logger: Logger;
+  }) {
+    this.config = init.config;
+    this.#logger = init.logger;
+    this.#source = init.source;
+    this.#target = init.target;
+    this.#catalogs = init.catalogs;
+    this.#queue = new BoundedQueue<WriteItem>({
+      budget: init.settings.queue,
+      concurrency: init.settings.producer.concurrency,
+      worker: (_lane, item) => this.#write(item),
+      onHalt: (lane, error) => this.#halt(lane, error),
+    });
+  }
+
+  get state(): FlowState {
+    return this.#state;
+  }
+
+  get queued(): { records: number; bytes: number } {
+    return { records: this.#queue.records, bytes: this.#queue.bytes };
+  }
+
+  /** Prepares remote topics, starts consuming, and starts the commit and refresh timers. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timers.push(
+      setInterval(() => void this.commit(), this.config.commitIntervalMs),
+      setInterval(() => void this.refresh(), this.config.refreshIntervalMs),
+    );
+    for (const timer of this.#timers) timer.unref();
+    this.#state = FlowState.RUNNING;
+  }
+
+  /** Topic sync: new matching topics and partitions are picked up here, without a restart. */
+  async refresh(): Promise<void> {
+    if (this.#refreshing !== undefined) return this.#refreshing;
+    this.#refreshing = (async () => {
+      try {
+        const { ready, created, grown } = await syncTopics(
+          this.config,
+          this.#catalogs.source,
+          this.#catalogs.target,
+          this.#logger,
+        );
+        const current = new Set(this.#source.topics);
+        const changed =
+          ready.length !== current.size || ready.some((t) => !current.has(t)) || grown.length > 0;
+        if (changed || created.length > 0) {
+          // A new subscription rebalances the group, and after it the consumer resumes from the
+          // committed offsets; committing first keeps the replay (duplicates) small.
+          await this.commit();
+          await this.#source.setTopics(ready);
+        }
+      } catch (error) {
+        this.#logger.error({ err: error }, 'topic refresh failed; will retry');
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Called by the reader for each fetched batch; resolves once the batch is queued. */
+  async onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<void> {
+    const lane = laneOf(batch.topic, batch.partition);
+    if (this.#queue.isHalted(lane) || batch.records.length === 0) return;
+    let stamp = this.#stamps.get(lane);
+    if (stamp === undefined) {
+      stamp = provenanceStamp({
+        cluster: this.config.source,
+        topic: batch.topic,
+        partition: batch.partition,
+      });
+      this.#stamps.set(lane, stamp);
+    }
+    let bytes = 0;
+    const records = batch.records.map((r) => {
+      const out: TargetRecord = {
+        key: r.key,
+        value: r.value,
+        timestamp: r.timestamp,
+        headers: stamp(r.headers, r.offset),
+      };
+      bytes += recordBytes(out);
+      return out;
+    });
+    const last = batch.records[batch.records.length - 1];
+    const ticket = this.#tracker.begin(lane, (last?.offset ?? 0) + 1);
+    const topic = remoteTopic(this.config.naming, this.config.source, batch.topic);
+    const item: WriteItem = { topic, partition: batch.partition, records, bytes, ticket };
+    const admitted = this.#queue.push(lane, item, records.length, bytes);
+    // While the queue is full the source fetch is held here (backpressure); the group still
+    // needs heartbeats or it would evict this instance.
+    let done = false;
+    admitted.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    while (!done) {
+      await Promise.race([admitted, sleep(1000)]);
+      if (!done) await keepAlive();
+    }
+    await admitted;
+  }
+
+  /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
+  onAssignment(): void {
+    for (const lane of this.#tracker.partitions()) {
+      this.#queue.dropLane(lane);
+      this.#tracker.drop(lane);
+    }
+  }
+
+  /** Commits every watermark that moved. Never throws (a failed commit is retried next time). */
+  async commit(): Promise<void> {
+    const moved = this.#tracker.uncommitted();
+    if (moved.length === 0) return;
+    const offsets = moved.map(([lane, offset]) => ({ ...splitLane(lane), offset }));
+    try {
+      await this.#source.commit(offsets);
+      for (const [lane, offset] of moved) this.#tracker.markCommitted(lane, offset);
+      this.#logger.debug({ partitions: offsets.length }, 'committed watermarks');
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'commit to source group failed; will retry');
+    }
+  }
+
+  /**
+   * Graceful stop: no more fetching, the queue drains (every admitted batch is written), the
+   * final watermarks are committed. Rejects if that takes longer than `timeoutMs`; what was not
+   * committed is replayed by the next run (duplicates, never loss).
+   */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.#state === FlowState.STOPPED) return;
+    this.#state = FlowState.DRAINING;
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#refreshing;
+    const drain = (async () => {
+      await this.#source.stop();
+      this.#queue.close();
+      await this.#queue.onIdle();
+      await this.commit();
+    })();
+    const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
+    const outcome = await Promise.race([drain.then(() => 'drained' as const), timeout]);
+    this.#state = FlowState.STOPPED;
+    if (outcome === 'timeout')
+      throw new Error(`flow ${this.config.name} did not drain within ${timeoutMs} ms`);
+  }
+
+  async #write(item: WriteItem): Promise<void> {
+    await this.#target.write(item.topic, item.partition, item.records);
+    this.#tracker.complete(item.ticket);
+    this.stats.recordsWritten += item.records.length;
+    this.stats.bytesWritten += item.bytes;
+  }
+
+  #halt(lane: string, error: unknown): void {
+    const { topic, partition } = splitLane(lane);
+    const reason = error instanceof Error ? error.message : String(error);
+    this.stats.halted.set(lane, reason);
+    this.#source.pause(topic, partition);
+    this.#logger.error(
+      { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },
+      'partition halted: the target refused a record; nothing past it will be committed',
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import type { FlowConfig } from '../config/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { remoteTopic, topicFilter } from './topic-selection.ts';
+
+/** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
+export interface TopicCatalog {
+  partitionCounts(): Promise<Map<string, number>>;
+  topicConfigs(
+    topics: readonly string[],
+    allowed: readonly string[],
+  ): Promise<Map<string, Record<string, string>>>;
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+  ): Promise<void>;
+  addPartitions(name: string, count: number): Promise<void>;
+}
+
+export interface SyncResult {
+  /** Source topics ready to replicate: selected, and their remote topic exists with enough partitions. */
+  readonly ready: string[];
+  readonly created: string[];
+  readonly grown: string[];
+  /** Source topic -> why it is not ready (retried on the next refresh). */
+  readonly failed: Map<string, string>;
+}
+
+/**
+ * One pass of the topic synchroniser of a flow: lists the source topics, applies the flow's
+ * selection, creates missing remote topics on the target with the source's partition count and
+ * the allowed topic configs, and adds partitions where the source grew (target partition =
+ * source partition needs at least as many). It never deletes or shrinks anything.
+ */
+export async function syncTopics(
+  flow: FlowConfig,
+  source: TopicCatalog,
+  target: TopicCatalog,
+  logger: Logger,
+): Promise<SyncResult> {
+  const selected = topicFilter(flow.topics.include, flow.topics.exclude);
+  const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => selected(topic));
+  const targetTopics = await target.partitionCounts();
+  const result: SyncResult = { ready: [], created: [], grown: [], failed: new Map() };
+  const missing = sourceTopics.filter(
+    ([topic]) => !targetTopics.has(remoteTopic(flow.naming, flow.source, topic)),
+  );
+  const configs =
+    missing.length > 0
+      ? await source.topicConfigs(
+          missing.map(([t]) => t),
+          flow.topicConfigs,
+        )
+      : new Map();
+
+  for (const [topic, partitions] of sourceTopics) {
+    const remote = remoteTopic(flow.naming, flow.source, topic);
+    const existing = targetTopics.get(remote);
+    try {
+      if (existing === undefined) {
+        await target.createTopic(remote, partitions, flow.replicationFactor, configs.get(topic) ?? {});
+        result.created.push(remote);
+        logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+      } else if (existing < partitions) {
+        await target.addPartitions(remote, partitions);
+        result.grown.push(remote);
+        logger.info(
+          { topic, remoteTopic: remote, from: existing, to: partitions },
+          'added partitions to remote topic',
+        );
+      }
+      result.ready.push(topic);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // Another instance of the flow may have created it first; that is success.
+      if (/already exists/i.test(message)) {
+        result.ready.push(topic);
+        continue;
+      }
+      result.failed.set(topic, message);
+      logger.error({ topic, remoteTopic: remote, err: error }, 'cannot prepare remote topic; will retry');
+    }
+  }
+  return result;
+}
