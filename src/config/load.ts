@@ -31,7 +31,21 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, ['the top level must be a mapping of keys (clusters, flows, ...)']);
   }
-  const top = validated(topLevelSchema, document, '', problems, env);
+  // convict has no per-item schema for these two; a value of the wrong shape is reported here,
+  // under its key, and left out of what convict sees.
+  const doc = { ...(document as Record<string, unknown>) };
+  if (
+    'clusters' in doc &&
+    (doc['clusters'] === null || typeof doc['clusters'] !== 'object' || Array.isArray(doc['clusters']))
+  ) {
+    problems.push('clusters: must be a mapping of alias to cluster');
+    delete doc['clusters'];
+  }
+  if ('flows' in doc && !Array.isArray(doc['flows'])) {
+    problems.push('flows: must be a list of flows');
+    delete doc['flows'];
+  }
+  const top = validated(topLevelSchema, doc, '', problems, env);
   const rawClusters = top('clusters') as unknown;
   const rawFlows = top('flows') as unknown;
 
@@ -91,7 +105,8 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       ] as const) {
         patterns.forEach((pattern, i) => {
           try {
-            new RegExp(`^(?:${String(pattern)})$`);
+            // Checked alone first: "a)|(b" is only valid once wrapped, and would then match too much.
+            new RegExp(String(pattern));
           } catch (error) {
             problems.push(
               `flows[${index}].topics.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`,

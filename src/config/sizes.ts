@@ -15,7 +15,8 @@ export function parseSize(value: unknown): number {
   if (typeof value === 'string') {
     const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(value);
     const unit = UNITS[(match?.[2] ?? '').toLowerCase()];
-    if (match !== null && unit !== undefined) return Math.floor(Number(match[1]) * unit);
+    const bytes = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
+    if (Number.isSafeInteger(bytes)) return bytes;
   }
   throw new Error('must be a byte size such as 1048576, "64MiB" or "10MB"');
 }

@@ -76,10 +76,14 @@ export class SourceReader {
     return this.#topics;
   }
 
-  /** Consumes exactly these topics; a change restarts consumption (and rebalances the group). */
-  async setTopics(topics: readonly string[]): Promise<void> {
+  /**
+   * Consumes exactly these topics; a change restarts consumption (and rebalances the group). So
+   * does `restart`, which the flow asks for when a topic gained partitions: kafkajs only learns
+   * of new partitions when the group rejoins.
+   */
+  async setTopics(topics: readonly string[], restart = false): Promise<void> {
     const sorted = [...topics].sort();
-    if (this.#running && sorted.join('\n') === this.#topics.join('\n')) return;
+    if (this.#running && !restart && sorted.join('\n') === this.#topics.join('\n')) return;
     if (this.#running) await this.#consumer.stop();
     this.#topics = sorted;
     this.#running = false;

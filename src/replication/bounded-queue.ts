@@ -17,9 +17,9 @@ interface Lane<T> {
   halted: boolean;
 }
 
-interface Waiter {
-  readonly records: number;
-  readonly bytes: number;
+interface Waiter<T> {
+  readonly lane: string;
+  readonly entry: Entry<T>;
   readonly admit: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -55,7 +55,7 @@ export class BoundedQueue<T> {
   readonly #onHalt: (lane: string, error: unknown) => void;
   readonly #executor: PQueue;
   readonly #lanes = new Map<string, Lane<T>>();
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters: Waiter<T>[] = [];
   #records = 0;
   #bytes = 0;
   #closed = false;
@@ -93,13 +93,15 @@ export class BoundedQueue<T> {
   /** Resolves once the item is admitted; rejects with QueueClosedError once the queue is closed. */
   async push(lane: string, item: T, records: number, bytes: number): Promise<void> {
     if (this.#closed) throw new QueueClosedError();
+    const entry: Entry<T> = { item, records, bytes };
     if (this.#waiters.length > 0 || !this.#fits(records, bytes)) {
-      // #release reserves the budget before it admits a waiter.
-      await new Promise<void>((admit, reject) => this.#waiters.push({ records, bytes, admit, reject }));
-    } else {
-      this.#reserve(records, bytes);
+      // #release reserves the budget and enqueues the entry in the same step as it admits the
+      // waiter, so a push made in between cannot overtake it in its lane.
+      await new Promise<void>((admit, reject) => this.#waiters.push({ lane, entry, admit, reject }));
+      return;
     }
-    this.#enqueue(lane, { item, records, bytes });
+    this.#reserve(records, bytes);
+    this.#enqueue(lane, entry);
   }
 
   /** Drops what waits in a lane (a revoked partition); an item being written completes. */
@@ -159,7 +161,11 @@ export class BoundedQueue<T> {
       } catch (error) {
         lane.halted = true;
         for (const dropped of lane.entries.splice(0)) this.#release(dropped);
-        this.#onHalt(laneKey, error);
+        try {
+          this.#onHalt(laneKey, error);
+        } catch {
+          // the halt is recorded in the lane; a failing observer must not break the queue
+        }
       } finally {
         this.#release(entry);
         lane.scheduled = false;
@@ -176,10 +182,10 @@ export class BoundedQueue<T> {
     // Wake waiters in arrival order while they fit; the first one that does not fit keeps its place.
     while (this.#waiters.length > 0) {
       const next = this.#waiters[0];
-      if (next === undefined || !this.#fits(next.records, next.bytes)) break;
+      if (next === undefined || !this.#fits(next.entry.records, next.entry.bytes)) break;
       this.#waiters.shift();
-      // Reserve now, so that two waiters woken together cannot both overshoot the budget.
-      this.#reserve(next.records, next.bytes);
+      this.#reserve(next.entry.records, next.entry.bytes);
+      this.#enqueue(next.lane, next.entry);
       next.admit();
     }
   }

@@ -12,7 +12,7 @@ import { syncTopics, type TopicCatalog } from './topic-sync.ts';
 export interface FlowSource {
   /** Topics currently consumed. */
   readonly topics: readonly string[];
-  setTopics(topics: readonly string[]): Promise<void>;
+  setTopics(topics: readonly string[], restart?: boolean): Promise<void>;
   pause(topic: string, partition: number): void;
   commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void>;
   stop(): Promise<void>;
@@ -69,6 +69,7 @@ export class Flow {
   readonly #timers: NodeJS.Timeout[] = [];
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
+  #partitionCounts = new Map<string, number>();
 
   constructor(init: {
     config: FlowConfig;
@@ -115,20 +116,21 @@ export class Flow {
     if (this.#refreshing !== undefined) return this.#refreshing;
     this.#refreshing = (async () => {
       try {
-        const { ready, created, grown } = await syncTopics(
+        const { ready, partitions } = await syncTopics(
           this.config,
           this.#catalogs.source,
           this.#catalogs.target,
           this.#logger,
         );
         const current = new Set(this.#source.topics);
-        const changed =
-          ready.length !== current.size || ready.some((t) => !current.has(t)) || grown.length > 0;
-        if (changed || created.length > 0) {
+        const topicsChanged = ready.length !== current.size || ready.some((t) => !current.has(t));
+        const partitionsGrew = [...partitions].some(([t, n]) => (this.#partitionCounts.get(t) ?? n) < n);
+        this.#partitionCounts = partitions;
+        if (topicsChanged || partitionsGrew) {
           // A new subscription rebalances the group, and after it the consumer resumes from the
           // committed offsets; committing first keeps the replay (duplicates) small.
           await this.commit();
-          await this.#source.setTopics(ready);
+          await this.#source.setTopics(ready, partitionsGrew);
         }
       } catch (error) {
         this.#logger.error({ err: error }, 'topic refresh failed; will retry');

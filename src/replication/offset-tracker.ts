@@ -60,7 +60,10 @@ export class OffsetTracker {
   /** Batches begun and not yet completed. */
   inFlight(partition: string): number {
     const state = this.#partitions.get(partition);
-    return state === undefined ? 0 : state.tickets.length - state.head;
+    if (state === undefined) return 0;
+    let pending = 0;
+    for (let i = state.head; i < state.tickets.length; i++) if (state.tickets[i]?.done === false) pending++;
+    return pending;
   }
 
   /** Watermarks that moved since they were last marked committed. */

@@ -1,8 +1,8 @@
 import type { HeaderList } from './records.ts';
 
 /**
- * Provenance headers stamped on every replicated record. The `km.` prefix is reserved: headers
- * under it that a record already carries from an earlier hop are replaced, every other header is
+ * Provenance headers stamped on every replicated record. The `km.src.` prefix is reserved:
+ * headers under it that a record already carries from an earlier hop are replaced, every other header is
  * kept byte for byte and in order. `km.src.offset` is the source offset, so a consumer that moves
  * to the target can find its position (offsets themselves are not preserved).
  */

@@ -21,6 +21,8 @@ export interface TopicCatalog {
 export interface SyncResult {
   /** Source topics ready to replicate: selected, and their remote topic exists with enough partitions. */
   readonly ready: string[];
+  /** Partition count of every ready source topic. */
+  readonly partitions: Map<string, number>;
   readonly created: string[];
   readonly grown: string[];
   /** Source topic -> why it is not ready (retried on the next refresh). */
@@ -42,7 +44,7 @@ export async function syncTopics(
   const selected = topicFilter(flow.topics.include, flow.topics.exclude);
   const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => selected(topic));
   const targetTopics = await target.partitionCounts();
-  const result: SyncResult = { ready: [], created: [], grown: [], failed: new Map() };
+  const result: SyncResult = { ready: [], partitions: new Map(), created: [], grown: [], failed: new Map() };
   const missing = sourceTopics.filter(
     ([topic]) => !targetTopics.has(remoteTopic(flow.naming, flow.source, topic)),
   );
@@ -71,11 +73,13 @@ export async function syncTopics(
         );
       }
       result.ready.push(topic);
+      result.partitions.set(topic, partitions);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // Another instance of the flow may have created it first; that is success.
       if (/already exists/i.test(message)) {
         result.ready.push(topic);
+        result.partitions.set(topic, partitions);
         continue;
       }
       result.failed.set(topic, message);

@@ -1,7 +1,7 @@
 // kafkajs helpers for tests: a quiet client, and bounded produce/consume of numbered records.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient, Message } from 'kafkajs';
-import { kafkajs } from '../../src/kafka/kafkajs.ts';
+import { kafkajs, wireHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -76,6 +76,19 @@ export interface Consumed {
   offset: string;
   key: string | null;
   value: string | null;
+  keyBytes: Buffer | null;
+  valueBytes: Buffer | null;
+  headers: WireHeaders;
+  timestamp: string;
+}
+
+/** The value of the last header named `name`, as a string. */
+export function header(record: Consumed, name: string): string | undefined {
+  for (let i = record.headers.length - 1; i >= 0; i--) {
+    const entry = record.headers[i];
+    if (entry?.[0] === name) return entry[1]?.toString();
+  }
+  return undefined;
 }
 
 /**
@@ -104,6 +117,10 @@ export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 6
             offset: m.offset,
             key: m.key?.toString() ?? null,
             value: m.value?.toString() ?? null,
+            keyBytes: m.key,
+            valueBytes: m.value,
+            headers: wireHeaders(m.headers),
+            timestamp: m.timestamp,
           });
           if (BigInt(m.offset) + 1n >= end) remaining.delete(batch.partition);
         }

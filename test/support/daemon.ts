@@ -1,0 +1,106 @@
+// Runs the kafka-mirror daemon as a child process (`node src/cli.ts start`), the way operators
+// run it, so tests can SIGTERM and SIGKILL it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestContext } from 'node:test';
+import { repoRoot } from './kafka/paths.ts';
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  readonly logs: Array<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Sends the signal and resolves with the exit code (or signal name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>;
+}
+
+export async function startDaemon(t: TestContext, config: object): Promise<DaemonProcess> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-daemon-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  await writeFile(
+    file,
+    JSON.stringify({ log: { level: 'info' }, admin: { host: '127.0.0.1', port: 0 }, ...config }),
+  );
+  const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli.ts'), 'start', '--config', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(child, 'exit').then(([code, signal]) => (code as number | null) ?? (signal as string));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    if ((t as { passed?: boolean }).passed !== true) {
+      process.stderr.write(
+        `daemon log tail:\n${logs
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}\n${stderr}\n`,
+      );
+    }
+  });
+  return {
+    child,
+    logs,
+    async waitForLog(predicate, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (let seen = 0; Date.now() < deadline; await sleep(50)) {
+        for (; seen < logs.length; seen++) {
+          const line = logs[seen] as Record<string, unknown>;
+          if (predicate(line)) return line;
+        }
+        if (child.exitCode !== null || child.signalCode !== null) break;
+      }
+      throw new Error(
+        `daemon log line not seen (exit ${String(child.exitCode ?? child.signalCode)}); stderr: ${stderr.slice(-2000)}`,
+      );
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode ?? child.signalCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Config for one flow `source -> target` between two launcher clusters. */
+export function flowConfig(
+  source: { bootstrapServers: readonly string[] },
+  target: { bootstrapServers: readonly string[] },
+  flow: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): object {
+  return {
+    clusters: {
+      src: { bootstrapServers: [...source.bootstrapServers] },
+      dst: { bootstrapServers: [...target.bootstrapServers] },
+    },
+    flows: [{ source: 'src', target: 'dst', commitIntervalMs: 1000, refreshIntervalMs: 2000, ...flow }],
+    ...extra,
+  };
+}

@@ -1,0 +1,90 @@
+// Invariant checks for replicated topics, by provenance: every target record carries the source
+// offset it came from (km.src.offset), so loss, duplication and reordering are measured exactly.
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { header, withAdmin, type Consumed } from './kafka-client.ts';
+
+export interface PartitionAudit {
+  partition: number;
+  sourceRecords: number;
+  targetRecords: number;
+  missing: number[];
+  duplicates: number;
+  /** First occurrences whose source offset is lower than an earlier first occurrence. */
+  reordered: number;
+}
+
+/** Compares one topic's source records with its target records, per partition. */
+export function audit(source: readonly Consumed[], target: readonly Consumed[]): PartitionAudit[] {
+  const partitions = new Set([...source.map((r) => r.partition), ...target.map((r) => r.partition)]);
+  return [...partitions]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const expected = source.filter((r) => r.partition === partition).map((r) => Number(r.offset));
+      const landed = target.filter((r) => r.partition === partition);
+      const seen = new Set<number>();
+      let duplicates = 0;
+      let reordered = 0;
+      let highest = -1;
+      for (const record of landed) {
+        const offset = Number(header(record, 'km.src.offset'));
+        if (Number.isNaN(offset))
+          throw new Error(`target record at ${partition}/${record.offset} has no km.src.offset header`);
+        if (seen.has(offset)) {
+          duplicates++;
+          continue;
+        }
+        seen.add(offset);
+        if (offset < highest) reordered++;
+        highest = Math.max(highest, offset);
+      }
+      return {
+        partition,
+        sourceRecords: expected.length,
+        targetRecords: landed.length,
+        missing: expected.filter((o) => !seen.has(o)),
+        duplicates,
+        reordered,
+      };
+    });
+}
+
+export function totals(audits: readonly PartitionAudit[]) {
+  return {
+    missing: audits.reduce((n, a) => n + a.missing.length, 0),
+    duplicates: audits.reduce((n, a) => n + a.duplicates, 0),
+    reordered: audits.reduce((n, a) => n + a.reordered, 0),
+    target: audits.reduce((n, a) => n + a.targetRecords, 0),
+  };
+}
+
+/** Sum of end offsets (records written, on a fresh topic) of a topic. */
+export async function endOffsetTotal(kafka: KafkaClient, topic: string): Promise<number> {
+  const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
+/** Waits until a topic holds at least `count` records; returns false on timeout. */
+export async function waitForRecords(
+  kafka: KafkaClient,
+  topic: string,
+  count: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await endOffsetTotal(kafka, topic)) >= count) return true;
+    } catch {
+      // topic not created yet
+    }
+    await sleep(250);
+  }
+  return false;
+}
+
+/** Sum of a group's committed offsets on a topic (what a restart resumes from). */
+export async function committedTotal(kafka: KafkaClient, group: string, topic: string): Promise<number> {
+  const [entry] = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
+  return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+}
