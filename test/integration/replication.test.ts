@@ -2,7 +2,7 @@
 // reordering across SIGTERM and SIGKILL of the daemon (DESIGN.md invariants 1, 2, 3, 8).
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Kafka as KafkaClient, Message } from 'kafkajs';
 import { kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
@@ -34,16 +34,14 @@ before(async () => {
 after(async () => {
   await Promise.all([source?.stop({ keepLogs: failed }), target?.stop({ keepLogs: failed })]);
 });
-const guarded =
-  (fn: (t: import('node:test').TestContext) => Promise<void>) =>
-  async (t: import('node:test').TestContext) => {
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  };
+const guarded = (fn: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
+  try {
+    await fn(t);
+  } catch (error) {
+    failed = true;
+    throw error;
+  }
+};
 
 /** Sends messages of one partition per request, checking the partition's acknowledgement. */
 async function produce(
