@@ -59,9 +59,12 @@ export class TargetWriter {
   constructor(kafka: KafkaClient, options: WriterOptions) {
     this.#options = options;
     // Every message names its partition; the default partitioner is only set to silence kafkajs's
-    // start-up notice about its v2 partitioner change.
+    // start-up notice about its v2 partitioner change. kafkajs drops (without an error) messages
+    // for a partition its metadata does not know yet, such as one just added to a topic; the ack
+    // check turns that into a retry, and a short metadata age makes the retry see the partition.
     this.#producer = kafka.producer({
       allowAutoTopicCreation: false,
+      metadataMaxAge: 5000,
       idempotent: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
