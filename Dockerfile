@@ -15,6 +15,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# Memory: V8 heap flags as in package.json config.nodeOptions (docs/operations.md explains the
+# memory model), and two glibc malloc arenas instead of one per thread.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=256" \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -43,6 +43,8 @@ export class Daemon {
     let lastAt = Date.now();
     this.#progress = setInterval(() => {
       const now = Date.now();
+      const memory = process.memoryUsage();
+      const mib = (n: number) => Math.round(n / 2 ** 20);
       const next = new Map<string, number>();
       for (const [name, { flow }] of this.#running) {
         const written = flow.stats.recordsWritten;
@@ -55,9 +57,19 @@ export class Daemon {
             recordsWritten: written,
             recordsPerSec: Math.round(rate),
             queued: flow.queued.records,
+            queuedBytes: flow.queued.bytes,
             halted: flow.stats.halted.size,
           },
           'progress',
+        );
+        this.#logger.debug(
+          {
+            rssMiB: mib(memory.rss),
+            heapUsedMiB: mib(memory.heapUsed),
+            externalMiB: mib(memory.external),
+            arrayBuffersMiB: mib(memory.arrayBuffers),
+          },
+          'memory',
         );
       }
       last = next;

@@ -55,14 +55,14 @@ export const topLevelSchema = {
   },
   consumer: {
     maxBytes: {
-      doc: 'Upper bound of one fetch response from the source (soft: a broker always returns at least one record batch).',
+      doc: 'Upper bound of one fetch response from the source, in compressed bytes (soft: a broker always returns at least one record batch). The response is held decoded while it is queued, so memory grows with this times the compression ratio.',
       format: 'size',
-      default: '16MiB',
+      default: '4MiB',
     },
     maxBytesPerPartition: {
       doc: 'Bytes per partition in one fetch. Large values suit long, fast links.',
       format: 'size',
-      default: '2MiB',
+      default: '1MiB',
     },
     maxWaitMs: {
       doc: 'How long the source broker may hold a fetch waiting for data.',

@@ -209,8 +209,13 @@ export function wireHeaders(headers: unknown): WireHeaders {
   return list;
 }
 
-/** A `headers` value for kafkajs's producer that the patched encoder writes in exactly this order. */
-export function producerHeaders(list: WireHeaders): KafkaJs.IHeaders {
+/**
+ * A `headers` value for kafkajs's producer that the patched encoder writes in exactly this order.
+ * String values are written as their UTF-8 bytes.
+ */
+export function producerHeaders(
+  list: ReadonlyArray<readonly [string, Buffer | string | null]>,
+): KafkaJs.IHeaders {
   return Object.defineProperty({}, HEADER_LIST, { value: list }) as KafkaJs.IHeaders;
 }
 

@@ -70,6 +70,7 @@ export class Flow {
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
   #partitionCounts = new Map<string, number>();
+  readonly #chunk: { records: number; bytes: number };
 
   constructor(init: {
     config: FlowConfig;
@@ -84,6 +85,11 @@ export class Flow {
     this.#source = init.source;
     this.#target = init.target;
     this.#catalogs = init.catalogs;
+    const { maxRecords, maxBytes } = init.settings.queue;
+    this.#chunk = {
+      records: Math.max(1, Math.floor(maxRecords / 16)),
+      bytes: Math.max(1, Math.floor(maxBytes / 16)),
+    };
     this.#queue = new BoundedQueue<WriteItem>({
       budget: init.settings.queue,
       concurrency: init.settings.producer.concurrency,
@@ -154,22 +160,36 @@ export class Flow {
       });
       this.#stamps.set(lane, stamp);
     }
+    const topic = remoteTopic(this.config.naming, this.config.source, batch.topic);
+    // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
+    // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
+    // ticket, so the queue holds its budget plus at most one chunk.
+    let records: TargetRecord[] = [];
     let bytes = 0;
-    const records = batch.records.map((r) => {
+    for (const [i, r] of batch.records.entries()) {
       const out: TargetRecord = {
         key: r.key,
         value: r.value,
         timestamp: r.timestamp,
         headers: stamp(r.headers, r.offset),
       };
+      records.push(out);
       bytes += recordBytes(out);
-      return out;
-    });
-    const last = batch.records[batch.records.length - 1];
-    const ticket = this.#tracker.begin(lane, (last?.offset ?? 0) + 1);
-    const topic = remoteTopic(this.config.naming, this.config.source, batch.topic);
-    const item: WriteItem = { topic, partition: batch.partition, records, bytes, ticket };
-    const admitted = this.#queue.push(lane, item, records.length, bytes);
+      if (
+        i === batch.records.length - 1 ||
+        bytes >= this.#chunk.bytes ||
+        records.length >= this.#chunk.records
+      ) {
+        const ticket = this.#tracker.begin(lane, r.offset + 1);
+        await this.#enqueue(lane, { topic, partition: batch.partition, records, bytes, ticket }, keepAlive);
+        records = [];
+        bytes = 0;
+      }
+    }
+  }
+
+  async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<void> {
+    const admitted = this.#queue.push(lane, item, item.records.length, item.bytes);
     // While the queue is full the source fetch is held here (backpressure); the group still
     // needs heartbeats or it would evict this instance.
     let done = false;

@@ -25,14 +25,14 @@ export interface Origin {
 /** Stamps records of one source partition; the constant headers are encoded once. */
 export function provenanceStamp(origin: Origin): (headers: HeaderList, offset: number) => HeaderList {
   const fixed = [
-    [ProvenanceHeader.cluster, Buffer.from(origin.cluster)],
-    [ProvenanceHeader.topic, Buffer.from(origin.topic)],
-    [ProvenanceHeader.partition, Buffer.from(String(origin.partition))],
+    [ProvenanceHeader.cluster, origin.cluster],
+    [ProvenanceHeader.topic, origin.topic],
+    [ProvenanceHeader.partition, String(origin.partition)],
   ] as const;
   return (headers, offset) => {
     const kept = headers.some(([key]) => key.startsWith(RESERVED))
       ? headers.filter(([key]) => !key.startsWith(RESERVED))
       : headers;
-    return [...kept, ...fixed, [ProvenanceHeader.offset, Buffer.from(String(offset))]];
+    return [...kept, ...fixed, [ProvenanceHeader.offset, String(offset)]];
   };
 }

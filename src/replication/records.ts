@@ -1,8 +1,12 @@
 // The record shapes the replication core works with. They carry nothing of the Kafka client, so
 // the queue, tracker and guard are tested with plain values.
 
-/** Headers in wire order, duplicates kept: [key, value] pairs. A null value is a header without value. */
-export type HeaderList = ReadonlyArray<readonly [string, Buffer | null]>;
+/**
+ * Headers in wire order, duplicates kept: [key, value] pairs. A null value is a header without
+ * value. Values read from Kafka are Buffers; the daemon's own (provenance) headers are ASCII strings,
+ * which the encoder writes as their bytes and which cost far less memory than a Buffer each.
+ */
+export type HeaderList = ReadonlyArray<readonly [string, Buffer | string | null]>;
 
 export interface SourceRecord {
   readonly offset: number;
@@ -27,9 +31,16 @@ export interface TargetRecord {
   readonly timestamp: string;
 }
 
-/** Bytes a record holds in memory for the queue budget: key, value and header keys and values. */
+/**
+ * What a queued record costs beyond its bytes: the JavaScript objects that hold it (the record,
+ * its header list and pairs, the Buffer views of key and value). Measured on Node 24 with small
+ * records; it makes the queue's byte budget a budget of memory, not of payload.
+ */
+export const RECORD_OVERHEAD_BYTES = 320;
+
+/** Memory a record holds for the queue budget: key, value, header keys and values, and the overhead. */
 export function recordBytes(record: SourceRecord | TargetRecord): number {
-  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [key, value] of record.headers) bytes += key.length + (value?.length ?? 0);
+  let bytes = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [key, value] of record.headers) bytes += 48 + key.length + (value?.length ?? 0);
   return bytes;
 }

@@ -8,38 +8,54 @@ import { useCluster } from '../support/kafka/index.ts';
 import { client, createTopic, numbered, readTopic } from '../support/kafka-client.ts';
 import { audit, totals, waitForRecords } from '../support/replication-checks.ts';
 
-test('two instances share a flow; one is SIGKILLed; the other takes over and nothing is missing', { timeout: 600_000 }, async (t) => {
-  const [source, target] = await Promise.all([useCluster(t, { name: 'source' }), useCluster(t, { name: 'target' })]);
-  const topic = `shared-${randomUUID().slice(0, 6)}`;
-  const src = client(source.bootstrapServers);
-  const dst = client(target.bootstrapServers);
-  await createTopic(src, topic, { partitions: 6 });
-  const config = flowConfig(source, target, { name: topic, topics: { include: [topic] } }, { consumer: { sessionTimeoutMs: 6000 } });
+test(
+  'two instances share a flow; one is SIGKILLed; the other takes over and nothing is missing',
+  { timeout: 600_000 },
+  async (t) => {
+    const [source, target] = await Promise.all([
+      useCluster(t, { name: 'source' }),
+      useCluster(t, { name: 'target' }),
+    ]);
+    const topic = `shared-${randomUUID().slice(0, 6)}`;
+    const src = client(source.bootstrapServers);
+    const dst = client(target.bootstrapServers);
+    await createTopic(src, topic, { partitions: 6 });
+    const config = flowConfig(
+      source,
+      target,
+      { name: topic, topics: { include: [topic] } },
+      { consumer: { sessionTimeoutMs: 6000 } },
+    );
 
-  const first = await startDaemon(t, config);
-  await first.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 6);
-  const second = await startDaemon(t, config);
-  await second.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 3);
-  await first.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 3);
+    const first = await startDaemon(t, config);
+    await first.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 6);
+    const second = await startDaemon(t, config);
+    await second.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 3);
+    await first.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 3);
 
-  const total = 100_000;
-  const producer = src.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const producing = (async () => {
-    for (let start = 0; start < total; start += 1000) {
-      const messages = numbered(topic, start, 1000).map((m, i) => ({ ...m, partition: i % 6 }));
-      for (let p = 0; p < 6; p++) await producer.send({ topic, acks: -1, messages: messages.filter((m) => m.partition === p) });
-    }
-  })();
-  assert.ok(await waitForRecords(dst, topic, 30_000, 120_000), 'replication did not start');
-  await first.stop('SIGKILL');
-  await producing;
-  await producer.disconnect();
-  await second.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 6, 60_000);
-  assert.ok(await waitForRecords(dst, topic, total, 240_000), 'the surviving instance did not replicate everything');
-  await second.stop('SIGTERM');
-  const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
-  t.diagnostic(`duplicates after takeover: ${result.duplicates}`);
-  assert.equal(result.missing, 0);
-  assert.equal(result.reordered, 0);
-});
+    const total = 100_000;
+    const producer = src.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const producing = (async () => {
+      for (let start = 0; start < total; start += 1000) {
+        const messages = numbered(topic, start, 1000).map((m, i) => ({ ...m, partition: i % 6 }));
+        for (let p = 0; p < 6; p++)
+          await producer.send({ topic, acks: -1, messages: messages.filter((m) => m.partition === p) });
+      }
+    })();
+    assert.ok(await waitForRecords(dst, topic, 30_000, 120_000), 'replication did not start');
+    await first.stop('SIGKILL');
+    await producing;
+    await producer.disconnect();
+    await second.waitForLog((l) => l['msg'] === 'joined source group' && l['assigned'] === 6, 60_000);
+    assert.ok(
+      await waitForRecords(dst, topic, total, 240_000),
+      'the surviving instance did not replicate everything',
+    );
+    await second.stop('SIGTERM');
+    const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+    t.diagnostic(`duplicates after takeover: ${result.duplicates}`);
+    assert.equal(result.missing, 0);
+    assert.equal(result.reordered, 0);
+  },
+);

@@ -7,7 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { repoRoot } from './kafka/paths.ts';
+
+/** The V8 flags the daemon runs with in production (package.json config.nodeOptions, also set in the Dockerfile). */
+export const productionNodeOptions = (
+  JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { config: { nodeOptions: string } }
+).config.nodeOptions;
 
 export interface DaemonProcess {
   readonly child: ChildProcess;
@@ -21,17 +27,32 @@ export interface DaemonProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
 
-export async function startDaemon(t: TestContext, config: object): Promise<DaemonProcess> {
+export async function startDaemon(
+  t: TestContext,
+  config: object,
+  options: { nodeOptions?: string } = {},
+): Promise<DaemonProcess> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-daemon-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config.json');
   await writeFile(
     file,
-    JSON.stringify({ log: { level: 'info' }, admin: { host: '127.0.0.1', port: 0 }, ...config }),
+    JSON.stringify({
+      log: { level: process.env['DAEMON_LOG_LEVEL'] ?? 'info' },
+      admin: { host: '127.0.0.1', port: 0 },
+      ...config,
+    }),
   );
   const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli.ts'), 'start', '--config', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    // As in the container image: production V8 heap flags, and glibc limited to two malloc arenas
+    // (one per thread otherwise, which holds freed memory and inflates RSS).
+    env: {
+      ...process.env,
+      NODE_NO_WARNINGS: '1',
+      NODE_OPTIONS: options.nodeOptions ?? productionNodeOptions,
+      MALLOC_ARENA_MAX: '2',
+    },
   });
   const logs: Array<Record<string, unknown>> = [];
   let buffered = '';

@@ -137,5 +137,6 @@ test('one stamp serves many records of its partition, each with its own offset',
     ['km.src.topic', 'päyments'],
     ['km.src.partition', '12'],
   ]);
-  assert.deepEqual(first.find(([key]) => key === 'km.src.topic')?.[1], Buffer.from('päyments', 'utf8'));
+  // Provenance values are strings; the patched kafkajs encoder writes them as UTF-8 bytes.
+  assert.equal(first.find(([key]) => key === 'km.src.topic')?.[1], 'päyments');
 });
