@@ -154,6 +154,7 @@ export class Daemon {
       {
         onBatch: (batch, keepAlive) => (flow as Flow).onBatch(batch, keepAlive),
         onAssignment: () => flow?.onAssignment(),
+        onRebalancing: () => flow?.onRebalancing(),
       },
     );
     const running: RunningFlow = {

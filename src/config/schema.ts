@@ -106,7 +106,11 @@ export const topLevelSchema = {
     },
   },
   admin: {
-    host: { doc: 'Bind address of the admin HTTP server.', format: String, default: '0.0.0.0' },
+    host: {
+      doc: 'Bind address of the admin HTTP server (/metrics, /healthz, /readyz, /status; not served yet in this version).',
+      format: String,
+      default: '0.0.0.0',
+    },
     port: {
       doc: 'Port of the admin HTTP server (0 picks a free port).',
       format: 'port',

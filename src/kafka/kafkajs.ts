@@ -5,7 +5,7 @@
 //    interleaved order (a, b, a) comes back regrouped (a, a, b), and its encoder cannot size a
 //    header whose value is null. A replicator must copy headers byte for byte and in order
 //    (DESIGN.md invariant 3), so the record decoder and encoder are replaced by versions that
-//    also carry the headers as an ordered [key, value] list under `HEADER_LIST`. The wire format
+//    represent a record's headers as an ordered [key, value] list instead. The wire format
 //    and everything else about the records is unchanged (same code, see
 //    kafkajs/src/protocol/recordBatch/record/v0/). The replacements go into Node's module cache
 //    before kafkajs's record-batch modules capture them.
@@ -20,7 +20,6 @@ import type * as KafkaJs from 'kafkajs';
 const require = createRequire(import.meta.url);
 
 /** Ordered `[key, value]` header pairs of a record, exactly as on the wire. */
-export const HEADER_LIST: unique symbol = Symbol.for('kafka-mirror.header-list') as never;
 export type WireHeaders = ReadonlyArray<readonly [string, Buffer | null]>;
 
 const kafkajsFile = (relative: string) => require.resolve(`kafkajs/src/${relative}`);
@@ -94,22 +93,14 @@ function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}) {
   const key = decoder.readVarIntBytes();
   const value = decoder.readVarIntBytes();
   const list = decoder.readVarIntArray(decodeHeader);
-  // kafkajs's own shape (duplicates grouped into arrays) for anyone reading `headers` directly.
-  const headers: Record<string, Buffer | null | Array<Buffer | null>> = {};
-  const pairs: Array<readonly [string, Buffer | null]> = [];
-  for (const { key: name, value: data } of list) {
-    pairs.push([name, data]);
-    const previous = Object.hasOwn(headers, name) ? headers[name] : undefined;
-    const next =
-      previous === undefined ? data : Array.isArray(previous) ? [...previous, data] : [previous, data];
-    Object.defineProperty(headers, name, {
-      value: next,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+  const pairs: Array<readonly [string, Buffer | null]> = new Array(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const header = list[i] as { key: string; value: Buffer | null };
+    pairs[i] = [header.key, header.value];
   }
-  Object.defineProperty(headers, HEADER_LIST, { value: pairs });
+  // kafkajs itself never reads `headers`, so they are the ordered list itself (kafkajs's
+  // grouped-by-key object is not built: it cost several objects per record for nothing).
+  const headers = pairs;
   return {
     magicByte,
     attributes,
@@ -134,14 +125,14 @@ function encodeRecord({
   timestampDelta?: number;
   key: unknown;
   value: unknown;
-  headers?: Record<string | symbol, unknown>;
+  headers?: Record<string, unknown> | WireHeaders;
 }) {
-  const list =
-    (headers[HEADER_LIST] as WireHeaders | undefined) ??
-    Object.keys(headers).flatMap((name) => {
-      const v = headers[name];
-      return Array.isArray(v) ? v.map((item) => [name, item] as const) : [[name, v] as const];
-    });
+  const list = Array.isArray(headers)
+    ? (headers as WireHeaders)
+    : Object.keys(headers).flatMap((name) => {
+        const v = (headers as Record<string, unknown>)[name];
+        return Array.isArray(v) ? v.map((item) => [name, item] as const) : [[name, v] as const];
+      });
   let headersSize = Encoder.sizeOfVarInt(list.length);
   for (const [name, data] of list) {
     const keySize = Buffer.byteLength(name);
@@ -202,11 +193,11 @@ CompressionCodecs[CompressionTypes.ZSTD] = () => ({
   decompress: (buffer: Buffer) => zstdDecompress(buffer),
 });
 
-/** The ordered headers of a consumed record (from the patched decoder). */
+/** The ordered headers of a consumed record (the patched decoder's list). */
 export function wireHeaders(headers: unknown): WireHeaders {
-  const list = (headers as Record<symbol, WireHeaders | undefined> | undefined)?.[HEADER_LIST];
-  if (list === undefined) throw new Error('record headers were not decoded by the patched kafkajs decoder');
-  return list;
+  if (!Array.isArray(headers))
+    throw new Error('record headers were not decoded by the patched kafkajs decoder');
+  return headers as WireHeaders;
 }
 
 /**
@@ -216,7 +207,7 @@ export function wireHeaders(headers: unknown): WireHeaders {
 export function producerHeaders(
   list: ReadonlyArray<readonly [string, Buffer | string | null]>,
 ): KafkaJs.IHeaders {
-  return Object.defineProperty({}, HEADER_LIST, { value: list }) as KafkaJs.IHeaders;
+  return list as unknown as KafkaJs.IHeaders;
 }
 
 export { kafkajs };

@@ -65,7 +65,7 @@ export class Flow {
   readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
-  readonly #stamps = new Map<string, (headers: HeaderList, offset: number) => HeaderList>();
+  readonly #stamps = new Map<string, (headers: HeaderList, offset: string) => HeaderList>();
   readonly #timers: NodeJS.Timeout[] = [];
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
@@ -180,7 +180,7 @@ export class Flow {
         bytes >= this.#chunk.bytes ||
         records.length >= this.#chunk.records
       ) {
-        const ticket = this.#tracker.begin(lane, r.offset + 1);
+        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1);
         await this.#enqueue(lane, { topic, partition: batch.partition, records, bytes, ticket }, keepAlive);
         records = [];
         bytes = 0;
@@ -210,6 +210,11 @@ export class Flow {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
     }
+  }
+
+  /** A rebalance started: commit what is acknowledged before partitions move to other instances. */
+  onRebalancing(): void {
+    void this.commit();
   }
 
   /** Commits every watermark that moved. Never throws (a failed commit is retried next time). */

@@ -23,7 +23,9 @@ export interface Origin {
 }
 
 /** Stamps records of one source partition; the constant headers are encoded once. */
-export function provenanceStamp(origin: Origin): (headers: HeaderList, offset: number) => HeaderList {
+export function provenanceStamp(
+  origin: Origin,
+): (headers: HeaderList, offset: number | string) => HeaderList {
   const fixed = [
     [ProvenanceHeader.cluster, origin.cluster],
     [ProvenanceHeader.topic, origin.topic],

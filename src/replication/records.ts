@@ -9,7 +9,8 @@
 export type HeaderList = ReadonlyArray<readonly [string, Buffer | string | null]>;
 
 export interface SourceRecord {
-  readonly offset: number;
+  /** Kafka offset as a decimal string (as the client decodes it; int64 does not fit a number). */
+  readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: HeaderList;
