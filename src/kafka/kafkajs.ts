@@ -10,12 +10,13 @@
 //    kafkajs/src/protocol/recordBatch/record/v0/). The replacements go into Node's module cache
 //    before kafkajs's record-batch modules capture them.
 // 2. Codecs. kafkajs only ships gzip; a replicator must read whatever the source topics use.
-//    snappy: kafkajs-snappy (pure JS); lz4: lz4-napi (N-API, prebuilt, Kafka's LZ4 frame format);
-//    zstd: Node 24's built-in zlib.
+//    snappy: kafkajs-snappy (pure JS); lz4: lz4-napi (N-API, prebuilt) to compress and our own
+//    decoder (lz4.ts) to decompress, Kafka's LZ4 frame format; zstd: Node 24's built-in zlib.
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
+import { decompressFrame } from './lz4.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -176,17 +177,15 @@ const kafkajs = require('kafkajs') as typeof KafkaJs;
 
 const zstdCompress = promisify(zlib.zstdCompress);
 const zstdDecompress = promisify(zlib.zstdDecompress);
-const lz4 = require('lz4-napi') as {
-  compressFrame(data: Uint8Array): Promise<Buffer>;
-  decompressFrame(data: Uint8Array): Promise<Buffer>;
-};
+const lz4 = require('lz4-napi') as { compressFrame(data: Uint8Array): Promise<Buffer> };
 const snappy = require('kafkajs-snappy') as () => unknown;
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 type Codec = ReturnType<(typeof CompressionCodecs)[KafkaJs.CompressionTypes.GZIP]>;
 CompressionCodecs[CompressionTypes.Snappy] = snappy as () => Codec;
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
   compress: (encoder: { buffer: Buffer }) => lz4.compressFrame(encoder.buffer),
-  decompress: (buffer: Buffer) => lz4.decompressFrame(buffer),
+  // Decoded in JavaScript (lz4.ts explains why): the buffers stay visible to the garbage collector.
+  decompress: async (buffer: Buffer) => decompressFrame(buffer),
 });
 CompressionCodecs[CompressionTypes.ZSTD] = () => ({
   compress: (encoder: { buffer: Buffer }) => zstdCompress(encoder.buffer),

@@ -7,7 +7,8 @@ import type { Kafka as KafkaClient, Message } from 'kafkajs';
 import { kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { startCluster, type KafkaCluster } from '../support/kafka/index.ts';
-import { client, createTopic, readTopic } from '../support/kafka-client.ts';
+import { javaProduce } from '../support/kafka/tools.ts';
+import { client, createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
   audit,
   committedTotal,
@@ -174,6 +175,53 @@ describe('core replication', () => {
               `${where}: provenance`,
             );
           }
+        }
+      }
+    }),
+  );
+
+  test(
+    'reads what the Java client writes in every codec (gzip, snappy, lz4, zstd) and copies it byte for byte',
+    { timeout: 300_000 },
+    guarded(async (t) => {
+      const prefix = `java-${randomUUID().slice(0, 6)}`;
+      const src = client(source.bootstrapServers);
+      const dst = client(target.bootstrapServers);
+      const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
+      for (const codec of codecs) {
+        await createTopic(src, `${prefix}-${codec}`, { partitions: 3 });
+        await javaProduce(source.bootstrapServers, `${prefix}-${codec}`, {
+          records: 20_000,
+          recordSize: 300,
+          compression: codec,
+        });
+      }
+      const daemon = await startDaemon(
+        t,
+        flowConfig(source, target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
+      );
+      for (const codec of codecs) {
+        assert.ok(
+          await waitForRecords(dst, `${prefix}-${codec}`, 20_000, 120_000),
+          `${codec} topic not replicated`,
+        );
+      }
+      assert.equal(await daemon.stop('SIGTERM'), 0);
+      for (const codec of codecs) {
+        const [from, to] = await Promise.all([
+          readTopic(src, `${prefix}-${codec}`),
+          readTopic(dst, `${prefix}-${codec}`),
+        ]);
+        assert.equal(from.length, 20_000);
+        assert.equal(to.length, from.length, `${codec}: count`);
+        const key = (r: (typeof from)[number]) => `${r.partition}/${r.offset}`;
+        const byPosition = new Map(from.map((r) => [key(r), r]));
+        for (const r of to) {
+          const original = byPosition.get(`${r.partition}/${String(header(r, 'km.src.offset'))}`);
+          assert.ok(
+            original?.valueBytes?.equals(r.valueBytes ?? Buffer.alloc(0)),
+            `${codec}: value of ${key(r)}`,
+          );
         }
       }
     }),

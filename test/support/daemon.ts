@@ -43,17 +43,22 @@ export async function startDaemon(
       ...config,
     }),
   );
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli.ts'), 'start', '--config', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // As in the container image: production V8 heap flags, and glibc limited to two malloc arenas
-    // (one per thread otherwise, which holds freed memory and inflates RSS).
-    env: {
-      ...process.env,
-      NODE_NO_WARNINGS: '1',
-      NODE_OPTIONS: options.nodeOptions ?? productionNodeOptions,
-      MALLOC_ARENA_MAX: '2',
+  // The package's own entry point on the compiled code (npm test builds it first): what ships.
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin/kafka-mirror.js'), 'start', '--config', file],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // As in the container image: production V8 heap flags, and glibc limited to two malloc arenas
+      // (one per thread otherwise, which holds freed memory and inflates RSS).
+      env: {
+        ...process.env,
+        NODE_NO_WARNINGS: '1',
+        NODE_OPTIONS: options.nodeOptions ?? productionNodeOptions,
+        MALLOC_ARENA_MAX: '2',
+      },
     },
-  });
+  );
   const logs: Array<Record<string, unknown>> = [];
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
