@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { kafkajs } from './kafkajs.ts';
 
@@ -55,14 +56,20 @@ export class TopicAdmin {
     return out;
   }
 
+  /**
+   * Creates a topic and waits (up to `timeoutMs`) until every partition has a leader. kafkajs's own
+   * `waitForLeaders` gives up when a broker whose metadata is behind (KRaft propagates it
+   * asynchronously) answers UNKNOWN_TOPIC_OR_PARTITION, so the wait is done here.
+   */
   async createTopic(
     name: string,
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string>,
+    timeoutMs = 30_000,
   ): Promise<void> {
     await this.#admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic: name,
@@ -72,9 +79,35 @@ export class TopicAdmin {
         },
       ],
     });
+    await waitForLeaders(this.#admin, name, partitions, timeoutMs);
   }
 
   async addPartitions(name: string, count: number): Promise<void> {
     await this.#admin.createPartitions({ topicPartitions: [{ topic: name, count }] });
   }
+}
+
+/** Polls metadata until `partitions` partitions of `topic` have a leader; throws after `timeoutMs`. */
+export async function waitForLeaders(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const led = topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+      if (led >= partitions) return;
+      last = `${led} of ${partitions} partitions have a leader`;
+    } catch (error) {
+      last = error; // UNKNOWN_TOPIC_OR_PARTITION until the broker's metadata catches up
+    }
+    await sleep(100);
+  }
+  throw new Error(`topic ${topic} has no leader for every partition after ${timeoutMs} ms: ${String(last)}`, {
+    cause: last,
+  });
 }

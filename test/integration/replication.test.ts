@@ -2,11 +2,11 @@
 // reordering across SIGTERM and SIGKILL of the daemon (DESIGN.md invariants 1, 2, 3, 8).
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Kafka as KafkaClient, Message } from 'kafkajs';
 import { kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { startCluster, type KafkaCluster } from '../support/kafka/index.ts';
+import { clusterPair } from '../support/cluster-pair.ts';
 import { javaProduce } from '../support/kafka/tools.ts';
 import { client, createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
@@ -26,23 +26,7 @@ const COMPRESSIONS = [
   CompressionTypes.None,
 ];
 
-let source: KafkaCluster;
-let target: KafkaCluster;
-let failed = false;
-before(async () => {
-  [source, target] = await Promise.all([startCluster({ name: 'source' }), startCluster({ name: 'target' })]);
-});
-after(async () => {
-  await Promise.all([source?.stop({ keepLogs: failed }), target?.stop({ keepLogs: failed })]);
-});
-const guarded = (fn: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
-  try {
-    await fn(t);
-  } catch (error) {
-    failed = true;
-    throw error;
-  }
-};
+const clusters = clusterPair();
 
 /** Sends messages of one partition per request, checking the partition's acknowledgement. */
 async function produce(
@@ -74,6 +58,12 @@ async function produce(
   }
 }
 
+/** Writes `total` sequenced records over 6 partitions, 5,000 at a time, while the caller goes on. */
+async function stream(kafka: KafkaClient, topic: string, total: number): Promise<void> {
+  for (let start = 0; start < total; start += 5000)
+    await produce(kafka, topic, sequenced(topic, start, 5000, 6));
+}
+
 function sequenced(topic: string, from: number, count: number, partitions: number): Message[] {
   return Array.from({ length: count }, (_, n) => {
     const i = from + n;
@@ -85,11 +75,11 @@ describe('core replication', () => {
   test(
     'copies 100,000 records over 3 topics x 6 partitions byte for byte: keys, values, nulls, headers, timestamps, all codecs',
     { timeout: 600_000 },
-    guarded(async (t) => {
+    clusters.guard(async (t) => {
       const prefix = `fidelity-${randomUUID().slice(0, 6)}`;
       const topics = [0, 1, 2].map((i) => `${prefix}-t${i}`);
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const src = client(clusters.source.bootstrapServers);
+      const dst = client(clusters.target.bootstrapServers);
       for (const topic of topics) await createTopic(src, topic, { partitions: 6 });
 
       const perTopic = 100_000 / 3;
@@ -133,7 +123,7 @@ describe('core replication', () => {
 
       const daemon = await startDaemon(
         t,
-        flowConfig(source, target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
+        flowConfig(clusters.source, clusters.target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
       );
       for (const topic of topics) {
         const expected = await endOffsetTotal(src, topic);
@@ -183,14 +173,14 @@ describe('core replication', () => {
   test(
     'reads what the Java client writes in every codec (gzip, snappy, lz4, zstd) and copies it byte for byte',
     { timeout: 300_000 },
-    guarded(async (t) => {
+    clusters.guard(async (t) => {
       const prefix = `java-${randomUUID().slice(0, 6)}`;
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const src = client(clusters.source.bootstrapServers);
+      const dst = client(clusters.target.bootstrapServers);
       const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
       for (const codec of codecs) {
         await createTopic(src, `${prefix}-${codec}`, { partitions: 3 });
-        await javaProduce(source.bootstrapServers, `${prefix}-${codec}`, {
+        await javaProduce(clusters.source.bootstrapServers, `${prefix}-${codec}`, {
           records: 20_000,
           recordSize: 300,
           compression: codec,
@@ -198,7 +188,7 @@ describe('core replication', () => {
       }
       const daemon = await startDaemon(
         t,
-        flowConfig(source, target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
+        flowConfig(clusters.source, clusters.target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
       );
       for (const codec of codecs) {
         assert.ok(
@@ -230,18 +220,18 @@ describe('core replication', () => {
   test(
     'SIGTERM mid-stream, then restart: nothing missing, no duplicates, order kept',
     { timeout: 600_000 },
-    guarded(async (t) => {
+    clusters.guard(async (t) => {
       const topic = `sigterm-${randomUUID().slice(0, 6)}`;
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const src = client(clusters.source.bootstrapServers);
+      const dst = client(clusters.target.bootstrapServers);
       await createTopic(src, topic, { partitions: 6 });
-      const config = flowConfig(source, target, { name: topic, topics: { include: [topic] } });
+      const config = flowConfig(clusters.source, clusters.target, {
+        name: topic,
+        topics: { include: [topic] },
+      });
       const total = 100_000;
       let daemon = await startDaemon(t, config);
-      const producing = (async () => {
-        for (let start = 0; start < total; start += 5000)
-          await produce(src, topic, sequenced(topic, start, 5000, 6));
-      })();
+      const producing = stream(src, topic, total);
       assert.ok(await waitForRecords(dst, topic, 20_000, 120_000), 'replication did not start');
       assert.equal(await daemon.stop('SIGTERM'), 0, 'a drained shutdown exits 0');
       daemon = await startDaemon(t, config);
@@ -256,18 +246,18 @@ describe('core replication', () => {
   test(
     'SIGKILL at a random point of a 200,000-record stream, then restart: nothing missing, order kept, duplicates within the uncommitted window',
     { timeout: 600_000 },
-    guarded(async (t) => {
+    clusters.guard(async (t) => {
       const topic = `sigkill-${randomUUID().slice(0, 6)}`;
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const src = client(clusters.source.bootstrapServers);
+      const dst = client(clusters.target.bootstrapServers);
       await createTopic(src, topic, { partitions: 6 });
-      const config = flowConfig(source, target, { name: topic, topics: { include: [topic] } });
+      const config = flowConfig(clusters.source, clusters.target, {
+        name: topic,
+        topics: { include: [topic] },
+      });
       const total = 200_000;
       let daemon = await startDaemon(t, config);
-      const producing = (async () => {
-        for (let start = 0; start < total; start += 5000)
-          await produce(src, topic, sequenced(topic, start, 5000, 6));
-      })();
+      const producing = stream(src, topic, total);
       const killAt = randomInt(20_000, 150_000);
       assert.ok(
         await waitForRecords(dst, topic, killAt, 180_000),

@@ -2,30 +2,14 @@
 // without a restart; a record the target refuses halts only its partition (DESIGN.md invariant 6).
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { Message } from 'kafkajs';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { startCluster, type KafkaCluster } from '../support/kafka/index.ts';
+import { clusterPair } from '../support/cluster-pair.ts';
 import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
-let source: KafkaCluster;
-let target: KafkaCluster;
-let ok = true;
-before(async () => {
-  [source, target] = await Promise.all([startCluster({ name: 'source' }), startCluster({ name: 'target' })]);
-});
-after(async () => {
-  await Promise.all([source?.stop({ keepLogs: !ok }), target?.stop({ keepLogs: !ok })]);
-});
-const track = (fn: (t: TestContext) => Promise<void>) => async (t: TestContext) => {
-  try {
-    await fn(t);
-  } catch (error) {
-    ok = false;
-    throw error;
-  }
-};
+const clusters = clusterPair();
 
 async function send(bootstrap: readonly string[], topic: string, messages: Message[]): Promise<void> {
   const producer = client(bootstrap).producer({ allowAutoTopicCreation: false });
@@ -43,30 +27,30 @@ const small = (partition: number, from: number, count: number): Message[] =>
 test(
   'a new matching topic and a partition increase are replicated without a restart',
   { timeout: 300_000 },
-  track(async (t) => {
+  clusters.guard(async (t) => {
     const prefix = `grow-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
+    const src = client(clusters.source.bootstrapServers);
+    const dst = client(clusters.target.bootstrapServers);
     await createTopic(src, `${prefix}-a`, { partitions: 3 });
-    await send(source.bootstrapServers, `${prefix}-a`, [
+    await send(clusters.source.bootstrapServers, `${prefix}-a`, [
       ...small(0, 0, 10),
       ...small(1, 10, 10),
       ...small(2, 20, 10),
     ]);
     const daemon = await startDaemon(
       t,
-      flowConfig(source, target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
+      flowConfig(clusters.source, clusters.target, { name: prefix, topics: { include: [`${prefix}-.*`] } }),
     );
     assert.ok(await waitForRecords(dst, `${prefix}-a`, 30, 60_000), 'initial topic not replicated');
 
     await createTopic(src, `${prefix}-b`, { partitions: 2 });
-    await send(source.bootstrapServers, `${prefix}-b`, [...small(0, 0, 25), ...small(1, 25, 25)]);
+    await send(clusters.source.bootstrapServers, `${prefix}-b`, [...small(0, 0, 25), ...small(1, 25, 25)]);
     assert.ok(await waitForRecords(dst, `${prefix}-b`, 50, 60_000), 'new topic not replicated');
 
     await withAdmin(src, (admin) =>
       admin.createPartitions({ topicPartitions: [{ topic: `${prefix}-a`, count: 5 }] }),
     );
-    await send(source.bootstrapServers, `${prefix}-a`, [...small(3, 100, 7), ...small(4, 200, 9)]);
+    await send(clusters.source.bootstrapServers, `${prefix}-a`, [...small(3, 100, 7), ...small(4, 200, 9)]);
     assert.ok(
       await waitForRecords(dst, `${prefix}-a`, 46, 60_000),
       'records of new partitions not replicated',
@@ -89,21 +73,21 @@ test(
 test(
   'a record larger than the target allows halts its partition only; nothing past it is committed',
   { timeout: 300_000 },
-  track(async (t) => {
+  clusters.guard(async (t) => {
     const topic = `halt-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${topic}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
+    const src = client(clusters.source.bootstrapServers);
+    const dst = client(clusters.target.bootstrapServers);
     await createTopic(src, topic, { partitions: 3 });
     await createTopic(dst, topic, { partitions: 3, config: { 'max.message.bytes': '20000' } });
     const big: Message = { partition: 1, key: 'big', value: randomBytes(60_000) }; // incompressible
-    await send(source.bootstrapServers, topic, [
+    await send(clusters.source.bootstrapServers, topic, [
       ...small(0, 0, 50),
       ...small(1, 50, 50),
       ...small(2, 100, 50),
     ]);
-    await send(source.bootstrapServers, topic, [big]);
-    await send(source.bootstrapServers, topic, [
+    await send(clusters.source.bootstrapServers, topic, [big]);
+    await send(clusters.source.bootstrapServers, topic, [
       ...small(0, 200, 50),
       ...small(1, 250, 50),
       ...small(2, 300, 50),
@@ -111,7 +95,7 @@ test(
 
     const daemon = await startDaemon(
       t,
-      flowConfig(source, target, { name: topic, topics: { include: [topic] } }),
+      flowConfig(clusters.source, clusters.target, { name: topic, topics: { include: [topic] } }),
     );
     const halted = await daemon.waitForLog(
       (l) => l['msg'] === 'partition halted: the target refused a record; nothing past it will be committed',
@@ -121,7 +105,7 @@ test(
     assert.match(JSON.stringify(halted['err']), /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|KM_WRITE_REJECTED/);
 
     // The other partitions keep flowing, also for records produced after the halt.
-    await send(source.bootstrapServers, topic, [...small(0, 400, 20), ...small(2, 420, 20)]);
+    await send(clusters.source.bootstrapServers, topic, [...small(0, 400, 20), ...small(2, 420, 20)]);
     const landedAll = async () => (await readTopic(dst, topic)).filter((r) => r.partition !== 1).length;
     const deadline = Date.now() + 60_000;
     while ((await landedAll()) < 240 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient, Message } from 'kafkajs';
 import { kafkajs, wireHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
+import { waitForLeaders } from '../../src/kafka/topic-admin.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -36,7 +37,7 @@ export async function createTopic(
 ): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -46,6 +47,9 @@ export async function createTopic(
         },
       ],
     });
+    // kafkajs's waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION from a broker whose KRaft
+    // metadata is behind; the daemon's own wait handles it.
+    await waitForLeaders(admin, topic, options.partitions ?? 1, 30_000);
   });
 }
 
