@@ -31,15 +31,11 @@ export function decompressFrame(input: Uint8Array): Buffer {
   const blockMax = BLOCK_MAX[(bd >> 4) & 7] ?? 0;
   if (blockMax === 0) throw new Lz4FormatError('bad block size');
   let ip = 6;
-  let capacity = Math.max(64 << 10, src.length * 2);
-  if (hasContentSize) {
-    capacity = Number(src.readBigUInt64LE(ip));
-    ip += 8;
-  }
+  if (hasContentSize) ip += 8; // the size is not trusted for allocation; the scratch grows as needed
   if (hasDictId) ip += 4;
   ip += 1; // header checksum
 
-  const sink: Sink = { out: Buffer.allocUnsafe(capacity), op: 0 };
+  const sink: Sink = { out: scratch, op: 0 };
   for (;;) {
     if (ip + 4 > src.length) throw new Lz4FormatError('truncated block header');
     const word = src.readUInt32LE(ip);
@@ -57,16 +53,19 @@ export function decompressFrame(input: Uint8Array): Buffer {
     ip += size + (blockChecksum ? 4 : 0);
   }
   // A content checksum (if any) follows the end mark; frame checksums are not verified.
-  const { out, op } = sink;
-  // Records are views into this buffer and keep all of it alive while any of them is queued, so
-  // spare capacity is not handed out with it.
-  if (out.length - op > op / 8) {
-    const exact = Buffer.allocUnsafe(op);
-    out.copy(exact, 0, 0, op);
-    return exact;
-  }
-  return out.subarray(0, op);
+  scratch = sink.out;
+  // One exact-size copy out of the scratch: records are views into the result and keep all of it
+  // alive while any of them is queued, and the only garbage a batch leaves is this buffer.
+  const result = Buffer.allocUnsafe(sink.op);
+  sink.out.copy(result, 0, 0, sink.op);
+  return result;
 }
+
+/**
+ * Decoding happens in this reused buffer (grown to the largest batch seen). decompressFrame is
+ * synchronous, so calls never interleave.
+ */
+let scratch: Buffer = Buffer.allocUnsafeSlow(256 << 10);
 
 /** Decoded output so far: `out[0, op)`. */
 interface Sink {
