@@ -65,6 +65,7 @@ export class Daemon {
         this.#logger.debug(
           {
             rssMiB: mib(memory.rss),
+            heapTotalMiB: mib(memory.heapTotal),
             heapUsedMiB: mib(memory.heapUsed),
             externalMiB: mib(memory.external),
             arrayBuffersMiB: mib(memory.arrayBuffers),
