@@ -52,9 +52,10 @@ const splitLane = (lane: string) => {
 };
 
 /**
- * One direction of replication, `source -> target`: batches from the reader go through the loop
- * guard into the bounded queue; the writer drains each partition's lane in order; the tracker
- * turns acknowledgements into the watermark that is committed to the source group.
+ * One direction of replication, `source -> target`: batches from the reader are stamped with
+ * provenance and go into the bounded queue (the loop guard will sit before it, issue 4); the
+ * writer drains each partition's lane in order; the tracker turns acknowledgements into the
+ * watermark that is committed to the source group.
  */
 export class Flow {
   readonly config: FlowConfig;
