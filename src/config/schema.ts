@@ -47,7 +47,7 @@ export const topLevelSchema = {
       env: 'KAFKA_MIRROR_QUEUE_MAX_RECORDS',
     },
     maxBytes: {
-      doc: 'Record bytes (keys, values, headers) buffered per flow. When full, fetching pauses. Memory stays within this plus a constant.',
+      doc: 'Memory of the records buffered per flow: keys, values, headers and about 320 bytes of objects per record. When full, fetching pauses. See docs/operations.md for the memory model.',
       format: 'size',
       default: '64MiB',
       env: 'KAFKA_MIRROR_QUEUE_MAX_BYTES',
