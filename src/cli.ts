@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/index.ts';
 import { Daemon } from './daemon.ts';
-import { ConfigError, UsageError } from './errors.ts';
+import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
 
@@ -65,6 +65,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const usage =
       error instanceof UsageError ||
       error instanceof ConfigError ||
+      error instanceof ClusterIdentityError ||
       (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.err(`kafka-mirror: ${error instanceof Error ? error.message : String(error)}\n`);
     return usage ? ExitCode.USAGE : ExitCode.FAILURE;
@@ -75,7 +76,12 @@ async function start(config: Awaited<ReturnType<typeof loadConfigFile>>): Promis
   const logger = createLogger(config.log);
   const daemon = new Daemon(config, logger);
   logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');
-  daemon.start();
+  try {
+    await daemon.start();
+  } catch (error) {
+    await daemon.close().catch(() => {});
+    throw error;
+  }
   const signal = await Promise.race([
     once(process, 'SIGTERM').then(() => 'SIGTERM'),
     once(process, 'SIGINT').then(() => 'SIGINT'),

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from './config/index.ts';
-import { ShutdownTimeoutError } from './errors.ts';
+import { ClusterIdentityError, ShutdownTimeoutError } from './errors.ts';
 import { createClient } from './kafka/client.ts';
 import { SourceReader } from './kafka/source-reader.ts';
 import { TargetWriter } from './kafka/target-writer.ts';
@@ -24,6 +24,8 @@ export class Daemon {
   readonly #clients = new Map<string, KafkaClient>();
   readonly #running = new Map<string, RunningFlow>();
   readonly #starting = new Set<Promise<void>>();
+  /** Kafka cluster id of every alias seen so far. */
+  readonly #clusterIds = new Map<string, string>();
   readonly #stop = new AbortController();
   #progress: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -33,8 +35,29 @@ export class Daemon {
     this.#logger = logger;
   }
 
-  /** Starts every flow. A flow whose clusters are unreachable is retried with backoff until close(). */
-  start(): void {
+  /**
+   * Checks that no two aliases are the same cluster (those reachable now; the others when their
+   * flow connects), then starts every flow. A flow whose clusters are unreachable is retried with
+   * backoff until close(). Rejects with ClusterIdentityError.
+   */
+  async start(): Promise<void> {
+    await Promise.all(
+      Object.keys(this.#config.clusters).map(async (alias) => {
+        const admin = new TopicAdmin(this.#client(alias));
+        try {
+          await admin.connect();
+          this.#registerClusterId(alias, await admin.clusterId());
+        } catch (error) {
+          if (error instanceof ClusterIdentityError) throw error;
+          this.#logger.warn(
+            { cluster: alias, err: error },
+            'cluster unreachable at start; its identity is checked when it connects',
+          );
+        } finally {
+          await admin.disconnect().catch(() => {});
+        }
+      }),
+    );
     for (const flow of this.#config.flows) {
       const starting = this.#startWithRetry(flow).finally(() => this.#starting.delete(starting));
       this.#starting.add(starting);
@@ -144,6 +167,13 @@ export class Daemon {
     }
   }
 
+  #registerClusterId(alias: string, id: string): void {
+    for (const [other, otherId] of this.#clusterIds) {
+      if (other !== alias && otherId === id) throw new ClusterIdentityError(id, [other, alias].sort());
+    }
+    this.#clusterIds.set(alias, id);
+  }
+
   async #startFlow(config: FlowConfig, logger: Logger): Promise<RunningFlow> {
     const sourceAdmin = new TopicAdmin(this.#client(config.source));
     const targetAdmin = new TopicAdmin(this.#client(config.target));
@@ -166,7 +196,12 @@ export class Daemon {
     };
     try {
       await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), writer.connect(), reader.connect()]);
+      const [sourceId, targetId] = await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()]);
+      this.#registerClusterId(config.source, sourceId);
+      this.#registerClusterId(config.target, targetId);
       flow = new Flow({
+        identity: { source: sourceId, target: targetId },
+        aliases: Object.keys(this.#config.clusters),
         config,
         settings: this.#config,
         source: reader,

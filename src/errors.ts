@@ -1,7 +1,13 @@
 // Every failure the daemon reports has a class with a stable code (KM_*), a `retriable` flag and
 // a `cause`. Callers branch on the code, never on the message. docs/errors.md lists every code.
 
-export const errorCodes = ['KM_USAGE', 'KM_CONFIG', 'KM_WRITE_REJECTED', 'KM_SHUTDOWN_TIMEOUT'] as const;
+export const errorCodes = [
+  'KM_USAGE',
+  'KM_CONFIG',
+  'KM_WRITE_REJECTED',
+  'KM_SHUTDOWN_TIMEOUT',
+  'KM_CLUSTER_IDENTITY',
+] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 export class KafkaMirrorError extends Error {
@@ -61,5 +67,19 @@ export class ShutdownTimeoutError extends KafkaMirrorError {
   static readonly code = 'KM_SHUTDOWN_TIMEOUT';
   constructor(timeoutMs: number) {
     super(ShutdownTimeoutError.code, `shutdown did not complete within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Two aliases of the config reach the same Kafka cluster (same cluster id). Provenance and the
+ * loop guard identify clusters by id, so this is refused at start. Exit code 2.
+ */
+export class ClusterIdentityError extends KafkaMirrorError {
+  static readonly code = 'KM_CLUSTER_IDENTITY';
+  constructor(clusterId: string, aliases: readonly string[]) {
+    super(
+      ClusterIdentityError.code,
+      `clusters ${aliases.map((a) => `"${a}"`).join(' and ')} are the same Kafka cluster (cluster id ${clusterId}); each alias must name a different cluster`,
+    );
   }
 }

@@ -123,6 +123,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         group: (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`,
         topics: { include, exclude: exclude.map(String) },
         naming: f('naming') as FlowConfig['naming'],
+        stackPrefixes: f('stackPrefixes') as boolean,
         startFrom: f('startFrom') as FlowConfig['startFrom'],
         refreshIntervalMs: f('refreshIntervalMs') as number,
         commitIntervalMs: f('commitIntervalMs') as number,

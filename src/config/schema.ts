@@ -177,6 +177,11 @@ export const flowSchema = {
     format: ['identity', 'prefix'],
     default: 'identity',
   },
+  stackPrefixes: {
+    doc: 'With `prefix` naming, also prefix topics that already carry a cluster alias (`asia.us.orders` instead of keeping `us.orders`).',
+    format: Boolean,
+    default: false,
+  },
   startFrom: {
     doc: 'Where a new consumer group starts: `earliest` copies the existing backlog, `latest` only new records.',
     format: ['earliest', 'latest'],

@@ -15,6 +15,7 @@ export interface FlowConfig {
   readonly group: string;
   readonly topics: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   readonly naming: NamingPolicy;
+  readonly stackPrefixes: boolean;
   readonly startFrom: 'earliest' | 'latest';
   readonly refreshIntervalMs: number;
   readonly commitIntervalMs: number;

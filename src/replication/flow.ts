@@ -5,7 +5,7 @@ import { BoundedQueue } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
 import { provenanceStamp } from './provenance.ts';
 import { recordBytes, type HeaderList, type SourceBatch, type TargetRecord } from './records.ts';
-import { remoteTopic } from './topic-selection.ts';
+import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
 
 /** The source side as the flow sees it (kafka/source-reader.ts). */
@@ -42,6 +42,8 @@ interface WriteItem {
 export interface FlowStats {
   recordsWritten: number;
   bytesWritten: number;
+  /** Records not written on purpose, by reason (`loop`: the target cluster already has them). */
+  skipped: { loop: number };
   halted: Map<string, string>;
 }
 
@@ -59,19 +61,21 @@ const splitLane = (lane: string) => {
  */
 export class Flow {
   readonly config: FlowConfig;
-  readonly stats: FlowStats = { recordsWritten: 0, bytesWritten: 0, halted: new Map() };
+  readonly stats: FlowStats = { recordsWritten: 0, bytesWritten: 0, skipped: { loop: 0 }, halted: new Map() };
   readonly #logger: Logger;
   readonly #source: FlowSource;
   readonly #target: FlowTarget;
   readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
-  readonly #stamps = new Map<string, (headers: HeaderList, offset: string) => HeaderList>();
+  readonly #stamps = new Map<string, (headers: HeaderList, offset: string) => HeaderList | undefined>();
+  readonly #identity: { source: string; target: string };
   readonly #timers: NodeJS.Timeout[] = [];
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
   #partitionCounts = new Map<string, number>();
   readonly #chunk: { records: number; bytes: number };
+  readonly #aliases: readonly string[];
 
   constructor(init: {
     config: FlowConfig;
@@ -79,9 +83,15 @@ export class Flow {
     source: FlowSource;
     target: FlowTarget;
     catalogs: { source: TopicCatalog; target: TopicCatalog };
+    /** Kafka cluster ids of source and target, for provenance and the loop guard (default: the aliases). */
+    identity?: { source: string; target: string };
+    /** Every cluster alias of the config: prefixes that name a remote topic. */
+    aliases?: readonly string[];
     logger: Logger;
   }) {
     this.config = init.config;
+    this.#identity = init.identity ?? { source: init.config.source, target: init.config.target };
+    this.#aliases = init.aliases ?? [init.config.source, init.config.target];
     this.#logger = init.logger;
     this.#source = init.source;
     this.#target = init.target;
@@ -125,6 +135,7 @@ export class Flow {
       try {
         const { ready, partitions } = await syncTopics(
           this.config,
+          this.#aliases,
           this.#catalogs.source,
           this.#catalogs.target,
           this.#logger,
@@ -158,31 +169,35 @@ export class Flow {
         cluster: this.config.source,
         topic: batch.topic,
         partition: batch.partition,
+        sourceId: this.#identity.source,
+        targetId: this.#identity.target,
       });
       this.#stamps.set(lane, stamp);
     }
-    const topic = remoteTopic(this.config.naming, this.config.source, batch.topic);
+    const topic = remoteTopicOf(this.config, batch.topic, this.#aliases);
     // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
     // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
     // ticket, so the queue holds its budget plus at most one chunk.
     let records: TargetRecord[] = [];
     let bytes = 0;
     for (const [i, r] of batch.records.entries()) {
-      const out: TargetRecord = {
-        key: r.key,
-        value: r.value,
-        timestamp: r.timestamp,
-        headers: stamp(r.headers, r.offset),
-      };
-      records.push(out);
-      bytes += recordBytes(out);
+      const headers = stamp(r.headers, r.offset);
+      if (headers === undefined) {
+        this.stats.skipped.loop++; // the target already has it; committed past like any other
+      } else {
+        const out: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
+        records.push(out);
+        bytes += recordBytes(out);
+      }
       if (
         i === batch.records.length - 1 ||
         bytes >= this.#chunk.bytes ||
         records.length >= this.#chunk.records
       ) {
         const ticket = this.#tracker.begin(lane, Number(r.offset) + 1);
-        await this.#enqueue(lane, { topic, partition: batch.partition, records, bytes, ticket }, keepAlive);
+        if (records.length === 0) this.#tracker.complete(ticket);
+        else
+          await this.#enqueue(lane, { topic, partition: batch.partition, records, bytes, ticket }, keepAlive);
         records = [];
         bytes = 0;
       }

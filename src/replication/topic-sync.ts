@@ -1,6 +1,6 @@
 import type { FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { remoteTopic, topicFilter } from './topic-selection.ts';
+import { flowTopicFilter, remoteTopicOf } from './topic-selection.ts';
 
 /** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
 export interface TopicCatalog {
@@ -37,17 +37,16 @@ export interface SyncResult {
  */
 export async function syncTopics(
   flow: FlowConfig,
+  aliases: readonly string[],
   source: TopicCatalog,
   target: TopicCatalog,
   logger: Logger,
 ): Promise<SyncResult> {
-  const selected = topicFilter(flow.topics.include, flow.topics.exclude);
+  const selected = flowTopicFilter(flow);
   const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => selected(topic));
   const targetTopics = await target.partitionCounts();
   const result: SyncResult = { ready: [], partitions: new Map(), created: [], grown: [], failed: new Map() };
-  const missing = sourceTopics.filter(
-    ([topic]) => !targetTopics.has(remoteTopic(flow.naming, flow.source, topic)),
-  );
+  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteTopicOf(flow, topic, aliases)));
   const configs =
     missing.length > 0
       ? await source.topicConfigs(
@@ -57,7 +56,7 @@ export async function syncTopics(
       : new Map();
 
   for (const [topic, partitions] of sourceTopics) {
-    const remote = remoteTopic(flow.naming, flow.source, topic);
+    const remote = remoteTopicOf(flow, topic, aliases);
     const existing = targetTopics.get(remote);
     try {
       if (existing === undefined) {

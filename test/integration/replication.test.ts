@@ -161,6 +161,8 @@ describe('core replication', () => {
                 ['km.src.topic', topic],
                 ['km.src.partition', String(partition)],
                 ['km.src.offset', s.offset],
+                ['km.origin', clusters.source.clusterId],
+                ['km.hops', `${clusters.source.clusterId},${clusters.target.clusterId}`],
               ],
               `${where}: provenance`,
             );

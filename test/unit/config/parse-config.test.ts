@@ -49,6 +49,7 @@ test('a minimal document gets every documented default', () => {
     group: 'kafka-mirror.us-eu',
     topics: { include: ['.*'], exclude: [] },
     naming: 'identity',
+    stackPrefixes: false,
     startFrom: 'earliest',
     refreshIntervalMs: 30_000,
     commitIntervalMs: 5000,
