@@ -89,9 +89,11 @@ export class SourceReader {
     const sorted = [...topics].sort();
     if (this.#running && !restart && sorted.join('\n') === this.#topics.join('\n')) return;
     if (this.#running) await this.#consumer.stop();
-    this.#topics = sorted;
     this.#running = false;
-    if (sorted.length === 0) return;
+    if (sorted.length === 0) {
+      this.#topics = sorted;
+      return;
+    }
     await this.#consumer.subscribe({
       topics: [...sorted],
       fromBeginning: this.#options.startFrom === 'earliest',
@@ -112,6 +114,8 @@ export class SourceReader {
         await heartbeat();
       },
     });
+    // Recorded only once consumption runs, so a failed restart still shows as a difference.
+    this.#topics = sorted;
     this.#running = true;
   }
 

@@ -74,6 +74,8 @@ export class Flow {
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
   #partitionCounts = new Map<string, number>();
+  /** Bumped by every group (re)join: a batch being queued across one stops there. */
+  #generation = 0;
   readonly #chunk: { records: number; bytes: number };
   readonly #aliases: readonly string[];
 
@@ -143,13 +145,14 @@ export class Flow {
         const current = new Set(this.#source.topics);
         const topicsChanged = ready.length !== current.size || ready.some((t) => !current.has(t));
         const partitionsGrew = [...partitions].some(([t, n]) => (this.#partitionCounts.get(t) ?? n) < n);
-        this.#partitionCounts = partitions;
         if (topicsChanged || partitionsGrew) {
           // A new subscription rebalances the group, and after it the consumer resumes from the
           // committed offsets; committing first keeps the replay (duplicates) small.
           await this.commit();
           await this.#source.setTopics(ready, partitionsGrew);
         }
+        // Only once the consumer follows them: a failed restart is retried by the next refresh.
+        this.#partitionCounts = partitions;
       } catch (error) {
         this.#logger.error({ err: error }, 'topic refresh failed; will retry');
       } finally {
@@ -178,6 +181,7 @@ export class Flow {
     // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
     // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
     // ticket, so the queue holds its budget plus at most one chunk.
+    const generation = this.#generation;
     let records: TargetRecord[] = [];
     let bytes = 0;
     for (const [i, r] of batch.records.entries()) {
@@ -194,6 +198,9 @@ export class Flow {
         bytes >= this.#chunk.bytes ||
         records.length >= this.#chunk.records
       ) {
+        // After a rejoin the consumer replays from the committed offset; the rest of this batch
+        // must not start a new watermark past the chunks the rejoin dropped.
+        if (this.#generation !== generation) return;
         const ticket = this.#tracker.begin(lane, Number(r.offset) + 1);
         if (records.length === 0) this.#tracker.complete(ticket);
         else
@@ -222,6 +229,8 @@ export class Flow {
 
   /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
   onAssignment(): void {
+    this.#generation++;
+    this.stats.halted.clear(); // halted partitions restart from their committed offset and halt again if still refused
     for (const lane of this.#tracker.partitions()) {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
@@ -256,8 +265,8 @@ export class Flow {
     if (this.#state === FlowState.STOPPED) return;
     this.#state = FlowState.DRAINING;
     for (const timer of this.#timers) clearInterval(timer);
-    await this.#refreshing;
     const drain = (async () => {
+      await this.#refreshing;
       await this.#source.stop();
       this.#queue.close();
       await this.#queue.onIdle();
