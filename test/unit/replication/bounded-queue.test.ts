@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { BoundedQueue, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
+import { flush, watch } from '../../support/settled.ts';
 
 interface Deferred {
   readonly promise: Promise<void>;
@@ -18,25 +19,6 @@ function deferred(): Deferred {
     reject = rej;
   });
   return { promise, resolve, reject };
-}
-
-/** Lets every pending promise continuation and p-queue hand-off run. */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function watch(promise: Promise<unknown>): { settled: () => boolean; rejected: () => unknown } {
-  let settled = false;
-  let error: unknown;
-  promise.then(
-    () => (settled = true),
-    (e: unknown) => {
-      settled = true;
-      error = e;
-    },
-  );
-  return { settled: () => settled, rejected: () => error };
 }
 
 /**
@@ -136,7 +118,7 @@ test(
     q.open('a1');
     await flush();
     assert.equal(second.settled(), true);
-    assert.equal(second.rejected(), undefined);
+    assert.equal(second.error(), undefined);
     assert.equal(q.queue.records, 6);
     assert.deepEqual(q.started, ['a1', 'b1']);
     q.open('b1');
@@ -382,7 +364,7 @@ test('a halt releases budget to pushes waiting for it', bounded, async () => {
   q.fail('a1', new Error('boom'));
   await flush();
   assert.equal(waiting.settled(), true);
-  assert.equal(waiting.rejected(), undefined);
+  assert.equal(waiting.error(), undefined);
   assert.equal(q.queue.records, 8);
   q.open('b1');
   await q.queue.onIdle();

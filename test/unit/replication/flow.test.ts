@@ -9,6 +9,7 @@ import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { HeaderList, SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
+import { flush, watch } from '../../support/settled.ts';
 
 interface Deferred {
   readonly promise: Promise<void>;
@@ -19,25 +20,6 @@ function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((res) => (resolve = res));
   return { promise, resolve };
-}
-
-/** Tracks whether a promise has settled, without awaiting it. */
-function watch(promise: Promise<unknown>): { settled: () => boolean; error: () => unknown } {
-  let settled = false;
-  let error: unknown;
-  promise.then(
-    () => (settled = true),
-    (e: unknown) => {
-      settled = true;
-      error = e;
-    },
-  );
-  return { settled: () => settled, error: () => error };
-}
-
-/** Lets pending promise continuations and p-queue hand-offs run. */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** Waits (without timers of its own) until `condition` holds; fails the test after 500 ms. */
@@ -364,7 +346,7 @@ test(
 
     target.releaseAll();
     await waitFor(() => target.writes.length === 1, 'the write');
-    await flush();
+    await flush(10);
     assert.equal(target.attempts.length, 1);
     assert.deepEqual(offsetsOf(target.written(topic, 0)), [0, 2]);
     await flow.commit();
@@ -564,7 +546,7 @@ test(
     await flow.onBatch({ topic, partition: 1, records: records(6, 7) }, noKeepAlive);
     await flow.onBatch({ topic, partition: 0, records: records(2, 3) }, noKeepAlive);
     await waitFor(() => target.written(topic, 0).length === 4, "partition 0's second write");
-    await flush();
+    await flush(10);
     assert.deepEqual(
       target.attempts.filter((w) => w.partition === 1).map((w) => offsetsOf(w.records)),
       [
@@ -584,7 +566,7 @@ test(
     ]);
     target.failures.clear();
     await flow.onBatch({ topic, partition: 1, records: records(8, 9) }, noKeepAlive);
-    await flush();
+    await flush(10);
     await flow.commit();
     assert.ok(
       source.committed(topic, 1).every((offset) => offset <= 2),
@@ -609,7 +591,7 @@ test(
     flow.onAssignment();
     target.releaseAll();
     await waitFor(() => target.writes.length === 1, 'the write in flight to finish');
-    await flush();
+    await flush(10);
     assert.equal(target.attempts.length, 1, 'the queued batch is dropped, not written');
     await flow.commit();
     assert.deepEqual(
@@ -643,7 +625,7 @@ test(
     // 18 chunks: 15 fit beside the write in flight, the 16th waits for space.
     const queuing = watch(flow.onBatch({ topic, partition: 0, records: records(2, 37) }, noKeepAlive));
     await waitFor(() => flow.queued.records === 32, 'the queue to fill');
-    await flush();
+    await flush(10);
     assert.equal(queuing.settled(), false, 'the batch is still being queued');
 
     flow.onAssignment();
@@ -779,7 +761,7 @@ test(
 
     const closing = watch(flow.close(1000));
     await waitFor(() => source.stops === 1, 'the source to stop');
-    await flush();
+    await flush(10);
     assert.equal(closing.settled(), false, 'close waits for the queued writes');
     assert.equal(flow.state, FlowState.DRAINING);
     assert.deepEqual(source.commits, []);
