@@ -2,7 +2,8 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/index.ts';
-import { Daemon } from './daemon.ts';
+import { Daemon, inspectClusters } from './daemon.ts';
+import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
@@ -16,6 +17,8 @@ Usage: kafka-mirror <command> [options]
 
 Commands:
   start       run the flows of a config until SIGTERM/SIGINT (graceful drain; a second signal aborts)
+  plan        connect (read only) and print what each flow would replicate, loops and conflicts;
+              exit 2 on a conflict
   validate    check a config file offline and print what it defines
   version     print the version
 
@@ -23,7 +26,7 @@ Options:
   -c, --config <file>  config file (YAML or JSON), for start and validate
   -h, --help           show this help
 
-Exit codes: 0 ok, 1 runtime failure (shutdown timed out), 2 bad usage or invalid config.
+Exit codes: 0 ok, 1 runtime failure (shutdown timed out), 2 bad usage, invalid config or a plan conflict.
 `;
 
 export interface Io {
@@ -48,7 +51,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       io.out(`kafka-mirror ${packageVersion()} (node ${process.versions.node})\n`);
       return ExitCode.OK;
     }
-    if (command === 'validate' || command === 'start') {
+    if (command === 'validate' || command === 'start' || command === 'plan') {
       if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
       const config = await loadConfigFile(values.config, process.env);
       if (command === 'validate') {
@@ -57,6 +60,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         );
         io.out(`${values.config}: valid; ${config.flows.length} flow(s)\n${flows.join('\n')}\n`);
         return ExitCode.OK;
+      }
+      if (command === 'plan') {
+        const logger = createLogger({ level: 'error', destination: process.stderr });
+        const plan = makePlan(config, await inspectClusters(config, logger));
+        io.out(renderPlan(plan));
+        return plan.conflicts.length > 0 ? ExitCode.USAGE : ExitCode.OK;
       }
       return await start(config);
     }

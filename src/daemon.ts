@@ -217,3 +217,45 @@ export class Daemon {
     }
   }
 }
+
+/**
+ * For `kafka-mirror plan`: every cluster's topics with their partition counts (undefined when a
+ * cluster cannot be reached within its connection timeout). Refuses two aliases for one cluster.
+ * Reads only.
+ */
+export async function inspectClusters(
+  config: Config,
+  logger: Logger,
+): Promise<Map<string, Map<string, number> | undefined>> {
+  const ids = new Map<string, string>();
+  const result = new Map<string, Map<string, number> | undefined>();
+  await Promise.all(
+    Object.values(config.clusters).map(async (cluster) => {
+      const admin = new TopicAdmin(createClient(cluster, logger, config.producer.requestTimeoutMs));
+      try {
+        const deadline = sleep(cluster.connectionTimeoutMs * 3, 'timeout' as const, { ref: false });
+        const look = (async () => {
+          await admin.connect();
+          return { id: await admin.clusterId(), topics: await admin.partitionCounts() };
+        })();
+        const found = await Promise.race([look, deadline]);
+        if (found === 'timeout') throw new Error(`no answer within ${cluster.connectionTimeoutMs * 3} ms`);
+        ids.set(cluster.alias, found.id);
+        result.set(cluster.alias, found.topics);
+      } catch (error) {
+        logger.warn(
+          { cluster: cluster.alias, err: error },
+          'cluster unreachable; its flows cannot be planned',
+        );
+        result.set(cluster.alias, undefined);
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    }),
+  );
+  const byId = new Map<string, string[]>();
+  for (const [alias, id] of ids) byId.set(id, [...(byId.get(id) ?? []), alias]);
+  for (const [id, aliases] of byId)
+    if (aliases.length > 1) throw new ClusterIdentityError(id, aliases.sort());
+  return result;
+}

@@ -2,16 +2,10 @@
 // guard reads provenance), prefix naming never sends a remote topic home, and two aliases for one
 // cluster are refused (DESIGN.md invariant 5).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDaemon } from '../support/daemon.ts';
+import { configFile, runCli, startDaemon } from '../support/daemon.ts';
 import { useCluster, type KafkaCluster } from '../support/kafka/index.ts';
-import { repoRoot } from '../support/kafka/paths.ts';
 import { client, createTopic, numbered, produceAll, readTopic } from '../support/kafka-client.ts';
 import { endOffsetTotal, waitForRecords } from '../support/replication-checks.ts';
 
@@ -143,28 +137,86 @@ test(
 );
 
 test(
-  'two aliases for one cluster are refused at start with a clear error (exit code 2)',
+  'fan-in us -> agg, eu -> agg (prefix), then fan-out agg -> asia: agg and asia hold the union, each record once',
+  { timeout: 300_000 },
+  async (t) => {
+    const [us, eu, agg, asia] = await Promise.all([
+      useCluster(t, { name: 'us' }),
+      useCluster(t, { name: 'eu' }),
+      useCluster(t, { name: 'agg' }),
+      useCluster(t, { name: 'asia' }),
+    ]);
+    for (const x of [us, eu]) await createTopic(client(x.bootstrapServers), 'orders', { partitions: 2 });
+    const config = {
+      clusters: { us: cluster(us), eu: cluster(eu), agg: cluster(agg), asia: cluster(asia) },
+      flows: [
+        flow('us', 'agg', { naming: 'prefix' }),
+        flow('eu', 'agg', { naming: 'prefix' }),
+        flow('agg', 'asia'),
+      ],
+    };
+    const planned = await runCli(['plan', '--config', await configFile(t, config)]);
+    assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+    assert.match(planned.stdout, /orders \(2 partitions\) -> us\.orders \[create\]/);
+    const daemon = await startDaemon(t, config);
+    await Promise.all([
+      produceAll(client(us.bootstrapServers), 'orders', numbered('from-us', 0, 3000)),
+      produceAll(client(eu.bootstrapServers), 'orders', numbered('from-eu', 0, 2000)),
+    ]);
+    assert.ok(
+      await waitForRecords(client(asia.bootstrapServers), 'us.orders', 3000, 120_000),
+      'us.orders on asia',
+    );
+    assert.ok(
+      await waitForRecords(client(asia.bootstrapServers), 'eu.orders', 2000, 120_000),
+      'eu.orders on asia',
+    );
+    await sleep(5000);
+    for (const x of [agg, asia]) {
+      await assertExactlyOnce(x, 'us.orders', 3000);
+      await assertExactlyOnce(x, 'eu.orders', 2000);
+    }
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+  },
+);
+
+test(
+  'plan reports two sources writing one topic with identity names as a conflict and exits 2',
+  { timeout: 120_000 },
+  async (t) => {
+    const [us, eu, agg] = await Promise.all([
+      useCluster(t, { name: 'us' }),
+      useCluster(t, { name: 'eu' }),
+      useCluster(t, { name: 'agg' }),
+    ]);
+    for (const x of [us, eu]) await createTopic(client(x.bootstrapServers), 'orders', { partitions: 1 });
+    const file = await configFile(t, {
+      clusters: { us: cluster(us), eu: cluster(eu), agg: cluster(agg) },
+      flows: [flow('us', 'agg'), flow('eu', 'agg')],
+    });
+    const planned = await runCli(['plan', '--config', file]);
+    assert.equal(planned.code, 2);
+    assert.match(planned.stdout, /^CONFLICT: agg\/orders is written from eu and us with identity names$/m);
+  },
+);
+
+test(
+  'two aliases for one cluster are refused at start and by plan with a clear error (exit code 2)',
   { timeout: 120_000 },
   async (t) => {
     const a = await useCluster(t, { name: 'a' });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-identity-'));
-    const file = path.join(dir, 'config.json');
-    await writeFile(
-      file,
-      JSON.stringify({
-        clusters: { us: cluster(a), standby: cluster(a) },
-        flows: [{ source: 'us', target: 'standby' }],
-      }),
-    );
-    const child = spawn(
-      process.execPath,
-      [path.join(repoRoot, 'bin/kafka-mirror.js'), 'start', '--config', file],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    assert.equal(code, 2);
-    assert.match(stderr, /clusters "standby" and "us" are the same Kafka cluster \(cluster id /);
+    const file = await configFile(t, {
+      clusters: { us: cluster(a), standby: cluster(a) },
+      flows: [{ source: 'us', target: 'standby' }],
+    });
+    for (const command of ['start', 'plan']) {
+      const run = await runCli([command, '--config', file]);
+      assert.equal(run.code, 2, command);
+      assert.match(
+        run.stderr,
+        /clusters "standby" and "us" are the same Kafka cluster \(cluster id /,
+        command,
+      );
+    }
   },
 );

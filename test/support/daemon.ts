@@ -130,3 +130,28 @@ export function flowConfig(
     ...extra,
   };
 }
+
+/** Runs a one-shot command of the built CLI (`validate`, `plan`, ...) and collects its output. */
+export async function runCli(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/kafka-mirror.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** Writes a config object to a temporary JSON file removed after the test. */
+export async function configFile(t: TestContext, config: object): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  await writeFile(file, JSON.stringify(config));
+  return file;
+}
