@@ -79,6 +79,7 @@ export class Daemon {
             state: flow.state,
             recordsWritten: written,
             recordsPerSec: Math.round(rate),
+            skippedLoop: flow.stats.skipped.loop,
             queued: flow.queued.records,
             queuedBytes: flow.queued.bytes,
             halted: flow.stats.halted.size,
