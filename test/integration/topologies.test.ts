@@ -58,8 +58,14 @@ test(
     assert.equal(await endOffsetTotal(client(b.bootstrapServers), 'orders'), 40_000);
     await assertExactlyOnce(a, 'orders', 40_000);
     await assertExactlyOnce(b, 'orders', 40_000);
-    const skipped = daemon.logs.filter((l) => l['msg'] === 'progress').at(-1);
-    assert.ok(skipped !== undefined);
+    // Each flow read the other side's 20,000 copies back and skipped them as loops.
+    for (const name of ['a->b', 'b->a']) {
+      const last = daemon.logs.filter((l) => l['msg'] === 'progress' && l['flow'] === name).at(-1);
+      assert.ok(
+        Number(last?.['skippedLoop']) >= 20_000,
+        `${name} skipped ${String(last?.['skippedLoop'])} as loops`,
+      );
+    }
     assert.equal(await daemon.stop('SIGTERM'), 0);
   },
 );
