@@ -63,7 +63,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       }
       if (command === 'plan') {
         const logger = createLogger({ level: 'error', destination: process.stderr });
-        const plan = makePlan(config, await inspectClusters(config, logger));
+        const plan = makePlan(config, (await inspectClusters(config, logger)).topics);
         io.out(renderPlan(plan));
         return plan.conflicts.length > 0 ? ExitCode.USAGE : ExitCode.OK;
       }

@@ -41,23 +41,9 @@ export class Daemon {
    * backoff until close(). Rejects with ClusterIdentityError.
    */
   async start(): Promise<void> {
-    await Promise.all(
-      Object.keys(this.#config.clusters).map(async (alias) => {
-        const admin = new TopicAdmin(this.#client(alias));
-        try {
-          await admin.connect();
-          this.#registerClusterId(alias, await admin.clusterId());
-        } catch (error) {
-          if (error instanceof ClusterIdentityError) throw error;
-          this.#logger.warn(
-            { cluster: alias, err: error },
-            'cluster unreachable at start; its identity is checked when it connects',
-          );
-        } finally {
-          await admin.disconnect().catch(() => {});
-        }
-      }),
-    );
+    // Bounded: an unreachable cluster must not hold up the flows of the others.
+    const { ids } = await inspectClusters(this.#config, this.#logger, false);
+    for (const [alias, id] of ids) this.#registerClusterId(alias, id);
     for (const flow of this.#config.flows) {
       const starting = this.#startWithRetry(flow).finally(() => this.#starting.delete(starting));
       this.#starting.add(starting);
@@ -117,7 +103,8 @@ export class Daemon {
     const { timeoutMs } = this.#config.shutdown;
     this.#stop.abort();
     clearInterval(this.#progress);
-    await Promise.allSettled(this.#starting);
+    // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
+    await Promise.race([Promise.allSettled(this.#starting), sleep(timeoutMs, undefined, { ref: false })]);
     const results = await Promise.allSettled([...this.#running.values()].map((r) => r.flow.close(timeoutMs)));
     const failed = results.filter((r) => r.status === 'rejected');
     await Promise.allSettled([...this.#running.values()].map((r) => this.#disconnect(r)));
@@ -224,31 +211,47 @@ export class Daemon {
  * cluster cannot be reached within its connection timeout). Refuses two aliases for one cluster.
  * Reads only.
  */
+export interface ClusterInspection {
+  /** Cluster id of every alias that answered. */
+  readonly ids: Map<string, string>;
+  /** Topics and partition counts (when asked for), undefined for a cluster that did not answer. */
+  readonly topics: Map<string, Map<string, number> | undefined>;
+}
+
+/**
+ * Asks every cluster, each within three connection timeouts, for its cluster id (and its topics
+ * with their partition counts when `withTopics`). Reads only. Refuses two aliases for one cluster
+ * (ClusterIdentityError). Used at start and by `kafka-mirror plan`.
+ */
 export async function inspectClusters(
   config: Config,
   logger: Logger,
-): Promise<Map<string, Map<string, number> | undefined>> {
+  withTopics = true,
+): Promise<ClusterInspection> {
   const ids = new Map<string, string>();
-  const result = new Map<string, Map<string, number> | undefined>();
+  const topics = new Map<string, Map<string, number> | undefined>();
   await Promise.all(
     Object.values(config.clusters).map(async (cluster) => {
       const admin = new TopicAdmin(createClient(cluster, logger, config.producer.requestTimeoutMs));
+      const limitMs = cluster.connectionTimeoutMs * 3;
       try {
-        const deadline = sleep(cluster.connectionTimeoutMs * 3, 'timeout' as const, { ref: false });
         const look = (async () => {
           await admin.connect();
-          return { id: await admin.clusterId(), topics: await admin.partitionCounts() };
+          return {
+            id: await admin.clusterId(),
+            found: withTopics ? await admin.partitionCounts() : undefined,
+          };
         })();
-        const found = await Promise.race([look, deadline]);
-        if (found === 'timeout') throw new Error(`no answer within ${cluster.connectionTimeoutMs * 3} ms`);
-        ids.set(cluster.alias, found.id);
-        result.set(cluster.alias, found.topics);
+        const answer = await Promise.race([look, sleep(limitMs, 'timeout' as const, { ref: false })]);
+        if (answer === 'timeout') throw new Error(`no answer within ${limitMs} ms`);
+        ids.set(cluster.alias, answer.id);
+        topics.set(cluster.alias, answer.found);
       } catch (error) {
         logger.warn(
           { cluster: cluster.alias, err: error },
-          'cluster unreachable; its flows cannot be planned',
+          'cluster unreachable; checked again when its flows connect',
         );
-        result.set(cluster.alias, undefined);
+        topics.set(cluster.alias, undefined);
       } finally {
         await admin.disconnect().catch(() => {});
       }
@@ -258,5 +261,5 @@ export async function inspectClusters(
   for (const [alias, id] of ids) byId.set(id, [...(byId.get(id) ?? []), alias]);
   for (const [id, aliases] of byId)
     if (aliases.length > 1) throw new ClusterIdentityError(id, aliases.sort());
-  return result;
+  return { ids, topics };
 }

@@ -1,0 +1,51 @@
+// Invariant 6: an unreachable cluster makes its flow not-ready and retried with backoff; the
+// other flows run, and a SIGTERM still stops the daemon promptly.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startDaemon } from '../support/daemon.ts';
+import { useCluster } from '../support/kafka/index.ts';
+import { freePort } from '../support/kafka/ports.ts';
+import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import { waitForRecords } from '../support/replication-checks.ts';
+
+test(
+  'a flow to an unreachable cluster is retried while the other flows replicate; SIGTERM still exits 0',
+  { timeout: 180_000 },
+  async (t) => {
+    const [source, target] = await Promise.all([
+      useCluster(t, { name: 'source' }),
+      useCluster(t, { name: 'target' }),
+    ]);
+    const nobody = `127.0.0.1:${await freePort()}`; // nothing listens here
+    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
+    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 1000));
+    const daemon = await startDaemon(t, {
+      clusters: {
+        src: { bootstrapServers: [...source.bootstrapServers] },
+        dst: { bootstrapServers: [...target.bootstrapServers] },
+        dead: { bootstrapServers: [nobody], connectionTimeoutMs: 500 },
+      },
+      flows: [
+        { source: 'src', target: 'dst', topics: { include: ['orders'] } },
+        { source: 'src', target: 'dead', topics: { include: ['orders'] } },
+      ],
+      shutdown: { timeoutMs: 5000 },
+    });
+    assert.ok(
+      await waitForRecords(client(target.bootstrapServers), 'orders', 1000, 90_000),
+      'the reachable flow did not replicate',
+    );
+    const retry = await daemon.waitForLog(
+      (l) => l['msg'] === 'flow could not start; retrying' && l['flow'] === 'src->dead',
+      90_000,
+    );
+    assert.ok(Number(retry['retryInMs']) >= 1000);
+    assert.equal(
+      daemon.logs.some((l) => l['msg'] === 'flow running' && l['flow'] === 'src->dead'),
+      false,
+    );
+    const stopping = Date.now();
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.ok(Date.now() - stopping < 15_000, `shutdown took ${Date.now() - stopping} ms`);
+  },
+);
