@@ -41,7 +41,6 @@ interface WriteItem {
 
 export interface FlowStats {
   recordsWritten: number;
-  bytesWritten: number;
   /** Records not written on purpose, by reason (`loop`: the target cluster already has them). */
   skipped: { loop: number };
   halted: Map<string, string>;
@@ -61,7 +60,7 @@ const splitLane = (lane: string) => {
  */
 export class Flow {
   readonly config: FlowConfig;
-  readonly stats: FlowStats = { recordsWritten: 0, bytesWritten: 0, skipped: { loop: 0 }, halted: new Map() };
+  readonly stats: FlowStats = { recordsWritten: 0, skipped: { loop: 0 }, halted: new Map() };
   readonly #logger: Logger;
   readonly #source: FlowSource;
   readonly #target: FlowTarget;
@@ -283,7 +282,6 @@ export class Flow {
     await this.#target.write(item.topic, item.partition, item.records);
     this.#tracker.complete(item.ticket);
     this.stats.recordsWritten += item.records.length;
-    this.stats.bytesWritten += item.bytes;
   }
 
   #halt(lane: string, error: unknown): void {
