@@ -119,6 +119,10 @@ export class SourceReader {
     this.#running = true;
   }
 
+  pauseAll(): void {
+    if (this.#topics.length > 0) this.#consumer.pause(this.#topics.map((topic) => ({ topic })));
+  }
+
   pause(topic: string, partition: number): void {
     this.#consumer.pause([{ topic, partitions: [partition] }]);
   }

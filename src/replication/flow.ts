@@ -14,6 +14,8 @@ export interface FlowSource {
   readonly topics: readonly string[];
   setTopics(topics: readonly string[], restart?: boolean): Promise<void>;
   pause(topic: string, partition: number): void;
+  /** Stops fetching every partition while the consumer stays in its group (so it can still commit). */
+  pauseAll(): void;
   commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -264,18 +266,24 @@ export class Flow {
     if (this.#state === FlowState.STOPPED) return;
     this.#state = FlowState.DRAINING;
     for (const timer of this.#timers) clearInterval(timer);
+    // Fetching is paused, not stopped, until the final commit: kafkajs cannot commit once its
+    // consumer has stopped ("Consumer group was not initialized"), which lost the last watermarks.
     const drain = (async () => {
       await this.#refreshing;
-      await this.#source.stop();
-      this.#queue.close();
+      this.#source.pauseAll();
       await this.#queue.onIdle();
+      this.#queue.close();
       await this.commit();
+      await this.#source.stop();
     })();
     const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
     const outcome = await Promise.race([drain.then(() => 'drained' as const), timeout]);
     this.#state = FlowState.STOPPED;
-    if (outcome === 'timeout')
+    if (outcome === 'timeout') {
+      this.#queue.close();
+      await this.#source.stop();
       throw new Error(`flow ${this.config.name} did not drain within ${timeoutMs} ms`);
+    }
   }
 
   async #write(item: WriteItem): Promise<void> {

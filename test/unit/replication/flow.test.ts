@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { Config, FlowConfig } from '../../../src/config/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { QueueClosedError } from '../../../src/replication/bounded-queue.ts';
 import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/replication/flow.ts';
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { HeaderList, SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
@@ -63,6 +62,10 @@ class FakeSource implements FlowSource {
 
   pause(topic: string, partition: number): void {
     this.pauses.push([topic, partition]);
+  }
+
+  pauseAll(): void {
+    this.events.push('pauseAll');
   }
 
   async commit(offsets: readonly Offset[]): Promise<void> {
@@ -745,36 +748,40 @@ test(
 );
 
 test(
-  'close() stops the source, drains queued writes and commits the final watermarks',
-  {
-    timeout: 2000,
-  },
+  'close() pauses fetching, drains queued writes, commits the final watermarks, then stops the source',
+  { timeout: 2000 },
   async (t) => {
     const { flow, source, target } = setup(t, { queue: { maxRecords: 4, maxBytes: 64 * 1024 * 1024 } });
     const topic = `orders-${id()}`;
     target.hold = true;
     await flow.onBatch({ topic, partition: 0, records: records(0, 1) }, noKeepAlive);
     await flow.onBatch({ topic, partition: 0, records: records(2, 3) }, noKeepAlive);
-    // The budget is full: this push waits, and closing the queue turns it away (it is replayed).
+    // The budget is full: this push waits; draining admits and writes it.
     const blocked = watch(flow.onBatch({ topic, partition: 1, records: [record(0)] }, noKeepAlive));
     await waitFor(() => target.pending(0) === 1, 'the first write');
 
     const closing = watch(flow.close(1000));
-    await waitFor(() => source.stops === 1, 'the source to stop');
+    await waitFor(() => source.events.includes('pauseAll'), 'fetching to pause');
     await flush(10);
     assert.equal(closing.settled(), false, 'close waits for the queued writes');
     assert.equal(flow.state, FlowState.DRAINING);
+    assert.equal(source.stops, 0, 'the consumer stays in its group until the final commit');
     assert.deepEqual(source.commits, []);
-    await waitFor(() => blocked.settled(), 'the waiting push to be turned away');
-    assert.ok(blocked.error() instanceof QueueClosedError);
 
     target.releaseAll();
     await waitFor(() => closing.settled(), 'close to finish');
     assert.equal(closing.error(), undefined);
+    assert.equal(blocked.error(), undefined, 'the waiting push was admitted and written');
     assert.equal(flow.state, FlowState.STOPPED);
     assert.deepEqual(offsetsOf(target.written(topic, 0)), [0, 1, 2, 3]);
-    assert.deepEqual(source.commits, [[{ topic, partition: 0, offset: 4 }]]);
-    assert.deepEqual(source.events, ['stop', 'commit']);
+    assert.deepEqual(offsetsOf(target.written(topic, 1)), [0]);
+    assert.deepEqual(source.commits, [
+      [
+        { topic, partition: 0, offset: 4 },
+        { topic, partition: 1, offset: 1 },
+      ],
+    ]);
+    assert.deepEqual(source.events, ['pauseAll', 'commit', 'stop']);
   },
 );
 
