@@ -1,99 +1,179 @@
-// Composition root: config -> clients -> flows. Owns start-up, retries of flows whose clusters
-// are unreachable, progress logging and the close order. It never exits the process (cli.ts does).
+// Composition root: config -> clients -> flows -> admin server. Owns start-up, retries of flows
+// whose clusters are unreachable, lag refresh, readiness, progress logging and the close order.
+// It never exits the process (cli.ts does).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from './config/index.ts';
 import { ClusterIdentityError, ShutdownTimeoutError } from './errors.ts';
 import { createClient } from './kafka/client.ts';
+import { HEARTBEAT_TOPIC, HeartbeatEmitter } from './kafka/heartbeat.ts';
 import { SourceReader } from './kafka/source-reader.ts';
 import { TargetWriter } from './kafka/target-writer.ts';
 import { TopicAdmin } from './kafka/topic-admin.ts';
+import { AdminServer, type Readiness } from './observability/admin-server.ts';
 import type { Logger } from './observability/logger.ts';
+import { Metrics, errorCode, type FlowMetrics } from './observability/metrics.ts';
 import { Flow } from './replication/flow.ts';
+import { measureLag, type PartitionLag } from './replication/lag.ts';
+import { packageVersion } from './version.ts';
 
 interface RunningFlow {
   readonly flow: Flow;
   readonly reader: SourceReader;
   readonly writer: TargetWriter;
+  readonly sourceAdmin: TopicAdmin;
   readonly admins: readonly TopicAdmin[];
+  readonly heartbeat: HeartbeatEmitter | undefined;
+}
+
+/** Every configured flow, running or not yet (its clusters unreachable). */
+interface FlowEntry {
+  readonly config: FlowConfig;
+  readonly metrics: FlowMetrics;
+  running: RunningFlow | undefined;
+  /** Why the flow could not start, while it is retried. */
+  startError: string | undefined;
+  lag: readonly PartitionLag[];
+  lagAt: number | undefined;
+  lagFailing: boolean;
 }
 
 export class Daemon {
   readonly #config: Config;
   readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #admin: AdminServer;
   readonly #clients = new Map<string, KafkaClient>();
-  readonly #running = new Map<string, RunningFlow>();
+  readonly #flows = new Map<string, FlowEntry>();
   readonly #starting = new Set<Promise<void>>();
   /** Kafka cluster id of every alias seen so far. */
   readonly #clusterIds = new Map<string, string>();
   readonly #stop = new AbortController();
-  #progress: NodeJS.Timeout | undefined;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #startedAt = Date.now();
   #closing: Promise<void> | undefined;
 
-  constructor(config: Config, logger: Logger) {
+  constructor(config: Config, logger: Logger, options: { metrics?: Metrics } = {}) {
     this.#config = config;
     this.#logger = logger;
+    this.#metrics = options.metrics ?? new Metrics({ version: packageVersion(), defaultMetrics: true });
+    for (const flow of config.flows) {
+      const metrics = this.#metrics.flow(flow.name);
+      this.#metrics.queueMaxRecords.set({ flow: flow.name }, config.queue.maxRecords);
+      this.#metrics.queueMaxBytes.set({ flow: flow.name }, config.queue.maxBytes);
+      this.#flows.set(flow.name, {
+        config: flow,
+        metrics,
+        running: undefined,
+        startError: undefined,
+        lag: [],
+        lagAt: undefined,
+        lagFailing: false,
+      });
+    }
+    this.#admin = new AdminServer(
+      {
+        metrics: async () => {
+          this.#updateGauges();
+          return {
+            contentType: this.#metrics.registry.contentType,
+            body: await this.#metrics.registry.metrics(),
+          };
+        },
+        readiness: () => this.readiness(),
+        status: () => this.status(),
+      },
+      logger.child({ component: 'admin' }),
+    );
   }
 
   /**
-   * Checks that no two aliases are the same cluster (those reachable now; the others when their
-   * flow connects), then starts every flow. A flow whose clusters are unreachable is retried with
-   * backoff until close(). Rejects with ClusterIdentityError.
+   * Starts the admin server, checks that no two aliases are the same cluster (those reachable
+   * now; the others when their flow connects), then starts every flow. A flow whose clusters are
+   * unreachable is retried with backoff until close(). Rejects with ClusterIdentityError or
+   * AdminListenError.
    */
-  async start(): Promise<void> {
+  async start(): Promise<{ adminPort: number }> {
+    // First, so probes answer (not ready) while clusters are being reached.
+    const { port } = await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
     // Bounded: an unreachable cluster must not hold up the flows of the others.
     const { ids } = await inspectClusters(this.#config, this.#logger, false);
     for (const [alias, id] of ids) this.#registerClusterId(alias, id);
-    for (const flow of this.#config.flows) {
-      const starting = this.#startWithRetry(flow).finally(() => this.#starting.delete(starting));
+    for (const entry of this.#flows.values()) {
+      const starting = this.#startWithRetry(entry).finally(() => this.#starting.delete(starting));
       this.#starting.add(starting);
     }
-    let last = new Map<string, number>();
-    let lastAt = Date.now();
-    this.#progress = setInterval(() => {
-      const now = Date.now();
-      const memory = process.memoryUsage();
-      const mib = (n: number) => Math.round(n / 2 ** 20);
-      const next = new Map<string, number>();
-      for (const [name, { flow }] of this.#running) {
-        const written = flow.stats.recordsWritten;
-        next.set(name, written);
-        const rate = ((written - (last.get(name) ?? 0)) * 1000) / Math.max(1, now - lastAt);
-        this.#logger.info(
-          {
-            flow: name,
-            state: flow.state,
-            recordsWritten: written,
-            recordsPerSec: Math.round(rate),
-            skippedLoop: flow.stats.skipped.loop,
-            queued: flow.queued.records,
-            queuedBytes: flow.queued.bytes,
-            halted: flow.stats.halted.size,
-          },
-          'progress',
-        );
-        this.#logger.debug(
-          {
-            rssMiB: mib(memory.rss),
-            heapTotalMiB: mib(memory.heapTotal),
-            heapUsedMiB: mib(memory.heapUsed),
-            externalMiB: mib(memory.external),
-            arrayBuffersMiB: mib(memory.arrayBuffers),
-          },
-          'memory',
-        );
-      }
-      last = next;
-      lastAt = now;
-    }, 5000);
-    this.#progress.unref();
+    this.#timers.push(
+      setInterval(() => {
+        for (const entry of this.#flows.values()) void this.#refreshLag(entry);
+      }, this.#config.metrics.lagIntervalMs),
+      this.#progressTimer(),
+    );
+    for (const timer of this.#timers) timer.unref();
+    return { adminPort: port };
   }
 
   get flows(): readonly Flow[] {
-    return [...this.#running.values()].map((r) => r.flow);
+    return [...this.#flows.values()].flatMap((e) => (e.running === undefined ? [] : [e.running.flow]));
   }
 
-  /** Graceful: every flow stops fetching, drains, commits; then clients disconnect. Idempotent. */
+  /** As /readyz: every flow running, assigned, not halted, its target acknowledging; none while closing. */
+  readiness(): Readiness {
+    const flows: Record<string, string[]> = {};
+    for (const [name, entry] of this.#flows) flows[name] = this.#notReady(entry);
+    return { ready: Object.values(flows).every((reasons) => reasons.length === 0), flows };
+  }
+
+  /** As /status: what each flow does, per partition; never any part of the config's secrets. */
+  status(): unknown {
+    const readiness = this.readiness();
+    return {
+      service: 'kafka-mirror',
+      version: packageVersion(),
+      uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
+      ready: readiness.ready,
+      draining: this.#closing !== undefined,
+      flows: [...this.#flows].map(([name, entry]) => {
+        const flow = entry.running?.flow;
+        const halted = new Map(flow?.haltedPartitions().map((h) => [`${h.topic}/${h.partition}`, h.reason]));
+        const oldest = flow?.oldestPending();
+        return {
+          name,
+          source: entry.config.source,
+          target: entry.config.target,
+          group: entry.config.group,
+          state: flow?.exportedState ?? 'starting',
+          ready: readiness.flows[name]?.length === 0,
+          notReady: readiness.flows[name],
+          startError: entry.startError,
+          assignedPartitions: flow?.assigned.length ?? 0,
+          recordsWritten: flow?.stats.recordsWritten ?? 0,
+          recordsSkipped: { loop: flow?.stats.skipped.loop ?? 0 },
+          queue: {
+            records: flow?.queued.records ?? 0,
+            bytes: flow?.queued.bytes ?? 0,
+            maxRecords: this.#config.queue.maxRecords,
+            maxBytes: this.#config.queue.maxBytes,
+          },
+          lagRecords: entry.lag.reduce((sum, p) => sum + p.lag, 0),
+          lagSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+          lagRefreshedAt: entry.lagAt === undefined ? null : new Date(entry.lagAt).toISOString(),
+          partitions: entry.lag.map((p) => ({
+            topic: p.topic,
+            partition: p.partition,
+            remoteTopic: flow?.remoteTopic(p.topic),
+            committed: p.committed,
+            acknowledged: flow?.acknowledged(p.topic, p.partition) ?? null,
+            logEnd: p.logEnd,
+            lag: p.lag,
+            halted: halted.get(`${p.topic}/${p.partition}`) ?? null,
+          })),
+        };
+      }),
+    };
+  }
+
+  /** Graceful: not ready at once; every flow stops fetching, drains, commits; then clients disconnect and the admin server closes. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -102,22 +182,169 @@ export class Daemon {
   async #close(): Promise<void> {
     const { timeoutMs } = this.#config.shutdown;
     this.#stop.abort();
-    clearInterval(this.#progress);
-    // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
-    await Promise.race([Promise.allSettled(this.#starting), sleep(timeoutMs, undefined, { ref: false })]);
-    const results = await Promise.allSettled([...this.#running.values()].map((r) => r.flow.close(timeoutMs)));
-    const failed = results.filter((r) => r.status === 'rejected');
-    await Promise.allSettled([...this.#running.values()].map((r) => this.#disconnect(r)));
-    this.#running.clear();
-    if (failed.length > 0) throw new ShutdownTimeoutError(timeoutMs);
+    for (const timer of this.#timers) clearInterval(timer);
+    try {
+      // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
+      await Promise.race([Promise.allSettled(this.#starting), sleep(timeoutMs, undefined, { ref: false })]);
+      const running = [...this.#flows.values()].flatMap((e) => (e.running === undefined ? [] : [e]));
+      await Promise.allSettled(running.map((e) => e.running?.heartbeat?.stop()));
+      const results = await Promise.allSettled(
+        running.map(async (e) => {
+          try {
+            await e.running?.flow.close(timeoutMs);
+          } finally {
+            e.metrics.state('stopped');
+          }
+        }),
+      );
+      const failed = results.filter((r) => r.status === 'rejected');
+      await Promise.allSettled(running.map((e) => e.running !== undefined && this.#disconnect(e.running)));
+      if (failed.length > 0) throw new ShutdownTimeoutError(timeoutMs);
+    } finally {
+      await this.#admin.close();
+    }
   }
 
   async #disconnect(running: RunningFlow): Promise<void> {
     await Promise.allSettled([
+      running.heartbeat?.stop(),
       running.writer.close(),
       running.reader.disconnect(),
       ...running.admins.map((a) => a.disconnect()),
     ]);
+  }
+
+  #notReady(entry: FlowEntry): string[] {
+    if (this.#closing !== undefined) return ['draining: the daemon is shutting down'];
+    const running = entry.running;
+    if (running === undefined) {
+      return [`starting${entry.startError === undefined ? '' : `: ${entry.startError}`}`];
+    }
+    const { flow, writer } = running;
+    const reasons: string[] = [];
+    if (flow.exportedState !== 'running' && flow.exportedState !== 'halted') reasons.push(flow.exportedState);
+    if (!flow.joined) reasons.push('not assigned by the source consumer group yet');
+    const halted = flow.stats.halted.size;
+    if (halted > 0) reasons.push(`${halted} partition(s) halted: the target refused a record (see /status)`);
+    const since = writer.pendingSince();
+    const stalledMs = since === undefined ? 0 : Date.now() - since;
+    if (stalledMs > this.#config.admin.stallTimeoutMs) {
+      reasons.push(`target has not acknowledged a write for ${Math.round(stalledMs / 1000)} s`);
+    }
+    return reasons;
+  }
+
+  /** Gauges that are read, not counted: set just before each scrape. */
+  #updateGauges(): void {
+    const m = this.#metrics;
+    const readiness = this.readiness();
+    for (const [name, entry] of this.#flows) {
+      const flow = entry.running?.flow;
+      const labels = { flow: name };
+      m.queueRecords.set(labels, flow?.queued.records ?? 0);
+      m.queueBytes.set(labels, flow?.queued.bytes ?? 0);
+      m.halted.set(labels, flow?.stats.halted.size ?? 0);
+      m.assigned.set(labels, flow?.assigned.length ?? 0);
+      m.ready.set(labels, readiness.flows[name]?.length === 0 ? 1 : 0);
+      const oldest = flow?.oldestPending();
+      m.lagSeconds.set(labels, oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      if (flow !== undefined) entry.metrics.state(flow.exportedState);
+    }
+  }
+
+  /** Reads log-end and committed offsets of the flow's assigned partitions from the source. */
+  async #refreshLag(entry: FlowEntry): Promise<void> {
+    const running = entry.running;
+    if (running === undefined) return;
+    const { config } = entry;
+    try {
+      const lag = await measureLag(
+        running.sourceAdmin,
+        config.group,
+        config.startFrom,
+        running.flow.assigned,
+      );
+      const now = new Set(lag.map((p) => `${p.topic}\u0000${p.partition}`));
+      for (const old of entry.lag) {
+        if (!now.has(`${old.topic}\u0000${old.partition}`)) {
+          this.#metrics.lagRecords.remove({
+            flow: config.name,
+            topic: old.topic,
+            partition: String(old.partition),
+          });
+        }
+      }
+      for (const p of lag) {
+        this.#metrics.lagRecords.set(
+          { flow: config.name, topic: p.topic, partition: String(p.partition) },
+          p.lag,
+        );
+      }
+      entry.lag = lag;
+      entry.lagAt = Date.now();
+      this.#metrics.lagRefreshed.set({ flow: config.name }, entry.lagAt / 1000);
+      entry.lagFailing = false;
+    } catch (error) {
+      entry.metrics.error('source', errorCode(error));
+      if (!entry.lagFailing) {
+        this.#logger.warn({ flow: config.name, err: error }, 'cannot read lag from the source; will retry');
+      }
+      entry.lagFailing = true;
+    }
+  }
+
+  /** Every 5 s per running flow: what moved, the rate, what remains and when it will be done. */
+  #progressTimer(): NodeJS.Timeout {
+    let last = new Map<string, number>();
+    let lastAt = Date.now();
+    let ticks = 0;
+    return setInterval(() => {
+      const now = Date.now();
+      const next = new Map<string, number>();
+      ticks++;
+      for (const [name, entry] of this.#flows) {
+        const flow = entry.running?.flow;
+        if (flow === undefined) continue;
+        const written = flow.stats.recordsWritten;
+        next.set(name, written);
+        const moved = written - (last.get(name) ?? 0);
+        const rate = (moved * 1000) / Math.max(1, now - lastAt);
+        const lagRecords = entry.lag.reduce((sum, p) => sum + p.lag, 0);
+        // Quiet when idle: one line a minute once nothing moves and nothing remains.
+        if (moved === 0 && lagRecords === 0 && ticks % 12 !== 0) continue;
+        const oldest = flow.oldestPending();
+        this.#logger.info(
+          {
+            flow: name,
+            state: flow.exportedState,
+            recordsWritten: written,
+            recordsPerSec: Math.round(rate),
+            lagRecords,
+            lagSeconds: oldest === undefined ? 0 : Math.round((now - oldest) / 1000),
+            etaSeconds: lagRecords > 0 && rate > 0 ? Math.round(lagRecords / rate) : null,
+            skippedLoop: flow.stats.skipped.loop,
+            queued: flow.queued.records,
+            queuedBytes: flow.queued.bytes,
+            halted: flow.stats.halted.size,
+          },
+          'progress',
+        );
+      }
+      const memory = process.memoryUsage();
+      const mib = (n: number) => Math.round(n / 2 ** 20);
+      this.#logger.debug(
+        {
+          rssMiB: mib(memory.rss),
+          heapTotalMiB: mib(memory.heapTotal),
+          heapUsedMiB: mib(memory.heapUsed),
+          externalMiB: mib(memory.external),
+          arrayBuffersMiB: mib(memory.arrayBuffers),
+        },
+        'memory',
+      );
+      last = next;
+      lastAt = now;
+    }, 5000);
   }
 
   #client(alias: string): KafkaClient {
@@ -131,24 +358,29 @@ export class Daemon {
     return client;
   }
 
-  async #startWithRetry(config: FlowConfig): Promise<void> {
+  async #startWithRetry(entry: FlowEntry): Promise<void> {
+    const { config } = entry;
     const logger = this.#logger.child({ flow: config.name });
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       try {
-        const running = await this.#startFlow(config, logger);
+        const running = await this.#startFlow(entry, logger);
         if (this.#stop.signal.aborted) {
           await running.flow.close(this.#config.shutdown.timeoutMs).catch(() => {});
           await this.#disconnect(running);
           return;
         }
-        this.#running.set(config.name, running);
+        entry.running = running;
+        entry.startError = undefined;
         logger.info(
           { source: config.source, target: config.target, topics: running.reader.topics.length },
           'flow running',
         );
+        void this.#refreshLag(entry);
         return;
       } catch (error) {
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+        entry.startError = error instanceof Error ? error.message : String(error);
+        entry.metrics.error('source', errorCode(error));
         logger.error({ err: error, retryInMs: delay }, 'flow could not start; retrying');
         await sleep(delay, undefined, { signal: this.#stop.signal }).catch(() => {});
       }
@@ -162,31 +394,58 @@ export class Daemon {
     this.#clusterIds.set(alias, id);
   }
 
-  async #startFlow(config: FlowConfig, logger: Logger): Promise<RunningFlow> {
-    const sourceAdmin = new TopicAdmin(this.#client(config.source));
+  async #startFlow(entry: FlowEntry, logger: Logger): Promise<RunningFlow> {
+    const { config, metrics } = entry;
+    const source = this.#client(config.source);
+    const sourceAdmin = new TopicAdmin(source);
     const targetAdmin = new TopicAdmin(this.#client(config.target));
-    const writer = new TargetWriter(this.#client(config.target), { ...this.#config.producer, logger });
+    const writer = new TargetWriter(this.#client(config.target), {
+      ...this.#config.producer,
+      logger,
+      onRetry: (error) => {
+        metrics.retried();
+        metrics.error('target', errorCode(error));
+      },
+    });
     let flow: Flow | undefined;
     const reader = new SourceReader(
-      this.#client(config.source),
+      source,
       { group: config.group, startFrom: config.startFrom, consumer: this.#config.consumer, logger },
       {
         onBatch: (batch, keepAlive) => (flow as Flow).onBatch(batch, keepAlive),
-        onAssignment: () => flow?.onAssignment(),
+        onAssignment: (assigned) => flow?.onAssignment(assigned),
         onRebalancing: () => flow?.onRebalancing(),
+        onCrash: (error) => {
+          metrics.error('source', errorCode(error));
+          flow?.onCrash();
+        },
       },
     );
+    const { heartbeats } = this.#config;
+    const heartbeat = heartbeats.enabled
+      ? new HeartbeatEmitter(source, sourceAdmin, {
+          flow: config.name,
+          intervalMs: heartbeats.intervalMs,
+          logger,
+          onSent: () => metrics.heartbeatSent(),
+          onError: (error) => metrics.error('source', errorCode(error)),
+        })
+      : undefined;
     const running: RunningFlow = {
       flow: undefined as never,
       reader,
       writer,
+      sourceAdmin,
       admins: [sourceAdmin, targetAdmin],
+      heartbeat,
     };
     try {
       await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), writer.connect(), reader.connect()]);
       const [sourceId, targetId] = await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()]);
       this.#registerClusterId(config.source, sourceId);
       this.#registerClusterId(config.target, targetId);
+      // Before the flow's first topic sync, so the sync finds the heartbeat topic to copy.
+      await heartbeat?.start();
       flow = new Flow({
         identity: { source: sourceId, target: targetId },
         aliases: Object.keys(this.#config.clusters),
@@ -195,6 +454,8 @@ export class Daemon {
         source: reader,
         target: writer,
         catalogs: { source: sourceAdmin, target: targetAdmin },
+        heartbeatTopic: heartbeats.enabled ? HEARTBEAT_TOPIC : undefined,
+        metrics,
         logger,
       });
       await flow.start();

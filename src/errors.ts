@@ -7,6 +7,7 @@ export const errorCodes = [
   'KM_WRITE_REJECTED',
   'KM_SHUTDOWN_TIMEOUT',
   'KM_CLUSTER_IDENTITY',
+  'KM_ADMIN_LISTEN',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -80,6 +81,18 @@ export class ClusterIdentityError extends KafkaMirrorError {
     super(
       ClusterIdentityError.code,
       `clusters ${aliases.map((a) => `"${a}"`).join(' and ')} are the same Kafka cluster (cluster id ${clusterId}); each alias must name a different cluster`,
+    );
+  }
+}
+
+/** The admin HTTP server cannot bind its address (port in use, no permission). Exit code 1. */
+export class AdminListenError extends KafkaMirrorError {
+  static readonly code = 'KM_ADMIN_LISTEN';
+  constructor(host: string, port: number, cause: Error) {
+    super(
+      AdminListenError.code,
+      `admin server cannot listen on ${host}:${port}: ${cause.message} (set admin.host / admin.port)`,
+      { cause },
     );
   }
 }

@@ -1,12 +1,15 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { clusterSchema, flowSchema, formats, topLevelSchema } from './schema.ts';
 import { parseSize } from './sizes.ts';
-import type { ClusterConfig, Config, FlowConfig } from './types.ts';
+import type { ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
 
 for (const format of formats) convict.addFormat(format);
+
+type Getter = (key: string) => unknown;
 
 /** Reads, validates and freezes a config file (YAML or JSON). Every problem is reported at once. */
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): Promise<Config> {
@@ -72,6 +75,8 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         bootstrapServers,
         clientId: c('clientId') as string,
         connectionTimeoutMs: c('connectionTimeoutMs') as number,
+        tls: tlsOf(c, `clusters.${alias}.tls`, problems),
+        sasl: saslOf(c, `clusters.${alias}.sasl`, problems, env),
       };
     }
   }
@@ -152,9 +157,79 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       requestTimeoutMs: get<number>('producer.requestTimeoutMs'),
     },
     shutdown: { timeoutMs: get<number>('shutdown.timeoutMs') },
-    admin: { host: get<string>('admin.host'), port: get<number>('admin.port') },
+    heartbeats: {
+      enabled: get<boolean>('heartbeats.enabled'),
+      intervalMs: get<number>('heartbeats.intervalMs'),
+    },
+    metrics: { lagIntervalMs: get<number>('metrics.lagIntervalMs') },
+    admin: {
+      host: get<string>('admin.host'),
+      port: get<number>('admin.port'),
+      stallTimeoutMs: get<number>('admin.stallTimeoutMs'),
+    },
     log: { level: get<string>('log.level'), pretty: get<boolean>('log.pretty') },
   });
+}
+
+/** TLS of a cluster: its PEM files must be readable now (they are read when clients connect). */
+function tlsOf(c: Getter, prefix: string, problems: string[]): ClusterConfig['tls'] {
+  const files: { ca?: string; cert?: string; key?: string } = {};
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const file = c(`tls.${key}`) as string;
+    if (file === '') continue;
+    files[key] = file;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (error) {
+      problems.push(
+        `${prefix}.${key}: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  }
+  if ((files.cert === undefined) !== (files.key === undefined))
+    problems.push(`${prefix}: cert and key go together (mutual TLS needs both)`);
+  return { enabled: (c('tls.enabled') as boolean) || Object.keys(files).length > 0, ...files };
+}
+
+/** SASL of a cluster, with its password taken from exactly one of password, passwordFile, passwordEnv. */
+function saslOf(
+  c: Getter,
+  prefix: string,
+  problems: string[],
+  env: NodeJS.ProcessEnv,
+): SaslConfig | undefined {
+  const mechanism = c('sasl.mechanism') as SaslConfig['mechanism'] | 'none';
+  const username = c('sasl.username') as string;
+  const sources = (['password', 'passwordFile', 'passwordEnv'] as const).filter((k) => c(`sasl.${k}`) !== '');
+  if (mechanism === 'none') {
+    if (username !== '' || sources.length > 0)
+      problems.push(`${prefix}.mechanism: credentials are set but the mechanism is none`);
+    return undefined;
+  }
+  if (username === '') problems.push(`${prefix}.username: required with mechanism ${mechanism}`);
+  if (sources.length !== 1) {
+    problems.push(`${prefix}: give the password in exactly one of password, passwordFile, passwordEnv`);
+    return undefined;
+  }
+  const [source] = sources;
+  let password = '';
+  if (source === 'password') password = c('sasl.password') as string;
+  else if (source === 'passwordFile') {
+    const file = c('sasl.passwordFile') as string;
+    try {
+      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(
+        `${prefix}.passwordFile: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+  } else {
+    const name = c('sasl.passwordEnv') as string;
+    password = env[name] ?? '';
+    if (password === '')
+      problems.push(`${prefix}.passwordEnv: environment variable ${name} is not set or empty`);
+  }
+  return { mechanism, username, password };
 }
 
 /** Loads `value` into a convict instance of `schema`; problems are collected with their key path. */
@@ -164,9 +239,9 @@ function validated(
   prefix: string,
   problems: string[],
   env: NodeJS.ProcessEnv = {},
-): (key: string) => unknown {
+): Getter {
   const config = convict(schema as convict.Schema<unknown>, { env, args: [] });
-  const get = (key: string) => (config as unknown as { get(key: string): unknown }).get(key);
+  const get: Getter = (key) => (config as unknown as { get(key: string): unknown }).get(key);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     problems.push(`${prefix.replace(/\.$/, '')}: must be a mapping`);
     return get;

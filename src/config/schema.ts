@@ -105,9 +105,29 @@ export const topLevelSchema = {
       env: 'KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS',
     },
   },
+  heartbeats: {
+    enabled: {
+      doc: "Write a heartbeat record to each flow's source cluster (topic `kafka-mirror.heartbeats`, created with one partition) and replicate it, so replication latency is measured while user traffic is idle. Needs permission to create and write that topic.",
+      format: Boolean,
+      default: true,
+      env: 'KAFKA_MIRROR_HEARTBEATS_ENABLED',
+    },
+    intervalMs: {
+      doc: 'Time between heartbeats of a flow.',
+      format: 'positive-int',
+      default: 5000,
+    },
+  },
+  metrics: {
+    lagIntervalMs: {
+      doc: "How often each flow reads the source's log-end and committed offsets for `kafka_mirror_lag_records`, the progress log and /status.",
+      format: 'positive-int',
+      default: 10_000,
+    },
+  },
   admin: {
     host: {
-      doc: 'Bind address of the admin HTTP server (/metrics, /healthz, /readyz, /status; not served yet in this version).',
+      doc: 'Bind address of the admin HTTP server (/metrics, /healthz, /readyz, /status).',
       format: String,
       default: '0.0.0.0',
     },
@@ -116,6 +136,11 @@ export const topLevelSchema = {
       format: 'port',
       default: 9464,
       env: 'KAFKA_MIRROR_ADMIN_PORT',
+    },
+    stallTimeoutMs: {
+      doc: 'A flow whose oldest write has waited this long for the target is not ready (/readyz 503, `kafka_mirror_flow_ready` 0): the target is down, unreachable or far too slow.',
+      format: 'positive-int',
+      default: 30_000,
     },
   },
   log: {
@@ -145,6 +170,52 @@ export const clusterSchema = {
     default: 'kafka-mirror',
   },
   connectionTimeoutMs: { doc: 'TCP connect timeout.', format: 'positive-int', default: 10_000 },
+  tls: {
+    enabled: {
+      doc: 'Connect with TLS. Implied when `ca`, `cert` or `key` is set; alone, the system CAs verify the brokers.',
+      format: Boolean,
+      default: false,
+    },
+    ca: {
+      doc: 'PEM file of the CA certificates that verify the brokers (replaces the system CAs).',
+      format: String,
+      default: '',
+    },
+    cert: {
+      doc: 'PEM file of the client certificate, for mutual TLS (with `key`).',
+      format: String,
+      default: '',
+    },
+    key: {
+      doc: 'PEM file of the client private key, for mutual TLS (with `cert`). The file is read at start; its content is never logged.',
+      format: String,
+      default: '',
+    },
+  },
+  sasl: {
+    mechanism: {
+      doc: 'SASL authentication: `none`, `plain`, `scram-sha-256` or `scram-sha-512`. Use with TLS: PLAIN sends the password as is.',
+      format: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
+      default: 'none',
+    },
+    username: { doc: 'SASL user name.', format: String, default: '' },
+    password: {
+      doc: 'SASL password, inline. Prefer `passwordFile` or `passwordEnv` so the config file holds no secret.',
+      format: String,
+      default: '',
+      sensitive: true,
+    },
+    passwordFile: {
+      doc: 'File whose content (trailing newline removed) is the SASL password, such as a mounted Kubernetes Secret.',
+      format: String,
+      default: '',
+    },
+    passwordEnv: {
+      doc: 'Name of the environment variable that holds the SASL password.',
+      format: String,
+      default: '',
+    },
+  },
 };
 
 export const flowSchema = {

@@ -6,6 +6,21 @@ export interface ClusterConfig {
   readonly bootstrapServers: readonly string[];
   readonly clientId: string;
   readonly connectionTimeoutMs: number;
+  /** Paths of PEM files; TLS is on when `enabled` (implied by any file). */
+  readonly tls: {
+    readonly enabled: boolean;
+    readonly ca?: string;
+    readonly cert?: string;
+    readonly key?: string;
+  };
+  /** The password is resolved from the file or environment variable at load time. */
+  readonly sasl: SaslConfig | undefined;
+}
+
+export interface SaslConfig {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
 }
 
 export interface FlowConfig {
@@ -40,6 +55,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
   };
   readonly shutdown: { readonly timeoutMs: number };
-  readonly admin: { readonly host: string; readonly port: number };
+  readonly heartbeats: { readonly enabled: boolean; readonly intervalMs: number };
+  readonly metrics: { readonly lagIntervalMs: number };
+  readonly admin: { readonly host: string; readonly port: number; readonly stallTimeoutMs: number };
   readonly log: { readonly level: string; readonly pretty: boolean };
 }

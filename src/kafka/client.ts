@@ -1,5 +1,7 @@
-import type { Kafka as KafkaClient, logCreator } from 'kafkajs';
-import type { ClusterConfig } from '../config/index.ts';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
+import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Kafka, logLevel } from './kafkajs.ts';
 
@@ -18,10 +20,26 @@ function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
+/** kafkajs's TLS options: the PEM files are read here, at connect time, and kept out of every log. */
+function tlsOptions(tls: ClusterConfig['tls']): ConnectionOptions | boolean {
+  if (!tls.enabled) return false;
+  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
+  if (tls.ca === undefined && tls.cert === undefined) return true;
+  return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
+}
+
+function saslOptions(sasl: SaslConfig | undefined): SASLOptions | undefined {
+  if (sasl === undefined) return undefined;
+  const { username, password } = sasl;
+  return { mechanism: sasl.mechanism, username, password } as SASLOptions;
+}
+
 export function createClient(cluster: ClusterConfig, logger: Logger, requestTimeoutMs = 30_000): KafkaClient {
   return new Kafka({
     clientId: cluster.clientId,
     brokers: [...cluster.bootstrapServers],
+    ssl: tlsOptions(cluster.tls),
+    sasl: saslOptions(cluster.sasl),
     connectionTimeout: cluster.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
     // kafkajs's own retries smooth over leader moves and short outages; longer ones are retried

@@ -18,6 +18,8 @@ export interface BatchHandler {
   onAssignment(assigned: readonly TopicPartition[]): void;
   /** A rebalance started: the last chance to commit for partitions that may move away. */
   onRebalancing(): void;
+  /** The consumer crashed; it restarts and rejoins by itself (onAssignment follows). */
+  onCrash(error: unknown): void;
 }
 
 export interface ReaderOptions {
@@ -69,6 +71,7 @@ export class SourceReader {
     this.#consumer.on(this.#consumer.events.REBALANCING, () => this.#handler.onRebalancing());
     this.#consumer.on(this.#consumer.events.CRASH, ({ payload }) => {
       options.logger.error({ err: payload.error, restart: payload.restart }, 'source consumer crashed');
+      this.#handler.onCrash(payload.error);
     });
   }
 

@@ -37,6 +37,8 @@ export interface WriterOptions {
   maxRequestBytes: number;
   requestTimeoutMs: number;
   logger: Logger;
+  /** Called for every failed produce attempt that will be retried. */
+  onRetry?: (error: unknown) => void;
 }
 
 /**
@@ -55,6 +57,8 @@ export class TargetWriter {
   readonly #producer: Producer;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
+  /** Start time of every produce request not yet acknowledged (retries included). */
+  readonly #pending = new Set<{ since: number }>();
 
   constructor(kafka: KafkaClient, options: WriterOptions) {
     this.#options = options;
@@ -62,8 +66,12 @@ export class TargetWriter {
     // start-up notice about its v2 partitioner change. kafkajs drops (without an error) messages
     // for a partition its metadata does not know yet, such as one just added to a topic; the ack
     // check turns that into a retry, and a short metadata age makes the retry see the partition.
+    // kafkajs's own retries are off: this writer retries every failure itself, with its backoff,
+    // so each one is logged and counted (kafka_mirror_retries_total, kafka_mirror_errors_total).
+    // kafkajs still refreshes its metadata on a stale-leader error before it rethrows.
     this.#producer = kafka.producer({
       allowAutoTopicCreation: false,
+      retry: { retries: 0 },
       metadataMaxAge: 5000,
       idempotent: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
@@ -96,7 +104,27 @@ export class TargetWriter {
     }
   }
 
+  /**
+   * When the oldest write still waiting for the target began (undefined when none is): a target
+   * that is down or blackholed shows as a write pending for long, before any timeout fires.
+   */
+  pendingSince(): number | undefined {
+    let oldest: number | undefined;
+    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
+    return oldest;
+  }
+
   async #send(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+    const pending = { since: Date.now() };
+    this.#pending.add(pending);
+    try {
+      await this.#attempt(topic, partition, records);
+    } finally {
+      this.#pending.delete(pending);
+    }
+  }
+
+  async #attempt(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         const results = await this.#producer.send({
@@ -127,6 +155,7 @@ export class TargetWriter {
         if (type !== undefined && FATAL.has(type)) {
           throw new WriteRejectedError(topic, partition, type, rootCause(error));
         }
+        this.#options.onRetry?.(error);
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
         this.#options.logger.warn(
           { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },

@@ -4,7 +4,7 @@ import { kafkajs } from './kafkajs.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
-/** Topic operations the topic synchroniser needs, on one cluster. Never deletes anything. */
+/** Topic and offset operations the topic synchroniser and lag need, on one cluster. Never deletes anything. */
 export class TopicAdmin {
   readonly #admin: Admin;
 
@@ -84,6 +84,21 @@ export class TopicAdmin {
 
   async addPartitions(name: string, count: number): Promise<void> {
     await this.#admin.createPartitions({ topicPartitions: [{ topic: name, count }] });
+  }
+
+  async watermarks(topic: string): Promise<Array<{ partition: number; low: number; high: number }>> {
+    const offsets = await this.#admin.fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+  }
+
+  async committed(
+    group: string,
+    topics: readonly string[],
+  ): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+    const answer = await this.#admin.fetchOffsets({ groupId: group, topics: [...topics] });
+    return answer.flatMap(({ topic, partitions }) =>
+      partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })),
+    );
   }
 }
 

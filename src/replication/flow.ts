@@ -1,10 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
+import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
-import { provenanceStamp } from './provenance.ts';
-import { recordBytes, type HeaderList, type SourceBatch, type TargetRecord } from './records.ts';
+import { ProvenanceHeader, provenanceStamp } from './provenance.ts';
+import {
+  HEADER_OVERHEAD_BYTES,
+  RECORD_OVERHEAD_BYTES,
+  payloadBytes,
+  type HeaderList,
+  type SourceBatch,
+  type TargetRecord,
+} from './records.ts';
 import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
 
@@ -33,7 +41,17 @@ export const FlowState = {
 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
 
+/** A partition of the source, as assigned to this instance by the consumer group. */
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
 interface WriteItem {
+  readonly kind: 'data' | 'heartbeat';
+  readonly sourceTopic: string;
+  /** Key, value and header bytes (what `kafka_mirror_bytes_total` counts). */
+  readonly payload: number;
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly TargetRecord[];
@@ -79,6 +97,11 @@ export class Flow {
   #generation = 0;
   readonly #chunk: { records: number; bytes: number };
   readonly #aliases: readonly string[];
+  readonly #metrics: FlowMetrics;
+  readonly #heartbeatTopic: string | undefined;
+  #assigned: readonly TopicPartition[] = [];
+  /** In the source group with an assignment (false before the first join and after a consumer crash). */
+  #joined = false;
 
   constructor(init: {
     config: FlowConfig;
@@ -90,8 +113,13 @@ export class Flow {
     identity?: { source: string; target: string };
     /** Every cluster alias of the config: prefixes that name a remote topic. */
     aliases?: readonly string[];
+    /** Where this flow's heartbeats go on its source; also replicated (under its own name). */
+    heartbeatTopic?: string;
+    metrics?: FlowMetrics;
     logger: Logger;
   }) {
+    this.#metrics = init.metrics ?? new Metrics().flow(init.config.name);
+    this.#heartbeatTopic = init.heartbeatTopic;
     this.config = init.config;
     this.#identity = init.identity ?? { source: init.config.source, target: init.config.target };
     this.#aliases = init.aliases ?? [init.config.source, init.config.target];
@@ -116,6 +144,40 @@ export class Flow {
     return this.#state;
   }
 
+  /** The state as operators see it: a running flow with a halted partition is `halted`. */
+  get exportedState(): ExportedFlowState {
+    return this.#state === FlowState.RUNNING && this.stats.halted.size > 0 ? 'halted' : this.#state;
+  }
+
+  /** Partitions assigned to this instance by the last group join. */
+  get assigned(): readonly TopicPartition[] {
+    return this.#assigned;
+  }
+
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  /** The target topic of a source topic (heartbeats keep their name). */
+  remoteTopic(topic: string): string {
+    return topic === this.#heartbeatTopic ? topic : remoteTopicOf(this.config, topic, this.#aliases);
+  }
+
+  /** Offset below which everything of the partition is acknowledged (or skipped) in this run. */
+  acknowledged(topic: string, partition: number): number | undefined {
+    return this.#tracker.watermark(laneOf(topic, partition));
+  }
+
+  /** Partitions halted because the target refused a record, with the reason. */
+  haltedPartitions(): Array<TopicPartition & { reason: string }> {
+    return [...this.stats.halted].map(([lane, reason]) => ({ ...splitLane(lane), reason }));
+  }
+
+  /** Source timestamp (epoch ms) of the oldest record fetched and not yet acknowledged. */
+  oldestPending(): number | undefined {
+    return this.#tracker.oldestPending();
+  }
+
   get queued(): { records: number; bytes: number } {
     return { records: this.#queue.records, bytes: this.#queue.bytes };
   }
@@ -129,6 +191,7 @@ export class Flow {
     );
     for (const timer of this.#timers) timer.unref();
     this.#state = FlowState.RUNNING;
+    this.#metrics.state(this.exportedState);
   }
 
   /** Topic sync: new matching topics and partitions are picked up here, without a restart. */
@@ -136,13 +199,15 @@ export class Flow {
     if (this.#refreshing !== undefined) return this.#refreshing;
     this.#refreshing = (async () => {
       try {
-        const { ready, partitions } = await syncTopics(
+        const { ready, partitions, excluded } = await syncTopics(
           this.config,
           this.#aliases,
           this.#catalogs.source,
           this.#catalogs.target,
           this.#logger,
+          this.#heartbeatTopic === undefined ? [] : [this.#heartbeatTopic],
         );
+        this.#metrics.excluded(excluded);
         const current = new Set(this.#source.topics);
         const topicsChanged = ready.length !== current.size || ready.some((t) => !current.has(t));
         const partitionsGrew = [...partitions].some(([t, n]) => (this.#partitionCounts.get(t) ?? n) < n);
@@ -178,21 +243,29 @@ export class Flow {
       });
       this.#stamps.set(lane, stamp);
     }
-    const topic = remoteTopicOf(this.config, batch.topic, this.#aliases);
+    // Only heartbeats written on this source are copied: one that came here from another cluster
+    // would measure that cluster's path, not this flow's.
+    const kind = batch.topic === this.#heartbeatTopic ? 'heartbeat' : 'data';
+    const topic = this.remoteTopic(batch.topic);
     // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
     // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
     // ticket, so the queue holds its budget plus at most one chunk.
     const generation = this.#generation;
     let records: TargetRecord[] = [];
     let bytes = 0;
+    let payload = 0;
+    let loops = 0;
     for (const [i, r] of batch.records.entries()) {
-      const headers = stamp(r.headers, r.offset);
+      const relayed = kind === 'heartbeat' && r.headers.some(([key]) => key === ProvenanceHeader.origin);
+      const headers = relayed ? undefined : stamp(r.headers, r.offset);
       if (headers === undefined) {
-        this.stats.skipped.loop++; // the target already has it; committed past like any other
+        if (!relayed) loops++; // the target already has it; committed past like any other
       } else {
         const out: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
         records.push(out);
-        bytes += recordBytes(out);
+        const size = payloadBytes(out);
+        payload += size;
+        bytes += size + RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * headers.length;
       }
       if (
         i === batch.records.length - 1 ||
@@ -202,13 +275,31 @@ export class Flow {
         // After a rejoin the consumer replays from the committed offset; the rest of this batch
         // must not start a new watermark past the chunks the rejoin dropped.
         if (this.#generation !== generation) return;
-        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1);
+        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1, Number(records[0]?.timestamp));
         if (records.length === 0) this.#tracker.complete(ticket);
         else
-          await this.#enqueue(lane, { topic, partition: batch.partition, records, bytes, ticket }, keepAlive);
+          await this.#enqueue(
+            lane,
+            {
+              kind,
+              sourceTopic: batch.topic,
+              payload,
+              topic,
+              partition: batch.partition,
+              records,
+              bytes,
+              ticket,
+            },
+            keepAlive,
+          );
         records = [];
         bytes = 0;
+        payload = 0;
       }
+    }
+    if (loops > 0) {
+      this.stats.skipped.loop += loops;
+      this.#metrics.skipped(batch.topic, 'loop', loops);
     }
   }
 
@@ -229,13 +320,21 @@ export class Flow {
   }
 
   /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
-  onAssignment(): void {
+  onAssignment(assigned: readonly TopicPartition[] = []): void {
+    this.#assigned = assigned;
+    this.#joined = true;
+    this.#metrics.rebalanced(assigned.length);
     this.#generation++;
     this.stats.halted.clear(); // halted partitions restart from their committed offset and halt again if still refused
     for (const lane of this.#tracker.partitions()) {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
     }
+  }
+
+  /** The consumer crashed (it restarts and rejoins by itself): not assigned until it has. */
+  onCrash(): void {
+    this.#joined = false;
   }
 
   /** A rebalance started: commit what is acknowledged before partitions move to other instances. */
@@ -253,6 +352,7 @@ export class Flow {
       for (const [lane, offset] of moved) this.#tracker.markCommitted(lane, offset);
       this.#logger.debug({ partitions: offsets.length }, 'committed watermarks');
     } catch (error) {
+      this.#metrics.error('source', errorCode(error));
       this.#logger.warn({ err: error }, 'commit to source group failed; will retry');
     }
   }
@@ -265,6 +365,7 @@ export class Flow {
   async close(timeoutMs: number): Promise<void> {
     if (this.#state === FlowState.STOPPED) return;
     this.#state = FlowState.DRAINING;
+    this.#metrics.state(this.exportedState);
     for (const timer of this.#timers) clearInterval(timer);
     // Fetching is paused, not stopped, until the final commit: kafkajs cannot commit once its
     // consumer has stopped ("Consumer group was not initialized"), which lost the last watermarks.
@@ -279,6 +380,7 @@ export class Flow {
     const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
     const outcome = await Promise.race([drain.then(() => 'drained' as const), timeout]);
     this.#state = FlowState.STOPPED;
+    this.#metrics.state(this.exportedState);
     if (outcome === 'timeout') {
       this.#queue.close();
       await this.#source.stop();
@@ -289,13 +391,15 @@ export class Flow {
   async #write(item: WriteItem): Promise<void> {
     await this.#target.write(item.topic, item.partition, item.records);
     this.#tracker.complete(item.ticket);
-    this.stats.recordsWritten += item.records.length;
+    this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);
+    if (item.kind === 'data') this.stats.recordsWritten += item.records.length;
   }
 
   #halt(lane: string, error: unknown): void {
     const { topic, partition } = splitLane(lane);
     const reason = error instanceof Error ? error.message : String(error);
     this.stats.halted.set(lane, reason);
+    this.#metrics.state(this.exportedState);
     this.#source.pause(topic, partition);
     this.#logger.error(
       { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },

@@ -3,6 +3,8 @@ export interface Ticket {
   readonly partition: string;
   /** The offset after the batch's last record: where a restart resumes once this batch is done. */
   readonly nextOffset: number;
+  /** Source timestamp (epoch ms) of the batch's first record, for the age of what is pending. */
+  readonly timestamp: number;
   done: boolean;
 }
 
@@ -28,13 +30,13 @@ interface PartitionState {
 export class OffsetTracker {
   readonly #partitions = new Map<string, PartitionState>();
 
-  begin(partition: string, nextOffset: number): Ticket {
+  begin(partition: string, nextOffset: number, timestamp = Number.NaN): Ticket {
     let state = this.#partitions.get(partition);
     if (state === undefined) {
       state = { tickets: [], head: 0, watermark: undefined, committed: undefined };
       this.#partitions.set(partition, state);
     }
-    const ticket: TrackedTicket = { partition, nextOffset, done: false, state };
+    const ticket: TrackedTicket = { partition, nextOffset, timestamp, done: false, state };
     state.tickets.push(ticket);
     return ticket;
   }
@@ -64,6 +66,20 @@ export class OffsetTracker {
     let pending = 0;
     for (let i = state.head; i < state.tickets.length; i++) if (state.tickets[i]?.done === false) pending++;
     return pending;
+  }
+
+  /**
+   * The source timestamp of the oldest batch not yet completed, over every partition (each
+   * partition's oldest is the one its watermark waits for); undefined when nothing is pending.
+   */
+  oldestPending(): number | undefined {
+    let oldest: number | undefined;
+    for (const state of this.#partitions.values()) {
+      const head = state.tickets[state.head];
+      if (head !== undefined && !head.done && !Number.isNaN(head.timestamp))
+        oldest = Math.min(oldest ?? head.timestamp, head.timestamp);
+    }
+    return oldest;
   }
 
   /** Watermarks that moved since they were last marked committed. */

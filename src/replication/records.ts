@@ -39,9 +39,17 @@ export interface TargetRecord {
  */
 export const RECORD_OVERHEAD_BYTES = 320;
 
-/** Memory a record holds for the queue budget: key, value, header keys and values, and the overhead. */
-export function recordBytes(record: SourceRecord | TargetRecord): number {
-  let bytes = RECORD_OVERHEAD_BYTES + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [key, value] of record.headers) bytes += 48 + key.length + (value?.length ?? 0);
+/** What each header costs beyond its key and value bytes: the pair array and its strings. */
+export const HEADER_OVERHEAD_BYTES = 48;
+
+/** Key, value, header keys and values: the bytes a record carries. */
+export function payloadBytes(record: SourceRecord | TargetRecord): number {
+  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [key, value] of record.headers) bytes += key.length + (value?.length ?? 0);
   return bytes;
+}
+
+/** Memory a record holds for the queue budget: its payload plus the objects that hold it. */
+export function recordBytes(record: SourceRecord | TargetRecord): number {
+  return RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * record.headers.length + payloadBytes(record);
 }

@@ -1,6 +1,6 @@
 import type { FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { flowTopicFilter, remoteTopicOf } from './topic-selection.ts';
+import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 
 /** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
 export interface TopicCatalog {
@@ -27,6 +27,8 @@ export interface SyncResult {
   readonly grown: string[];
   /** Source topic -> why it is not ready (retried on the next refresh). */
   readonly failed: Map<string, string>;
+  /** Source topics not selected: `filter` (include/exclude, internal) or `policy` (named after the target). */
+  readonly excluded: { filter: number; policy: number };
 }
 
 /**
@@ -41,12 +43,29 @@ export async function syncTopics(
   source: TopicCatalog,
   target: TopicCatalog,
   logger: Logger,
+  /** The daemon's internal topics this flow copies under their own name (heartbeats), if they exist. */
+  internal: readonly string[] = [],
 ): Promise<SyncResult> {
   const selected = flowTopicFilter(flow);
-  const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => selected(topic));
+  const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
+  const result: SyncResult = {
+    ready: [],
+    partitions: new Map(),
+    created: [],
+    grown: [],
+    failed: new Map(),
+    excluded: { filter: 0, policy: 0 },
+  };
+  const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => {
+    if (internal.includes(topic) || selected(topic)) return true;
+    if (byFilter(topic)) result.excluded.policy++;
+    else result.excluded.filter++;
+    return false;
+  });
+  const remoteOf = (topic: string) =>
+    internal.includes(topic) ? topic : remoteTopicOf(flow, topic, aliases);
   const targetTopics = await target.partitionCounts();
-  const result: SyncResult = { ready: [], partitions: new Map(), created: [], grown: [], failed: new Map() };
-  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteTopicOf(flow, topic, aliases)));
+  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic)));
   const configs =
     missing.length > 0
       ? await source.topicConfigs(
@@ -56,7 +75,7 @@ export async function syncTopics(
       : new Map();
 
   for (const [topic, partitions] of sourceTopics) {
-    const remote = remoteTopicOf(flow, topic, aliases);
+    const remote = remoteOf(topic);
     const existing = targetTopics.get(remote);
     try {
       if (existing === undefined) {

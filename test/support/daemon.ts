@@ -23,6 +23,10 @@ export interface DaemonProcess {
     predicate: (line: Record<string, unknown>) => boolean,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
+  /** Everything the daemon wrote to stdout and stderr so far. */
+  output(): string;
+  /** Base URL of the daemon's admin server (`http://127.0.0.1:<port>`), once it listens. */
+  adminUrl(): Promise<string>;
   /** Sends the signal and resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
@@ -39,8 +43,9 @@ export async function startDaemon(
     file,
     JSON.stringify({
       log: { level: process.env['DAEMON_LOG_LEVEL'] ?? 'info' },
-      admin: { host: '127.0.0.1', port: 0 },
       ...config,
+      // Loopback and a free port, whatever else the test sets for the admin server.
+      admin: { ...(config as { admin?: object }).admin, host: '127.0.0.1', port: 0 },
     }),
   );
   // The package's own entry point on the compiled code (npm test builds it first): what ships.
@@ -61,7 +66,9 @@ export async function startDaemon(
   );
   const logs: Array<Record<string, unknown>> = [];
   let buffered = '';
+  let stdout = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
     buffered += chunk;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
@@ -90,9 +97,14 @@ export async function startDaemon(
       );
     }
   });
-  return {
+  const daemon: DaemonProcess = {
     child,
     logs,
+    output: () => stdout + stderr,
+    async adminUrl() {
+      const line = await daemon.waitForLog((l) => l['msg'] === 'admin server listening', 30_000);
+      return `http://127.0.0.1:${String(line['port'])}`;
+    },
     async waitForLog(predicate, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (let seen = 0; Date.now() < deadline; await sleep(50)) {
@@ -112,6 +124,7 @@ export async function startDaemon(
       return exited;
     },
   };
+  return daemon;
 }
 
 /** Config for one flow `source -> target` between two launcher clusters. */

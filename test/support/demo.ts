@@ -15,6 +15,7 @@ import { productionNodeOptions } from './daemon.ts';
 
 const RATE = Number(process.env['DEMO_RATE'] ?? 5000); // records per second from the sample producer
 const SECONDS = Number(process.env['DEMO_SECONDS'] ?? 600); // bounded: the producer stops after this
+const ADMIN_PORT = Number(process.env['DEMO_ADMIN_PORT'] ?? 9464); // the daemon's /metrics, /status, /readyz
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 say('kafka-mirror demo: starting two local Apache Kafka clusters, "us" and "asia" ...');
@@ -33,6 +34,7 @@ flows:
     target: asia
     topics: { include: ['orders.*'] }
     naming: identity
+admin: { host: 127.0.0.1, port: ${ADMIN_PORT} }
 log: { level: info }
 `;
 await writeFile(configFile, config);
@@ -52,6 +54,9 @@ const log = createWriteStream(logFile);
 daemon.stdout.pipe(log);
 daemon.stderr.pipe(log);
 say(`daemon started (pid ${daemon.pid}); its JSON log: ${path.relative(repoRoot, logFile)}`);
+say(
+  `while it runs: curl http://127.0.0.1:${ADMIN_PORT}/metrics | grep kafka_mirror_, or /status, /readyz (docs/metrics.md)`,
+);
 
 let stopping = false;
 const stop = () => {

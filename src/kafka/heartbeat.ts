@@ -1,0 +1,94 @@
+// Heartbeats: a tiny record written to the flow's source cluster every few seconds. The flow reads
+// it like any record and copies it to the target, so the replication latency histogram stays
+// fresh while user traffic is idle, and a stalled path shows as a heartbeat that never arrives.
+import { hostname } from 'node:os';
+import type { Kafka as KafkaClient, Producer } from 'kafkajs';
+import type { Logger } from '../observability/logger.ts';
+import type { TopicAdmin } from './topic-admin.ts';
+
+/** The internal topic, on every cluster a flow reads from or writes to (never matched by topic filters). */
+export const HEARTBEAT_TOPIC = 'kafka-mirror.heartbeats';
+
+/** Heartbeats are only useful while fresh: a day of them is plenty for an investigation. */
+const HEARTBEAT_TOPIC_CONFIGS = { 'cleanup.policy': 'delete', 'retention.ms': String(24 * 3600 * 1000) };
+
+export class HeartbeatEmitter {
+  readonly #producer: Producer;
+  readonly #admin: TopicAdmin;
+  readonly #options: {
+    flow: string;
+    intervalMs: number;
+    logger: Logger;
+    onSent: () => void;
+    onError: (error: unknown) => void;
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #failing = false;
+  #beating = false;
+
+  constructor(
+    kafka: KafkaClient,
+    admin: TopicAdmin,
+    options: {
+      flow: string;
+      intervalMs: number;
+      logger: Logger;
+      onSent: () => void;
+      onError: (error: unknown) => void;
+    },
+  ) {
+    this.#admin = admin;
+    this.#options = options;
+    this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+  }
+
+  /** Creates the source's heartbeat topic if it is missing (one partition), then beats on a timer. */
+  async start(): Promise<void> {
+    const counts = await this.#admin.partitionCounts();
+    if (!counts.has(HEARTBEAT_TOPIC)) {
+      await this.#admin
+        .createTopic(HEARTBEAT_TOPIC, 1, -1, HEARTBEAT_TOPIC_CONFIGS)
+        .catch((error: unknown) => {
+          if (!/already exists/i.test(String(error))) throw error; // another instance won the race
+        });
+    }
+    await this.#producer.connect();
+    await this.#beat();
+    this.#timer = setInterval(() => void this.#beat(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #beat(): Promise<void> {
+    const { flow } = this.#options;
+    if (this.#beating) return; // the last one is still waiting for the source: no pile-up
+    this.#beating = true;
+    try {
+      await this.#producer.send({
+        topic: HEARTBEAT_TOPIC,
+        acks: -1,
+        messages: [
+          {
+            key: flow,
+            value: JSON.stringify({ flow, host: hostname(), pid: process.pid }),
+            timestamp: String(Date.now()),
+          },
+        ],
+      });
+      this.#options.onSent();
+      if (this.#failing) this.#options.logger.info('heartbeats written again');
+      this.#failing = false;
+    } catch (error) {
+      this.#options.onError(error);
+      // Once per outage: the flow's own errors say the rest.
+      if (!this.#failing) this.#options.logger.warn({ err: error }, 'heartbeat not written to the source');
+      this.#failing = true;
+    } finally {
+      this.#beating = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#producer.disconnect();
+  }
+}

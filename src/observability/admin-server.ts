@@ -1,0 +1,100 @@
+// The admin HTTP server: /metrics (Prometheus), /healthz (the process answers), /readyz (every flow
+// replicates: 503 while starting, draining, halted or when the target stalls) and /status (JSON for
+// people and `kafka-mirror status`). It serves only what the daemon chose to expose: no config.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AdminListenError } from '../errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why each flow is not ready (empty when ready). */
+  readonly flows: Record<string, readonly string[]>;
+}
+
+export interface AdminSources {
+  /** The Prometheus exposition and its content type. */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  readiness(): Readiness;
+  status(): unknown;
+}
+
+export class AdminServer {
+  readonly #server: Server;
+  readonly #sources: AdminSources;
+  readonly #logger: Logger;
+  #closing: Promise<void> | undefined;
+
+  constructor(sources: AdminSources, logger: Logger) {
+    this.#sources = sources;
+    this.#logger = logger;
+    this.#server = createServer((request, response) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        this.#logger.error({ err: error, path: request.url }, 'admin request failed');
+        if (!response.headersSent) send(response, 500, 'text/plain', 'internal error\n');
+        else response.destroy();
+      });
+    });
+    // Probes and scrapes are short; a stuck client must not hold a socket (or the shutdown).
+    this.#server.requestTimeout = 10_000;
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  /** Binds; rejects with AdminListenError (address in use, no permission). Resolves the bound port. */
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(new AdminListenError(host, port, error));
+      this.#server.once('error', failed);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', failed);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    this.#logger.info({ host: address.address, port: address.port }, 'admin server listening');
+    return { host: address.address, port: address.port };
+  }
+
+  /** Stops accepting and closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://admin').pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      return send(response, 405, 'text/plain', 'method not allowed\n');
+    }
+    switch (path) {
+      case '/metrics': {
+        const { contentType, body } = await this.#sources.metrics();
+        return send(response, 200, contentType, body);
+      }
+      case '/healthz':
+        return send(response, 200, 'text/plain', 'ok\n');
+      case '/readyz': {
+        const readiness = this.#sources.readiness();
+        return send(response, readiness.ready ? 200 : 503, 'application/json', json(readiness));
+      }
+      case '/status':
+        return send(response, 200, 'application/json', json(this.#sources.status()));
+      default:
+        return send(response, 404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /status\n');
+    }
+  }
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}

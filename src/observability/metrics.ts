@@ -1,0 +1,271 @@
+// Every Prometheus metric of the daemon, defined once on one injected registry. docs/metrics.md
+// documents each (a unit test compares both directions), and deploy/ dashboards and alerts use
+// only these names. Hot paths take a FlowMetrics, whose label children are bound once per flow.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition). */
+export const FLOW_STATES = ['starting', 'running', 'halted', 'draining', 'stopped'] as const;
+export type ExportedFlowState = (typeof FLOW_STATES)[number];
+
+/** Replication latency buckets, seconds: from a loopback hop to a backlog hours deep. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+export class Metrics {
+  readonly registry: Registry;
+  readonly info: Gauge<'version'>;
+  readonly records: Counter<'flow' | 'topic'>;
+  readonly bytes: Counter<'flow' | 'topic'>;
+  readonly skipped: Counter<'flow' | 'topic' | 'reason'>;
+  readonly topicsExcluded: Gauge<'flow' | 'reason'>;
+  readonly lagRecords: Gauge<'flow' | 'topic' | 'partition'>;
+  readonly lagSeconds: Gauge<'flow'>;
+  readonly lagRefreshed: Gauge<'flow'>;
+  readonly latency: Histogram<'flow' | 'kind'>;
+  readonly heartbeats: Counter<'flow'>;
+  readonly queueRecords: Gauge<'flow'>;
+  readonly queueBytes: Gauge<'flow'>;
+  readonly queueMaxRecords: Gauge<'flow'>;
+  readonly queueMaxBytes: Gauge<'flow'>;
+  readonly errors: Counter<'flow' | 'side' | 'code'>;
+  readonly retries: Counter<'flow'>;
+  readonly rebalances: Counter<'flow'>;
+  readonly assigned: Gauge<'flow'>;
+  readonly halted: Gauge<'flow'>;
+  readonly state: Gauge<'flow' | 'state'>;
+  readonly ready: Gauge<'flow'>;
+
+  /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
+  constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
+    const registers = [(this.registry = options.registry ?? new Registry())];
+    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
+    this.info = new Gauge({
+      name: 'kafka_mirror_info',
+      help: 'Always 1; the version label says which kafka-mirror runs.',
+      labelNames: ['version'],
+      registers,
+    });
+    this.info.set({ version: options.version ?? 'unknown' }, 1);
+    this.records = new Counter({
+      name: 'kafka_mirror_records_total',
+      help: 'Records written to the target and acknowledged, by source topic.',
+      labelNames: ['flow', 'topic'],
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'kafka_mirror_bytes_total',
+      help: 'Bytes of key, value and headers written to the target and acknowledged (before compression), by source topic.',
+      labelNames: ['flow', 'topic'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'kafka_mirror_records_skipped_total',
+      help: 'Records read and deliberately not written (committed past), by reason: loop = the target cluster already has the record.',
+      labelNames: ['flow', 'topic', 'reason'],
+      registers,
+    });
+    this.topicsExcluded = new Gauge({
+      name: 'kafka_mirror_topics_excluded',
+      help: 'Source topics not replicated, by reason: filter = include/exclude or internal topic; policy = named after the target (a remote topic of the target cluster).',
+      labelNames: ['flow', 'reason'],
+      registers,
+    });
+    this.lagRecords = new Gauge({
+      name: 'kafka_mirror_lag_records',
+      help: "Source log-end offset minus the flow's committed offset, per partition assigned to this instance.",
+      labelNames: ['flow', 'topic', 'partition'],
+      registers,
+    });
+    this.lagSeconds = new Gauge({
+      name: 'kafka_mirror_lag_seconds',
+      help: 'Age (from its source timestamp) of the oldest record fetched and not yet acknowledged by the target; 0 when none is pending.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.lagRefreshed = new Gauge({
+      name: 'kafka_mirror_lag_refreshed_timestamp_seconds',
+      help: 'When kafka_mirror_lag_records was last refreshed from the source (Unix time); stale when the source is unreachable.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'kafka_mirror_replication_latency_seconds',
+      help: 'Target acknowledgement time minus the source record timestamp, per record; kind = data (user records) or heartbeat.',
+      labelNames: ['flow', 'kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.heartbeats = new Counter({
+      name: 'kafka_mirror_heartbeats_sent_total',
+      help: "Heartbeat records written to the flow's source cluster.",
+      labelNames: ['flow'],
+      registers,
+    });
+    this.queueRecords = new Gauge({
+      name: 'kafka_mirror_queue_records',
+      help: 'Records in the queue between source and target.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.queueBytes = new Gauge({
+      name: 'kafka_mirror_queue_bytes',
+      help: 'Memory budget used by the queue (record bytes plus per-record overhead).',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.queueMaxRecords = new Gauge({
+      name: 'kafka_mirror_queue_max_records',
+      help: 'The queue record limit (queue.maxRecords).',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.queueMaxBytes = new Gauge({
+      name: 'kafka_mirror_queue_max_bytes',
+      help: 'The queue byte budget (queue.maxBytes).',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'kafka_mirror_errors_total',
+      help: 'Errors from Kafka, by side (source or target) and code (the Kafka error name, or the client error class for network errors).',
+      labelNames: ['flow', 'side', 'code'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'kafka_mirror_retries_total',
+      help: 'Produce requests retried after a retriable error.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.rebalances = new Counter({
+      name: 'kafka_mirror_rebalances_total',
+      help: 'Times this instance (re)joined the source consumer group.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.assigned = new Gauge({
+      name: 'kafka_mirror_assigned_partitions',
+      help: 'Source partitions assigned to this instance.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.halted = new Gauge({
+      name: 'kafka_mirror_halted_partitions',
+      help: 'Partitions halted because the target refused a record; nothing past it is committed.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.state = new Gauge({
+      name: 'kafka_mirror_flow_state',
+      help: `1 for the flow's current state, 0 for the others (${FLOW_STATES.join(', ')}).`,
+      labelNames: ['flow', 'state'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'kafka_mirror_flow_ready',
+      help: '1 when the flow is running, assigned, has no halted partition and its target acknowledges writes; as /readyz.',
+      labelNames: ['flow'],
+      registers,
+    });
+  }
+
+  /** The children of one flow, bound once. */
+  flow(name: string): FlowMetrics {
+    return new FlowMetrics(this, name);
+  }
+}
+
+/** One flow's view of the metrics: what the data path, the writer and the reader record. */
+export class FlowMetrics {
+  readonly #metrics: Metrics;
+  readonly #flow: string;
+  readonly #latency: {
+    data: Histogram.Internal<'flow' | 'kind'>;
+    heartbeat: Histogram.Internal<'flow' | 'kind'>;
+  };
+  readonly #perTopic = new Map<string, { records: Counter.Internal; bytes: Counter.Internal }>();
+
+  constructor(metrics: Metrics, flow: string) {
+    this.#metrics = metrics;
+    this.#flow = flow;
+    this.#latency = {
+      data: metrics.latency.labels({ flow, kind: 'data' }),
+      heartbeat: metrics.latency.labels({ flow, kind: 'heartbeat' }),
+    };
+    metrics.retries.inc({ flow }, 0);
+    metrics.rebalances.inc({ flow }, 0);
+    this.state('starting');
+  }
+
+  get name(): string {
+    return this.#flow;
+  }
+
+  /** Records of one source topic acknowledged by the target (`timestamp`: source epoch ms). */
+  written(
+    kind: 'data' | 'heartbeat',
+    topic: string,
+    records: ReadonlyArray<{ readonly timestamp: string }>,
+    bytes: number,
+  ): void {
+    const now = Date.now();
+    const histogram = this.#latency[kind];
+    for (const record of records) histogram.observe(Math.max(0, now - Number(record.timestamp)) / 1000);
+    if (kind === 'heartbeat') return;
+    let counters = this.#perTopic.get(topic);
+    if (counters === undefined) {
+      counters = {
+        records: this.#metrics.records.labels({ flow: this.#flow, topic }),
+        bytes: this.#metrics.bytes.labels({ flow: this.#flow, topic }),
+      };
+      this.#perTopic.set(topic, counters);
+    }
+    counters.records.inc(records.length);
+    counters.bytes.inc(bytes);
+  }
+
+  skipped(topic: string, reason: 'loop', count: number): void {
+    this.#metrics.skipped.inc({ flow: this.#flow, topic, reason }, count);
+  }
+
+  excluded(topics: { filter: number; policy: number }): void {
+    for (const [reason, count] of Object.entries(topics))
+      this.#metrics.topicsExcluded.set({ flow: this.#flow, reason }, count);
+  }
+
+  error(side: 'source' | 'target', code: string): void {
+    this.#metrics.errors.inc({ flow: this.#flow, side, code });
+  }
+
+  retried(): void {
+    this.#metrics.retries.inc({ flow: this.#flow });
+  }
+
+  rebalanced(assigned: number): void {
+    this.#metrics.rebalances.inc({ flow: this.#flow });
+    this.#metrics.assigned.set({ flow: this.#flow }, assigned);
+  }
+
+  heartbeatSent(): void {
+    this.#metrics.heartbeats.inc({ flow: this.#flow });
+  }
+
+  state(current: ExportedFlowState): void {
+    for (const state of FLOW_STATES)
+      this.#metrics.state.set({ flow: this.#flow, state }, state === current ? 1 : 0);
+  }
+}
+
+/**
+ * The `code` label of kafka_mirror_errors_total: Kafka's error name for a protocol error
+ * (`NOT_LEADER_OR_FOLLOWER`), else the client's error class (`KafkaJSConnectionError`), found on
+ * the innermost cause (kafkajs wraps retried errors). Reads only names, never messages.
+ */
+export function errorCode(error: unknown): string {
+  let current = error as { name?: unknown; type?: unknown; code?: unknown; cause?: unknown } | null;
+  for (let depth = 0; depth < 10 && current?.cause != null && current.cause !== current; depth++) {
+    current = current.cause as typeof current;
+  }
+  if (current?.name === 'KafkaJSProtocolError' && typeof current.type === 'string') return current.type;
+  if (typeof current?.code === 'string' && current.code.startsWith('KM_')) return current.code;
+  return typeof current?.name === 'string' ? current.name : 'unknown';
+}
