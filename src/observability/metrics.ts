@@ -1,7 +1,8 @@
 // Every Prometheus metric of the daemon, defined once on one injected registry. docs/metrics.md
 // documents each (a unit test compares both directions), and deploy/ dashboards and alerts use
 // only these names. Hot paths take a FlowMetrics, whose label children are bound once per flow.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchHistogram, type HistogramSeries } from './batch-histogram.ts';
 
 /** Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition). */
 export const FLOW_STATES = ['starting', 'running', 'halted', 'draining', 'stopped'] as const;
@@ -20,7 +21,7 @@ export class Metrics {
   readonly lagRecords: Gauge<'flow' | 'topic' | 'partition'>;
   readonly lagSeconds: Gauge<'flow'>;
   readonly lagRefreshed: Gauge<'flow'>;
-  readonly latency: Histogram<'flow' | 'kind'>;
+  readonly latency: BatchHistogram<'flow' | 'kind'>;
   readonly heartbeats: Counter<'flow'>;
   readonly queueRecords: Gauge<'flow'>;
   readonly queueBytes: Gauge<'flow'>;
@@ -87,7 +88,7 @@ export class Metrics {
       labelNames: ['flow'],
       registers,
     });
-    this.latency = new Histogram({
+    this.latency = new BatchHistogram({
       name: 'kafka_mirror_replication_latency_seconds',
       help: 'Target acknowledgement time minus the source record timestamp, per record; kind = data (user records) or heartbeat.',
       labelNames: ['flow', 'kind'],
@@ -178,18 +179,15 @@ export class Metrics {
 export class FlowMetrics {
   readonly #metrics: Metrics;
   readonly #flow: string;
-  readonly #latency: {
-    data: Histogram.Internal<'flow' | 'kind'>;
-    heartbeat: Histogram.Internal<'flow' | 'kind'>;
-  };
+  readonly #latency: { data: HistogramSeries; heartbeat: HistogramSeries };
   readonly #perTopic = new Map<string, { records: Counter.Internal; bytes: Counter.Internal }>();
 
   constructor(metrics: Metrics, flow: string) {
     this.#metrics = metrics;
     this.#flow = flow;
     this.#latency = {
-      data: metrics.latency.labels({ flow, kind: 'data' }),
-      heartbeat: metrics.latency.labels({ flow, kind: 'heartbeat' }),
+      data: metrics.latency.series({ flow, kind: 'data' }),
+      heartbeat: metrics.latency.series({ flow, kind: 'heartbeat' }),
     };
     metrics.retries.inc({ flow }, 0);
     metrics.rebalances.inc({ flow }, 0);
