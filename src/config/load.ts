@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
@@ -62,7 +62,12 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
           `clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`,
         );
       }
-      const c = validated(clusterSchema, entry, `clusters.${alias}.`, problems);
+      const c = validated(
+        clusterSchema,
+        withMappings(entry, ['tls', 'sasl'], `clusters.${alias}.`, problems),
+        `clusters.${alias}.`,
+        problems,
+      );
       const bootstrapServers = c('bootstrapServers') as string[];
       if (bootstrapServers.length === 0)
         problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
@@ -88,7 +93,12 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   } else {
     if (rawFlows.length === 0) problems.push('flows: at least one flow is required');
     rawFlows.forEach((entry, index) => {
-      const f = validated(flowSchema, entry, `flows[${index}].`, problems);
+      const f = validated(
+        flowSchema,
+        withMappings(entry, ['topics'], `flows[${index}].`, problems),
+        `flows[${index}].`,
+        problems,
+      );
       const source = f('source') as string;
       const target = f('target') as string;
       for (const [key, alias] of [
@@ -171,6 +181,23 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   });
 }
 
+/**
+ * convict cannot read a nested key whose parent is not a mapping (`tls:` left empty is null):
+ * such a value is reported under its key, never echoed (it may be a secret), and left out.
+ */
+function withMappings(entry: unknown, keys: readonly string[], prefix: string, problems: string[]): unknown {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return entry;
+  const copy = { ...(entry as Record<string, unknown>) };
+  for (const key of keys) {
+    const value = copy[key];
+    if (key in copy && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      problems.push(`${prefix}${key}: must be a mapping`);
+      delete copy[key];
+    }
+  }
+  return copy;
+}
+
 /** TLS of a cluster: its PEM files must be readable now (they are read when clients connect). */
 function tlsOf(c: Getter, prefix: string, problems: string[]): ClusterConfig['tls'] {
   const files: { ca?: string; cert?: string; key?: string } = {};
@@ -180,6 +207,7 @@ function tlsOf(c: Getter, prefix: string, problems: string[]): ClusterConfig['tl
     files[key] = file;
     try {
       accessSync(file, constants.R_OK);
+      if (!statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' });
     } catch (error) {
       problems.push(
         `${prefix}.${key}: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
@@ -218,6 +246,7 @@ function saslOf(
     const file = c('sasl.passwordFile') as string;
     try {
       password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      if (password === '') problems.push(`${prefix}.passwordFile: "${file}" is empty`);
     } catch (error) {
       problems.push(
         `${prefix}.passwordFile: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,

@@ -26,7 +26,20 @@ const stringList = {
   },
 };
 
-export const formats = [size, positiveInt, stringList];
+/**
+ * Strict yes/no. convict's Boolean turns every string but "false" into true, and YAML 1.2 reads
+ * `no` and `off` as strings, so `enabled: no` would switch a feature on. Environment overrides
+ * arrive as strings: only "true" and "false" are taken.
+ */
+const bool = {
+  name: 'bool',
+  validate: (value: unknown) => {
+    if (typeof value !== 'boolean') throw new Error('must be true or false');
+  },
+  coerce: (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value),
+};
+
+export const formats = [size, positiveInt, stringList, bool];
 
 export const topLevelSchema = {
   clusters: {
@@ -108,7 +121,7 @@ export const topLevelSchema = {
   heartbeats: {
     enabled: {
       doc: "Write a heartbeat record to each flow's source cluster (topic `kafka-mirror.heartbeats`, created with one partition) and replicate it, so replication latency is measured while user traffic is idle. Needs permission to create and write that topic.",
-      format: Boolean,
+      format: 'bool',
       default: true,
       env: 'KAFKA_MIRROR_HEARTBEATS_ENABLED',
     },
@@ -152,7 +165,7 @@ export const topLevelSchema = {
     },
     pretty: {
       doc: 'Human-readable log lines instead of JSON (for terminals, not for production).',
-      format: Boolean,
+      format: 'bool',
       default: false,
     },
   },
@@ -173,7 +186,7 @@ export const clusterSchema = {
   tls: {
     enabled: {
       doc: 'Connect with TLS. Implied when `ca`, `cert` or `key` is set; alone, the system CAs verify the brokers.',
-      format: Boolean,
+      format: 'bool',
       default: false,
     },
     ca: {
@@ -250,7 +263,7 @@ export const flowSchema = {
   },
   stackPrefixes: {
     doc: 'With `prefix` naming, also prefix topics that already carry a cluster alias (`asia.us.orders` instead of keeping `us.orders`).',
-    format: Boolean,
+    format: 'bool',
     default: false,
   },
   startFrom: {

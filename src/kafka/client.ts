@@ -63,6 +63,7 @@ export function rootCause(error: unknown): unknown {
 
 /** Kafka's error name for a protocol error (`MESSAGE_TOO_LARGE`), if the error is one. */
 export function protocolErrorType(error: unknown): string | undefined {
+  // Subclasses (KafkaJSOffsetOutOfRange, KafkaJSMemberIdRequired) carry the type too.
   const root = rootCause(error) as { name?: string; type?: string };
-  return root?.name === 'KafkaJSProtocolError' ? root.type : undefined;
+  return root?.name?.startsWith('KafkaJS') === true && typeof root.type === 'string' ? root.type : undefined;
 }

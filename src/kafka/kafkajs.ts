@@ -30,6 +30,8 @@ if (require.cache[kafkajsFile('protocol/recordBatch/v0/decoder.js')] !== undefin
 }
 
 interface Decoder {
+  buffer: Buffer;
+  offset: number;
   readInt8(): number;
   readVarLong(): { toString(): string };
   readVarInt(): number;
@@ -45,25 +47,6 @@ const decodeHeader = require(kafkajsFile('protocol/recordBatch/header/v0/decoder
   value: Buffer | null;
 };
 const TimestampTypes = require(kafkajsFile('protocol/timestampTypes.js')) as { LOG_APPEND_TIME: number };
-const Encoder = require(kafkajsFile('protocol/encoder.js')) as EncoderClass;
-const encodeHeader = require(kafkajsFile('protocol/recordBatch/header/v0/index.js')) as (h: {
-  key: string;
-  value: Buffer | null;
-}) => unknown;
-
-interface EncoderInstance {
-  writeVarInt(v: number): EncoderInstance;
-  writeInt8(v: number): EncoderInstance;
-  writeVarLong(v: unknown): EncoderInstance;
-  writeVarIntBytes(v: unknown): EncoderInstance;
-  writeVarIntArray(v: unknown[]): EncoderInstance;
-}
-interface EncoderClass {
-  new (): EncoderInstance;
-  sizeOfVarInt(v: number): number;
-  sizeOfVarLong(v: unknown): number;
-  sizeOfVarIntBytes(v: unknown): number;
-}
 
 interface BatchContext {
   firstOffset?: string;
@@ -74,34 +57,72 @@ interface BatchContext {
   maxTimestamp?: string;
 }
 
+// The hot path of the whole daemon runs through these two functions, once per record. kafkajs's
+// versions allocate several Long objects (decode) and one zero-filled 512-byte Encoder per record
+// and per header (encode); at 100,000 records per second that garbage dominated CPU and memory.
+// These compute offsets and timestamps in plain numbers while they are exact (below 2^53; Kafka
+// offsets and epoch-millisecond timestamps are far below) and fall back to kafkajs's Long
+// arithmetic beyond, and encode each record into one exactly sized slice of Node's buffer pool.
+
+const EXACT = Number.MAX_SAFE_INTEGER;
+/** Batch-level numbers parsed once per batch, not once per record. */
+const batchBase = new WeakMap<BatchContext, { offset: number; timestamp: number }>();
+const NO_HEADERS: ReadonlyArray<readonly [string, Buffer | null]> = Object.freeze([]);
+
+/** A zigzag varlong as a number when it is exact, else undefined (the decoder is left untouched). */
+function readVarLongNumber(decoder: Decoder): number | undefined {
+  const { buffer } = decoder;
+  let offset = decoder.offset;
+  let result = 0;
+  let scale = 1;
+  let byte: number;
+  do {
+    byte = buffer[offset++] as number;
+    result += (byte & 0x7f) * scale;
+    scale *= 128;
+    if (scale > 2 ** 49 && byte >= 0x80) return undefined; // more than 7 bytes: leave it to Long
+  } while (byte >= 0x80);
+  decoder.offset = offset;
+  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+}
+
 function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}) {
-  const {
-    firstOffset,
-    firstTimestamp,
-    magicByte,
-    isControlBatch = false,
-    timestampType,
-    maxTimestamp,
-  } = batchContext;
+  const { magicByte, isControlBatch = false, timestampType, maxTimestamp } = batchContext;
+  let base = batchBase.get(batchContext);
+  if (base === undefined) {
+    base = { offset: Number(batchContext.firstOffset), timestamp: Number(batchContext.firstTimestamp) };
+    batchBase.set(batchContext, base);
+  }
   const attributes = decoder.readInt8();
-  const timestampDelta = decoder.readVarLong();
-  const timestamp =
-    timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp
-      ? maxTimestamp
-      : Long.fromValue(firstTimestamp).add(timestampDelta).toString();
+  const timestampDelta = readVarLongNumber(decoder);
+  let timestamp: string;
+  if (timestampType === TimestampTypes.LOG_APPEND_TIME && maxTimestamp) {
+    if (timestampDelta === undefined) decoder.readVarLong();
+    timestamp = maxTimestamp;
+  } else if (timestampDelta !== undefined && Math.abs(base.timestamp) + Math.abs(timestampDelta) <= EXACT) {
+    timestamp = String(base.timestamp + timestampDelta);
+  } else {
+    const delta = timestampDelta ?? decoder.readVarLong();
+    timestamp = Long.fromValue(batchContext.firstTimestamp).add(delta).toString();
+  }
   const offsetDelta = decoder.readVarInt();
-  const offset = Long.fromValue(firstOffset).add(offsetDelta).toString();
+  const offset =
+    base.offset + offsetDelta <= EXACT
+      ? String(base.offset + offsetDelta)
+      : Long.fromValue(batchContext.firstOffset).add(offsetDelta).toString();
   const key = decoder.readVarIntBytes();
   const value = decoder.readVarIntBytes();
-  const list = decoder.readVarIntArray(decodeHeader);
-  const pairs: Array<readonly [string, Buffer | null]> = new Array(list.length);
-  for (let i = 0; i < list.length; i++) {
-    const header = list[i] as { key: string; value: Buffer | null };
-    pairs[i] = [header.key, header.value];
+  const count = decoder.readVarInt();
+  let headers = NO_HEADERS;
+  if (count > 0) {
+    // An ordered list, duplicates kept (kafkajs's own decoder regroups headers by key).
+    const pairs: Array<readonly [string, Buffer | null]> = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const header = decodeHeader(decoder);
+      pairs[i] = [header.key, header.value];
+    }
+    headers = pairs;
   }
-  // kafkajs itself never reads `headers`, so they are the ordered list itself (kafkajs's
-  // grouped-by-key object is not built: it cost several objects per record for nothing).
-  const headers = pairs;
   return {
     magicByte,
     attributes,
@@ -115,6 +136,46 @@ function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}) {
   };
 }
 
+const sizeOfVarInt = (value: number) => {
+  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (zigzag >= 128) {
+    zigzag = Math.floor(zigzag / 128);
+    size++;
+  }
+  return size;
+};
+
+function writeVarInt(buffer: Buffer, offset: number, value: number): number {
+  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (zigzag >= 128) {
+    buffer[offset++] = (zigzag % 128) | 0x80;
+    zigzag = Math.floor(zigzag / 128);
+  }
+  buffer[offset++] = zigzag;
+  return offset;
+}
+
+const byteLength = (data: Buffer | string) =>
+  typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+
+function writeBytes(buffer: Buffer, offset: number, data: Buffer | string | null | undefined): number {
+  if (data === null || data === undefined) return writeVarInt(buffer, offset, -1);
+  const length = byteLength(data);
+  offset = writeVarInt(buffer, offset, length);
+  if (typeof data === 'string') buffer.write(data, offset, 'utf8');
+  else data.copy(buffer, offset);
+  return offset + length;
+}
+
+const sizeOfBytes = (data: Buffer | string | null | undefined) => {
+  if (data === null || data === undefined) return 1;
+  const length = byteLength(data);
+  return sizeOfVarInt(length) + length;
+};
+
+const asNumber = (value: unknown) => (typeof value === 'number' ? value : Number(String(value)));
+
 function encodeRecord({
   offsetDelta = 0,
   timestampDelta = 0,
@@ -123,44 +184,39 @@ function encodeRecord({
   headers = {},
 }: {
   offsetDelta?: number;
-  timestampDelta?: number;
-  key: unknown;
-  value: unknown;
+  timestampDelta?: unknown;
+  key: Buffer | string | null | undefined;
+  value: Buffer | string | null | undefined;
   headers?: Record<string, unknown> | WireHeaders;
-}) {
-  const list = Array.isArray(headers)
-    ? (headers as WireHeaders)
-    : Object.keys(headers).flatMap((name) => {
-        const v = (headers as Record<string, unknown>)[name];
-        return Array.isArray(v) ? v.map((item) => [name, item] as const) : [[name, v] as const];
-      });
-  let headersSize = Encoder.sizeOfVarInt(list.length);
+}): { buf: Buffer; buffer: Buffer } {
+  const list = (
+    Array.isArray(headers)
+      ? headers
+      : Object.keys(headers).flatMap((name) => {
+          const v = (headers as Record<string, unknown>)[name];
+          return Array.isArray(v) ? v.map((item) => [name, item] as const) : [[name, v] as const];
+        })
+  ) as ReadonlyArray<readonly [string, Buffer | string | null | undefined]>;
+  const delta = asNumber(timestampDelta);
+  let bodySize = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
+  bodySize += sizeOfVarInt(list.length);
+  for (const [name, data] of list) bodySize += sizeOfBytes(name) + sizeOfBytes(data);
+  // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
+  const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
+  let offset = writeVarInt(buf, 0, bodySize);
+  buf[offset++] = 0; // attributes
+  offset = writeVarInt(buf, offset, delta);
+  offset = writeVarInt(buf, offset, offsetDelta);
+  offset = writeBytes(buf, offset, key);
+  offset = writeBytes(buf, offset, value);
+  offset = writeVarInt(buf, offset, list.length);
   for (const [name, data] of list) {
-    const keySize = Buffer.byteLength(name);
-    headersSize += Encoder.sizeOfVarInt(keySize) + keySize;
-    if (data === null || data === undefined) headersSize += Encoder.sizeOfVarInt(-1);
-    else {
-      const dataSize = Buffer.isBuffer(data) ? data.length : Buffer.byteLength(String(data));
-      headersSize += Encoder.sizeOfVarInt(dataSize) + dataSize;
-    }
+    offset = writeBytes(buf, offset, name);
+    offset = writeBytes(buf, offset, data);
   }
-  const sizeOfBody =
-    1 +
-    Encoder.sizeOfVarLong(timestampDelta) +
-    Encoder.sizeOfVarInt(offsetDelta) +
-    Encoder.sizeOfVarIntBytes(key) +
-    Encoder.sizeOfVarIntBytes(value) +
-    headersSize;
-  return new Encoder()
-    .writeVarInt(sizeOfBody)
-    .writeInt8(0)
-    .writeVarLong(timestampDelta)
-    .writeVarInt(offsetDelta)
-    .writeVarIntBytes(key)
-    .writeVarIntBytes(value)
-    .writeVarIntArray(
-      list.map(([name, data]) => encodeHeader({ key: name, value: (data as Buffer | null) ?? null })),
-    );
+  if (offset !== buf.length) throw new Error(`record encoder wrote ${offset} of ${buf.length} bytes`);
+  // What kafkajs's record-batch encoder reads of an Encoder: `buf` (checked) and `buffer`.
+  return { buf, buffer: buf };
 }
 
 function replaceModule(file: string, exports: unknown): void {

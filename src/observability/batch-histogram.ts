@@ -74,7 +74,11 @@ export class BatchHistogram<L extends string> {
       let cumulative = 0;
       this.#bounds.forEach((bound, i) => {
         cumulative += series.counts[i] as number;
-        values.push({ labels: { ...labels, le: bound }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({
+          labels: { ...labels, le: bound },
+          value: cumulative,
+          metricName: `${this.name}_bucket`,
+        });
       });
       values.push(
         { labels: { ...labels, le: '+Inf' }, value: series.count, metricName: `${this.name}_bucket` },

@@ -254,16 +254,29 @@ export class FlowMetrics {
 }
 
 /**
- * The `code` label of kafka_mirror_errors_total: Kafka's error name for a protocol error
- * (`NOT_LEADER_OR_FOLLOWER`), else the client's error class (`KafkaJSConnectionError`), found on
- * the innermost cause (kafkajs wraps retried errors). Reads only names, never messages.
+ * The `code` label of kafka_mirror_errors_total: Kafka's error name when a protocol error is in the
+ * cause chain (`NOT_LEADER_FOR_PARTITION`; kafkajs wraps retried errors, and some protocol errors
+ * are subclasses such as KafkaJSOffsetOutOfRange), else the KM_* code of a kafka-mirror error,
+ * else the innermost error's class (`KafkaJSConnectionError`). Reads only names, never messages.
  */
 export function errorCode(error: unknown): string {
-  let current = error as { name?: unknown; type?: unknown; code?: unknown; cause?: unknown } | null;
-  for (let depth = 0; depth < 10 && current?.cause != null && current.cause !== current; depth++) {
-    current = current.cause as typeof current;
+  type Link = { name?: unknown; type?: unknown; code?: unknown; cause?: unknown } | null;
+  let current = error as Link;
+  let km: string | undefined;
+  let innermost: Link = current;
+  for (let depth = 0; depth < 10 && current !== null && typeof current === 'object'; depth++) {
+    if (
+      typeof current.name === 'string' &&
+      current.name.startsWith('KafkaJS') &&
+      typeof current.type === 'string'
+    )
+      return current.type;
+    if (km === undefined && typeof current.code === 'string' && current.code.startsWith('KM_'))
+      km = current.code;
+    innermost = current;
+    if (current.cause === current) break;
+    current = current.cause as Link;
   }
-  if (current?.name === 'KafkaJSProtocolError' && typeof current.type === 'string') return current.type;
-  if (typeof current?.code === 'string' && current.code.startsWith('KM_')) return current.code;
-  return typeof current?.name === 'string' ? current.name : 'unknown';
+  if (km !== undefined) return km;
+  return typeof innermost?.name === 'string' ? innermost.name : 'unknown';
 }

@@ -50,7 +50,10 @@ test(
     await first.stop('SIGKILL');
     await producing;
     await producer.disconnect();
-    await second.waitForLog(joined((n) => n === 7), 60_000);
+    await second.waitForLog(
+      joined((n) => n === 7),
+      60_000,
+    );
     assert.ok(
       await waitForRecords(dst, topic, total, 240_000),
       'the surviving instance did not replicate everything',

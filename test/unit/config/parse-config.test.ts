@@ -39,6 +39,8 @@ test('a minimal document gets every documented default', () => {
     bootstrapServers: ['us-kafka-1:9092', 'us-kafka-2:9092'],
     clientId: 'kafka-mirror',
     connectionTimeoutMs: 10_000,
+    tls: { enabled: false },
+    sasl: undefined,
   });
   assert.equal(config.clusters['eu']?.alias, 'eu');
   assert.equal(config.flows.length, 1);

@@ -2,11 +2,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
+import type { Registry } from 'prom-client';
 import type { Config, FlowConfig } from '../../../src/config/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/replication/flow.ts';
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
-import type { HeaderList, SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
+import {
+  payloadBytes,
+  type HeaderList,
+  type SourceRecord,
+  type TargetRecord,
+} from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { flush, watch } from '../../support/settled.ts';
 
@@ -206,6 +213,7 @@ function setup(
     queue?: { maxRecords: number; maxBytes: number };
     sourceTopics?: Record<string, number>;
     targetTopics?: Record<string, number>;
+    heartbeatTopic?: string;
   } = {},
 ) {
   const lines: string[] = [];
@@ -220,13 +228,18 @@ function setup(
     source: new FakeCatalog(options.sourceTopics),
     target: new FakeCatalog(options.targetTopics),
   };
+  const config = flowConfig(options.config);
+  // The flow's metrics on a registry of its own, for tests that read them.
+  const metrics = new Metrics();
   const flow = new Flow({
-    config: flowConfig(options.config),
+    config,
     settings,
     source,
     target,
     catalogs,
     logger,
+    metrics: metrics.flow(config.name),
+    heartbeatTopic: options.heartbeatTopic,
   });
   t.after(async () => {
     target.releaseAll();
@@ -236,7 +249,7 @@ function setup(
     lines
       .map((line) => JSON.parse(line) as { msg: string; level: number })
       .filter((entry) => entry.msg === msg);
-  return { flow, source, target, catalogs, logged };
+  return { flow, source, target, catalogs, logged, registry: metrics.registry };
 }
 
 function record(offset: number, overrides: Partial<SourceRecord> = {}): SourceRecord {
@@ -796,4 +809,252 @@ test('close() rejects when the target does not finish within the timeout', { tim
   assert.equal(flow.state, FlowState.STOPPED);
   assert.equal(source.stops, 1);
   assert.deepEqual(source.commits, [], 'nothing unacknowledged is committed');
+});
+
+/**
+ * The value of one series of a metric (`series`: `<name>_count`, `_sum` or `_bucket` of a
+ * histogram), or undefined when the series was never set.
+ */
+async function sample(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string | number>,
+  series = name,
+): Promise<number | undefined> {
+  const metric = registry.getSingleMetric(name);
+  assert.ok(metric !== undefined, `${name} is registered`);
+  const { values } = await metric.get();
+  const found = values.filter(
+    (v) =>
+      ((v as { metricName?: string }).metricName ?? name) === series &&
+      Object.entries(labels).every(([key, value]) => v.labels[key] === value),
+  );
+  assert.ok(found.length <= 1, `one ${series} series for ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+const FLOW = 'us->asia';
+const HEARTBEATS = 'kafka-mirror.heartbeats';
+const latencyCount = (registry: Registry, kind: 'data' | 'heartbeat') =>
+  sample(
+    registry,
+    'kafka_mirror_replication_latency_seconds',
+    { flow: FLOW, kind },
+    'kafka_mirror_replication_latency_seconds_count',
+  ).then((value) => value ?? 0);
+
+test(
+  'acknowledged records are counted per source topic, with one data latency observation each',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, target, registry } = setup(t, { config: { naming: 'prefix' } });
+    const topic = `orders-${id()}`;
+    const other = `payments-${id()}`;
+    const sent = Date.now() - 2000;
+    const at = (offset: number) => record(offset, { timestamp: String(sent) });
+    target.hold = true;
+    await flow.onBatch({ topic, partition: 0, records: [at(0), at(1), at(2)] }, noKeepAlive);
+    await flow.onBatch({ topic, partition: 1, records: [at(0), at(1)] }, noKeepAlive);
+    await flow.onBatch({ topic: other, partition: 0, records: [at(7)] }, noKeepAlive);
+    await waitFor(() => target.pending() === 3, 'the writes');
+    const records = { flow: FLOW, topic };
+    assert.equal(
+      await sample(registry, 'kafka_mirror_records_total', records),
+      undefined,
+      'nothing acknowledged yet',
+    );
+    assert.equal(await latencyCount(registry, 'data'), 0);
+
+    target.releaseAll();
+    await waitFor(() => target.writes.length === 3, 'the writes acknowledged');
+    assert.equal(
+      await sample(registry, 'kafka_mirror_records_total', records),
+      5,
+      'labelled with the source topic',
+    );
+    assert.equal(await sample(registry, 'kafka_mirror_records_total', { flow: FLOW, topic: other }), 1);
+    assert.equal(
+      await sample(registry, 'kafka_mirror_records_total', { topic: `us.${topic}` }),
+      undefined,
+      'not with the remote topic',
+    );
+    assert.equal(
+      await sample(registry, 'kafka_mirror_bytes_total', records),
+      [...target.written(`us.${topic}`, 0), ...target.written(`us.${topic}`, 1)].reduce(
+        (sum, r) => sum + payloadBytes(r),
+        0,
+      ),
+      'key, value and headers (provenance included) of what was written',
+    );
+    assert.equal(await latencyCount(registry, 'data'), 6);
+    assert.equal(await latencyCount(registry, 'heartbeat'), 0);
+    const seconds = await sample(
+      registry,
+      'kafka_mirror_replication_latency_seconds',
+      { flow: FLOW, kind: 'data' },
+      'kafka_mirror_replication_latency_seconds_sum',
+    );
+    assert.ok(
+      seconds !== undefined && seconds >= 6 * 2 && seconds < 6 * 60,
+      `acknowledgement minus source timestamp, in seconds: ${seconds}`,
+    );
+  },
+);
+
+test(
+  'records skipped by the loop guard are counted by reason, not as written',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, target, registry } = setup(t);
+    const topic = `orders-${id()}`;
+    const looped: HeaderList = [
+      [ProvenanceHeader.origin, Buffer.from('asia')],
+      [ProvenanceHeader.hops, Buffer.from('asia,us')],
+    ];
+    await flow.onBatch(
+      {
+        topic,
+        partition: 0,
+        records: [record(0, { headers: looped }), record(1), record(2, { headers: looped })],
+      },
+      noKeepAlive,
+    );
+    await flow.onBatch({ topic, partition: 1, records: [record(0, { headers: looped })] }, noKeepAlive);
+    await waitFor(() => target.writes.length === 1, 'the write');
+    await flush(10);
+    assert.equal(
+      await sample(registry, 'kafka_mirror_records_skipped_total', { flow: FLOW, topic, reason: 'loop' }),
+      3,
+    );
+    assert.equal(flow.stats.skipped.loop, 3);
+    assert.equal(await sample(registry, 'kafka_mirror_records_total', { flow: FLOW, topic }), 1);
+    assert.equal(await latencyCount(registry, 'data'), 1, 'skipped records are not observed');
+  },
+);
+
+test(
+  'heartbeats keep their name, are observed as kind=heartbeat and are not counted as records',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target, registry } = setup(t, {
+      config: { naming: 'prefix' },
+      heartbeatTopic: HEARTBEATS,
+    });
+    const topic = `orders-${id()}`;
+    assert.equal(flow.remoteTopic(HEARTBEATS), HEARTBEATS);
+    await flow.onBatch({ topic: HEARTBEATS, partition: 0, records: records(40, 42) }, noKeepAlive);
+    await flow.onBatch({ topic, partition: 0, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => target.writes.length === 2, 'the writes');
+
+    assert.deepEqual(offsetsOf(target.written(HEARTBEATS, 0)), [40, 41, 42], 'not prefixed');
+    assert.equal(target.written(`us.${HEARTBEATS}`, 0).length, 0);
+    assert.equal(await latencyCount(registry, 'heartbeat'), 3);
+    assert.equal(await latencyCount(registry, 'data'), 2);
+    assert.equal(await sample(registry, 'kafka_mirror_records_total', { topic: HEARTBEATS }), undefined);
+    assert.equal(await sample(registry, 'kafka_mirror_bytes_total', { topic: HEARTBEATS }), undefined);
+    assert.equal(await sample(registry, 'kafka_mirror_records_total', { flow: FLOW, topic }), 2);
+    assert.equal(flow.stats.recordsWritten, 2, 'heartbeats are not user records');
+    await flow.commit();
+    assert.deepEqual(source.committed(HEARTBEATS, 0), [43], 'heartbeats are committed like any record');
+  },
+);
+
+test(
+  'heartbeats relayed from another cluster (km.origin) are not written, not counted, and committed past',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target, registry } = setup(t, { heartbeatTopic: HEARTBEATS });
+    // A heartbeat of eu that an eu->us flow copied into us: it carries provenance.
+    const relayed: HeaderList = [
+      [ProvenanceHeader.origin, Buffer.from('eu')],
+      [ProvenanceHeader.hops, Buffer.from('eu,us')],
+    ];
+    await flow.onBatch(
+      {
+        topic: HEARTBEATS,
+        partition: 0,
+        records: [record(10, { headers: relayed }), record(11), record(12, { headers: relayed })],
+      },
+      noKeepAlive,
+    );
+    await waitFor(() => target.writes.length === 1, 'the local heartbeat');
+    assert.deepEqual(offsetsOf(target.written(HEARTBEATS, 0)), [11], 'only the heartbeat written on us');
+
+    await flow.onBatch(
+      { topic: HEARTBEATS, partition: 0, records: [13, 14].map((o) => record(o, { headers: relayed })) },
+      noKeepAlive,
+    );
+    await flush(10);
+    assert.equal(target.attempts.length, 1, 'a batch of relayed heartbeats writes nothing');
+    assert.equal(await latencyCount(registry, 'heartbeat'), 1);
+    assert.equal(flow.stats.skipped.loop, 0, 'not loop-skipped: us is not in their hops');
+    assert.equal(
+      await sample(registry, 'kafka_mirror_records_skipped_total', { topic: HEARTBEATS }),
+      undefined,
+    );
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic: HEARTBEATS, partition: 0, offset: 15 }]]);
+  },
+);
+
+test('a record with km.origin on a user topic is replicated (only heartbeats are not relayed)', async (t) => {
+  const { flow, target } = setup(t, { heartbeatTopic: HEARTBEATS });
+  const topic = `orders-${id()}`;
+  const fromEu: HeaderList = [
+    [ProvenanceHeader.origin, Buffer.from('eu')],
+    [ProvenanceHeader.hops, Buffer.from('eu,us')],
+  ];
+  await flow.onBatch({ topic, partition: 0, records: [record(0, { headers: fromEu })] }, noKeepAlive);
+  await waitFor(() => target.writes.length === 1, 'the write');
+  const [written] = target.written(topic, 0);
+  assert.deepEqual(
+    written?.headers.filter(([key]) => key === ProvenanceHeader.hops),
+    [[ProvenanceHeader.hops, 'eu,us,asia']],
+  );
+});
+
+test(
+  'kafka_mirror_flow_state follows the flow: starting, running, halted, stopped',
+  { timeout: 2000 },
+  async (t) => {
+    const topic = `orders-${id()}`;
+    const { flow, target, registry } = setup(t, { sourceTopics: { [topic]: 1 } });
+    const states = async () => {
+      const metric = registry.getSingleMetric('kafka_mirror_flow_state');
+      assert.ok(metric !== undefined);
+      const { values } = await metric.get();
+      return values.filter((v) => v.labels['flow'] === FLOW && v.value === 1).map((v) => v.labels['state']);
+    };
+    assert.deepEqual(await states(), ['starting']);
+    await flow.start();
+    assert.deepEqual(await states(), ['running']);
+    target.failures.set(
+      `${topic}/0`,
+      new Error('The request included a message larger than the max message size'),
+    );
+    await flow.onBatch({ topic, partition: 0, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => flow.stats.halted.size === 1, 'the halt');
+    assert.deepEqual(await states(), ['halted']);
+    await flow.close(1000);
+    assert.deepEqual(await states(), ['stopped']);
+  },
+);
+
+test('a failed commit counts a source error by code', { timeout: 2000 }, async (t) => {
+  const { flow, source, target, registry } = setup(t);
+  const topic = `orders-${id()}`;
+  await flow.onBatch({ topic, partition: 0, records: records(0, 1) }, noKeepAlive);
+  await waitFor(() => target.writes.length === 1, 'the write');
+  source.failCommits = 1;
+  await flow.commit();
+  assert.equal(
+    await sample(registry, 'kafka_mirror_errors_total', { flow: FLOW, side: 'source', code: 'Error' }),
+    1,
+  );
+  await flow.commit();
+  assert.equal(
+    await sample(registry, 'kafka_mirror_errors_total', { flow: FLOW, side: 'source', code: 'Error' }),
+    1,
+    'a commit that succeeds counts nothing',
+  );
 });

@@ -254,3 +254,60 @@ test('new batches begun after a compaction still hold the watermark correctly', 
   tracker.complete(slow);
   assert.equal(tracker.watermark('p'), 2_020);
 });
+
+test('oldestPending is undefined with nothing begun, and once everything is done', () => {
+  const tracker = new OffsetTracker();
+  assert.equal(tracker.oldestPending(), undefined);
+  const t1 = tracker.begin('p', 10, 1_000);
+  const t2 = tracker.begin('q', 5, 2_000);
+  assert.equal(tracker.oldestPending(), 1_000);
+  tracker.complete(t1);
+  tracker.complete(t2);
+  assert.equal(tracker.oldestPending(), undefined);
+});
+
+test("oldestPending is the oldest head ticket's timestamp across partitions", () => {
+  const tracker = new OffsetTracker();
+  tracker.begin('a', 10, 5_000);
+  tracker.begin('a', 20, 500); // not a's head: the watermark waits for the first batch
+  tracker.begin('b', 3, 3_000);
+  tracker.begin('c', 7, 4_000);
+  assert.equal(tracker.oldestPending(), 3_000);
+});
+
+test('oldestPending moves to the next pending ticket once the head completes', () => {
+  const tracker = new OffsetTracker();
+  const t1 = tracker.begin('p', 10, 1_000);
+  const t2 = tracker.begin('p', 20, 2_000);
+  const t3 = tracker.begin('p', 30, 3_000);
+  const other = tracker.begin('q', 1, 2_500);
+  tracker.complete(t2); // out of order: the head is still pending
+  assert.equal(tracker.oldestPending(), 1_000);
+  tracker.complete(t1); // t1 and t2 done: p's head is t3
+  assert.equal(tracker.oldestPending(), 2_500, "q's batch is now the oldest");
+  tracker.complete(other);
+  assert.equal(tracker.oldestPending(), 3_000);
+  tracker.complete(t3);
+  assert.equal(tracker.oldestPending(), undefined);
+});
+
+test('oldestPending ignores dropped partitions and tickets begun without a timestamp', () => {
+  const tracker = new OffsetTracker();
+  tracker.begin('revoked', 10, 100);
+  tracker.begin('p', 10, 900);
+  tracker.drop('revoked');
+  assert.equal(tracker.oldestPending(), 900);
+  tracker.begin('untimed', 1);
+  assert.equal(tracker.oldestPending(), 900);
+});
+
+test('oldestPending stays right across the internal compaction of done tickets', () => {
+  const tracker = new OffsetTracker();
+  for (let i = 1; i <= 2_000; i++) tracker.complete(tracker.begin('p', i, i));
+  assert.equal(tracker.oldestPending(), undefined);
+  const slow = tracker.begin('p', 2_001, 7_000);
+  tracker.begin('p', 2_002, 8_000);
+  assert.equal(tracker.oldestPending(), 7_000);
+  tracker.complete(slow);
+  assert.equal(tracker.oldestPending(), 8_000);
+});
