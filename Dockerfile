@@ -15,10 +15,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
-# Memory: V8 heap flags as in package.json config.nodeOptions (docs/operations.md explains the
-# memory model), and two glibc malloc arenas instead of one per thread.
-ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=256" \
-    MALLOC_ARENA_MAX=2
+# Memory (docs/operations.md): V8 heap flags as in package.json config.nodeOptions, sized for one
+# flow at the default 64 MiB queue budget (old space = the flows' queue budgets + 64 MiB; raise it
+# with more flows or larger budgets); two glibc malloc arenas instead of one per thread; buffers of
+# 64 KiB and more (fetch responses, produce requests) mapped and unmapped instead of fragmenting the heap.
+ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=128" \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -2,6 +2,7 @@
 // whose clusters are unreachable, lag refresh, readiness, progress logging and the close order.
 // It never exits the process (cli.ts does).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { getHeapStatistics } from 'node:v8';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from './config/index.ts';
 import { ClusterIdentityError, ShutdownTimeoutError } from './errors.ts';
@@ -16,6 +17,9 @@ import { Metrics, errorCode, type FlowMetrics } from './observability/metrics.ts
 import { Flow } from './replication/flow.ts';
 import { measureLag, type PartitionLag } from './replication/lag.ts';
 import { packageVersion } from './version.ts';
+
+/** Heap beyond the queue budgets: runtime, code, clients, one decoded fetch per source broker. */
+const HEAP_HEADROOM_BYTES = 64 * 2 ** 20;
 
 interface RunningFlow {
   readonly flow: Flow;
@@ -96,6 +100,7 @@ export class Daemon {
   async start(): Promise<{ adminPort: number }> {
     // First, so probes answer (not ready) while clusters are being reached.
     const { port } = await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
+    this.#checkHeap();
     // Bounded: an unreachable cluster must not hold up the flows of the others.
     const { ids } = await inspectClusters(this.#config, this.#logger, false);
     for (const [alias, id] of ids) this.#registerClusterId(alias, id);
@@ -212,6 +217,28 @@ export class Daemon {
       running.reader.disconnect(),
       ...running.admins.map((a) => a.disconnect()),
     ]);
+  }
+
+  /**
+   * Every flow's queue holds up to its byte budget, and the budget charges each record at least the
+   * heap it holds. A V8 heap limit below the budgets plus room for the runtime and one fetch would
+   * end in an out-of-memory crash under a backlog: say so at start (docs/operations.md, Memory).
+   */
+  #checkHeap(): void {
+    const MiB = 2 ** 20;
+    const budgets = this.#config.queue.maxBytes * this.#config.flows.length;
+    const needed = budgets + HEAP_HEADROOM_BYTES;
+    const limit = getHeapStatistics().heap_size_limit;
+    if (limit < needed) {
+      this.#logger.warn(
+        {
+          heapLimitMiB: Math.round(limit / MiB),
+          queueBudgetsMiB: Math.round(budgets / MiB),
+          recommended: `--max-old-space-size=${Math.ceil(needed / MiB)}`,
+        },
+        'the V8 heap limit is below the queue budgets plus 64 MiB: a full backlog may exhaust it; raise --max-old-space-size in NODE_OPTIONS or lower queue.maxBytes',
+      );
+    }
   }
 
   #notReady(entry: FlowEntry): string[] {

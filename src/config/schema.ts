@@ -60,7 +60,7 @@ export const topLevelSchema = {
       env: 'KAFKA_MIRROR_QUEUE_MAX_RECORDS',
     },
     maxBytes: {
-      doc: 'Memory of the records buffered per flow: keys, values, headers and about 320 bytes of objects per record. When full, fetching pauses. See docs/operations.md for the memory model.',
+      doc: 'Memory of the records buffered per flow: keys, values, headers and the objects that hold them (512 bytes per record, 144 per source header). When full, fetching pauses. Size the V8 heap to the budgets: docs/operations.md, Memory.',
       format: 'size',
       default: '64MiB',
       env: 'KAFKA_MIRROR_QUEUE_MAX_BYTES',

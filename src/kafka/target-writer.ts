@@ -3,7 +3,7 @@ import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Compression } from '../config/index.ts';
 import { WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { recordBytes, type TargetRecord } from '../replication/records.ts';
+import { wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { kafkajs, producerHeaders } from './kafkajs.ts';
 
@@ -94,7 +94,7 @@ export class TargetWriter {
       let end = start;
       let bytes = 0;
       while (end < records.length) {
-        const size = recordBytes(records[end] as TargetRecord);
+        const size = wireBytes(records[end] as TargetRecord);
         if (end > start && bytes + size > this.#options.maxRequestBytes) break;
         bytes += size;
         end++;

@@ -265,7 +265,8 @@ export class Flow {
         records.push(out);
         const size = payloadBytes(out);
         payload += size;
-        bytes += size + RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * headers.length;
+        // The provenance headers cost only their bytes: their pairs are shared (provenance.ts).
+        bytes += size + RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * r.headers.length;
       }
       if (
         i === batch.records.length - 1 ||

@@ -39,6 +39,11 @@ const text = (value: Buffer | string | null | undefined) =>
 /**
  * Stamps records of one source partition; the constant headers are encoded once. Returns
  * `undefined` for a record the target cluster already has (its id is in the record's hops).
+ *
+ * Memory: a queued record's headers are most of its heap cost, so every pair that is the same for
+ * consecutive records (cluster, topic, partition, and origin and hops for records that share a
+ * path, which is all of them on a first hop) is one shared array, not one per record. Only the
+ * offset pair is per record.
  */
 export function provenanceStamp(
   origin: Origin,
@@ -48,6 +53,19 @@ export function provenanceStamp(
     [ProvenanceHeader.topic, origin.topic],
     [ProvenanceHeader.partition, String(origin.partition)],
   ] as const;
+  /** Origin and hops pairs of the last path seen, keyed by the record's incoming hops header. */
+  let last: { hops: string | undefined; originId: string | undefined; pairs: HeaderList } | undefined;
+  const pathPairs = (originId: string | undefined, hops: string | undefined): HeaderList | undefined => {
+    if (last !== undefined && last.hops === hops && last.originId === originId) return last.pairs;
+    const path = hops === undefined || hops === '' ? [origin.sourceId] : hops.split(',');
+    if (path.includes(origin.targetId)) return undefined;
+    const pairs: HeaderList = [
+      [ProvenanceHeader.origin, originId ?? path[0] ?? origin.sourceId],
+      [ProvenanceHeader.hops, `${path.join(',')},${origin.targetId}`],
+    ];
+    last = { hops, originId, pairs };
+    return pairs;
+  };
   return (headers, offset) => {
     let originId: string | undefined;
     let hops: string | undefined;
@@ -58,15 +76,18 @@ export function provenanceStamp(
       if (key === ProvenanceHeader.origin) originId = text(value);
       else if (key === ProvenanceHeader.hops) hops = text(value);
     }
-    const path = hops === undefined || hops === '' ? [origin.sourceId] : hops.split(',');
-    if (path.includes(origin.targetId)) return undefined;
+    const path = pathPairs(originId, hops);
+    if (path === undefined) return undefined;
     const kept = reserved ? headers.filter(([key]) => !RESERVED.has(key)) : headers;
-    return [
-      ...kept,
-      ...fixed,
-      [ProvenanceHeader.offset, String(offset)],
-      [ProvenanceHeader.origin, originId ?? path[0] ?? origin.sourceId],
-      [ProvenanceHeader.hops, `${path.join(',')},${origin.targetId}`],
-    ];
+    const out: Array<HeaderList[number]> = new Array(kept.length + 6);
+    let i = 0;
+    for (const pair of kept) out[i++] = pair;
+    out[i++] = fixed[0];
+    out[i++] = fixed[1];
+    out[i++] = fixed[2];
+    out[i++] = [ProvenanceHeader.offset, String(offset)];
+    out[i++] = path[0] as HeaderList[number];
+    out[i] = path[1] as HeaderList[number];
+    return out;
   };
 }

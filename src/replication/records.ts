@@ -33,14 +33,16 @@ export interface TargetRecord {
 }
 
 /**
- * What a queued record costs beyond its bytes: the JavaScript objects that hold it (the record,
- * its header list and pairs, the Buffer views of key and value). Measured on Node 24 with small
- * records; it makes the queue's byte budget a budget of memory, not of payload.
+ * Heap a queued record holds beyond its payload: the record object, the Buffer views of key and
+ * value, its header list with the per-record offset pair (the other provenance pairs are shared,
+ * provenance.ts), and its offset and timestamp strings. Measured on Node 24 at about 490 bytes
+ * (test/unit/replication/record-memory.test.ts checks the figure); it makes the queue's byte
+ * budget a budget of memory, not of payload.
  */
-export const RECORD_OVERHEAD_BYTES = 320;
+export const RECORD_OVERHEAD_BYTES = 512;
 
-/** What each header costs beyond its key and value bytes: the pair array and its strings. */
-export const HEADER_OVERHEAD_BYTES = 48;
+/** Heap of each header carried over from the source record: its pair, key string and value view (about 130 bytes). */
+export const HEADER_OVERHEAD_BYTES = 144;
 
 /** Key, value, header keys and values: the bytes a record carries. */
 export function payloadBytes(record: SourceRecord | TargetRecord): number {
@@ -49,7 +51,12 @@ export function payloadBytes(record: SourceRecord | TargetRecord): number {
   return bytes;
 }
 
-/** Memory a record holds for the queue budget: its payload plus the objects that hold it. */
-export function recordBytes(record: SourceRecord | TargetRecord): number {
+/** Memory a record from the source holds once queued: its payload plus the objects that hold it. */
+export function recordBytes(record: SourceRecord): number {
   return RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * record.headers.length + payloadBytes(record);
+}
+
+/** Upper bound of a record's size in a produce request: payload plus its varint framing. */
+export function wireBytes(record: TargetRecord): number {
+  return 24 + 8 * record.headers.length + payloadBytes(record);
 }

@@ -15,6 +15,17 @@ export const productionNodeOptions = (
   JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { config: { nodeOptions: string } }
 ).config.nodeOptions;
 
+/**
+ * The environment of the container image (Dockerfile): production V8 heap flags, glibc limited to
+ * two malloc arenas (one per thread otherwise, each holding freed memory), and large buffers mapped
+ * and unmapped rather than fragmenting the heap.
+ */
+export const productionEnv = {
+  NODE_OPTIONS: productionNodeOptions,
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '65536',
+} as const;
+
 export interface DaemonProcess {
   readonly child: ChildProcess;
   /** Parsed JSON log lines so far. */
@@ -54,13 +65,12 @@ export async function startDaemon(
     [path.join(repoRoot, 'bin/kafka-mirror.js'), 'start', '--config', file],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      // As in the container image: production V8 heap flags, and glibc limited to two malloc arenas
-      // (one per thread otherwise, which holds freed memory and inflates RSS).
+      // As in the container image (productionEnv).
       env: {
         ...process.env,
         NODE_NO_WARNINGS: '1',
+        ...productionEnv,
         NODE_OPTIONS: options.nodeOptions ?? productionNodeOptions,
-        MALLOC_ARENA_MAX: '2',
       },
     },
   );

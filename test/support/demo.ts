@@ -11,7 +11,7 @@ import { startCluster } from './kafka/index.ts';
 import { cacheDir, repoRoot } from './kafka/paths.ts';
 import { client, createTopic } from './kafka-client.ts';
 import { endOffsetTotal } from './replication-checks.ts';
-import { productionNodeOptions } from './daemon.ts';
+import { productionEnv } from './daemon.ts';
 
 const RATE = Number(process.env['DEMO_RATE'] ?? 5000); // records per second from the sample producer
 const SECONDS = Number(process.env['DEMO_SECONDS'] ?? 600); // bounded: the producer stops after this
@@ -48,7 +48,7 @@ await createTopic(usClient, 'orders', { partitions: 6 });
 const logFile = path.join(dir, 'daemon.log');
 const daemon = spawn(process.execPath, [path.join(repoRoot, 'src/cli.ts'), 'start', '--config', configFile], {
   stdio: ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, NODE_OPTIONS: productionNodeOptions, MALLOC_ARENA_MAX: '2', NODE_NO_WARNINGS: '1' },
+  env: { ...process.env, ...productionEnv, NODE_NO_WARNINGS: '1' },
 });
 const log = createWriteStream(logFile);
 daemon.stdout.pipe(log);
