@@ -1,5 +1,7 @@
 # kafka-mirror container image: Node.js 24 LTS, production dependencies only, non-root.
-# Config is read from /etc/kafka-mirror/config.yaml (mount it); the admin port is 9464.
+# Config is read from /etc/kafka-mirror/config.yaml (mount it); the admin port is 9464
+# (/metrics, /healthz, /readyz, /status). test/unit/dockerfile.test.ts lints this file and checks
+# it against package.json.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -30,6 +32,10 @@ COPY bin ./bin
 COPY config ./config
 USER node
 EXPOSE 9464
+# Liveness only: /readyz is for orchestrators that route or roll (Kubernetes readinessProbe).
+# The slim image has no curl; node's fetch does the request.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.KAFKA_MIRROR_ADMIN_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node itself is PID 1, so SIGTERM reaches the daemon, which installs its own handler and drains.
 ENTRYPOINT ["node", "bin/kafka-mirror.js"]
-CMD ["version"]
+CMD ["start", "--config", "/etc/kafka-mirror/config.yaml"]

@@ -20,14 +20,55 @@ Commands:
   plan        connect (read only) and print what each flow would replicate, loops and conflicts;
               exit 2 on a conflict
   validate    check a config file offline and print what it defines
+  status      ask a running daemon (its /status endpoint) and print its flows as a table
   version     print the version
 
-Options:
-  -c, --config <file>  config file (YAML or JSON), for start and validate
-  -h, --help           show this help
+Run kafka-mirror <command> --help for the options of a command.
 
-Exit codes: 0 ok, 1 runtime failure (shutdown timed out), 2 bad usage, invalid config or a plan conflict.
+Exit codes: 0 ok, 1 runtime failure (shutdown timed out, daemon not ready or unreachable for
+status), 2 bad usage, invalid config or a plan conflict.
 `;
+
+/** `kafka-mirror <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `Usage: kafka-mirror start --config <file>
+
+Runs every flow of the config until SIGTERM or SIGINT, then drains: stops fetching, writes what is
+queued, commits, exits 0 (1 if shutdown.timeoutMs passes first). A second signal exits at once.
+Serves /metrics, /healthz, /readyz and /status on admin.host:admin.port (default 0.0.0.0:9464).
+
+  -c, --config <file>  config file (YAML or JSON); environment overrides apply (docs/configuration.md)
+`,
+  validate: `Usage: kafka-mirror validate --config <file>
+
+Checks the config offline (no cluster is contacted): every problem is listed with its key path,
+exit 2. Secret files and TLS files must be readable. Prints the flows on success.
+
+  -c, --config <file>  config file (YAML or JSON)
+`,
+  plan: `Usage: kafka-mirror plan --config <file>
+
+Connects to every cluster (read only) and prints, per flow, each source topic, its remote topic and
+whether it exists, will be created or grow; loops that provenance stops; conflicts (two sources
+writing one topic). Exit 2 on a conflict.
+
+  -c, --config <file>  config file (YAML or JSON)
+`,
+  status: `Usage: kafka-mirror status [--url <admin url> | --config <file>]
+
+Reads /status of a running daemon and prints one line per flow: state, readiness, assigned
+partitions, records written, lag (records and seconds), queue fill and halted partitions, then why
+a flow is not ready. Exit 0 when every flow is ready, 1 when one is not or the daemon does not answer.
+
+  -u, --url <url>      admin server of the daemon (default http://127.0.0.1:9464)
+  -c, --config <file>  take the admin address from this config instead
+      --json           print the /status document as it is
+`,
+  version: `Usage: kafka-mirror version
+
+Prints the kafka-mirror and Node.js versions.
+`,
+};
 
 export interface Io {
   out: (text: string) => void;
@@ -40,9 +81,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } },
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        config: { type: 'string', short: 'c' },
+        url: { type: 'string', short: 'u' },
+        json: { type: 'boolean' },
+      },
     });
     const [command] = positionals;
+    if (command !== undefined && values.help === true && COMMAND_HELP[command] !== undefined) {
+      io.out(COMMAND_HELP[command]);
+      return ExitCode.OK;
+    }
     if (values.help === true || command === undefined || command === 'help') {
       io.out(HELP);
       return command === undefined && values.help !== true ? ExitCode.USAGE : ExitCode.OK;
@@ -50,6 +100,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (command === 'version') {
       io.out(`kafka-mirror ${packageVersion()} (node ${process.versions.node})\n`);
       return ExitCode.OK;
+    }
+    if (command === 'status') {
+      let url = values.url;
+      if (url === undefined && values.config !== undefined) {
+        const { admin } = await loadConfigFile(values.config, process.env);
+        const host = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
+        url = `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
+      }
+      return await status(url ?? 'http://127.0.0.1:9464', values.json === true, io);
     }
     if (command === 'validate' || command === 'start' || command === 'plan') {
       if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
@@ -79,6 +138,68 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     io.err(`kafka-mirror: ${error instanceof Error ? error.message : String(error)}\n`);
     return usage ? ExitCode.USAGE : ExitCode.FAILURE;
   }
+}
+
+interface StatusDocument {
+  ready: boolean;
+  version: string;
+  flows: Array<{
+    name: string;
+    state: string;
+    ready: boolean;
+    notReady?: string[];
+    assignedPartitions: number;
+    recordsWritten: number;
+    lagRecords: number;
+    lagSeconds: number;
+    queue: { bytes: number; maxBytes: number };
+    partitions: Array<{ halted: string | null }>;
+  }>;
+}
+
+/** `kafka-mirror status`: one line per flow from a daemon's /status. */
+async function status(url: string, json: boolean, io: Io): Promise<number> {
+  let document: StatusDocument;
+  try {
+    const response = await fetch(new URL('/status', url), { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`answered HTTP ${response.status}`);
+    const text = await response.text();
+    if (json) {
+      io.out(text);
+      return (JSON.parse(text) as StatusDocument).ready ? ExitCode.OK : ExitCode.FAILURE;
+    }
+    document = JSON.parse(text) as StatusDocument;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    io.err(`kafka-mirror: no status from ${url}: ${reason}\n`);
+    return ExitCode.FAILURE;
+  }
+  const rows = [
+    ['FLOW', 'STATE', 'READY', 'PARTITIONS', 'WRITTEN', 'LAG', 'LAG AGE', 'QUEUE', 'HALTED'],
+    ...document.flows.map((f) => [
+      f.name,
+      f.state,
+      f.ready ? 'yes' : 'no',
+      String(f.assignedPartitions),
+      String(f.recordsWritten),
+      String(f.lagRecords),
+      `${Math.round(f.lagSeconds)}s`,
+      `${Math.round((100 * f.queue.bytes) / Math.max(1, f.queue.maxBytes))}%`,
+      String(f.partitions.filter((p) => p.halted !== null).length),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows)
+    io.out(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  for (const f of document.flows) {
+    for (const reason of f.notReady ?? []) io.out(`${f.name}: not ready: ${reason}\n`);
+  }
+  return document.ready ? ExitCode.OK : ExitCode.FAILURE;
 }
 
 async function start(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {

@@ -41,7 +41,7 @@ const bool = {
 
 export const formats = [size, positiveInt, stringList, bool];
 
-export const topLevelSchema = {
+const topLevel = {
   clusters: {
     doc: 'Kafka clusters by alias (`us`, `asia`); each entry is a cluster (see the cluster keys).',
     format: Object,
@@ -57,13 +57,11 @@ export const topLevelSchema = {
       doc: 'Records buffered between source fetch and target write, per flow. When full, fetching pauses.',
       format: 'positive-int',
       default: 100_000,
-      env: 'KAFKA_MIRROR_QUEUE_MAX_RECORDS',
     },
     maxBytes: {
       doc: 'Memory of the records buffered per flow: keys, values, headers and the objects that hold them (512 bytes per record, 144 per source header). When full, fetching pauses. Size the V8 heap to the budgets: docs/operations.md, Memory.',
       format: 'size',
       default: '64MiB',
-      env: 'KAFKA_MIRROR_QUEUE_MAX_BYTES',
     },
   },
   consumer: {
@@ -115,7 +113,6 @@ export const topLevelSchema = {
       doc: 'On SIGTERM: time allowed to stop fetching, drain the queue, flush and commit before the daemon gives up and exits.',
       format: 'positive-int',
       default: 30_000,
-      env: 'KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS',
     },
   },
   heartbeats: {
@@ -123,7 +120,6 @@ export const topLevelSchema = {
       doc: "Write a heartbeat record to each flow's source cluster (topic `kafka-mirror.heartbeats`, created with one partition) and replicate it, so replication latency is measured while user traffic is idle. Needs permission to create and write that topic.",
       format: 'bool',
       default: true,
-      env: 'KAFKA_MIRROR_HEARTBEATS_ENABLED',
     },
     intervalMs: {
       doc: 'Time between heartbeats of a flow.',
@@ -148,7 +144,6 @@ export const topLevelSchema = {
       doc: 'Port of the admin HTTP server (0 picks a free port).',
       format: 'port',
       default: 9464,
-      env: 'KAFKA_MIRROR_ADMIN_PORT',
     },
     stallTimeoutMs: {
       doc: 'A flow whose oldest write has waited this long for the target is not ready (/readyz 503, `kafka_mirror_flow_ready` 0): the target is down, unreachable or far too slow.',
@@ -161,7 +156,6 @@ export const topLevelSchema = {
       doc: 'Log level.',
       format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'],
       default: 'info',
-      env: 'KAFKA_MIRROR_LOG_LEVEL',
     },
     pretty: {
       doc: 'Human-readable log lines instead of JSON (for terminals, not for production).',
@@ -170,6 +164,30 @@ export const topLevelSchema = {
     },
   },
 };
+
+/** `queue.maxBytes` -> `KAFKA_MIRROR_QUEUE_MAX_BYTES`. */
+export function envName(path: string): string {
+  return `KAFKA_MIRROR_${path
+    .replace(/\./g, '_')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()}`;
+}
+
+/**
+ * Every scalar top-level setting can be overridden by an environment variable named after its
+ * path (the environment wins over the file). Clusters and flows are lists and maps: their
+ * secrets come from `passwordEnv` and files instead.
+ */
+function withEnv<T extends object>(schema: T, prefix = ''): T {
+  for (const [key, value] of Object.entries(schema) as Array<[string, Record<string, unknown>]>) {
+    if (key === 'clusters' || key === 'flows') continue;
+    if ('doc' in value && 'default' in value) value['env'] = envName(`${prefix}${key}`);
+    else withEnv(value, `${prefix}${key}.`);
+  }
+  return schema;
+}
+
+export const topLevelSchema = withEnv(topLevel);
 
 export const clusterSchema = {
   bootstrapServers: {

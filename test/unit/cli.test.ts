@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ExitCode, main } from '../../src/cli.ts';
 
@@ -30,4 +32,69 @@ test('--help lists the commands and exits 0', async () => {
   const { io, sink } = capture();
   assert.equal(await main(['--help'], sink), ExitCode.OK);
   assert.match(io.stdout, /Usage: kafka-mirror <command>/);
+});
+
+test('every command has its own --help, exit 0', async () => {
+  for (const command of ['start', 'validate', 'plan', 'status', 'version']) {
+    const { io, sink } = capture();
+    assert.equal(await main([command, '--help'], sink), ExitCode.OK, command);
+    assert.match(io.stdout, new RegExp(`^Usage: kafka-mirror ${command}\\b`), command);
+  }
+});
+
+test("status prints a running daemon's flows as a table; exit 0 only when every flow is ready", async (t) => {
+  let ready = true;
+  const server = createServer((request, response) => {
+    assert.equal(request.url, '/status');
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(
+      JSON.stringify({
+        ready,
+        version: '0.1.0',
+        flows: [
+          {
+            name: 'us->asia',
+            state: ready ? 'running' : 'halted',
+            ready,
+            notReady: ready ? [] : ['1 partition(s) halted: the target refused a record (see /status)'],
+            assignedPartitions: 7,
+            recordsWritten: 123456,
+            lagRecords: 42,
+            lagSeconds: 1.4,
+            queue: { bytes: 16 * 2 ** 20, maxBytes: 64 * 2 ** 20 },
+            partitions: [{ halted: null }, { halted: ready ? null : 'MESSAGE_TOO_LARGE' }],
+          },
+        ],
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const first = capture();
+  assert.equal(await main(['status', '--url', url], first.sink), ExitCode.OK);
+  const [header, row] = first.io.stdout.split('\n');
+  assert.match(
+    header ?? '',
+    /^FLOW\s+STATE\s+READY\s+PARTITIONS\s+WRITTEN\s+LAG\s+LAG AGE\s+QUEUE\s+HALTED$/,
+  );
+  assert.match(row ?? '', /^us->asia\s+running\s+yes\s+7\s+123456\s+42\s+1s\s+25%\s+0$/);
+  ready = false;
+  const second = capture();
+  assert.equal(await main(['status', '--url', url], second.sink), ExitCode.FAILURE);
+  assert.match(second.io.stdout, /us->asia\s+halted\s+no .* 1\n/);
+  assert.match(second.io.stdout, /us->asia: not ready: 1 partition\(s\) halted/);
+  const json = capture();
+  assert.equal(await main(['status', '--url', url, '--json'], json.sink), ExitCode.FAILURE);
+  assert.equal((JSON.parse(json.io.stdout) as { ready: boolean }).ready, false);
+});
+
+test('status against an address where nothing answers fails (exit 1) and says where it asked', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const { io, sink } = capture();
+  assert.equal(await main(['status', '--url', `http://127.0.0.1:${port}`], sink), ExitCode.FAILURE);
+  assert.match(io.stderr, new RegExp(`no status from http://127\\.0\\.0\\.1:${port}`));
 });

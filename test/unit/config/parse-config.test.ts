@@ -394,3 +394,29 @@ test('process.env is not read: only the env parameter counts', (t) => {
   assert.equal(parseConfig(minimal()).log.level, 'info');
   assert.equal(parseConfig(minimal(), 'config', { KAFKA_MIRROR_LOG_LEVEL: 'error' }).log.level, 'error');
 });
+
+test('every scalar top-level key has an environment override named after its path', () => {
+  const config = parseConfig(minimal(), 'config', {
+    KAFKA_MIRROR_CONSUMER_MAX_WAIT_MS: '250',
+    KAFKA_MIRROR_PRODUCER_COMPRESSION: 'zstd',
+    KAFKA_MIRROR_ADMIN_HOST: '127.0.0.1',
+    KAFKA_MIRROR_ADMIN_STALL_TIMEOUT_MS: '5000',
+    KAFKA_MIRROR_HEARTBEATS_ENABLED: 'false',
+    KAFKA_MIRROR_METRICS_LAG_INTERVAL_MS: '2000',
+    KAFKA_MIRROR_LOG_PRETTY: 'true',
+  });
+  assert.equal(config.consumer.maxWaitMs, 250);
+  assert.equal(config.producer.compression, 'zstd');
+  assert.equal(config.admin.host, '127.0.0.1');
+  assert.equal(config.admin.stallTimeoutMs, 5000);
+  assert.equal(config.heartbeats.enabled, false);
+  assert.equal(config.metrics.lagIntervalMs, 2000);
+  assert.equal(config.log.pretty, true);
+});
+
+test('an environment override of a yes/no key must be true or false', () => {
+  assert.throws(
+    () => parseConfig(minimal(), 'config', { KAFKA_MIRROR_HEARTBEATS_ENABLED: 'yes' }),
+    /heartbeats\.enabled: must be true or false/,
+  );
+});
