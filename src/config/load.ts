@@ -142,6 +142,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         startFrom: f('startFrom') as FlowConfig['startFrom'],
         refreshIntervalMs: f('refreshIntervalMs') as number,
         commitIntervalMs: f('commitIntervalMs') as number,
+        maxBytesPerSecond: parseSize(f('maxBytesPerSecond')),
         replicationFactor: f('replicationFactor') as number,
         topicConfigs: f('topicConfigs') as string[],
       });

@@ -299,6 +299,11 @@ export const flowSchema = {
     format: 'positive-int',
     default: 5000,
   },
+  maxBytesPerSecond: {
+    doc: 'Bandwidth cap of the flow, in record bytes (key, value, headers, before compression) per second, for links shared with other traffic; bursts up to one second of it. 0 = no cap.',
+    format: 'size',
+    default: 0,
+  },
   replicationFactor: {
     doc: "Replication factor of topics created on the target; -1 uses the target cluster's default.",
     format: 'int',

@@ -34,6 +34,8 @@ export interface FlowConfig {
   readonly startFrom: 'earliest' | 'latest';
   readonly refreshIntervalMs: number;
   readonly commitIntervalMs: number;
+  /** Bytes per second written to the target; 0 = no cap. */
+  readonly maxBytesPerSecond: number;
   readonly replicationFactor: number;
   readonly topicConfigs: readonly string[];
 }

@@ -13,6 +13,7 @@ import {
   type SourceBatch,
   type TargetRecord,
 } from './records.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
 
@@ -98,6 +99,7 @@ export class Flow {
   readonly #chunk: { records: number; bytes: number };
   readonly #aliases: readonly string[];
   readonly #metrics: FlowMetrics;
+  readonly #limiter: RateLimiter | undefined;
   readonly #heartbeatTopic: string | undefined;
   #assigned: readonly TopicPartition[] = [];
   /** In the source group with an assignment (false before the first join and after a consumer crash). */
@@ -120,6 +122,10 @@ export class Flow {
   }) {
     this.#metrics = init.metrics ?? new Metrics().flow(init.config.name);
     this.#heartbeatTopic = init.heartbeatTopic;
+    this.#limiter =
+      init.config.maxBytesPerSecond > 0
+        ? new RateLimiter(init.config.maxBytesPerSecond, { now: Date.now, sleep: (ms) => sleep(ms) })
+        : undefined;
     this.config = init.config;
     this.#identity = init.identity ?? { source: init.config.source, target: init.config.target };
     this.#aliases = init.aliases ?? [init.config.source, init.config.target];
@@ -390,6 +396,7 @@ export class Flow {
   }
 
   async #write(item: WriteItem): Promise<void> {
+    await this.#limiter?.take(item.payload);
     await this.#target.write(item.topic, item.partition, item.records);
     this.#tracker.complete(item.ticket);
     this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);

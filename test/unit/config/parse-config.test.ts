@@ -55,6 +55,7 @@ test('a minimal document gets every documented default', () => {
     startFrom: 'earliest',
     refreshIntervalMs: 30_000,
     commitIntervalMs: 5000,
+    maxBytesPerSecond: 0,
     replicationFactor: -1,
     topicConfigs: [
       'cleanup.policy',

@@ -199,6 +199,7 @@ function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     startFrom: 'earliest',
     refreshIntervalMs: 60_000,
     commitIntervalMs: 60_000,
+    maxBytesPerSecond: 0,
     replicationFactor: 1,
     topicConfigs: [],
     ...overrides,
