@@ -59,5 +59,37 @@ ${rows(clusterSchema, 'clusters.<alias>.').join('\n')}
 
 ${HEADER}
 ${rows(flowSchema, 'flows[].').join('\n')}
+
+## Secrets
+
+No secret needs to be in the file. For SASL give exactly one of \`sasl.password\` (inline),
+\`sasl.passwordFile\` (a file whose content is the password, such as a mounted Kubernetes Secret;
+one trailing newline is removed) or \`sasl.passwordEnv\` (the name of an environment variable).
+TLS keys and certificates are files (\`tls.ca\`, \`tls.cert\`, \`tls.key\`), read when clients
+connect. Paths are relative to the daemon's working directory; use absolute paths in deployments.
+Secrets never appear in logs, metrics, \`/status\` or error messages.
+
+## Defaults for cross-datacenter links
+
+The defaults assume a replicator next to the target cluster, reading the source across a long
+link (tens to hundreds of milliseconds):
+
+- **Fetch large, wait briefly**: \`consumer.maxBytes\` 4 MiB per fetch and
+  \`consumer.maxBytesPerPartition\` 1 MiB fill a long link's pipe with few round trips;
+  \`consumer.maxWaitMs\` 500 ms bounds the latency a quiet topic adds.
+- **Compress on the target**: \`producer.compression\` \`lz4\` (cheap on CPU). Records are
+  re-batched for the target, so the source's compression is not kept.
+- **Many writes in flight, one per partition**: \`producer.concurrency\` 32 requests at once across
+  partitions, never two for one partition (a retry cannot reorder); requests of up to
+  \`producer.maxRequestBytes\` 512 KiB keep each one well under a target's default
+  \`max.message.bytes\` (1 MiB).
+- **Patient timeouts**: \`producer.requestTimeoutMs\` 30 s and \`consumer.sessionTimeoutMs\` 30 s ride
+  out a slow or briefly broken link without a rebalance; \`clusters.<alias>.connectionTimeoutMs\`
+  10 s allows for a distant handshake (TLS and SASL included).
+- **Commit often**: \`flows[].commitIntervalMs\` 5 s bounds the duplicates after a crash.
+- **Memory**: \`queue.maxBytes\` 64 MiB per flow is enough to keep a 100 ms link busy at a few
+  hundred MB/s; size the heap with it (docs/operations.md, Memory).
+- Sockets are plain TCP with the operating system's keep-alive and buffer sizes; on a high
+  bandwidth-delay link raise the hosts' TCP buffer limits (\`net.core.rmem_max\`, \`net.ipv4.tcp_rmem\`).
 `;
 }
