@@ -14,28 +14,9 @@ import { useCluster } from '../support/kafka/index.ts';
 import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
 import { get, scrape, total, type Sample } from '../support/prometheus.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
+import { eventually } from '../support/settled.ts';
 
 const LAG_INTERVAL_MS = 1000;
-
-/** Polls `check` until it returns a value other than undefined; fails naming `what` after `timeoutMs`. */
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-}
 
 /** Scrapes after two lag refreshes that completed after now: the second one started after now. */
 async function afterTwoRefreshes(base: string, flow: string): Promise<Sample[]> {
