@@ -4,6 +4,9 @@
 //   ... source.bootstrapServers, source.killNode(2), source.network?.addToxic(...) ...
 //   await source.stop();
 //
+//   const secure = await startCluster({ name: 'target', security: { scramUsers: { mirror: 'pw' } } });
+//   ... SASL_SSL clients: secure.security.caFile, kafkajsSecurity(secure.security, { user: 'mirror' }) ...
+//
 // Two backends behind one API, picked by KAFKA_MIRROR_TEST_BACKEND (jvm | testcontainers):
 // `jvm` runs brokers from Maven Central jars as local java processes (the default when java and
 // mvn exist); `testcontainers` runs the apache/kafka image where a Docker engine is reachable.
@@ -12,8 +15,18 @@ import type { TestContext } from 'node:test';
 import { JvmCluster } from './jvm-cluster.ts';
 import type { Backend, ClusterOptions, KafkaCluster } from './types.ts';
 
-export type { Backend, ClusterNetwork, ClusterOptions, KafkaCluster } from './types.ts';
+export type {
+  Backend,
+  ClusterNetwork,
+  ClusterOptions,
+  ClusterSecurity,
+  KafkaCluster,
+  SaslMechanism,
+  SecurityOptions,
+} from './types.ts';
 export type { Toxic } from './toxiproxy.ts';
+export { createCertificateAuthority, type CertificateAuthority } from './certificates.ts';
+export { kafkajsSecurity } from './security.ts';
 export { DEFAULT_KAFKA_VERSION, ensureKafkaRuntime, kafkaVersionFromEnv } from './jars.ts';
 export { ensureToxiproxy } from './toxiproxy.ts';
 

@@ -10,8 +10,9 @@ import { waitForBrokers } from './metadata.ts';
 import { cacheDir } from './paths.ts';
 import { freePorts } from './ports.ts';
 import { exited, killHard, terminate, track } from './processes.ts';
+import { kafkajsSecurity, prepareSecurity, type PreparedSecurity } from './security.ts';
 import { clusterNetwork, ToxiproxyServer } from './toxiproxy.ts';
-import type { ClusterNetwork, ClusterOptions, KafkaCluster } from './types.ts';
+import type { ClusterNetwork, ClusterOptions, ClusterSecurity, KafkaCluster } from './types.ts';
 
 const STARTED = /Kafka Server started/;
 
@@ -45,12 +46,15 @@ export class JvmCluster implements KafkaCluster {
   readonly nodeIds: readonly number[];
   readonly bootstrapServers: readonly string[];
   readonly network: ClusterNetwork | undefined;
+  readonly security: ClusterSecurity | undefined;
   readonly #runtime: KafkaRuntime;
   readonly #dir: string;
   readonly #nodes: Map<number, NodeState>;
   readonly #flags: string[];
   readonly #startTimeoutMs: number;
   readonly #proxy: ToxiproxyServer | undefined;
+  /** Extra `StorageTool format` arguments (the SCRAM users of a secure cluster). */
+  readonly #formatArgs: readonly string[];
   #stopped = false;
 
   private constructor(init: {
@@ -63,6 +67,7 @@ export class JvmCluster implements KafkaCluster {
     flags: string[];
     startTimeoutMs: number;
     proxy: ToxiproxyServer | undefined;
+    security: PreparedSecurity | undefined;
   }) {
     this.name = init.name;
     this.#runtime = init.runtime;
@@ -76,6 +81,8 @@ export class JvmCluster implements KafkaCluster {
     this.#startTimeoutMs = init.startTimeoutMs;
     this.#proxy = init.proxy;
     this.network = init.proxy === undefined ? undefined : clusterNetwork(init.proxy, init.name, this.nodeIds);
+    this.security = init.security?.info;
+    this.#formatArgs = init.security?.formatArgs ?? [];
   }
 
   static async start(options: ClusterOptions = {}): Promise<JvmCluster> {
@@ -88,6 +95,10 @@ export class JvmCluster implements KafkaCluster {
       `${new Date().toISOString().replace(/[:.]/g, '-')}-${name}-${randomBytes(3).toString('hex')}`,
     );
     await mkdir(dir, { recursive: true });
+    const security =
+      options.security === undefined
+        ? undefined
+        : await prepareSecurity(path.join(dir, 'tls'), name, options.security);
     const proxy =
       options.toxiproxy === true ? await ToxiproxyServer.start(path.join(dir, 'toxiproxy.log')) : undefined;
 
@@ -109,7 +120,12 @@ export class JvmCluster implements KafkaCluster {
       const configFile = path.join(nodeDir, 'server.properties');
       await writeFile(
         configFile,
-        renderProperties(brokerSettings(id, ports, path.join(nodeDir, 'data'), options.brokerConfig)),
+        renderProperties(
+          brokerSettings(id, ports, path.join(nodeDir, 'data'), {
+            ...security?.brokerConfig,
+            ...options.brokerConfig,
+          }),
+        ),
       );
       nodes.set(id, {
         id,
@@ -130,13 +146,14 @@ export class JvmCluster implements KafkaCluster {
       flags: jvmFlags(options.jvmProfile ?? 'test'),
       startTimeoutMs: options.startTimeoutMs ?? 90_000,
       proxy,
+      security,
     });
     try {
       await Promise.all(ids.map((id) => cluster.#format(id)));
       // Combined nodes wait for the controller quorum, so all of them start together.
       const deadline = Date.now() + cluster.#startTimeoutMs;
       await Promise.all(ids.map((id) => cluster.#launch(id, deadline)));
-      await waitForBrokers(cluster.bootstrapServers, ids, deadline);
+      await cluster.#waitForBrokers(deadline);
     } catch (error) {
       await cluster.stop({ keepLogs: true });
       throw error;
@@ -167,7 +184,7 @@ export class JvmCluster implements KafkaCluster {
     if (this.isRunning(nodeId)) throw new Error(`${this.name} node ${nodeId} is already running`);
     const deadline = Date.now() + this.#startTimeoutMs;
     await this.#launch(nodeId, deadline);
-    await waitForBrokers(this.bootstrapServers, this.nodeIds, deadline);
+    await this.#waitForBrokers(deadline);
   }
 
   async logTail(nodeId: number, lines = 40): Promise<string> {
@@ -201,6 +218,12 @@ export class JvmCluster implements KafkaCluster {
     if (node === undefined)
       throw new Error(`${this.name} has no node ${nodeId} (nodes: ${this.nodeIds.join(', ')})`);
     return node;
+  }
+
+  /** Readiness through the client listener, logged in as the first user on a secure cluster. */
+  #waitForBrokers(deadline: number): Promise<void> {
+    const connection = this.security === undefined ? {} : kafkajsSecurity(this.security);
+    return waitForBrokers(this.bootstrapServers, this.nodeIds, deadline, connection);
   }
 
   async #java(args: string[], logFile: string): Promise<ChildProcess> {
@@ -240,6 +263,7 @@ export class JvmCluster implements KafkaCluster {
         this.clusterId,
         '-c',
         node.configFile,
+        ...this.#formatArgs,
       ],
       node.logFile,
     );

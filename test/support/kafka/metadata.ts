@@ -1,22 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KafkaConfig } from 'kafkajs';
 import { kafkajs } from '../../../src/kafka/kafkajs.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
 /**
  * Second half of readiness: a Metadata request through the client listener that sees every
- * expected broker. A started line only says the process is up; this says clients can use it.
+ * expected broker. A started line only says the process is up; this says clients can use it
+ * (on a secure cluster: with TLS and a SASL login, passed in `connection`).
  */
 export async function waitForBrokers(
   bootstrapServers: readonly string[],
   expected: readonly number[],
   deadline: number,
+  connection: Pick<KafkaConfig, 'ssl' | 'sasl'> = {},
 ): Promise<void> {
   let last = 'no answer yet';
   while (Date.now() < deadline) {
     const admin = new Kafka({
       clientId: 'kafka-mirror-launcher',
       brokers: [...bootstrapServers],
+      ...connection,
       logLevel: logLevel.NOTHING,
       connectionTimeout: 2000,
       requestTimeout: 5000,

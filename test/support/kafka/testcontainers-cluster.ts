@@ -47,6 +47,8 @@ export class TestcontainersCluster implements KafkaCluster {
   readonly nodeIds: readonly number[];
   readonly bootstrapServers: readonly string[];
   readonly network: ClusterNetwork | undefined;
+  /** SASL_SSL clusters are a jvm-backend feature (start() refuses the option). */
+  readonly security = undefined;
   readonly #nodes: Map<number, ContainerNode>;
   readonly #dockerNetwork: StartedNetwork;
   readonly #proxy: StartedTestContainer | undefined;
@@ -86,6 +88,11 @@ export class TestcontainersCluster implements KafkaCluster {
   }
 
   static async start(options: ClusterOptions = {}): Promise<TestcontainersCluster> {
+    if (options.security !== undefined) {
+      throw new Error(
+        'the testcontainers backend does not support `security` (SASL_SSL clusters); run with KAFKA_MIRROR_TEST_BACKEND=jvm',
+      );
+    }
     const name = options.name ?? 'kafka';
     const size = options.nodes ?? 1;
     const kafkaVersion = options.kafkaVersion ?? kafkaVersionFromEnv();

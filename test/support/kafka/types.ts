@@ -18,6 +18,32 @@ export interface ClusterOptions {
   jvmProfile?: 'test' | 'bench';
   /** Give up on readiness after this long. */
   startTimeoutMs?: number;
+  /** Make the client listener SASL_SSL (jvm backend only); see `KafkaCluster.security`. */
+  security?: SecurityOptions;
+}
+
+/**
+ * A SASL_SSL client listener: TLS with a certificate from a CA made for this cluster run, and
+ * SASL users. Replication and the controller quorum stay PLAINTEXT on loopback.
+ */
+export interface SecurityOptions {
+  /**
+   * Users by name with their passwords, each created for SCRAM-SHA-256 and SCRAM-SHA-512 and
+   * accepted by PLAIN. Names and passwords: letters, digits and `._~@%+-`.
+   */
+  scramUsers: Readonly<Record<string, string>>;
+}
+
+export type SaslMechanism = 'scram-sha-256' | 'scram-sha-512' | 'plain';
+
+/** What a client needs to reach a cluster started with `security` (see `kafkajsSecurity`). */
+export interface ClusterSecurity {
+  readonly protocol: 'SASL_SSL';
+  /** PEM certificate of the CA that signed every node's certificate (SAN IP:127.0.0.1, DNS:localhost). */
+  readonly caFile: string;
+  readonly mechanisms: readonly SaslMechanism[];
+  /** The users and their passwords, as given. */
+  readonly users: Readonly<Record<string, string>>;
 }
 
 /** Network faults between clients and the cluster, through Toxiproxy. Replication between nodes is not affected. */
@@ -41,6 +67,8 @@ export interface KafkaCluster {
   readonly bootstrapServers: readonly string[];
   /** Present when the cluster was started with `toxiproxy: true`. */
   readonly network: ClusterNetwork | undefined;
+  /** Present when the cluster was started with `security`: the CA file and users clients need. */
+  readonly security: ClusterSecurity | undefined;
   isRunning(nodeId: number): boolean;
   /** OS process id of a running node (jvm backend), for resource measurements. */
   pid(nodeId: number): number | undefined;

@@ -1,0 +1,105 @@
+// A secure client listener for launcher clusters: EXTERNAL becomes SASL_SSL with SCRAM (and
+// PLAIN) users, while INTERNAL (replication) and CONTROLLER (quorum) stay PLAINTEXT on loopback.
+//
+// TLS: one certificate per cluster run, for 127.0.0.1 and localhost, signed by a CA made for that
+// run (certificates.ts); brokers load it as a PEM keystore (KIP-651, Kafka 2.7+).
+// Users: KRaft keeps SCRAM credentials in the metadata log, so they are written at format time
+// (`StorageTool format --add-scram`, KIP-900, Kafka 3.5+), before any broker is up to take an
+// AlterUserScramCredentials request. PLAIN checks the same names against its JAAS list.
+import { readFileSync } from 'node:fs';
+import type { SASLOptions } from 'kafkajs';
+import type { BrokerOverrides } from './broker-config.ts';
+import { createCertificateAuthority, issueServerCertificate } from './certificates.ts';
+import type { ClusterSecurity, SaslMechanism, SecurityOptions } from './types.ts';
+
+const SCRAM = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
+
+/**
+ * Names and passwords go unquoted into `--add-scram 'SCRAM-SHA-256=[name=...,password=...]'`
+ * and into a JAAS line in server.properties, so characters those syntaxes give a meaning to
+ * (`,` `=` `[` `]` `"` `\` `;`, spaces) are refused rather than escaped.
+ */
+const SAFE = /^[A-Za-z0-9._~@%+-]+$/;
+
+export function checkUsers(users: Readonly<Record<string, string>>): void {
+  const entries = Object.entries(users);
+  if (entries.length === 0) throw new Error('security.scramUsers: at least one user is required');
+  for (const [name, password] of entries) {
+    if (!SAFE.test(name))
+      throw new Error(`security.scramUsers: user name ${JSON.stringify(name)} must match ${String(SAFE)}`);
+    // The password itself is never echoed: tests assert that it appears nowhere.
+    if (typeof password !== 'string' || !SAFE.test(password))
+      throw new Error(`security.scramUsers: the password of ${name} must match ${String(SAFE)}`);
+  }
+}
+
+/** `--add-scram` arguments of `StorageTool format`: every user, for both SCRAM mechanisms. */
+export function scramFormatArgs(users: Readonly<Record<string, string>>): string[] {
+  return Object.entries(users).flatMap(([name, password]) =>
+    SCRAM.flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${name},password=${password}]`]),
+  );
+}
+
+/** server.properties entries that make EXTERNAL a SASL_SSL listener (prefixed: only EXTERNAL changes). */
+export function secureListenerSettings(
+  keystoreFile: string,
+  users: Readonly<Record<string, string>>,
+): BrokerOverrides {
+  const prefix = 'listener.name.external';
+  const plainUsers = Object.entries(users)
+    .map(([name, password]) => ` user_${name}="${password}"`)
+    .join('');
+  return {
+    'listener.security.protocol.map': 'INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT',
+    [`${prefix}.ssl.keystore.type`]: 'PEM',
+    [`${prefix}.ssl.keystore.location`]: keystoreFile,
+    [`${prefix}.ssl.client.auth`]: 'none',
+    [`${prefix}.sasl.enabled.mechanisms`]: [...SCRAM, 'PLAIN'].join(','),
+    ...Object.fromEntries(
+      SCRAM.map((m) => [
+        `${prefix}.${m.toLowerCase()}.sasl.jaas.config`,
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      ]),
+    ),
+    [`${prefix}.plain.sasl.jaas.config`]: `org.apache.kafka.common.security.plain.PlainLoginModule required${plainUsers};`,
+  };
+}
+
+export interface PreparedSecurity {
+  readonly info: ClusterSecurity;
+  readonly brokerConfig: BrokerOverrides;
+  readonly formatArgs: readonly string[];
+}
+
+/** Makes the run's CA and broker certificate in `dir`, and what the brokers and clients need. */
+export async function prepareSecurity(
+  dir: string,
+  clusterName: string,
+  options: SecurityOptions,
+): Promise<PreparedSecurity> {
+  const users = { ...options.scramUsers };
+  checkUsers(users);
+  const ca = await createCertificateAuthority(dir, clusterName);
+  const server = await issueServerCertificate(ca, dir, 'broker');
+  return {
+    info: { protocol: 'SASL_SSL', caFile: ca.certFile, mechanisms: SASL_MECHANISMS, users },
+    brokerConfig: secureListenerSettings(server.keystoreFile, users),
+    formatArgs: scramFormatArgs(users),
+  };
+}
+
+/** kafkajs `ssl` and `sasl` options for a secure cluster, as one of its users (default: the first). */
+export function kafkajsSecurity(
+  security: ClusterSecurity,
+  options: { user?: string; password?: string; mechanism?: SaslMechanism; ca?: string } = {},
+): { ssl: { ca: Buffer[] }; sasl: SASLOptions } {
+  const username = options.user ?? Object.keys(security.users)[0];
+  if (username === undefined) throw new Error('the cluster has no users');
+  const password = options.password ?? security.users[username];
+  if (password === undefined) throw new Error(`the cluster has no user ${username}`);
+  return {
+    ssl: { ca: [readFileSync(options.ca ?? security.caFile)] },
+    sasl: { mechanism: options.mechanism ?? 'scram-sha-512', username, password } as SASLOptions,
+  };
+}
