@@ -20,6 +20,8 @@ import { packageVersion } from './version.ts';
 
 /** Heap beyond the queue budgets: runtime, code, clients, one decoded fetch per source broker. */
 const HEAP_HEADROOM_BYTES = 64 * 2 ** 20;
+/** After the drain, how long closing client connections may take before the process exits anyway. */
+const DISCONNECT_TIMEOUT_MS = 5000;
 
 interface RunningFlow {
   readonly flow: Flow;
@@ -185,25 +187,33 @@ export class Daemon {
   }
 
   async #close(): Promise<void> {
+    // One deadline for the whole drain, so an orchestrator's grace period of shutdown.timeoutMs
+    // plus a few seconds always suffices.
     const { timeoutMs } = this.#config.shutdown;
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
     this.#stop.abort();
     for (const timer of this.#timers) clearInterval(timer);
     try {
       // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
-      await Promise.race([Promise.allSettled(this.#starting), sleep(timeoutMs, undefined, { ref: false })]);
+      await Promise.race([Promise.allSettled(this.#starting), sleep(left(), undefined, { ref: false })]);
       const running = [...this.#flows.values()].flatMap((e) => (e.running === undefined ? [] : [e]));
       await Promise.allSettled(running.map((e) => e.running?.heartbeat?.stop()));
       const results = await Promise.allSettled(
         running.map(async (e) => {
           try {
-            await e.running?.flow.close(timeoutMs);
+            await e.running?.flow.close(Math.max(1, left()));
           } finally {
             e.metrics.state('stopped');
           }
         }),
       );
       const failed = results.filter((r) => r.status === 'rejected');
-      await Promise.allSettled(running.map((e) => e.running !== undefined && this.#disconnect(e.running)));
+      // Disconnecting is best effort and bounded: everything that matters is committed by now.
+      await Promise.race([
+        Promise.allSettled(running.map((e) => e.running !== undefined && this.#disconnect(e.running))),
+        sleep(DISCONNECT_TIMEOUT_MS, undefined, { ref: false }),
+      ]);
       if (failed.length > 0) throw new ShutdownTimeoutError(timeoutMs);
     } finally {
       await this.#admin.close();

@@ -23,7 +23,10 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}):
   try {
     document = parseYaml(text, { uniqueKeys: true }) as unknown; // YAML is a superset of JSON
   } catch (error) {
-    throw new ConfigError(file, [`not valid YAML or JSON: ${(error as Error).message}`]);
+    // Only the first line: the parser's message goes on to quote the offending source line, and that
+    // line may hold a password (DESIGN.md invariant 7). The first line has the line and column.
+    const [first] = (error as Error).message.split('\n');
+    throw new ConfigError(file, [`not valid YAML or JSON: ${first ?? 'parse error'}`]);
   }
   return parseConfig(document ?? {}, file, env);
 }
@@ -48,7 +51,8 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
     problems.push('flows: must be a list of flows');
     delete doc['flows'];
   }
-  const top = validated(topLevelSchema, doc, '', problems, env);
+  const sections = Object.keys(topLevelSchema).filter((k) => k !== 'clusters' && k !== 'flows');
+  const top = validated(topLevelSchema, withMappings(doc, sections, '', problems), '', problems, env);
   const rawClusters = top('clusters') as unknown;
   const rawFlows = top('flows') as unknown;
 
@@ -68,12 +72,16 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         `clusters.${alias}.`,
         problems,
       );
-      const bootstrapServers = c('bootstrapServers') as string[];
-      if (bootstrapServers.length === 0)
+      const listed = c('bootstrapServers') as unknown;
+      const bootstrapServers = Array.isArray(listed) ? (listed as string[]) : [];
+      if (Array.isArray(listed) && bootstrapServers.length === 0)
         problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
       for (const server of bootstrapServers) {
-        if (!/^[^\s:]+:\d{1,5}$/.test(server))
-          problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port`);
+        // host:port or [IPv6]:port, port 1-65535
+        const match = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(String(server));
+        const port = Number(match?.[1]);
+        if (match === null || port < 1 || port > 65_535)
+          problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port (port 1-65535)`);
       }
       clusters[alias] = {
         alias,
@@ -112,8 +120,9 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       if (source !== '' && source === target)
         problems.push(`flows[${index}]: source and target are the same cluster`);
       const name = (f('name') as string) || `${source}->${target}`;
-      const include = f('topics.include') as string[];
-      const exclude = f('topics.exclude') as string[];
+      const list = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
+      const include = list(f('topics.include'));
+      const exclude = list(f('topics.exclude'));
       for (const [key, patterns] of [
         ['include', include],
         ['exclude', exclude],
@@ -282,11 +291,20 @@ function validated(
   } catch (error) {
     for (const line of (error as Error).message.split('\n')) {
       const undeclared = /configuration param '(.+)' not declared in the schema/.exec(line);
-      problems.push(
-        undeclared
-          ? `${prefix}${undeclared[1]}: unknown key`
-          : `${prefix}${line.replace(/: value was .*$/, '')}`,
+      const overridden = /configuration param '(.+)' missing from config, did you override its parent\?/.exec(
+        line,
       );
+      if (undeclared?.[1] !== undefined && overridden === null) {
+        // A mapping where a value belongs reports its inner keys as unknown: once is enough.
+        if (
+          !problems.some((p) =>
+            p.startsWith(`${prefix}${undeclared[1]?.replace(/\.[^.]+$/, '')}: must be a value`),
+          )
+        )
+          problems.push(`${prefix}${undeclared[1]}: unknown key`);
+      } else if (overridden?.[1] !== undefined) {
+        problems.push(`${prefix}${overridden[1]}: must be a value, not a mapping`);
+      } else problems.push(`${prefix}${line.replace(/: value was .*$/, '')}`);
     }
   }
   return get;

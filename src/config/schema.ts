@@ -110,7 +110,7 @@ const topLevel = {
   },
   shutdown: {
     timeoutMs: {
-      doc: 'On SIGTERM: time allowed to stop fetching, drain the queue, flush and commit before the daemon gives up and exits.',
+      doc: 'On SIGTERM: time allowed to stop fetching, drain the queue, flush and commit (flows still connecting included) before the daemon gives up; closing connections then takes at most 5 s more. Give orchestrators a grace period above both.',
       format: 'positive-int',
       default: 30_000,
     },
@@ -270,7 +270,7 @@ export const flowSchema = {
     },
     exclude: {
       doc: 'Regular expressions; a topic matching one (whole name) is never replicated. Exclude wins over include. Topics starting with `__` are never replicated.',
-      format: Array,
+      format: 'string-list',
       default: [] as string[],
     },
   },

@@ -148,7 +148,7 @@ test('every problem is reported at once, each with its key path', () => {
     /^queue\.surprise: unknown key$/,
     /^queue\.maxBytes: must be a byte size/,
     /^clusters\.us\.extra: unknown key$/,
-    /^clusters\.us\.bootstrapServers: "localhost" is not host:port$/,
+    /^clusters\.us\.bootstrapServers: "localhost" is not host:port \(port 1-65535\)$/,
     /^flows\[0\]\.whatever: unknown key$/,
     /^flows\[0\]\.topics\.foo: unknown key$/,
     /^flows\[0\]: source and target are the same cluster$/,
@@ -280,7 +280,10 @@ test('bad bootstrap servers and empty lists are reported per cluster', () => {
     flows: [{ source: 'us', target: 'eu' }],
   });
   for (const server of ['no-port', 'host:', ':9092', 'two words:1', 'host:port']) {
-    assert.ok(problems.includes(`clusters.us.bootstrapServers: "${server}" is not host:port`), server);
+    assert.ok(
+      problems.includes(`clusters.us.bootstrapServers: "${server}" is not host:port (port 1-65535)`),
+      server,
+    );
   }
   assert.ok(!problems.some((p) => p.includes('"ok:9092"')));
   assertHasProblem(problems, /^clusters\.eu\.bootstrapServers: at least one host:port is required$/);
