@@ -7,9 +7,10 @@ import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
+import { renderReport, verify } from './verify.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */
-export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, AUDIT_FAILED: 3 } as const;
 
 const HELP = `kafka-mirror: Kafka cross-cluster replication daemon
 
@@ -21,12 +22,15 @@ Commands:
               exit 2 on a conflict
   validate    check a config file offline and print what it defines
   status      ask a running daemon (its /status endpoint) and print its flows as a table
+  verify      audit what a flow replicated: missing, duplicated, reordered or altered records;
+              exit 3 when a record is missing, reordered or altered
   version     print the version
 
 Run kafka-mirror <command> --help for the options of a command.
 
 Exit codes: 0 ok, 1 runtime failure (shutdown timed out, daemon not ready or unreachable for
-status), 2 bad usage, invalid config or a plan conflict.
+status), 2 bad usage, invalid config or a plan conflict, 3 verify found records missing,
+reordered or altered.
 `;
 
 /** `kafka-mirror <command> --help`. */
@@ -64,6 +68,19 @@ a flow is not ready. Exit 0 when every flow is ready, 1 when one is not or the d
   -c, --config <file>  take the admin address from this config instead
       --json           print the /status document as it is
 `,
+  verify: `Usage: kafka-mirror verify --config <file> [--flow <name>] [--topic <source topic>] [--json]
+
+Compares source and target of each flow, partition by partition, through the provenance headers
+(km.src.*): every source record from the log start up to the flow's committed offset must be on
+the target once, in order, with the same key, value, headers and timestamp. Both sides are
+streamed, so topics larger than memory are fine. Reads only. Prints a table (or --json) and exits 3
+when a record is missing, reordered or altered; duplicates (at-least-once) are reported only.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    only this flow
+      --topic <name>   only this source topic
+      --json           the full report as JSON, per partition
+`,
   version: `Usage: kafka-mirror version
 
 Prints the kafka-mirror and Node.js versions.
@@ -86,6 +103,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         config: { type: 'string', short: 'c' },
         url: { type: 'string', short: 'u' },
         json: { type: 'boolean' },
+        flow: { type: 'string' },
+        topic: { type: 'string' },
       },
     });
     const [command] = positionals;
@@ -110,7 +129,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       }
       return await status(url ?? 'http://127.0.0.1:9464', values.json === true, io);
     }
-    if (command === 'validate' || command === 'start' || command === 'plan') {
+    if (command === 'validate' || command === 'start' || command === 'plan' || command === 'verify') {
       if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
       const config = await loadConfigFile(values.config, process.env);
       if (command === 'validate') {
@@ -119,6 +138,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         );
         io.out(`${values.config}: valid; ${config.flows.length} flow(s)\n${flows.join('\n')}\n`);
         return ExitCode.OK;
+      }
+      if (command === 'verify') {
+        const logger = createLogger({ level: 'error', destination: process.stderr });
+        const report = await verify(config, logger, { flow: values.flow, topic: values.topic });
+        io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
+        return report.ok ? ExitCode.OK : ExitCode.AUDIT_FAILED;
       }
       if (command === 'plan') {
         const logger = createLogger({ level: 'error', destination: process.stderr });

@@ -1,0 +1,227 @@
+// The comparison behind `kafka-mirror verify`: one source partition against its target partition,
+// matched by the provenance headers the writer stamps (km.src.* and km.hops). Both sides are
+// streamed in order and only a compact set of the source offsets seen on the target is kept, so a
+// partition far larger than memory is audited in one pass over each side.
+import { createHash } from 'node:crypto';
+import { ProvenanceHeader } from './provenance.ts';
+import type { HeaderList } from './records.ts';
+
+export interface AuditRecord {
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: HeaderList;
+  readonly timestamp: string;
+}
+
+export interface AuditScope {
+  /** Source cluster alias as written in km.src.cluster. */
+  readonly cluster: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Kafka cluster id of the target: a source record already there (its km.hops) is skipped on purpose. */
+  readonly targetId: string;
+  /** Source offsets audited: [from, to). `to` is usually the flow's committed offset. */
+  readonly from: number;
+  readonly to: number;
+}
+
+export type ProblemKind = 'missing' | 'duplicated' | 'reordered' | 'altered' | 'unknown';
+
+export interface PartitionAudit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: number;
+  readonly to: number;
+  /** Source records in range. */
+  checked: number;
+  /** Source records found on the target (first occurrences). */
+  replicated: number;
+  /** Source records the loop guard kept from the target on purpose. */
+  skipped: number;
+  missing: number;
+  duplicated: number;
+  reordered: number;
+  altered: number;
+  /** Target records naming a source offset in range that the source does not have (compacted since?). */
+  unknown: number;
+  /** The first problems found, for a person to look at. */
+  readonly examples: Array<{ kind: ProblemKind; sourceOffset: number }>;
+}
+
+const MAX_EXAMPLES = 20;
+const text = (value: Buffer | string | null | undefined) =>
+  value === null || value === undefined ? undefined : value.toString();
+
+/** Digest of what replication must keep: key, value, the headers other than provenance, timestamp. */
+export function recordDigest(record: AuditRecord): string {
+  const hash = createHash('sha256');
+  const field = (value: Buffer | string | null | undefined) => {
+    if (value === null || value === undefined) hash.update('\u0000-');
+    else hash.update(`\u0000${Buffer.byteLength(value)}:`).update(value);
+  };
+  field(record.key);
+  field(record.value);
+  for (const [key, value] of record.headers) {
+    if (key.startsWith('km.')) continue;
+    field(key);
+    field(value);
+  }
+  field(record.timestamp);
+  return hash.digest('base64');
+}
+
+/** Sorted, merged ranges of integers: the source offsets seen so far (nearly always one range). */
+export class OffsetSet {
+  readonly #ranges: Array<[number, number]> = [];
+
+  has(offset: number): boolean {
+    let low = 0;
+    let high = this.#ranges.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      const [start, end] = this.#ranges[mid] as [number, number];
+      if (offset < start) high = mid - 1;
+      else if (offset > end) low = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  add(offset: number): void {
+    const last = this.#ranges.at(-1);
+    if (last !== undefined && offset === last[1] + 1) last[1] = offset;
+    else if (last === undefined || offset > last[1]) this.#ranges.push([offset, offset]);
+    else if (!this.has(offset)) {
+      const at = this.#ranges.findIndex(([start]) => start > offset);
+      this.#ranges.splice(at, 0, [offset, offset]);
+      this.#merge(at);
+    }
+  }
+
+  get ranges(): number {
+    return this.#ranges.length;
+  }
+
+  #merge(at: number): void {
+    const next = this.#ranges[at + 1];
+    const current = this.#ranges[at] as [number, number];
+    if (next !== undefined && current[1] + 1 === next[0]) {
+      current[1] = next[1];
+      this.#ranges.splice(at + 1, 1);
+    }
+    const previous = this.#ranges[at - 1];
+    if (previous !== undefined && previous[1] + 1 === current[0]) {
+      previous[1] = current[1];
+      this.#ranges.splice(at, 1);
+    }
+  }
+}
+
+/** km.src.* of a target record, when it came from this scope's source partition. */
+function sourceOffset(record: AuditRecord, scope: AuditScope): number | undefined {
+  let cluster: string | undefined;
+  let topic: string | undefined;
+  let partition: string | undefined;
+  let offset: string | undefined;
+  for (const [key, value] of record.headers) {
+    if (key === ProvenanceHeader.cluster) cluster = text(value);
+    else if (key === ProvenanceHeader.topic) topic = text(value);
+    else if (key === ProvenanceHeader.partition) partition = text(value);
+    else if (key === ProvenanceHeader.offset) offset = text(value);
+  }
+  if (cluster !== scope.cluster || topic !== scope.topic || partition !== String(scope.partition))
+    return undefined;
+  return offset === undefined ? undefined : Number(offset);
+}
+
+function loopGuarded(record: AuditRecord, targetId: string): boolean {
+  for (const [key, value] of record.headers) {
+    if (key === ProvenanceHeader.hops) return (text(value) ?? '').split(',').includes(targetId);
+  }
+  return false;
+}
+
+/**
+ * Walks the target partition in order and advances through the source partition as the target's
+ * first occurrences advance. A source record passed over is missing unless it shows up later on
+ * the target (then it is reordered instead). Duplicates are later copies of an offset already seen.
+ */
+export async function auditPartition(
+  scope: AuditScope,
+  source: AsyncIterable<AuditRecord>,
+  target: AsyncIterable<AuditRecord>,
+): Promise<PartitionAudit> {
+  const result: PartitionAudit = {
+    topic: scope.topic,
+    partition: scope.partition,
+    from: scope.from,
+    to: scope.to,
+    checked: 0,
+    replicated: 0,
+    skipped: 0,
+    missing: 0,
+    duplicated: 0,
+    reordered: 0,
+    altered: 0,
+    unknown: 0,
+    examples: [],
+  };
+  const note = (kind: ProblemKind, sourceOffset: number) => {
+    if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind, sourceOffset });
+  };
+  const seen = new OffsetSet();
+  const passed = new OffsetSet(); // counted missing when the walk went past them
+  let highest = -1;
+  const sources = source[Symbol.asyncIterator]();
+  let next = await sources.next();
+  const inRange = (offset: number) => offset >= scope.from && offset < scope.to;
+  /** Moves past one source record that the target has not shown (yet). */
+  const passOver = async (record: AuditRecord) => {
+    const offset = Number(record.offset);
+    if (inRange(offset)) {
+      result.checked++;
+      if (loopGuarded(record, scope.targetId)) result.skipped++;
+      else {
+        result.missing++;
+        passed.add(offset);
+        note('missing', offset);
+      }
+    }
+    next = await sources.next();
+  };
+
+  for await (const record of target) {
+    const offset = sourceOffset(record, scope);
+    if (offset === undefined || !inRange(offset)) continue;
+    if (seen.has(offset)) {
+      result.duplicated++;
+      note('duplicated', offset);
+      continue;
+    }
+    seen.add(offset);
+    if (offset < highest) {
+      result.reordered++;
+      note('reordered', offset);
+      if (passed.has(offset)) result.missing--; // not missing after all: late
+      continue;
+    }
+    highest = offset;
+    while (next.done !== true && Number(next.value.offset) < offset) await passOver(next.value);
+    if (next.done !== true && Number(next.value.offset) === offset) {
+      result.checked++;
+      result.replicated++;
+      if (recordDigest(next.value) !== recordDigest(record)) {
+        result.altered++;
+        note('altered', offset);
+      }
+      next = await sources.next();
+    } else {
+      result.unknown++;
+      note('unknown', offset);
+    }
+  }
+  while (next.done !== true && Number(next.value.offset) < scope.to) await passOver(next.value);
+  await sources.return?.();
+  return result;
+}
