@@ -1,6 +1,8 @@
 // Reads one partition's records in [from, to) as an async stream, for `kafka-mirror verify`. A
-// kafkajs consumer in a throwaway group (it never commits) fetches only this partition; each batch
-// waits until the reader has taken it, so memory holds one batch whatever the partition's size.
+// kafkajs consumer in a throwaway group (it never commits) fetches only this partition from its
+// log start (records before `from` are skipped; verify's ranges start at the log start, and
+// kafkajs cannot seek before its group is joined); each batch waits until the reader has taken
+// it, so memory holds one batch whatever the partition's size.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -60,7 +62,6 @@ export async function* readPartition(
       failed = payload.error;
       arrived?.();
     });
-    consumer.seek({ topic, partition, offset: String(from) });
     for (;;) {
       if (handOver === undefined) {
         const waited = new Promise<void>((resolve) => (arrived = resolve));

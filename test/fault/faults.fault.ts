@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import { useCluster, type ClusterOptions, type KafkaCluster } from '../support/kafka/index.ts';
-import { client, createTopic } from '../support/kafka-client.ts';
+import { client, createTopic, withAdmin } from '../support/kafka-client.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
 import { audit, record, resultOf, settled, stream } from './support.ts';
 
@@ -25,10 +25,13 @@ interface Setup {
   config: object;
 }
 
-async function setup(t: TestContext, target: ClusterOptions = {}): Promise<Setup> {
+async function setup(
+  t: TestContext,
+  options: { source?: ClusterOptions; target?: ClusterOptions } = {},
+): Promise<Setup> {
   const [source, targetCluster] = await Promise.all([
-    useCluster(t, { name: 'source' }),
-    useCluster(t, { name: 'target', ...target }),
+    useCluster(t, { name: 'source', ...options.source }),
+    useCluster(t, { name: 'target', ...options.target }),
   ]);
   const topic = `fault-${randomUUID().slice(0, 6)}`;
   const flow = `fault-${randomUUID().slice(0, 6)}`;
@@ -36,7 +39,8 @@ async function setup(t: TestContext, target: ClusterOptions = {}): Promise<Setup
   const config = flowConfig(
     source,
     targetCluster,
-    { name: flow, topics: { include: [topic] }, commitIntervalMs: COMMIT_MS },
+    // The scenario's topic, and any created later with its name as prefix.
+    { name: flow, topics: { include: [`${topic}.*`] }, commitIntervalMs: COMMIT_MS, refreshIntervalMs: 2000 },
     {
       queue: { maxRecords: QUEUE_RECORDS },
       producer: { requestTimeoutMs: 10_000 },
@@ -51,13 +55,20 @@ async function setup(t: TestContext, target: ClusterOptions = {}): Promise<Setup
 async function finish(
   s: Setup,
   scenario: string,
-  daemon: DaemonProcess,
+  daemons: readonly DaemonProcess[],
   startedAt: number,
+  topics: readonly string[] = [s.topic],
 ): Promise<ReturnType<typeof resultOf>> {
   const src = client(s.source.bootstrapServers);
-  assert.ok(await settled(src, `kafka-mirror.${s.flow}`, s.topic, 180_000), 'the flow committed everything');
-  assert.equal(await daemon.stop('SIGTERM'), 0);
-  const produced = await endOffsetTotal(src, s.topic);
+  for (const topic of topics) {
+    assert.ok(
+      await settled(src, `kafka-mirror.${s.flow}`, topic, 180_000),
+      `the flow committed all of ${topic}`,
+    );
+  }
+  for (const daemon of daemons) assert.equal(await daemon.stop('SIGTERM'), 0);
+  let produced = 0;
+  for (const topic of topics) produced += await endOffsetTotal(src, topic);
   const report = await audit(s.config, s.flow);
   const result = resultOf(scenario, produced, report, startedAt);
   await record(result);
@@ -81,7 +92,7 @@ test('daemon SIGKILLed five times during a stream', { timeout: 600_000 }, async 
     await daemon.waitForLog((l) => l['msg'] === 'flow running');
   }
   await writing;
-  const result = await finish(s, 'daemon-sigkill-x5', daemon, startedAt);
+  const result = await finish(s, 'daemon-sigkill-x5', [daemon], startedAt);
   // Each crash replays at most what was acknowledged since the last commit (one commit interval
   // at the stream's rate) plus what was queued or in flight (the queue's record budget).
   const bound = 5 * ((RATE * COMMIT_MS) / 1000 + QUEUE_RECORDS);
@@ -93,7 +104,7 @@ test(
   'target broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
   { timeout: 600_000 },
   async (t) => {
-    const s = await setup(t, { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } });
+    const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
     const startedAt = Date.now();
     const daemon = await startDaemon(t, s.config);
     await daemon.waitForLog((l) => l['msg'] === 'flow running');
@@ -103,7 +114,7 @@ test(
     await sleep(10_000);
     await s.target.startNode(1);
     await writing;
-    const result = await finish(s, 'target-broker-sigkill', daemon, startedAt);
+    const result = await finish(s, 'target-broker-sigkill', [daemon], startedAt);
     // A produce the dead leader had replicated but not answered is retried: at most the requests in
     // flight to it, one per partition.
     t.diagnostic(`duplicated ${result.duplicated}`);
@@ -112,7 +123,7 @@ test(
 );
 
 test('network blackhole between daemon and target for 30 s', { timeout: 600_000 }, async (t) => {
-  const s = await setup(t, { toxiproxy: true });
+  const s = await setup(t, { target: { toxiproxy: true } });
   const startedAt = Date.now();
   const daemon = await startDaemon(t, s.config);
   await daemon.waitForLog((l) => l['msg'] === 'flow running');
@@ -127,9 +138,122 @@ test('network blackhole between daemon and target for 30 s', { timeout: 600_000 
   await sleep(30_000);
   for (const toxic of toxics) await network.removeToxic(toxic);
   await writing;
-  const result = await finish(s, 'target-blackhole-30s', daemon, startedAt);
+  const result = await finish(s, 'target-blackhole-30s', [daemon], startedAt);
   // Requests sent while the blackhole was being set up may have been written with their answer
   // lost; their retry duplicates at most what was in flight (one request per partition).
   t.diagnostic(`duplicated ${result.duplicated}`);
   assert.ok(result.duplicated <= QUEUE_RECORDS, `duplicates ${result.duplicated}`);
+});
+
+test(
+  'source broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
+  { timeout: 600_000 },
+  async (t) => {
+    const s = await setup(t, { source: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
+    const startedAt = Date.now();
+    const daemon = await startDaemon(t, s.config);
+    await daemon.waitForLog((l) => l['msg'] === 'flow running');
+    const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+    await sleep(5000);
+    await s.source.killNode(1);
+    await sleep(10_000);
+    await s.source.startNode(1);
+    await writing;
+    // Reading a partition again after its leader moved repeats nothing already committed; the
+    // consumer may re-read from the last commit if it rejoins, within one commit interval.
+    const result = await finish(s, 'source-broker-sigkill', [daemon], startedAt);
+    t.diagnostic(`duplicated ${result.duplicated}`);
+    assert.ok(
+      result.duplicated <= (RATE * COMMIT_MS) / 1000 + QUEUE_RECORDS,
+      `duplicates ${result.duplicated}`,
+    );
+  },
+);
+
+test(
+  '150 ms round trip with jitter and a 10 MB/s cap between daemon and target',
+  { timeout: 600_000 },
+  async (t) => {
+    const s = await setup(t, { target: { toxiproxy: true } });
+    const network = s.target.network;
+    assert.ok(network !== undefined);
+    for (const direction of ['upstream', 'downstream'] as const) {
+      await network.addToxic({ type: 'latency', stream: direction, attributes: { latency: 75, jitter: 15 } });
+    }
+    await network.addToxic({ type: 'bandwidth', stream: 'upstream', attributes: { rate: 10 * 1024 } });
+    const startedAt = Date.now();
+    const daemon = await startDaemon(t, s.config);
+    await daemon.waitForLog((l) => l['msg'] === 'flow running');
+    await stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+    const result = await finish(s, 'wan-150ms-10MBps', [daemon], startedAt);
+    assert.equal(result.duplicated, 0, 'a slow link alone causes no duplicates');
+  },
+);
+
+test('connections to the target reset every few seconds', { timeout: 600_000 }, async (t) => {
+  const s = await setup(t, { target: { toxiproxy: true } });
+  const network = s.target.network;
+  assert.ok(network !== undefined);
+  const startedAt = Date.now();
+  const daemon = await startDaemon(t, s.config);
+  await daemon.waitForLog((l) => l['msg'] === 'flow running');
+  const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+  // Every connection is reset 3 s after it opens, for 15 s.
+  const toxic = await network.addToxic({
+    type: 'reset_peer',
+    stream: 'upstream',
+    attributes: { timeout: 3000 },
+  });
+  await sleep(15_000);
+  await network.removeToxic(toxic);
+  await writing;
+  const result = await finish(s, 'connection-resets', [daemon], startedAt);
+  // A reset can cut a request that the broker already appended: its retry duplicates it.
+  t.diagnostic(`duplicated ${result.duplicated}`);
+  assert.ok(result.duplicated <= 5 * QUEUE_RECORDS, `duplicates ${result.duplicated}`);
+});
+
+test('rolling restart of two instances sharing a flow', { timeout: 600_000 }, async (t) => {
+  const s = await setup(t);
+  const startedAt = Date.now();
+  const instances = [await startDaemon(t, s.config), await startDaemon(t, s.config)];
+  for (const daemon of instances) await daemon.waitForLog((l) => l['msg'] === 'flow running');
+  const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+  for (const i of [0, 1]) {
+    await sleep(5000);
+    assert.equal(await instances[i]?.stop('SIGTERM'), 0, 'a graceful stop');
+    const restarted = await startDaemon(t, s.config);
+    await restarted.waitForLog((l) => l['msg'] === 'flow running');
+    instances[i] = restarted;
+  }
+  await writing;
+  const result = await finish(s, 'rolling-restart-two-instances', instances, startedAt);
+  // Graceful stops commit before their partitions move; a rebalance can still hand over a
+  // partition whose last batch was written after the final commit of the old owner.
+  t.diagnostic(`duplicated ${result.duplicated}`);
+  assert.ok(result.duplicated <= 2 * QUEUE_RECORDS, `duplicates ${result.duplicated}`);
+});
+
+test('a topic created and partitions added mid-run', { timeout: 600_000 }, async (t) => {
+  const s = await setup(t);
+  const src = client(s.source.bootstrapServers);
+  const startedAt = Date.now();
+  const daemon = await startDaemon(t, s.config);
+  await daemon.waitForLog((l) => l['msg'] === 'flow running');
+  const writing = stream(src, s.topic, 40_000, RATE);
+  await sleep(5000);
+  const second = `${s.topic}-new`;
+  await createTopic(src, second, { partitions: 3 });
+  const writingSecond = stream(src, second, 10_000, 1000);
+  await sleep(3000);
+  await withAdmin(src, (a) => a.createPartitions({ topicPartitions: [{ topic: s.topic, count: 9 }] }));
+  await Promise.all([writing, writingSecond]);
+  const result = await finish(s, 'topics-added-mid-run', [daemon], startedAt, [s.topic, second]);
+  t.diagnostic(`duplicated ${result.duplicated}`);
+  // Each subscription change rebalances the group after a commit: at most one commit interval
+  // of records is read again per change (two changes here).
+  assert.ok(
+    result.duplicated <= 2 * ((RATE * COMMIT_MS) / 1000 + QUEUE_RECORDS),
+    `duplicates ${result.duplicated}`,
+  );
 });
