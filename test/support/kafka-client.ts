@@ -64,7 +64,13 @@ export async function produceAll(
   messages: Message[],
   chunk = 1000,
 ): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  // Idempotent: a retried request (a slow broker under a loaded machine) must not write the
+  // records twice, or a test's exact counts would measure the client instead of the code under test.
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += chunk) {
