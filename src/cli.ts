@@ -7,7 +7,7 @@ import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
-import { renderReport, verify } from './verify.ts';
+import { COUNTS, verify, type VerifyReport } from './verify.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, AUDIT_FAILED: 3 } as const;
@@ -199,7 +199,7 @@ async function status(url: string, json: boolean, io: Io): Promise<number> {
     io.err(`kafka-mirror: no status from ${url}: ${reason}\n`);
     return ExitCode.FAILURE;
   }
-  const rows = [
+  const rows = table([
     ['FLOW', 'STATE', 'READY', 'PARTITIONS', 'WRITTEN', 'LAG', 'LAG AGE', 'QUEUE', 'HALTED'],
     ...document.flows.map((f) => [
       f.name,
@@ -212,19 +212,49 @@ async function status(url: string, json: boolean, io: Io): Promise<number> {
       `${Math.round((100 * f.queue.bytes) / Math.max(1, f.queue.maxBytes))}%`,
       String(f.partitions.filter((p) => p.halted !== null).length),
     ]),
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const row of rows)
-    io.out(
-      `${row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  ]);
+  for (const row of rows) io.out(`${row}\n`);
   for (const f of document.flows) {
     for (const reason of f.notReady ?? []) io.out(`${f.name}: not ready: ${reason}\n`);
   }
   return document.ready ? ExitCode.OK : ExitCode.FAILURE;
+}
+
+/** `kafka-mirror verify` for a terminal: one line per topic, a total, the first problems found. */
+function renderReport(report: VerifyReport): string {
+  const lines = table([
+    ['FLOW', 'TOPIC', '-> TARGET', ...COUNTS.map((c) => c.toUpperCase())],
+    ...report.topics.map((t) => [
+      t.flow,
+      t.topic,
+      t.remoteTopic,
+      ...COUNTS.map((k) => String(t.partitions.reduce((n, p) => n + p[k], 0))),
+    ]),
+    ['total', '', '', ...COUNTS.map((k) => String(report.totals[k]))],
+  ]);
+  for (const t of report.topics) {
+    for (const p of t.partitions) {
+      for (const e of p.examples.slice(0, 5))
+        lines.push(`${t.topic}/${p.partition}: ${e.kind} at source offset ${e.sourceOffset}`);
+    }
+  }
+  lines.push(
+    report.ok
+      ? 'OK: nothing missing, reordered or altered up to the committed offsets'
+      : 'FAILED: records are missing, reordered or altered (see above)',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/** Rows as lines of left-aligned columns two spaces apart. */
+function table(rows: ReadonlyArray<readonly string[]>): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 async function start(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {

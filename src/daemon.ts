@@ -44,6 +44,9 @@ interface FlowEntry {
   lagFailing: boolean;
 }
 
+/** Records not yet replicated, from the flow's last lag refresh. */
+const lagRecords = (entry: FlowEntry) => entry.lag.reduce((sum, p) => sum + p.lag, 0);
+
 export class Daemon {
   readonly #config: Config;
   readonly #logger: Logger;
@@ -143,7 +146,6 @@ export class Daemon {
       flows: [...this.#flows].map(([name, entry]) => {
         const flow = entry.running?.flow;
         const halted = new Map(flow?.haltedPartitions().map((h) => [`${h.topic}/${h.partition}`, h.reason]));
-        const oldest = flow?.oldestPending();
         return {
           name,
           source: entry.config.source,
@@ -162,8 +164,8 @@ export class Daemon {
             maxRecords: this.#config.queue.maxRecords,
             maxBytes: this.#config.queue.maxBytes,
           },
-          lagRecords: entry.lag.reduce((sum, p) => sum + p.lag, 0),
-          lagSeconds: oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000),
+          lagRecords: lagRecords(entry),
+          lagSeconds: flow?.pendingAgeSeconds() ?? 0,
           lagRefreshedAt: entry.lagAt === undefined ? null : new Date(entry.lagAt).toISOString(),
           partitions: entry.lag.map((p) => ({
             topic: p.topic,
@@ -283,8 +285,7 @@ export class Daemon {
       m.halted.set(labels, flow?.stats.halted.size ?? 0);
       m.assigned.set(labels, flow?.assigned.length ?? 0);
       m.ready.set(labels, readiness.flows[name]?.length === 0 ? 1 : 0);
-      const oldest = flow?.oldestPending();
-      m.lagSeconds.set(labels, oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
+      m.lagSeconds.set(labels, flow?.pendingAgeSeconds() ?? 0);
       if (flow !== undefined) entry.metrics.state(flow.exportedState);
     }
   }
@@ -346,19 +347,18 @@ export class Daemon {
         next.set(name, written);
         const moved = written - (last.get(name) ?? 0);
         const rate = (moved * 1000) / Math.max(1, now - lastAt);
-        const lagRecords = entry.lag.reduce((sum, p) => sum + p.lag, 0);
+        const remaining = lagRecords(entry);
         // Quiet when idle: one line a minute once nothing moves and nothing remains.
-        if (moved === 0 && lagRecords === 0 && ticks % 12 !== 0) continue;
-        const oldest = flow.oldestPending();
+        if (moved === 0 && remaining === 0 && ticks % 12 !== 0) continue;
         this.#logger.info(
           {
             flow: name,
             state: flow.exportedState,
             recordsWritten: written,
             recordsPerSec: Math.round(rate),
-            lagRecords,
-            lagSeconds: oldest === undefined ? 0 : Math.round((now - oldest) / 1000),
-            etaSeconds: lagRecords > 0 && rate > 0 ? Math.round(lagRecords / rate) : null,
+            lagRecords: remaining,
+            lagSeconds: Math.round(flow.pendingAgeSeconds(now)),
+            etaSeconds: remaining > 0 && rate > 0 ? Math.round(remaining / rate) : null,
             skippedLoop: flow.stats.skipped.loop,
             queued: flow.queued.records,
             queuedBytes: flow.queued.bytes,

@@ -12,31 +12,23 @@ export const HEARTBEAT_TOPIC = 'kafka-mirror.heartbeats';
 /** Heartbeats are only useful while fresh: a day of them is plenty for an investigation. */
 const HEARTBEAT_TOPIC_CONFIGS = { 'cleanup.policy': 'delete', 'retention.ms': String(24 * 3600 * 1000) };
 
+export interface HeartbeatOptions {
+  readonly flow: string;
+  readonly intervalMs: number;
+  readonly logger: Logger;
+  readonly onSent: () => void;
+  readonly onError: (error: unknown) => void;
+}
+
 export class HeartbeatEmitter {
   readonly #producer: Producer;
   readonly #admin: TopicAdmin;
-  readonly #options: {
-    flow: string;
-    intervalMs: number;
-    logger: Logger;
-    onSent: () => void;
-    onError: (error: unknown) => void;
-  };
+  readonly #options: HeartbeatOptions;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #beating = false;
 
-  constructor(
-    kafka: KafkaClient,
-    admin: TopicAdmin,
-    options: {
-      flow: string;
-      intervalMs: number;
-      logger: Logger;
-      onSent: () => void;
-      onError: (error: unknown) => void;
-    },
-  ) {
+  constructor(kafka: KafkaClient, admin: TopicAdmin, options: HeartbeatOptions) {
     this.#admin = admin;
     this.#options = options;
     this.#producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });

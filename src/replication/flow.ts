@@ -6,9 +6,8 @@ import { BoundedQueue } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
 import { ProvenanceHeader, provenanceStamp } from './provenance.ts';
 import {
-  HEADER_OVERHEAD_BYTES,
-  RECORD_OVERHEAD_BYTES,
   payloadBytes,
+  queueCharge,
   type HeaderList,
   type SourceBatch,
   type TargetRecord,
@@ -179,9 +178,10 @@ export class Flow {
     return [...this.stats.halted].map(([lane, reason]) => ({ ...splitLane(lane), reason }));
   }
 
-  /** Source timestamp (epoch ms) of the oldest record fetched and not yet acknowledged. */
-  oldestPending(): number | undefined {
-    return this.#tracker.oldestPending();
+  /** Age in seconds (from its source timestamp) of the oldest record fetched and not yet acknowledged; 0 when none is. */
+  pendingAgeSeconds(now = Date.now()): number {
+    const oldest = this.#tracker.oldestPending();
+    return oldest === undefined ? 0 : Math.max(0, (now - oldest) / 1000);
   }
 
   get queued(): { records: number; bytes: number } {
@@ -271,8 +271,7 @@ export class Flow {
         records.push(out);
         const size = payloadBytes(out);
         payload += size;
-        // The provenance headers cost only their bytes: their pairs are shared (provenance.ts).
-        bytes += size + RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * r.headers.length;
+        bytes += queueCharge(size, r.headers.length);
       }
       if (
         i === batch.records.length - 1 ||

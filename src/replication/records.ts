@@ -51,9 +51,13 @@ export function payloadBytes(record: SourceRecord | TargetRecord): number {
   return bytes;
 }
 
-/** Memory a record from the source holds once queued: its payload plus the objects that hold it. */
-export function recordBytes(record: SourceRecord): number {
-  return RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * record.headers.length + payloadBytes(record);
+/**
+ * What the queue charges a record: its payload (provenance headers included, `payloadBytes`)
+ * plus the objects that hold it, `sourceHeaders` being the headers it brought from the source
+ * (the provenance pairs are shared and cost only their bytes).
+ */
+export function queueCharge(payload: number, sourceHeaders: number): number {
+  return RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * sourceHeaders + payload;
 }
 
 /** Upper bound of a record's size in a produce request: payload plus its varint framing. */
