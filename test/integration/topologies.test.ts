@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configFile, runCli, startDaemon } from '../support/daemon.ts';
 import { useCluster, type KafkaCluster } from '../support/kafka/index.ts';
-import { client, createTopic, numbered, produceAll, readTopic } from '../support/kafka-client.ts';
+import { client, createTopic, header, numbered, produceAll, readTopic } from '../support/kafka-client.ts';
 import { endOffsetTotal, waitForRecords } from '../support/replication-checks.ts';
 
 /** Topics of users: not Kafka's own (`__*`) nor kafka-mirror's (`kafka-mirror.heartbeats`). */
@@ -136,6 +136,19 @@ test(
     await sleep(10_000); // a record going round again would show up here
     for (const x of [a, b, c]) await assertExactlyOnce(x, 'orders', 12_000);
     assert.equal(await daemon.stop('SIGTERM'), 0);
+    // Heartbeats go one hop only: each cluster holds its own and copies of its ring predecessor's,
+    // never a heartbeat relayed further round (which would carry three hops).
+    for (const [x, from] of [
+      [b, a],
+      [c, b],
+      [a, c],
+    ] as const) {
+      const beats = await readTopic(client(x.bootstrapServers), 'kafka-mirror.heartbeats');
+      const copied = beats.filter((r) => header(r, 'km.hops') !== undefined);
+      assert.ok(copied.length > 0, `${x.name} received heartbeats from ${from.name}`);
+      assert.ok(beats.length > copied.length, `${x.name} has heartbeats of its own`);
+      for (const r of copied) assert.equal(header(r, 'km.hops'), `${from.clusterId},${x.clusterId}`);
+    }
   },
 );
 
