@@ -68,7 +68,8 @@ a flow is not ready. Exit 0 when every flow is ready, 1 when one is not or the d
   -c, --config <file>  take the admin address from this config instead
       --json           print the /status document as it is
 `,
-  verify: `Usage: kafka-mirror verify --config <file> [--flow <name>] [--topic <source topic>] [--json]
+  verify: `Usage: kafka-mirror verify --config <file> [--flow <name>] [--topic <source topic>]
+                          [--since <time>] [--json]
 
 Compares source and target of each flow, partition by partition, through the provenance headers
 (km.src.*): every source record from the log start up to the flow's committed offset must be on
@@ -79,6 +80,8 @@ when a record is missing, reordered or altered; duplicates (at-least-once) are r
   -c, --config <file>  config file (YAML or JSON)
       --flow <name>    only this flow
       --topic <name>   only this source topic
+      --since <time>   only source records written at or after this time (ISO 8601, such as
+                       2026-11-22T09:00:00Z, or epoch milliseconds): an audit of a recent window
       --json           the full report as JSON, per partition
 `,
   version: `Usage: kafka-mirror version
@@ -86,6 +89,15 @@ when a record is missing, reordered or altered; duplicates (at-least-once) are r
 Prints the kafka-mirror and Node.js versions.
 `,
 };
+
+/** A point in time given as ISO 8601 or epoch milliseconds. */
+function parseTime(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(`--since "${text}" is not a time: give ISO 8601 (2026-11-22T09:00:00Z) or epoch ms`);
+  }
+  return ms;
+}
 
 export interface Io {
   out: (text: string) => void;
@@ -105,6 +117,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         json: { type: 'boolean' },
         flow: { type: 'string' },
         topic: { type: 'string' },
+        since: { type: 'string' },
       },
     });
     const [command] = positionals;
@@ -141,7 +154,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       }
       if (command === 'verify') {
         const logger = createLogger({ level: 'error', destination: process.stderr });
-        const report = await verify(config, logger, { flow: values.flow, topic: values.topic });
+        const since = values.since === undefined ? undefined : parseTime(values.since);
+        const report = await verify(config, logger, { flow: values.flow, topic: values.topic, since });
         io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
         return report.ok ? ExitCode.OK : ExitCode.AUDIT_FAILED;
       }

@@ -264,7 +264,10 @@ export class Daemon {
     if (flow.exportedState !== 'running' && flow.exportedState !== 'halted') reasons.push(flow.exportedState);
     if (!flow.joined) reasons.push('not assigned by the source consumer group yet');
     const halted = flow.stats.halted.size;
-    if (halted > 0) reasons.push(`${halted} partition(s) halted: the target refused a record (see /status)`);
+    if (halted > 0)
+      reasons.push(
+        `${halted} partition(s) halted: the target refused a record or the topic was deleted (see /status)`,
+      );
     const since = writer.pendingSince();
     const stalledMs = since === undefined ? 0 : Date.now() - since;
     if (stalledMs > this.#config.admin.stallTimeoutMs) {
@@ -443,6 +446,7 @@ export class Daemon {
         metrics.retried();
         metrics.error('target', errorCode(error));
       },
+      topicExists: (topic) => targetAdmin.topicExists(topic),
     });
     let flow: Flow | undefined;
     const reader = new SourceReader(

@@ -5,6 +5,7 @@ export const errorCodes = [
   'KM_USAGE',
   'KM_CONFIG',
   'KM_WRITE_REJECTED',
+  'KM_TARGET_TOPIC_MISSING',
   'KM_SHUTDOWN_TIMEOUT',
   'KM_CLUSTER_IDENTITY',
   'KM_ADMIN_LISTEN',
@@ -60,6 +61,26 @@ export class WriteRejectedError extends KafkaMirrorError {
     this.topic = topic;
     this.partition = partition;
     this.kafkaError = kafkaError;
+  }
+}
+
+/**
+ * The remote topic of a topic this flow has replicated before (its group has committed offsets)
+ * is gone from the target: deleted. It is never recreated silently, since what was replicated
+ * into it is lost with it; the partition halts and nothing past it is committed.
+ */
+export class TargetTopicMissingError extends KafkaMirrorError {
+  static readonly code = 'KM_TARGET_TOPIC_MISSING';
+  readonly topic: string;
+  readonly partition: number | undefined;
+  constructor(topic: string, partition: number | undefined, cause?: unknown) {
+    super(
+      TargetTopicMissingError.code,
+      `target topic ${topic} does not exist (deleted after this flow replicated into it); not recreating it`,
+      { cause },
+    );
+    this.topic = topic;
+    this.partition = partition;
   }
 }
 

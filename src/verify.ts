@@ -1,6 +1,6 @@
 // `kafka-mirror verify`: audits what a flow replicated. For every source partition of the flow's
-// topics, the records from the log start up to the flow's committed offset (everything the flow
-// claims as replicated) are compared with the target partition through the provenance headers:
+// topics, the records from the log start (or the first at `since`) up to the flow's committed
+// offset (everything the flow claims as replicated) are compared with the target partition through the provenance headers:
 // missing, duplicated, reordered or altered records. Reads only; commits nothing.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
@@ -15,6 +15,8 @@ import { flowTopicFilter, remoteTopicOf } from './replication/topic-selection.ts
 export interface VerifyOptions {
   readonly flow?: string;
   readonly topic?: string;
+  /** Only source records from the first offset whose timestamp is at or after this (epoch ms). */
+  readonly since?: number;
   /** Partitions audited at once (each needs two consumers). */
   readonly concurrency?: number;
   /** How long a partition read waits for records that may not come (a range ending in markers). */
@@ -82,26 +84,27 @@ async function verifyFlow(
       const remoteTopic = remoteTopicOf(flow, topic, aliases);
       const sourceMarks = (await sourceAdmin.watermarks(topic)).sort((a, b) => a.partition - b.partition);
       const targetMarks = targetTopics.has(remoteTopic) ? await targetAdmin.watermarks(remoteTopic) : [];
+      const since =
+        options.since === undefined
+          ? new Map<number, number>()
+          : await sourceAdmin.offsetsAt(topic, options.since);
       const limit = new PQueue({ concurrency: options.concurrency ?? 4 });
       const partitions = await limit.addAll(
         sourceMarks.map((mark) => async () => {
-          const to = Math.max(mark.low, committed.get(`${topic}/${mark.partition}`) ?? -1);
+          const from = Math.max(mark.low, since.get(mark.partition) ?? mark.low);
+          const to = Math.max(from, committed.get(`${topic}/${mark.partition}`) ?? -1);
           const onTarget = targetMarks.find((m) => m.partition === mark.partition);
           const scope = {
             cluster: flow.source,
             topic,
             partition: mark.partition,
             targetId,
-            from: mark.low,
+            from,
             to,
           };
           return auditPartition(
             scope,
-            readPartition(
-              clients.source,
-              { topic, partition: mark.partition, from: mark.low, to },
-              options.idleMs,
-            ),
+            readPartition(clients.source, { topic, partition: mark.partition, from, to }, options.idleMs),
             onTarget === undefined
               ? nothing()
               : readPartition(

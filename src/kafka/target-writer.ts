@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Compression } from '../config/index.ts';
-import { WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
@@ -39,6 +39,11 @@ export interface WriterOptions {
   logger: Logger;
   /** Called for every failed produce attempt that will be retried. */
   onRetry?: (error: unknown) => void;
+  /**
+   * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
+   * and the write rejects with TargetTopicMissingError instead of retrying forever.
+   */
+  topicExists?: (topic: string) => Promise<boolean>;
 }
 
 /**
@@ -52,6 +57,7 @@ export interface WriterOptions {
  * for as long as it takes (an unreachable target makes the flow wait, never skip). A record the
  * target refuses (too large, not authorized) rejects with WriteRejectedError; a too-large
  * request of several records is split first, so only a record that is too large on its own halts.
+ * A write to a topic deleted from the target rejects with TargetTopicMissingError.
  */
 export class TargetWriter {
   readonly #producer: Producer;
@@ -154,6 +160,12 @@ export class TargetWriter {
         }
         if (type !== undefined && FATAL.has(type)) {
           throw new WriteRejectedError(topic, partition, type, rootCause(error));
+        }
+        // A leader whose metadata is behind answers this briefly for a new topic; a deleted topic
+        // answers it for good. The target's topic list tells them apart (a failed check retries).
+        if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
+          const exists = await this.#options.topicExists(topic).catch(() => true);
+          if (!exists) throw new TargetTopicMissingError(topic, partition, rootCause(error));
         }
         this.#options.onRetry?.(error);
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);

@@ -91,6 +91,23 @@ export class TopicAdmin {
     return offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
   }
 
+  /** Per partition, the first offset whose timestamp is at or after `timestamp` (the log end if none). */
+  async offsetsAt(topic: string, timestamp: number): Promise<Map<number, number>> {
+    const offsets = await this.#admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+    return new Map(offsets.map((o) => [o.partition, Number(o.offset)]));
+  }
+
+  async topicExists(topic: string): Promise<boolean> {
+    return (await this.#admin.listTopics()).includes(topic);
+  }
+
+  /** The topics among `topics` for which `group` has a committed offset on some partition. */
+  async committedTopics(group: string, topics: readonly string[]): Promise<Set<string>> {
+    if (topics.length === 0) return new Set();
+    const committed = await this.committed(group, topics);
+    return new Set(committed.filter((c) => c.offset >= 0).map((c) => c.topic));
+  }
+
   async committed(
     group: string,
     topics: readonly string[],

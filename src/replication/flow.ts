@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
+import { TargetTopicMissingError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import { BoundedQueue } from './bounded-queue.ts';
@@ -410,7 +411,9 @@ export class Flow {
     this.#source.pause(topic, partition);
     this.#logger.error(
       { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },
-      'partition halted: the target refused a record; nothing past it will be committed',
+      error instanceof TargetTopicMissingError
+        ? 'partition halted: the target topic was deleted; nothing past it will be committed'
+        : 'partition halted: the target refused a record; nothing past it will be committed',
     );
   }
 }

@@ -1,4 +1,5 @@
 import type { FlowConfig } from '../config/index.ts';
+import { TargetTopicMissingError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 
@@ -16,6 +17,8 @@ export interface TopicCatalog {
     configs: Record<string, string>,
   ): Promise<void>;
   addPartitions(name: string, count: number): Promise<void>;
+  /** The topics among `topics` for which `group` has a committed offset. */
+  committedTopics(group: string, topics: readonly string[]): Promise<Set<string>>;
 }
 
 export interface SyncResult {
@@ -25,6 +28,12 @@ export interface SyncResult {
   readonly partitions: Map<string, number>;
   readonly created: string[];
   readonly grown: string[];
+  /**
+   * Source topics whose remote topic is gone although this flow replicated into it (its group has
+   * committed offsets): deleted on the target. Not recreated; they stay ready, so their writes
+   * halt the partitions with KM_TARGET_TOPIC_MISSING.
+   */
+  readonly deleted: string[];
   /** Source topic -> why it is not ready (retried on the next refresh). */
   readonly failed: Map<string, string>;
   /** Source topics not selected: `filter` (include/exclude, internal) or `policy` (named after the target). */
@@ -35,7 +44,8 @@ export interface SyncResult {
  * One pass of the topic synchroniser of a flow: lists the source topics, applies the flow's
  * selection, creates missing remote topics on the target with the source's partition count and
  * the allowed topic configs, and adds partitions where the source grew (target partition =
- * source partition needs at least as many). It never deletes or shrinks anything.
+ * source partition needs at least as many). It never deletes or shrinks anything, and never
+ * recreates a remote topic this flow has replicated into before (an operator deleted it).
  */
 export async function syncTopics(
   flow: FlowConfig,
@@ -53,6 +63,7 @@ export async function syncTopics(
     partitions: new Map(),
     created: [],
     grown: [],
+    deleted: [],
     failed: new Map(),
     excluded: { filter: 0, policy: 0 },
   };
@@ -66,6 +77,13 @@ export async function syncTopics(
     internal.includes(topic) ? topic : remoteTopicOf(flow, topic, aliases);
   const targetTopics = await target.partitionCounts();
   const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic)));
+  const replicatedBefore =
+    missing.length > 0
+      ? await source.committedTopics(
+          flow.group,
+          missing.map(([t]) => t),
+        )
+      : new Set<string>();
   const configs =
     missing.length > 0
       ? await source.topicConfigs(
@@ -78,7 +96,13 @@ export async function syncTopics(
     const remote = remoteOf(topic);
     const existing = targetTopics.get(remote);
     try {
-      if (existing === undefined) {
+      if (existing === undefined && replicatedBefore.has(topic)) {
+        result.deleted.push(topic);
+        logger.error(
+          { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
+          'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+        );
+      } else if (existing === undefined) {
         await target.createTopic(remote, partitions, flow.replicationFactor, configs.get(topic) ?? {});
         result.created.push(remote);
         logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');

@@ -98,3 +98,10 @@ test('status against an address where nothing answers fails (exit 1) and says wh
   assert.equal(await main(['status', '--url', `http://127.0.0.1:${port}`], sink), ExitCode.FAILURE);
   assert.match(io.stderr, new RegExp(`no status from http://127\\.0\\.0\\.1:${port}`));
 });
+
+test('verify --since that is not a time is a usage error naming it, before any cluster is asked', async () => {
+  const { io, sink } = capture();
+  const config = new URL('../../config/active-passive.yaml', import.meta.url).pathname;
+  assert.equal(await main(['verify', '--config', config, '--since', 'yesterday'], sink), ExitCode.USAGE);
+  assert.match(io.stderr, /--since "yesterday" is not a time/);
+});

@@ -45,6 +45,7 @@ export class JvmCluster implements KafkaCluster {
   readonly clusterId: string;
   readonly nodeIds: readonly number[];
   readonly bootstrapServers: readonly string[];
+  readonly directBootstrapServers: readonly string[];
   readonly network: ClusterNetwork | undefined;
   readonly security: ClusterSecurity | undefined;
   readonly #runtime: KafkaRuntime;
@@ -64,6 +65,7 @@ export class JvmCluster implements KafkaCluster {
     dir: string;
     nodes: Map<number, NodeState>;
     bootstrapServers: string[];
+    directBootstrapServers: string[];
     flags: string[];
     startTimeoutMs: number;
     proxy: ToxiproxyServer | undefined;
@@ -77,6 +79,7 @@ export class JvmCluster implements KafkaCluster {
     this.#nodes = init.nodes;
     this.nodeIds = [...init.nodes.keys()];
     this.bootstrapServers = init.bootstrapServers;
+    this.directBootstrapServers = init.directBootstrapServers;
     this.#flags = init.flags;
     this.#startTimeoutMs = init.startTimeoutMs;
     this.#proxy = init.proxy;
@@ -143,6 +146,7 @@ export class JvmCluster implements KafkaCluster {
       dir,
       nodes,
       bootstrapServers: ids.map((id) => `127.0.0.1:${ports.get(id)?.advertised}`),
+      directBootstrapServers: ids.map((id) => `127.0.0.1:${ports.get(id)?.internal}`),
       flags: jvmFlags(options.jvmProfile ?? 'test'),
       startTimeoutMs: options.startTimeoutMs ?? 90_000,
       proxy,

@@ -47,6 +47,7 @@ export class TestcontainersCluster implements KafkaCluster {
   readonly nodeIds: readonly number[];
   readonly bootstrapServers: readonly string[];
   readonly network: ClusterNetwork | undefined;
+  readonly directBootstrapServers: readonly string[] | undefined;
   /** SASL_SSL clusters are a jvm-backend feature (start() refuses the option). */
   readonly security = undefined;
   readonly #nodes: Map<number, ContainerNode>;
@@ -73,6 +74,7 @@ export class TestcontainersCluster implements KafkaCluster {
     this.#nodes = init.nodes;
     this.nodeIds = [...init.nodes.keys()];
     this.bootstrapServers = init.bootstrapServers;
+    this.directBootstrapServers = init.proxy === undefined ? init.bootstrapServers : undefined;
     this.#dockerNetwork = init.dockerNetwork;
     this.#proxy = init.proxy;
     this.#dir = init.dir;

@@ -65,6 +65,12 @@ export interface KafkaCluster {
   readonly nodeIds: readonly number[];
   /** Addresses clients bootstrap from (the Toxiproxy fronts when enabled). */
   readonly bootstrapServers: readonly string[];
+  /**
+   * Addresses that bypass Toxiproxy (on the jvm backend, the nodes' PLAINTEXT replication
+   * listener, which advertises itself): a test's own producer keeps writing while network faults
+   * hit the daemon. Undefined where there is no such path (testcontainers with a proxy).
+   */
+  readonly directBootstrapServers: readonly string[] | undefined;
   /** Present when the cluster was started with `toxiproxy: true`. */
   readonly network: ClusterNetwork | undefined;
   /** Present when the cluster was started with `security`: the CA file and users clients need. */

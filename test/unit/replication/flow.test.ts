@@ -162,6 +162,8 @@ class FakeCatalog implements TopicCatalog {
   readonly topics: Map<string, number>;
   readonly created: Array<{ name: string; partitions: number; replicationFactor: number }> = [];
   readonly grown: Array<[string, number]> = [];
+  /** Topics the flow's group has committed offsets for (source side). */
+  readonly committed = new Set<string>();
 
   constructor(topics: Record<string, number> = {}) {
     this.topics = new Map(Object.entries(topics));
@@ -184,6 +186,10 @@ class FakeCatalog implements TopicCatalog {
   async addPartitions(name: string, count: number): Promise<void> {
     this.topics.set(name, count);
     this.grown.push([name, count]);
+  }
+
+  async committedTopics(_group: string, topics: readonly string[]): Promise<Set<string>> {
+    return new Set(topics.filter((t) => this.committed.has(t)));
   }
 }
 
@@ -735,6 +741,40 @@ test(
 
     await flow.refresh();
     assert.equal(source.setTopicsCalls.length, 2, 'grown once, restarted once');
+  },
+);
+
+test(
+  'refresh() never recreates a remote topic the flow replicated into before (deleted on the target)',
+  { timeout: 2000 },
+  async (t) => {
+    const topic = `orders-${id()}`;
+    const fresh = `orders-${id()}`;
+    const { flow, source, catalogs, logged } = setup(t, { sourceTopics: { [topic]: 2 } });
+    await flow.start();
+    assert.deepEqual(catalogs.target.created, [{ name: topic, partitions: 2, replicationFactor: 1 }]);
+
+    // An operator deletes the remote topic after the flow committed progress on its source topic.
+    catalogs.source.committed.add(topic);
+    catalogs.target.topics.delete(topic);
+    catalogs.source.topics.set(fresh, 1); // a new topic in the same refresh is still created
+    await flow.refresh();
+    await flow.refresh();
+    assert.equal(catalogs.target.topics.has(topic), false, 'not recreated');
+    assert.deepEqual(
+      catalogs.target.created.map((c) => c.name),
+      [topic, fresh],
+    );
+    assert.deepEqual(
+      source.setTopicsCalls.at(-1)?.topics,
+      [topic, fresh].sort(),
+      'still subscribed: its writes halt the partitions with KM_TARGET_TOPIC_MISSING',
+    );
+    const errors = logged(
+      'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+    );
+    assert.equal(errors.length, 2, 'logged at every refresh while it is missing');
+    assert.equal(errors[0]?.level, 50);
   },
 );
 
