@@ -60,14 +60,23 @@ export interface WriterOptions {
  * A write to a topic deleted from the target rejects with TargetTopicMissingError.
  */
 export class TargetWriter {
-  readonly #producer: Producer;
+  #producer: Producer;
+  readonly #kafka: KafkaClient;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
   /** Start time of every produce request not yet acknowledged (retries included). */
   readonly #pending = new Set<{ since: number }>();
+  /** Topics confirmed deleted from the target; writes to them reject without a request. */
+  readonly #deleted = new Set<string>();
+  #replacing: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient, options: WriterOptions) {
+    this.#kafka = kafka;
     this.#options = options;
+    this.#producer = this.#newProducer();
+  }
+
+  #newProducer(): Producer {
     // Every message names its partition; the default partitioner is only set to silence kafkajs's
     // start-up notice about its v2 partitioner change. kafkajs drops (without an error) messages
     // for a partition its metadata does not know yet, such as one just added to a topic; the ack
@@ -75,13 +84,41 @@ export class TargetWriter {
     // kafkajs's own retries are off: this writer retries every failure itself, with its backoff,
     // so each one is logged and counted (kafka_mirror_retries_total, kafka_mirror_errors_total).
     // kafkajs still refreshes its metadata on a stale-leader error before it rethrows.
-    this.#producer = kafka.producer({
+    return this.#kafka.producer({
       allowAutoTopicCreation: false,
       retry: { retries: 0 },
       metadataMaxAge: 5000,
       idempotent: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
+  }
+
+  /**
+   * A kafkajs producer refreshes the metadata of every topic it ever wrote, and one deleted topic
+   * fails that refresh for all of them: writes to every other topic would retry forever. So the
+   * topic is marked deleted and the producer replaced by one that has never seen it.
+   */
+  async #forget(topic: string): Promise<void> {
+    if (!this.#deleted.has(topic)) {
+      this.#deleted.add(topic);
+      const old = this.#producer;
+      this.#producer = this.#newProducer();
+      const next = this.#producer;
+      this.#replacing = (async () => {
+        await old.disconnect().catch(() => {});
+        // Until it connects (the target may be unreachable too) or the writer closes.
+        while (
+          !(await next.connect().then(
+            () => true,
+            () => false,
+          )) &&
+          !this.#abort.signal.aborted
+        ) {
+          await sleep(1000, undefined, { signal: this.#abort.signal }).catch(() => {});
+        }
+      })();
+    }
+    await this.#replacing;
   }
 
   async connect(): Promise<void> {
@@ -95,6 +132,10 @@ export class TargetWriter {
   }
 
   async write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+    // Recreated by an operator since? Then it is written again (after a restart or rebalance).
+    if (this.#deleted.has(topic) && (await this.#options.topicExists?.(topic).catch(() => false)) === true) {
+      this.#deleted.delete(topic);
+    }
     let start = 0;
     while (start < records.length) {
       let end = start;
@@ -132,7 +173,9 @@ export class TargetWriter {
 
   async #attempt(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      if (this.#deleted.has(topic)) throw new TargetTopicMissingError(topic, partition);
       try {
+        await this.#replacing;
         const results = await this.#producer.send({
           topic,
           acks: -1,
@@ -165,7 +208,10 @@ export class TargetWriter {
         // answers it for good. The target's topic list tells them apart (a failed check retries).
         if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
           const exists = await this.#options.topicExists(topic).catch(() => true);
-          if (!exists) throw new TargetTopicMissingError(topic, partition, rootCause(error));
+          if (!exists) {
+            await this.#forget(topic);
+            throw new TargetTopicMissingError(topic, partition, rootCause(error));
+          }
         }
         this.#options.onRetry?.(error);
         const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);

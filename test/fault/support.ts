@@ -1,15 +1,19 @@
 // What every fault scenario shares: a steady stream of sequenced records written while the fault
 // happens, a wait until the flow has committed everything, the audit by `verify`, and the results
 // file (test/fault/results/latest.json) that docs/reliability.md reports.
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { verify, type VerifyReport } from '../../src/verify.ts';
+import { promisify } from 'node:util';
+import { ensureKafkaRuntime, type KafkaCluster } from '../support/kafka/index.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
-import { withAdmin } from '../support/kafka-client.ts';
+import { client, withAdmin } from '../support/kafka-client.ts';
 import { committedTotal } from '../support/replication-checks.ts';
 
 export interface FaultResult {
@@ -33,6 +37,8 @@ export async function stream(
   topic: string,
   total: number,
   perSecond: number,
+  /** Pads each value to this many bytes (0: just the number). */
+  valueBytes = 0,
 ): Promise<number> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -44,7 +50,7 @@ export async function stream(
       if (due > sent) {
         const messages = Array.from({ length: due - sent }, (_, i) => ({
           key: String(sent + i),
-          value: `record-${String(sent + i).padStart(9, '0')}`,
+          value: `record-${String(sent + i).padStart(9, '0')}`.padEnd(valueBytes, '.'),
         }));
         await producer.send({ topic, acks: -1, messages });
         sent = due;
@@ -108,4 +114,80 @@ export function resultOf(
     reordered: report.totals.reordered,
     seconds: Math.round((Date.now() - startedAt) / 1000),
   };
+}
+
+/** The group's committed offset per partition of the topic (-1 where none). */
+export async function committedOffsets(
+  kafka: KafkaClient,
+  group: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  const [answer] = await withAdmin(kafka, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
+  return new Map((answer?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+}
+
+/**
+ * Moves the leader of every partition of `topic` to another node while all nodes stay up: each
+ * replica list is rotated by a reassignment (same replicas, new preferred leader first), then
+ * Kafka's own LeaderElectionCommand runs a preferred-leader election. Returns how many partitions
+ * changed leader.
+ */
+export async function moveLeaders(cluster: KafkaCluster, topic: string): Promise<number> {
+  const kafka = client(cluster.bootstrapServers);
+  const leaders = async () => {
+    const { topics } = await withAdmin(kafka, (a) => a.fetchTopicMetadata({ topics: [topic] }));
+    return new Map((topics[0]?.partitions ?? []).map((p) => [p.partitionId, p]));
+  };
+  const before = await leaders();
+  await withAdmin(kafka, async (admin) => {
+    await admin.alterPartitionReassignments({
+      topics: [
+        {
+          topic,
+          partitionAssignment: [...before.values()].map((p) => ({
+            partition: p.partitionId,
+            replicas: [...p.replicas.slice(1), ...p.replicas.slice(0, 1)],
+          })),
+        },
+      ],
+    });
+    // Same replicas in a new order: nothing to copy, the reassignment completes at once.
+    for (let i = 0; i < 100; i++) {
+      const { topics } = await admin.listPartitionReassignments({
+        topics: [{ topic, partitions: [...before.keys()] }],
+      });
+      if (topics.every((t) => t.partitions.length === 0)) break;
+      await sleep(100);
+    }
+  });
+  const runtime = await ensureKafkaRuntime(cluster.kafkaVersion);
+  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'km-election-')), 'partitions.json');
+  await writeFile(
+    file,
+    JSON.stringify({ partitions: [...before.keys()].map((partition) => ({ topic, partition })) }),
+  );
+  try {
+    await promisify(execFile)(
+      'java',
+      [
+        '-Xmx128m',
+        '-XX:TieredStopAtLevel=1',
+        runtime.loggingFlag,
+        '-cp',
+        runtime.classpath,
+        'org.apache.kafka.tools.LeaderElectionCommand',
+        '--bootstrap-server',
+        cluster.bootstrapServers.join(','),
+        '--election-type',
+        'PREFERRED',
+        '--path-to-json-file',
+        file,
+      ],
+      { maxBuffer: 4 * 1024 * 1024 },
+    );
+  } finally {
+    await rm(path.dirname(file), { recursive: true, force: true });
+  }
+  const after = await leaders();
+  return [...after].filter(([id, p]) => p.leader !== before.get(id)?.leader).length;
 }

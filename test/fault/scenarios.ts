@@ -1,0 +1,447 @@
+// The fault scenarios. Each writes a steady stream of sequenced records while a fault happens,
+// lets the flow catch up, and audits source against target with `verify`. Required in every
+// scenario: nothing lost, nothing reordered. Duplicates only where a crash, a takeover or a cut
+// connection replays what was not committed, within the bound stated per scenario.
+// `npm run test:fault` runs them all and records test/fault/results/latest.json
+// (docs/reliability.md); `npm test` runs those marked `inTestSuite` (test/integration/faults.test.ts).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
+import { useCluster, type ClusterOptions, type KafkaCluster } from '../support/kafka/index.ts';
+import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { scrape, total } from '../support/prometheus.ts';
+import { endOffsetTotal } from '../support/replication-checks.ts';
+import { eventually } from '../support/settled.ts';
+import {
+  audit,
+  committedOffsets,
+  moveLeaders,
+  record,
+  resultOf,
+  settled,
+  stream,
+  type FaultResult,
+} from './support.ts';
+
+export const RATE = 2000; // records per second
+export const COMMIT_MS = 1000;
+export const QUEUE_RECORDS = 5000;
+/** What one crash can replay: one commit interval of acknowledged records plus the queue. */
+export const CRASH_WINDOW = (RATE * COMMIT_MS) / 1000 + QUEUE_RECORDS;
+
+export interface Scenario {
+  /** The name in the results file. */
+  readonly name: string;
+  readonly title: string;
+  /** Also part of `npm test` (short, and covering a fault the others do not). */
+  readonly inTestSuite?: boolean;
+  run(t: TestContext, options: { record: boolean }): Promise<FaultResult>;
+}
+
+export interface Setup {
+  source: KafkaCluster;
+  target: KafkaCluster;
+  topic: string;
+  flow: string;
+  config: object;
+}
+
+export async function setup(
+  t: TestContext,
+  options: { source?: ClusterOptions; target?: ClusterOptions } = {},
+): Promise<Setup> {
+  const [source, targetCluster] = await Promise.all([
+    useCluster(t, { name: 'source', ...options.source }),
+    useCluster(t, { name: 'target', ...options.target }),
+  ]);
+  const topic = `fault-${randomUUID().slice(0, 6)}`;
+  const flow = `fault-${randomUUID().slice(0, 6)}`;
+  await createTopic(client(source.bootstrapServers), topic, { partitions: 6 });
+  const config = flowConfig(
+    source,
+    targetCluster,
+    // The scenario's topic, and any created later with its name as prefix.
+    { name: flow, topics: { include: [`${topic}.*`] }, commitIntervalMs: COMMIT_MS, refreshIntervalMs: 2000 },
+    {
+      queue: { maxRecords: QUEUE_RECORDS },
+      producer: { requestTimeoutMs: 10_000 },
+      consumer: { sessionTimeoutMs: 10_000 },
+      shutdown: { timeoutMs: 20_000 },
+    },
+  );
+  return { source, target: targetCluster, topic, flow, config };
+}
+
+const running = (daemon: DaemonProcess) => daemon.waitForLog((l) => l['msg'] === 'flow running');
+
+async function started(t: TestContext, s: Setup): Promise<DaemonProcess> {
+  const daemon = await startDaemon(t, s.config);
+  await running(daemon);
+  return daemon;
+}
+
+/** Waits for the flow to commit everything, stops the daemons, audits, records and returns the result. */
+async function finish(
+  s: Setup,
+  scenario: string,
+  daemons: readonly DaemonProcess[],
+  startedAt: number,
+  options: { record: boolean },
+  topics: readonly string[] = [s.topic],
+): Promise<FaultResult> {
+  const src = client(s.source.bootstrapServers);
+  for (const topic of topics) {
+    assert.ok(
+      await settled(src, `kafka-mirror.${s.flow}`, topic, 180_000),
+      `the flow committed all of ${topic}`,
+    );
+  }
+  for (const daemon of daemons) assert.equal(await daemon.stop('SIGTERM'), 0);
+  let produced = 0;
+  for (const topic of topics) produced += await endOffsetTotal(src, topic);
+  const report = await audit(s.config, s.flow);
+  const result = resultOf(scenario, produced, report, startedAt);
+  if (options.record) await record(result);
+  assert.equal(report.totals.checked, produced, 'every source record was audited');
+  assert.equal(result.lost, 0, 'nothing lost');
+  assert.equal(result.reordered, 0, 'nothing reordered');
+  assert.equal(report.totals.altered, 0, 'nothing altered');
+  return result;
+}
+
+function duplicatesWithin(t: TestContext, result: FaultResult, bound: number): void {
+  t.diagnostic(`duplicated ${result.duplicated} (bound ${bound})`);
+  assert.ok(result.duplicated <= bound, `duplicates ${result.duplicated} above ${bound}`);
+}
+
+/** Both directions of the cluster's proxies silently drop everything for `ms`. */
+async function blackhole(cluster: KafkaCluster, ms: number): Promise<void> {
+  const network = cluster.network;
+  assert.ok(network !== undefined, `${cluster.name} runs behind Toxiproxy`);
+  const toxics = [
+    await network.addToxic({ type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } }),
+    await network.addToxic({ type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } }),
+  ];
+  await sleep(ms);
+  for (const toxic of toxics) await network.removeToxic(toxic);
+}
+
+export const scenarios: readonly Scenario[] = [
+  {
+    name: 'daemon-sigkill-x5',
+    title: 'daemon SIGKILLed five times during a stream',
+    inTestSuite: true,
+    async run(t, options) {
+      const s = await setup(t);
+      const startedAt = Date.now();
+      let daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      for (let kill = 0; kill < 5; kill++) {
+        await sleep(4000);
+        await daemon.stop('SIGKILL');
+        daemon = await started(t, s);
+      }
+      await writing;
+      const result = await finish(s, 'daemon-sigkill-x5', [daemon], startedAt, options);
+      // Each crash replays at most what was acknowledged since the last commit plus what was queued.
+      duplicatesWithin(t, result, 5 * CRASH_WINDOW);
+      return result;
+    },
+  },
+  {
+    name: 'target-broker-sigkill',
+    title: 'target broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
+    async run(t, options) {
+      const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      await sleep(5000);
+      await s.target.killNode(1);
+      await sleep(10_000);
+      await s.target.startNode(1);
+      await writing;
+      const result = await finish(s, 'target-broker-sigkill', [daemon], startedAt, options);
+      // A produce the dead leader had replicated but not answered is retried: at most the
+      // requests in flight to it, within the queue.
+      duplicatesWithin(t, result, QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'source-broker-sigkill',
+    title: 'source broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
+    async run(t, options) {
+      const s = await setup(t, { source: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      await sleep(5000);
+      await s.source.killNode(1);
+      await sleep(10_000);
+      await s.source.startNode(1);
+      await writing;
+      const result = await finish(s, 'source-broker-sigkill', [daemon], startedAt, options);
+      // The consumer may rejoin and re-read from the last commit: one crash window.
+      duplicatesWithin(t, result, CRASH_WINDOW);
+      return result;
+    },
+  },
+  {
+    name: 'target-leader-change',
+    title: 'target partition leaders move twice mid-stream (reassignment + preferred election, 3 nodes)',
+    inTestSuite: true,
+    async run(t, options) {
+      const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      for (let round = 0; round < 2; round++) {
+        await sleep(5000);
+        const moved = await moveLeaders(s.target, s.topic);
+        assert.equal(moved, 6, 'every partition of the remote topic has a new leader');
+      }
+      await writing;
+      const result = await finish(s, 'target-leader-change', [daemon], startedAt, options);
+      // A leader change answers NOT_LEADER_OR_FOLLOWER before appending: the retry goes to the
+      // new leader and writes nothing twice. A request cut mid-flight could: at most the queue.
+      duplicatesWithin(t, result, QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'target-blackhole-30s',
+    title: 'network blackhole between daemon and target for 30 s',
+    async run(t, options) {
+      const s = await setup(t, { target: { toxiproxy: true } });
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 80_000, RATE);
+      await sleep(5000);
+      await blackhole(s.target, 30_000);
+      await writing;
+      const result = await finish(s, 'target-blackhole-30s', [daemon], startedAt, options);
+      // Requests sent as the blackhole began may have been written with their answer lost; their
+      // retry duplicates at most what was in flight.
+      duplicatesWithin(t, result, QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'source-blackhole-30s',
+    title: 'network blackhole between daemon and source for 30 s',
+    async run(t, options) {
+      const s = await setup(t, { source: { toxiproxy: true } });
+      const direct = s.source.directBootstrapServers;
+      assert.ok(direct !== undefined, 'the test producer needs a path around the proxy');
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      // The producer writes around the proxy, so records keep arriving during the blackhole.
+      const writing = stream(client(direct), s.topic, 80_000, RATE);
+      await sleep(5000);
+      await blackhole(s.source, 30_000);
+      await writing;
+      const result = await finish(s, 'source-blackhole-30s', [daemon], startedAt, options);
+      // The group coordinator drops the silent member after its session timeout; on rejoin it
+      // re-reads from the last commit that got through: one crash window.
+      duplicatesWithin(t, result, CRASH_WINDOW);
+      return result;
+    },
+  },
+  {
+    name: 'wan-150ms-10MBps',
+    title: '150 ms round trip with jitter and a 10 MB/s cap between daemon and target',
+    async run(t, options) {
+      const s = await setup(t, { target: { toxiproxy: true } });
+      const network = s.target.network;
+      assert.ok(network !== undefined);
+      for (const direction of ['upstream', 'downstream'] as const) {
+        await network.addToxic({
+          type: 'latency',
+          stream: direction,
+          attributes: { latency: 75, jitter: 15 },
+        });
+      }
+      await network.addToxic({ type: 'bandwidth', stream: 'upstream', attributes: { rate: 10 * 1024 } });
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      await stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      const result = await finish(s, 'wan-150ms-10MBps', [daemon], startedAt, options);
+      assert.equal(result.duplicated, 0, 'a slow link alone causes no duplicates');
+      return result;
+    },
+  },
+  {
+    name: 'connection-resets',
+    title: 'connections to the target reset every few seconds',
+    async run(t, options) {
+      const s = await setup(t, { target: { toxiproxy: true } });
+      const network = s.target.network;
+      assert.ok(network !== undefined);
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      // Every connection is reset 3 s after it opens, for 15 s.
+      const toxic = await network.addToxic({
+        type: 'reset_peer',
+        stream: 'upstream',
+        attributes: { timeout: 3000 },
+      });
+      await sleep(15_000);
+      await network.removeToxic(toxic);
+      await writing;
+      const result = await finish(s, 'connection-resets', [daemon], startedAt, options);
+      // A reset can cut a request the broker already appended: its retry duplicates it. About
+      // five resets hit each connection.
+      duplicatesWithin(t, result, 5 * QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'rolling-restart-two-instances',
+    title: 'rolling restart of two instances sharing a flow',
+    async run(t, options) {
+      const s = await setup(t);
+      const startedAt = Date.now();
+      const instances = [await started(t, s), await started(t, s)];
+      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      for (const i of [0, 1]) {
+        await sleep(5000);
+        assert.equal(await instances[i]?.stop('SIGTERM'), 0, 'a graceful stop');
+        instances[i] = await started(t, s);
+      }
+      await writing;
+      const result = await finish(s, 'rolling-restart-two-instances', instances, startedAt, options);
+      // Graceful stops commit before their partitions move; each of the four rebalances can still
+      // hand over a partition whose last writes came after the old owner's final commit.
+      duplicatesWithin(t, result, 2 * QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'topics-added-mid-run',
+    title: 'a topic created and partitions added mid-run',
+    async run(t, options) {
+      const s = await setup(t);
+      const src = client(s.source.bootstrapServers);
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const writing = stream(src, s.topic, 40_000, RATE);
+      await sleep(5000);
+      const second = `${s.topic}-new`;
+      await createTopic(src, second, { partitions: 3 });
+      const writingSecond = stream(src, second, 10_000, 1000);
+      await sleep(3000);
+      await withAdmin(src, (a) => a.createPartitions({ topicPartitions: [{ topic: s.topic, count: 9 }] }));
+      await Promise.all([writing, writingSecond]);
+      const result = await finish(s, 'topics-added-mid-run', [daemon], startedAt, options, [s.topic, second]);
+      // Each subscription change rebalances the group after a commit: at most one crash window
+      // per change (two here).
+      duplicatesWithin(t, result, 2 * CRASH_WINDOW);
+      return result;
+    },
+  },
+  {
+    name: 'target-topic-deleted',
+    title: 'target topic deleted mid-run: partitions halt, nothing is recreated, nothing uncommitted is lost',
+    inTestSuite: true,
+    async run(t, options) {
+      const s = await setup(t);
+      const src = client(s.source.bootstrapServers);
+      const dst = client(s.target.bootstrapServers);
+      const group = `kafka-mirror.${s.flow}`;
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      const admin = await daemon.adminUrl();
+      const writing = stream(src, s.topic, 30_000, RATE);
+      await sleep(5000);
+      await withAdmin(dst, (a) => a.deleteTopics({ topics: [s.topic] }));
+
+      // Every partition halts (the stream writes to all of them) with the error named.
+      await eventually(
+        'six halted partitions',
+        async () => (total(await scrape(admin), 'kafka_mirror_halted_partitions') === 6 ? true : undefined),
+        60_000,
+      );
+      const halts = daemon.logs.filter(
+        (l) =>
+          l['msg'] === 'partition halted: the target topic was deleted; nothing past it will be committed',
+      );
+      assert.equal(halts.length, 6, 'one halt logged per partition');
+      for (const halt of halts)
+        assert.equal((halt['err'] as { code?: string }).code, 'KM_TARGET_TOPIC_MISSING');
+      // Where each partition stopped: the watermark of what the target acknowledged before the
+      // deletion. The group commits up to it and never past it.
+      const atHalt = new Map(halts.map((h) => [Number(h['partition']), Number(h['committedUpTo'] ?? 0)]));
+      await writing;
+      // Several topic refreshes (every 2 s) and commit intervals later: not recreated, and the
+      // group committed exactly up to the halts.
+      await sleep(8000);
+      const topics = await withAdmin(dst, (a) => a.listTopics());
+      assert.ok(!topics.includes(s.topic), 'the deleted topic was not recreated');
+      assert.ok(
+        daemon.logs.some(
+          (l) =>
+            l['msg'] ===
+            'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+        ),
+        'topic sync says why it does not recreate it',
+      );
+      const committed = await committedOffsets(src, group, s.topic);
+      for (const [partition, offset] of committed) {
+        assert.ok(
+          offset <= (atHalt.get(partition) ?? 0),
+          `partition ${partition}: committed ${offset} past the halt`,
+        );
+      }
+      assert.equal(await daemon.stop('SIGTERM'), 0, 'a halted flow still stops cleanly');
+
+      // The runbook's first way on: recreate the topic, restart, resume from the committed offsets.
+      await createTopic(dst, s.topic, { partitions: 6 });
+      const restarted = await started(t, s);
+      assert.ok(await settled(src, group, s.topic, 180_000), 'the flow committed all of the topic');
+      assert.equal(await restarted.stop('SIGTERM'), 0);
+
+      // Every source record at or after the halt-time commit is on the recreated topic, in order.
+      const ends = await withAdmin(src, (a) => a.fetchTopicOffsets(s.topic));
+      const copies = await readTopic(dst, s.topic);
+      let expected = 0;
+      let lost = 0;
+      let duplicated = 0;
+      let reordered = 0;
+      for (const { partition, high } of ends) {
+        const from = Math.max(0, committed.get(partition) ?? 0);
+        const offsets = copies
+          .filter((r) => r.partition === partition)
+          .map((r) => Number(header(r, 'km.src.offset')));
+        const seen = new Set<number>();
+        let last = -1;
+        for (const offset of offsets) {
+          if (seen.has(offset)) duplicated++;
+          else if (offset < last) reordered++;
+          seen.add(offset);
+          last = Math.max(last, offset);
+        }
+        expected += Number(high) - from;
+        for (let offset = from; offset < Number(high); offset++) if (!seen.has(offset)) lost++;
+      }
+      const result: FaultResult = {
+        scenario: 'target-topic-deleted',
+        produced: await endOffsetTotal(src, s.topic),
+        replicated: copies.length,
+        lost,
+        duplicated,
+        reordered,
+        seconds: Math.round((Date.now() - startedAt) / 1000),
+      };
+      if (options.record) await record(result);
+      t.diagnostic(`${expected} records after the halt-time commit; ${copies.length} on the recreated topic`);
+      assert.equal(lost, 0, 'nothing after the committed offsets lost');
+      assert.equal(reordered, 0, 'nothing reordered');
+      assert.equal(duplicated, 0, 'a clean restart writes nothing twice');
+      return result;
+    },
+  },
+];
