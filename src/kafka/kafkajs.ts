@@ -12,6 +12,11 @@
 // 2. Codecs. kafkajs only ships gzip; a replicator must read whatever the source topics use.
 //    snappy: kafkajs-snappy (pure JS); lz4: lz4-napi (N-API, prebuilt) to compress and our own
 //    decoder (lz4.ts) to decompress, Kafka's LZ4 frame format; zstd: Node 24's built-in zlib.
+// 3. Speed (issue 8 profiles). kafkajs groups a send's messages by partition with an array spread
+//    per message, quadratic in the messages of one partition (a 1,000-record produce copied half a
+//    million array slots), and computes each batch's CRC-32C in JavaScript a byte at a time (5 ms
+//    per MiB). Both are replaced: a linear grouping with the same result, and @node-rs/crc32's
+//    CRC-32C (N-API, prebuilt, hardware instructions), checked equal in a unit test.
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -228,6 +233,27 @@ function replaceModule(file: string, exports: unknown): void {
 
 replaceModule(kafkajsFile('protocol/recordBatch/record/v0/decoder.js'), decodeRecord);
 replaceModule(kafkajsFile('protocol/recordBatch/record/v0/index.js'), encodeRecord);
+
+/** kafkajs's groupMessagesPerPartition, linear: partition -> its messages in send order. */
+function groupMessagesPerPartition<M>(init: {
+  topic: string;
+  partitionMetadata: readonly unknown[];
+  messages: readonly M[];
+  partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
+}): Record<number, M[]> {
+  const { topic, partitionMetadata, messages, partitioner } = init;
+  const result: Record<number, M[]> = {};
+  if (partitionMetadata.length === 0) return result;
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    (result[partition] ??= []).push(message);
+  }
+  return result;
+}
+
+const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
+replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
+replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 
