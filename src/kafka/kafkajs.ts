@@ -16,12 +16,14 @@
 //    per message, quadratic in the messages of one partition (a 1,000-record produce copied half a
 //    million array slots), and computes each batch's CRC-32C in JavaScript a byte at a time (5 ms
 //    per MiB). Both are replaced: a linear grouping with the same result, and @node-rs/crc32's
-//    CRC-32C (N-API, prebuilt, hardware instructions), checked equal in a unit test.
+//    CRC-32C (N-API, prebuilt, hardware instructions), checked equal in a unit test. Produce
+//    requests and the framing of every request are encoded in one pass (produce-request.ts).
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
 import { decompressFrame } from './lz4.ts';
+import { encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -141,89 +143,6 @@ function decodeRecord(decoder: Decoder, batchContext: BatchContext = {}) {
   };
 }
 
-const sizeOfVarInt = (value: number) => {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  let size = 1;
-  while (zigzag >= 128) {
-    zigzag = Math.floor(zigzag / 128);
-    size++;
-  }
-  return size;
-};
-
-function writeVarInt(buffer: Buffer, offset: number, value: number): number {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  while (zigzag >= 128) {
-    buffer[offset++] = (zigzag % 128) | 0x80;
-    zigzag = Math.floor(zigzag / 128);
-  }
-  buffer[offset++] = zigzag;
-  return offset;
-}
-
-const byteLength = (data: Buffer | string) =>
-  typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-
-function writeBytes(buffer: Buffer, offset: number, data: Buffer | string | null | undefined): number {
-  if (data === null || data === undefined) return writeVarInt(buffer, offset, -1);
-  const length = byteLength(data);
-  offset = writeVarInt(buffer, offset, length);
-  if (typeof data === 'string') buffer.write(data, offset, 'utf8');
-  else data.copy(buffer, offset);
-  return offset + length;
-}
-
-const sizeOfBytes = (data: Buffer | string | null | undefined) => {
-  if (data === null || data === undefined) return 1;
-  const length = byteLength(data);
-  return sizeOfVarInt(length) + length;
-};
-
-const asNumber = (value: unknown) => (typeof value === 'number' ? value : Number(String(value)));
-
-function encodeRecord({
-  offsetDelta = 0,
-  timestampDelta = 0,
-  key,
-  value,
-  headers = {},
-}: {
-  offsetDelta?: number;
-  timestampDelta?: unknown;
-  key: Buffer | string | null | undefined;
-  value: Buffer | string | null | undefined;
-  headers?: Record<string, unknown> | WireHeaders;
-}): { buf: Buffer; buffer: Buffer } {
-  const list = (
-    Array.isArray(headers)
-      ? headers
-      : Object.keys(headers).flatMap((name) => {
-          const v = (headers as Record<string, unknown>)[name];
-          return Array.isArray(v) ? v.map((item) => [name, item] as const) : [[name, v] as const];
-        })
-  ) as ReadonlyArray<readonly [string, Buffer | string | null | undefined]>;
-  const delta = asNumber(timestampDelta);
-  let bodySize = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
-  bodySize += sizeOfVarInt(list.length);
-  for (const [name, data] of list) bodySize += sizeOfBytes(name) + sizeOfBytes(data);
-  // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
-  const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
-  let offset = writeVarInt(buf, 0, bodySize);
-  buf[offset++] = 0; // attributes
-  offset = writeVarInt(buf, offset, delta);
-  offset = writeVarInt(buf, offset, offsetDelta);
-  offset = writeBytes(buf, offset, key);
-  offset = writeBytes(buf, offset, value);
-  offset = writeVarInt(buf, offset, list.length);
-  for (const [name, data] of list) {
-    offset = writeBytes(buf, offset, name);
-    offset = writeBytes(buf, offset, data);
-  }
-  if (offset !== buf.length) throw new Error(`record encoder wrote ${offset} of ${buf.length} bytes`);
-  // What kafkajs's record-batch encoder reads of an Encoder: `buf` (checked) and `buffer`.
-  return { buf, buffer: buf };
-}
-
 function replaceModule(file: string, exports: unknown): void {
   require(file); // load it so that the cache entry exists, then swap what it exports
   const cached = require.cache[file];
@@ -254,6 +173,8 @@ function groupMessagesPerPartition<M>(init: {
 const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
 replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
+replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
+replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 

@@ -1,0 +1,295 @@
+// Produce requests encoded in one pass, installed into kafkajs by kafkajs.ts. kafkajs builds a
+// produce request from nested growable Encoders: each record is copied into the batch body, the
+// body into the batch, the batch into its partition, the partition into its topic, the topic into
+// the request, and the request twice more while it is framed, every growth step a zero-filled
+// allocation and another copy (about nine copies of every byte; the largest cost after garbage
+// collection in the issue 8 profiles). Here each record is encoded once, each batch is one
+// buffer, the request is one buffer and its frame is one more: three copies. The bytes on the
+// wire are the same (test/unit/kafka/produce-request.test.ts compares them with kafkajs's own).
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
+
+type Bytes = Buffer | string | null | undefined;
+type HeaderPairs = ReadonlyArray<readonly [string, Bytes]>;
+
+/** What kafkajs's connection and request framing read of an Encoder. */
+export interface Encoded {
+  readonly buf: Buffer;
+  readonly buffer: Buffer;
+  size(): number;
+}
+
+const encoded = (buf: Buffer): Encoded => ({ buf, buffer: buf, size: () => buf.length });
+
+export const sizeOfVarInt = (value: number): number => {
+  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  let size = 1;
+  while (zigzag >= 128) {
+    zigzag = Math.floor(zigzag / 128);
+    size++;
+  }
+  return size;
+};
+
+function writeVarInt(buffer: Buffer, offset: number, value: number): number {
+  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (zigzag >= 128) {
+    buffer[offset++] = (zigzag % 128) | 0x80;
+    zigzag = Math.floor(zigzag / 128);
+  }
+  buffer[offset++] = zigzag;
+  return offset;
+}
+
+const byteLength = (data: Buffer | string) =>
+  typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+
+function writeBytes(buffer: Buffer, offset: number, data: Bytes): number {
+  if (data === null || data === undefined) return writeVarInt(buffer, offset, -1);
+  const length = byteLength(data);
+  offset = writeVarInt(buffer, offset, length);
+  if (typeof data === 'string') buffer.write(data, offset, 'utf8');
+  else data.copy(buffer, offset);
+  return offset + length;
+}
+
+const sizeOfBytes = (data: Bytes) => {
+  if (data === null || data === undefined) return 1;
+  const length = byteLength(data);
+  return sizeOfVarInt(length) + length;
+};
+
+const asNumber = (value: unknown) => (typeof value === 'number' ? value : Number(String(value)));
+
+/** kafkajs's message headers (an object, values possibly arrays) or our ordered pair list. */
+function headerPairs(headers: Record<string, unknown> | HeaderPairs | undefined): HeaderPairs {
+  if (headers === undefined) return [];
+  if (Array.isArray(headers)) return headers as HeaderPairs;
+  const object = headers as Record<string, unknown>;
+  return Object.keys(object).flatMap((name) => {
+    const v = object[name];
+    return (Array.isArray(v) ? v.map((item) => [name, item]) : [[name, v]]) as Array<[string, Bytes]>;
+  });
+}
+
+/**
+ * One record of a v2 record batch (kafkajs's recordBatch/record/v0), headers written in list
+ * order (duplicates and null values kept).
+ */
+export function encodeRecord({
+  offsetDelta = 0,
+  timestampDelta = 0,
+  key,
+  value,
+  headers,
+}: {
+  offsetDelta?: number;
+  timestampDelta?: unknown;
+  key: Bytes;
+  value: Bytes;
+  headers?: Record<string, unknown> | HeaderPairs;
+}): Encoded {
+  const list = headerPairs(headers);
+  const delta = asNumber(timestampDelta);
+  let bodySize = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
+  bodySize += sizeOfVarInt(list.length);
+  for (const [name, data] of list) bodySize += sizeOfBytes(name) + sizeOfBytes(data);
+  // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
+  const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
+  let offset = writeVarInt(buf, 0, bodySize);
+  buf[offset++] = 0; // attributes
+  offset = writeVarInt(buf, offset, delta);
+  offset = writeVarInt(buf, offset, offsetDelta);
+  offset = writeBytes(buf, offset, key);
+  offset = writeBytes(buf, offset, value);
+  offset = writeVarInt(buf, offset, list.length);
+  for (const [name, data] of list) {
+    offset = writeBytes(buf, offset, name);
+    offset = writeBytes(buf, offset, data);
+  }
+  if (offset !== buf.length) throw new Error(`record encoder wrote ${offset} of ${buf.length} bytes`);
+  return encoded(buf);
+}
+
+interface Message {
+  key?: Bytes;
+  value?: Bytes;
+  headers?: Record<string, unknown> | HeaderPairs;
+  timestamp?: string | number | null;
+}
+
+interface PartitionData {
+  partition: number;
+  messages: readonly Message[];
+  firstSequence?: number;
+}
+
+interface ProduceArgs {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: unknown;
+  producerEpoch?: number;
+  compression?: number;
+  topicData: ReadonlyArray<{ topic: string; partitions: readonly PartitionData[] }>;
+}
+
+const int64 = (value: unknown): bigint => BigInt(String(value));
+const COMPRESSION_CODEC_MASK = 0x07;
+const TRANSACTIONAL = 0x10;
+/** Batch bytes before the records: base offset to record count (Kafka's DefaultRecordBatch). */
+const BATCH_HEADER = 61;
+/** Where the CRC-32C'd part starts (attributes), and where the CRC goes. */
+const CRC_FROM = 21;
+const CRC_AT = 17;
+
+/** One partition's record batch (magic 2), compressed when asked. */
+async function recordBatch(
+  data: PartitionData,
+  args: Required<Pick<ProduceArgs, 'compression' | 'producerEpoch'>> & {
+    producerId: bigint;
+    transactional: boolean;
+  },
+): Promise<Buffer> {
+  const now = Date.now();
+  let first = Infinity;
+  let max = -Infinity;
+  for (const m of data.messages) {
+    if (m.timestamp === null || m.timestamp === undefined) continue;
+    const ts = asNumber(m.timestamp);
+    if (ts < first) first = ts;
+    if (ts > max) max = ts;
+  }
+  if (first === Infinity) first = max = now;
+  const records = data.messages.map((m, i) =>
+    encodeRecord({
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+      offsetDelta: i,
+      timestampDelta:
+        (m.timestamp === null || m.timestamp === undefined ? now : asNumber(m.timestamp)) - first,
+    }),
+  );
+  let body: Buffer | undefined;
+  const codec = args.compression & COMPRESSION_CODEC_MASK;
+  if (codec !== 0) {
+    const { lookupCodec } = require('kafkajs/src/protocol/message/compression') as {
+      lookupCodec(type: number): { compress(encoder: { buffer: Buffer }): Promise<Buffer> } | null;
+    };
+    const compressor = lookupCodec(codec);
+    if (compressor === null) throw new Error(`no codec for compression type ${codec}`);
+    body = await compressor.compress({ buffer: Buffer.concat(records.map((r) => r.buf)) });
+  }
+  let size = BATCH_HEADER;
+  if (body === undefined) for (const r of records) size += r.buf.length;
+  else size += body.length;
+  const buf = Buffer.allocUnsafe(size);
+  buf.writeBigInt64BE(0n, 0); // base offset
+  buf.writeInt32BE(size - 12, 8); // batch length: what follows this field
+  buf.writeInt32BE(0, 12); // partition leader epoch
+  buf.writeInt8(2, 16); // magic
+  buf.writeInt16BE(codec | (args.transactional ? TRANSACTIONAL : 0), 21); // attributes
+  buf.writeInt32BE(records.length - 1, 23); // last offset delta
+  buf.writeBigInt64BE(BigInt(first), 27);
+  buf.writeBigInt64BE(BigInt(max), 35);
+  buf.writeBigInt64BE(args.producerId, 43);
+  buf.writeInt16BE(args.producerEpoch, 51);
+  buf.writeInt32BE(data.firstSequence ?? 0, 53);
+  buf.writeInt32BE(records.length, 57);
+  let offset = BATCH_HEADER;
+  if (body === undefined) for (const r of records) offset += r.buf.copy(buf, offset);
+  else body.copy(buf, offset);
+  buf.writeUInt32BE(crc32c(buf.subarray(CRC_FROM)) >>> 0, CRC_AT);
+  return buf;
+}
+
+/**
+ * kafkajs's produce request v3 (which v4 to v7 reuse): same fields, same bytes, one buffer.
+ * Installed over kafkajs/src/protocol/requests/produce/v3/request.js.
+ */
+export function produceRequestV3({
+  acks,
+  timeout,
+  transactionalId = null,
+  producerId = -1,
+  producerEpoch = 0,
+  compression = 0,
+  topicData,
+}: ProduceArgs) {
+  return {
+    apiKey: 0,
+    apiVersion: 3,
+    apiName: 'Produce',
+    expectResponse: () => acks !== 0,
+    encode: async (): Promise<Encoded> => {
+      const options = {
+        compression,
+        producerEpoch,
+        producerId: int64(producerId),
+        transactional: transactionalId !== null && transactionalId !== undefined,
+      };
+      const topics = [];
+      let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 4 + 4;
+      for (const { topic, partitions } of topicData) {
+        const batches = [];
+        for (const data of partitions) batches.push(await recordBatch(data, options));
+        size += 2 + Buffer.byteLength(topic) + 4;
+        for (const batch of batches) size += 4 + 4 + batch.length;
+        topics.push({ topic, partitions, batches });
+      }
+      const buf = Buffer.allocUnsafe(size);
+      let offset = writeString(buf, 0, transactionalId);
+      offset = buf.writeInt16BE(acks, offset);
+      offset = buf.writeInt32BE(timeout, offset);
+      offset = buf.writeInt32BE(topics.length, offset);
+      for (const { topic, partitions, batches } of topics) {
+        offset = writeString(buf, offset, topic);
+        offset = buf.writeInt32BE(batches.length, offset);
+        batches.forEach((batch, i) => {
+          offset = buf.writeInt32BE(partitions[i]?.partition ?? 0, offset);
+          offset = buf.writeInt32BE(batch.length, offset);
+          offset += batch.copy(buf, offset);
+        });
+      }
+      if (offset !== size) throw new Error(`produce encoder wrote ${offset} of ${size} bytes`);
+      return encoded(buf);
+    },
+  };
+}
+
+/** Kafka's nullable STRING: int16 length (-1 for null) and UTF-8 bytes. */
+function writeString(buf: Buffer, offset: number, value: string | null | undefined): number {
+  if (value === null || value === undefined) return buf.writeInt16BE(-1, offset);
+  const length = Buffer.byteLength(value);
+  offset = buf.writeInt16BE(length, offset);
+  return offset + buf.write(value, offset, 'utf8');
+}
+
+/**
+ * kafkajs's request framing (protocol/request.js) in one allocation: size, api key and version,
+ * correlation id, client id, then the payload. Used for every request kafkajs sends.
+ */
+export async function frameRequest({
+  correlationId,
+  clientId,
+  request,
+}: {
+  correlationId: number;
+  clientId: string | null;
+  request: { apiKey: number; apiVersion: number; encode(): Promise<{ buffer: Buffer }> };
+}): Promise<Encoded> {
+  const payload = (await request.encode()).buffer;
+  const idBytes = clientId === null || clientId === undefined ? 0 : Buffer.byteLength(clientId);
+  const size = 2 + 2 + 4 + 2 + idBytes + payload.length;
+  const buf = Buffer.allocUnsafe(4 + size);
+  let offset = buf.writeInt32BE(size, 0);
+  offset = buf.writeInt16BE(request.apiKey, offset);
+  offset = buf.writeInt16BE(request.apiVersion, offset);
+  offset = buf.writeInt32BE(correlationId, offset);
+  offset = writeString(buf, offset, clientId);
+  payload.copy(buf, offset);
+  return encoded(buf);
+}

@@ -1,0 +1,96 @@
+// The one-pass produce request and request framing (src/kafka/produce-request.ts) must put the
+// same bytes on the wire as kafkajs's own encoders, which are loaded here from their files.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import { kafkajs } from '../../../src/kafka/kafkajs.ts';
+import { frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
+
+const require = createRequire(import.meta.url);
+
+/** A kafkajs module as shipped, evaluated apart from the patched module cache. */
+function original<T>(relative: string): T {
+  const file = require.resolve(`kafkajs/src/${relative}`);
+  const module = { exports: {} as T };
+  const load = new Function('require', 'module', 'exports', readFileSync(file, 'utf8'));
+  load(createRequire(file), module, module.exports);
+  return module.exports;
+}
+
+type Request = { encode(): Promise<{ buffer: Buffer }> };
+const kafkajsProduce = original<(args: object) => Request>('protocol/requests/produce/v3/request.js');
+const kafkajsFrame = original<(args: object) => Promise<{ buffer: Buffer }>>('protocol/request.js');
+
+const messages = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    key: i % 3 === 0 ? null : Buffer.from(`key-${i}`),
+    value: i % 5 === 0 ? null : randomBytes(i * 37),
+    timestamp: String(1_700_000_000_000 + ((i * 7919) % 1000)),
+    headers: [
+      ['trace', Buffer.from('a')],
+      ['trace', null],
+      ['km.src.offset', String(i)],
+    ] as Array<readonly [string, Buffer | string | null]>,
+  }));
+
+for (const [name, compression] of [
+  ['none', kafkajs.CompressionTypes.None],
+  ['gzip', kafkajs.CompressionTypes.GZIP],
+  ['zstd', kafkajs.CompressionTypes.ZSTD],
+] as const) {
+  test(`a produce request encodes to kafkajs's bytes (${name})`, async () => {
+    const args = {
+      acks: -1,
+      timeout: 30_000,
+      compression,
+      topicData: [
+        {
+          topic: 'orders',
+          partitions: [
+            { partition: 0, messages: messages(50) },
+            { partition: 3, messages: messages(1) },
+          ],
+        },
+        { topic: 'pagamentos-ç', partitions: [{ partition: 1, messages: messages(7) }] },
+      ],
+    };
+    const ours = (await produceRequestV3(args).encode()).buffer;
+    const theirs = (await kafkajsProduce(args).encode()).buffer;
+    assert.equal(ours.length, theirs.length);
+    assert.ok(ours.equals(theirs), 'same bytes');
+  });
+}
+
+test("a transactional produce request and messages without timestamps match kafkajs's", async (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_123_456 });
+  const args = {
+    acks: -1,
+    timeout: 1000,
+    transactionalId: 'km-tx',
+    producerId: 4242,
+    producerEpoch: 3,
+    topicData: [
+      { topic: 't', partitions: [{ partition: 2, firstSequence: 17, messages: [{ key: 'k', value: 'v' }] }] },
+    ],
+  };
+  const ours = (await produceRequestV3(args).encode()).buffer;
+  const theirs = (await kafkajsProduce(args).encode()).buffer;
+  assert.ok(ours.equals(theirs), 'same bytes');
+});
+
+test("request framing matches kafkajs's, with and without a client id", async () => {
+  const payload = randomBytes(1000);
+  // What an encode() of kafkajs returns: an Encoder, read through buf/buffer/size().
+  const request = {
+    apiKey: 0,
+    apiVersion: 7,
+    encode: async () => ({ buf: payload, buffer: payload, size: () => payload.length }),
+  };
+  for (const clientId of ['kafka-mirror', 'çé', null]) {
+    const ours = (await frameRequest({ correlationId: 99, clientId, request })).buffer;
+    const theirs = (await kafkajsFrame({ correlationId: 99, clientId, request })).buffer;
+    assert.ok(ours.equals(theirs), `same bytes (client id ${String(clientId)})`);
+  }
+});
