@@ -1,0 +1,83 @@
+// `kafka-mirror`: the real daemon, compiled (`npm run build`), run as the container image runs it
+// (production V8 flags and malloc settings from test/support/daemon.ts), with default tuning.
+import { existsSync, statSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { productionEnv } from '../test/support/daemon.ts';
+import { repoRoot } from '../test/support/kafka/paths.ts';
+import { BenchProcess } from './child-process.ts';
+
+const cli = path.join(repoRoot, 'dist/cli.js');
+
+/** Regular expression that matches exactly `name`. */
+export function exactly(name: string): string {
+  return name.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Fails without a build, and says so when src/ changed after the last one (the benchmark would measure old code). */
+export async function checkBuild(): Promise<string | undefined> {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` before \`npm run bench\``);
+  const built = statSync(cli).mtimeMs;
+  const changed = await newestMtime(path.join(repoRoot, 'src'));
+  return changed > built
+    ? 'src/ has changed since the last `npm run build`: kafka-mirror runs the older dist/'
+    : undefined;
+}
+
+export interface FlowNames {
+  readonly sourceAlias: string;
+  readonly targetAlias: string;
+  readonly topic: string;
+}
+
+/**
+ * The daemon's config: one flow `sourceAlias -> targetAlias` for the one topic, prefix naming
+ * (the remote topic is `<sourceAlias>.<topic>`, as MirrorMaker 2 names it), every tuning key at
+ * its default. The shape is test/support/daemon.ts flowConfig's with per-run aliases, so each
+ * run has a fresh consumer group and a fresh remote topic.
+ */
+export function kafkaMirrorConfig(
+  source: { bootstrapServers: readonly string[] },
+  target: { bootstrapServers: readonly string[] },
+  names: FlowNames,
+): object {
+  return {
+    clusters: {
+      [names.sourceAlias]: { bootstrapServers: [...source.bootstrapServers] },
+      [names.targetAlias]: { bootstrapServers: [...target.bootstrapServers] },
+    },
+    flows: [
+      {
+        source: names.sourceAlias,
+        target: names.targetAlias,
+        topics: { include: [exactly(names.topic)] },
+        naming: 'prefix',
+      },
+    ],
+    admin: { host: '127.0.0.1', port: 0 },
+    log: { level: 'info' },
+  };
+}
+
+export async function startKafkaMirror(
+  source: { bootstrapServers: readonly string[] },
+  target: { bootstrapServers: readonly string[] },
+  names: FlowNames,
+  runDir: string,
+  label: string,
+): Promise<BenchProcess> {
+  const configFile = path.join(runDir, `${label}.json`);
+  await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names), null, 2));
+  return BenchProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
+    logFile: path.join(runDir, `${label}.log`),
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv },
+  });
+}

@@ -1,0 +1,252 @@
+// Runs in, medians out: bench/results/latest.json (the shape issue 8 fixes, plus a few fields
+// marked extra below) and latest.md (the table, the ratios, and where each target stands).
+import type { ScenarioName, SystemName } from './scenarios.ts';
+
+/** One repetition of one system in one scenario. */
+export interface RunResult {
+  readonly scenario: ScenarioName;
+  readonly system: SystemName;
+  readonly repetition: number;
+  readonly records: number;
+  readonly bytes: number;
+  /** First record on the target to the last (replicators, ceiling-produce); fetch time (ceiling-consume). */
+  readonly seconds: number | null;
+  /** Process start to the last record: start-up included. */
+  readonly wallSeconds: number | null;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly maxMs: number | null;
+  readonly maxRssMb: number | null;
+  readonly cpuSeconds: number | null;
+  readonly error?: string;
+}
+
+export interface ScenarioResult {
+  readonly name: ScenarioName;
+  readonly system: SystemName;
+  readonly records: number;
+  readonly bytes: number;
+  readonly seconds: number | null;
+  readonly recordsPerSec: number | null;
+  readonly mbPerSec: number | null;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly maxRssMb: number | null;
+  readonly cpuSeconds: number | null;
+  /** Extra: median wall time including process start-up. */
+  readonly wallSeconds: number | null;
+  /** Extra: median of each run's maximum latency (steady-50pct). */
+  readonly maxMs: number | null;
+  /** Extra: repetitions that completed, and those that failed (with the first error). */
+  readonly runs: number;
+  readonly failedRuns: number;
+  readonly firstError?: string;
+}
+
+export interface BenchReport {
+  readonly machine: string;
+  readonly kafkaVersion: string;
+  readonly date: string;
+  readonly scenarios: readonly ScenarioResult[];
+  /** Extra: how the run was sized, so a smoke run is never mistaken for the real figures. */
+  readonly run: {
+    readonly scale: number;
+    readonly repetitions: number;
+    readonly steadyRate: number | null;
+    readonly loadAverageAtStart: readonly number[];
+    readonly durationSeconds: number;
+    readonly notes: readonly string[];
+  };
+}
+
+/** MB as Kafka's perf tools count them: 2^20 bytes. */
+export const MB = 1024 * 1024;
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const round = (value: number | null, digits: number): number | null =>
+  value === null || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
+
+function medianOf(runs: readonly RunResult[], field: keyof RunResult): number | null {
+  return median(
+    runs.map((r) => r[field]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v)),
+  );
+}
+
+/** Medians per (scenario, system), in the order the runs were first seen. */
+export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const run of runs) {
+    const key = `${run.scenario}\u0000${run.system}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as RunResult;
+    const ok = group.filter((r) => r.error === undefined && r.seconds !== null);
+    const failed = group.filter((r) => !ok.includes(r));
+    const seconds = medianOf(ok, 'seconds');
+    const records = median(ok.map((r) => r.records)) ?? first.records;
+    const bytes = median(ok.map((r) => r.bytes)) ?? first.bytes;
+    return {
+      name: first.scenario,
+      system: first.system,
+      records,
+      bytes,
+      seconds: round(seconds, 2),
+      recordsPerSec: seconds === null || seconds <= 0 ? null : Math.round(records / seconds),
+      mbPerSec: seconds === null || seconds <= 0 ? null : round(bytes / MB / seconds, 1),
+      p50Ms: round(medianOf(ok, 'p50Ms'), 0),
+      p99Ms: round(medianOf(ok, 'p99Ms'), 0),
+      maxRssMb: round(medianOf(ok, 'maxRssMb'), 0),
+      cpuSeconds: round(medianOf(ok, 'cpuSeconds'), 1),
+      wallSeconds: round(medianOf(ok, 'wallSeconds'), 1),
+      maxMs: round(medianOf(ok, 'maxMs'), 0),
+      runs: ok.length,
+      failedRuns: failed.length,
+      ...(failed[0]?.error === undefined ? {} : { firstError: failed[0].error.split('\n')[0] }),
+    };
+  });
+}
+
+const find = (rows: readonly ScenarioResult[], scenario: string, system: SystemName) =>
+  rows.find((r) => r.name === scenario && r.system === system);
+
+/** a / b of recordsPerSec, or null when either is missing. */
+function ratio(a: ScenarioResult | undefined, b: ScenarioResult | undefined): number | null {
+  if (a?.recordsPerSec == null || b?.recordsPerSec == null || b.recordsPerSec === 0) return null;
+  return a.recordsPerSec / b.recordsPerSec;
+}
+
+/** The smaller of the two ceilings that ran in a scenario. */
+export function ceilingOf(rows: readonly ScenarioResult[], scenario: string): ScenarioResult | undefined {
+  const ceilings = [find(rows, scenario, 'ceiling-produce'), find(rows, scenario, 'ceiling-consume')].filter(
+    (r): r is ScenarioResult => r?.recordsPerSec != null,
+  );
+  return ceilings.sort((a, b) => (a.recordsPerSec ?? 0) - (b.recordsPerSec ?? 0))[0];
+}
+
+const cell = (value: number | string | null | undefined, suffix = ''): string =>
+  value === null || value === undefined
+    ? '–'
+    : `${typeof value === 'number' ? value.toLocaleString('en-US') : value}${suffix}`;
+const times = (value: number | null): string => (value === null ? '–' : `${value.toFixed(2)}x`);
+
+/** RSS target of issue 8: the default queue byte budget (64 MiB) plus 150 MB. */
+export const RSS_LIMIT_MB = 64 + 150e6 / MB;
+
+export function renderMarkdown(report: BenchReport): string {
+  const rows = report.scenarios;
+  const out: string[] = [];
+  out.push(`# Replication benchmark: latest results`, '');
+  out.push(
+    `${report.date} · ${report.machine} · Apache Kafka ${report.kafkaVersion} · scale ${report.run.scale}, ` +
+      `${report.run.repetitions} repetition(s), medians · load average at start ${report.run.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} · ` +
+      `${Math.round(report.run.durationSeconds / 60)} min`,
+    '',
+  );
+  if (report.run.scale < 1 || report.run.repetitions < 3) {
+    out.push(
+      `> **Smoke run** (scale ${report.run.scale}, ${report.run.repetitions} repetition(s)): it shows the benchmark works, ` +
+        'not how fast anything is. Runs this small are dominated by start-up and the 50 ms poll interval.',
+      '',
+    );
+  }
+  for (const note of report.run.notes) out.push(`> ${note}`, '');
+  out.push(
+    'Method and settings: docs/performance.md. MB = 2^20 bytes. `seconds`: first record on the target to the last',
+  );
+  out.push('(ceiling-consume: its fetch time); `wall`: from process start, start-up included.', '');
+  out.push(
+    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  );
+  for (const r of rows) {
+    const runs =
+      r.failedRuns === 0 ? String(r.runs) : `${r.runs} ok, ${r.failedRuns} failed: ${r.firstError ?? ''}`;
+    out.push(
+      `| ${r.name} | ${r.system} | ${cell(r.records)} | ${cell(Math.round(r.bytes / MB))} | ${cell(r.seconds)} | ${cell(r.wallSeconds)} | ` +
+        `${cell(r.recordsPerSec)} | ${cell(r.mbPerSec)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.maxMs)} | ` +
+        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${runs.replaceAll('|', '/')} |`,
+    );
+  }
+  out.push('', '## Ratios (records/s, same run)', '');
+  out.push(
+    '| scenario | kafka-mirror / mm2-default | kafka-mirror / mm2-tuned | kafka-mirror / ceiling | ceiling used |',
+  );
+  out.push('| --- | ---: | ---: | ---: | --- |');
+  const scenarios = [...new Set(rows.map((r) => r.name))];
+  for (const name of scenarios) {
+    const km = find(rows, name, 'kafka-mirror');
+    if (name === 'steady-50pct') {
+      const p99 = (system: SystemName) => find(rows, name, system)?.p99Ms ?? null;
+      const latency = (other: SystemName) => {
+        const a = p99('kafka-mirror');
+        const b = p99(other);
+        return a === null || b === null || b === 0 ? '–' : `p99 ${(a / b).toFixed(2)}x`;
+      };
+      out.push(
+        `| ${name} (latency, lower is better) | ${latency('mm2-default')} | ${latency('mm2-tuned')} | ${latency('ceiling-produce')} | ceiling-produce (produce to consume on the target) |`,
+      );
+      continue;
+    }
+    const ceiling = ceilingOf(rows, name);
+    out.push(
+      `| ${name} | ${times(ratio(km, find(rows, name, 'mm2-default')))} | ${times(ratio(km, find(rows, name, 'mm2-tuned')))} | ` +
+        `${times(ratio(km, ceiling))} | ${ceiling?.system ?? '–'} |`,
+    );
+  }
+  out.push('', '## Targets of issue 8', '');
+  out.push(...targets(rows).map((line) => `- ${line}`), '');
+  return out.join('\n');
+}
+
+/** Where each target of issue 8 stands in this run. */
+export function targets(rows: readonly ScenarioResult[]): string[] {
+  const verdict = (value: number | null, ok: (v: number) => boolean, text: string): string =>
+    value === null ? `${text}: not measured` : `${text}: ${ok(value) ? 'met' : '**not met**'}`;
+  const km = (scenario: string) => find(rows, scenario, 'kafka-mirror');
+  const lines = [
+    verdict(
+      ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-default')),
+      (v) => v >= 1.5,
+      `backlog-1k ≥ 1.5x mm2-default (${times(ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-default')))})`,
+    ),
+    verdict(
+      ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-tuned')),
+      (v) => v >= 1.0,
+      `backlog-1k ≥ 1.0x mm2-tuned (${times(ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-tuned')))})`,
+    ),
+    verdict(
+      ratio(km('backlog-1k'), ceilingOf(rows, 'backlog-1k')),
+      (v) => v >= 0.7,
+      `backlog-1k ≥ 70% of the ceiling (${times(ratio(km('backlog-1k'), ceilingOf(rows, 'backlog-1k')))})`,
+    ),
+    verdict(
+      ratio(km('wan-100ms'), find(rows, 'wan-100ms', 'mm2-default')),
+      (v) => v >= 3,
+      `wan-100ms ≥ 3x mm2-default (${times(ratio(km('wan-100ms'), find(rows, 'wan-100ms', 'mm2-default')))})`,
+    ),
+    verdict(
+      km('steady-50pct')?.p99Ms ?? null,
+      (v) => v <= 100,
+      `steady-50pct p99 ≤ 100 ms (${cell(km('steady-50pct')?.p99Ms, ' ms')})`,
+    ),
+  ];
+  const rss = rows.filter((r) => r.system === 'kafka-mirror' && r.maxRssMb !== null);
+  const worst = rss.length === 0 ? null : Math.max(...rss.map((r) => r.maxRssMb as number));
+  lines.push(
+    verdict(
+      worst,
+      (v) => v <= RSS_LIMIT_MB,
+      `kafka-mirror peak RSS ≤ queue budget + 150 MB = ${Math.round(RSS_LIMIT_MB)} MiB (worst scenario ${cell(worst, ' MiB')})`,
+    ),
+  );
+  return lines;
+}

@@ -1,0 +1,283 @@
+// One run = one system, one scenario, one repetition, on fresh target topics. Every process a run
+// starts is stopped in a finally block (and by the launcher's reaper if this process dies).
+import type { Kafka } from 'kafkajs';
+import type { KafkaCluster } from '../test/support/kafka/index.ts';
+import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
+import type { BenchProcess, Usage } from './child-process.ts';
+import { startKafkaMirror, type FlowNames } from './kafka-mirror-process.ts';
+import { LatencyProbe } from './latency-probe.ts';
+import { startMirrorMaker } from './mirror-maker.ts';
+import {
+  consumePerformance,
+  producePerformance,
+  startProducerPerformance,
+  STEADY_PRODUCER_PROPS,
+  THROUGHPUT_PRODUCER_PROPS,
+} from './perf-tools.ts';
+import type { RunResult } from './results.ts';
+import type { Scenario, SystemName } from './scenarios.ts';
+import { POLL_INTERVAL_MS, TargetProgress } from './target-progress.ts';
+import { createTopic } from './topics.ts';
+
+export interface RunContext {
+  readonly runtime: KafkaRuntime;
+  readonly source: KafkaCluster;
+  /** The target the replicator writes to (behind Toxiproxy in wan-100ms). */
+  readonly target: KafkaCluster;
+  readonly sourceKafka: Kafka;
+  readonly targetKafka: Kafka;
+  readonly scenario: Scenario;
+  readonly repetition: number;
+  /** Unique per run: names the cluster aliases, hence the remote topic and every MirrorMaker 2 internal topic. */
+  readonly runId: number;
+  readonly logDir: string;
+  readonly timeoutMs: number;
+}
+
+/** Warm-up before a steady load: enough records, slowly enough, to land in every partition. */
+const WARM_UP = { records: 600, perSecond: 300 };
+
+function label(ctx: RunContext, system: SystemName): string {
+  return `${ctx.scenario.name}-${system}-${ctx.repetition}`;
+}
+
+function flowNames(ctx: RunContext, topic: string): FlowNames {
+  return { sourceAlias: `s${ctx.runId}`, targetAlias: `t${ctx.runId}`, topic };
+}
+
+const remoteTopic = (names: FlowNames) => `${names.sourceAlias}.${names.topic}`;
+
+function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames): Promise<BenchProcess> {
+  const name = label(ctx, system);
+  if (system === 'kafka-mirror') return startKafkaMirror(ctx.source, ctx.target, names, ctx.logDir, name);
+  if (system === 'mm2-default' || system === 'mm2-tuned') {
+    const flavour = system === 'mm2-default' ? 'default' : 'tuned';
+    return startMirrorMaker(
+      ctx.runtime,
+      ctx.source,
+      ctx.target,
+      names,
+      flavour,
+      ctx.scenario.partitions,
+      ctx.logDir,
+      name,
+    );
+  }
+  throw new Error(`${system} is not a replicator`);
+}
+
+const exitReason = (process: BenchProcess) => () =>
+  process.running
+    ? undefined
+    : `${process.label} exited (${String(process.child.exitCode ?? process.child.signalCode)})`;
+
+function failed(ctx: RunContext, system: SystemName, records: number, error: unknown): RunResult {
+  return {
+    scenario: ctx.scenario.name,
+    system,
+    repetition: ctx.repetition,
+    records,
+    bytes: records * ctx.scenario.recordSize,
+    seconds: null,
+    wallSeconds: null,
+    p50Ms: null,
+    p99Ms: null,
+    maxMs: null,
+    maxRssMb: null,
+    cpuSeconds: null,
+    error: error instanceof Error ? error.message : String(error),
+  };
+}
+
+function throughput(
+  ctx: RunContext,
+  system: SystemName,
+  records: number,
+  interval: { firstAt: number; doneAt: number; startedAt: number },
+  usage: Usage | undefined,
+): RunResult {
+  return {
+    scenario: ctx.scenario.name,
+    system,
+    repetition: ctx.repetition,
+    records,
+    bytes: records * ctx.scenario.recordSize,
+    // Both ends are seen by the same 50 ms poll, so the interval is at least one poll.
+    seconds: Math.max(interval.doneAt - interval.firstAt, POLL_INTERVAL_MS) / 1000,
+    wallSeconds: (interval.doneAt - interval.startedAt) / 1000,
+    p50Ms: null,
+    p99Ms: null,
+    maxMs: null,
+    maxRssMb: usage?.maxRssMb ?? null,
+    cpuSeconds: usage?.cpuSeconds ?? null,
+  };
+}
+
+/** Catch-up of the preloaded `topic` (`records` records) by one system. */
+export async function runCatchUp(
+  ctx: RunContext,
+  system: SystemName,
+  topic: string,
+  records: number,
+): Promise<RunResult> {
+  const names = flowNames(ctx, topic);
+  try {
+    if (system === 'ceiling-consume') {
+      const startedAt = performance.now();
+      const result = await consumePerformance(
+        ctx.runtime,
+        label(ctx, system),
+        ctx.source.bootstrapServers,
+        topic,
+        records,
+        ctx.logDir,
+        ctx.timeoutMs,
+      );
+      return {
+        ...throughput(
+          ctx,
+          system,
+          records,
+          { firstAt: 0, doneAt: result.fetchSeconds * 1000, startedAt: 0 },
+          result.maxRssMb === null || result.cpuSeconds === null
+            ? undefined
+            : { maxRssMb: result.maxRssMb, cpuSeconds: result.cpuSeconds },
+        ),
+        wallSeconds: (performance.now() - startedAt) / 1000,
+      };
+    }
+    if (system === 'ceiling-produce') {
+      await createTopic(ctx.targetKafka, remoteTopic(names), { partitions: ctx.scenario.partitions });
+    }
+    const progress = await TargetProgress.start(ctx.target.bootstrapServers, remoteTopic(names), records);
+    let process: BenchProcess | undefined;
+    try {
+      process =
+        system === 'ceiling-produce'
+          ? startProducerPerformance(
+              ctx.runtime,
+              label(ctx, system),
+              ctx.target.bootstrapServers,
+              remoteTopic(names),
+              {
+                records,
+                recordSize: ctx.scenario.recordSize,
+                throughput: -1,
+                props: THROUGHPUT_PRODUCER_PROPS,
+              },
+              ctx.logDir,
+            )
+          : await startReplicator(ctx, system, names);
+      const running = process;
+      const done = await progress.done(
+        ctx.timeoutMs,
+        system === 'ceiling-produce' ? () => undefined : exitReason(running),
+      );
+      // Read before stopping: shutdown work is not part of the run.
+      const usage = process.sample();
+      if (system === 'ceiling-produce') await process.finish(ctx.timeoutMs);
+      return throughput(
+        ctx,
+        system,
+        records,
+        {
+          firstAt: done.firstAt ?? process.startedAt,
+          doneAt: done.doneAt ?? NaN,
+          startedAt: process.startedAt,
+        },
+        usage,
+      );
+    } catch (error) {
+      const tail = process === undefined ? '' : `\n${await process.tail(15)}`;
+      throw new Error(`${error instanceof Error ? error.message : String(error)}${tail}`, { cause: error });
+    } finally {
+      await progress.stop();
+      await process?.stop(10_000);
+    }
+  } catch (error) {
+    return failed(ctx, system, records, error);
+  }
+}
+
+/**
+ * Steady load on a fresh source topic: start the system, warm it up (records in every partition
+ * replicated and consumed), then produce `rate` records/s for the scenario's duration and measure
+ * each record's CreateTime-to-consumed latency on the target. ceiling-produce writes the same
+ * load straight into the target: the floor of produce-to-consume latency without a replicator.
+ */
+export async function runSteady(ctx: RunContext, system: SystemName, rate: number): Promise<RunResult> {
+  const seconds = ctx.scenario.steadySeconds ?? 60;
+  const records = Math.round(rate * seconds);
+  const topic = `bench-steady-${ctx.runId}`;
+  const names = flowNames(ctx, topic);
+  const remote = remoteTopic(names);
+  const direct = system === 'ceiling-produce';
+  // Where the producer writes: the source (replicators) or the target itself (ceiling).
+  const [writeTo, writeKafka, writeTopic] = direct
+    ? [ctx.target, ctx.targetKafka, remote]
+    : [ctx.source, ctx.sourceKafka, topic];
+  let replicator: BenchProcess | undefined;
+  let load: BenchProcess | undefined;
+  let probe: LatencyProbe | undefined;
+  try {
+    await createTopic(writeKafka, writeTopic, { partitions: ctx.scenario.partitions });
+    if (!direct) replicator = await startReplicator(ctx, system, names);
+    const warmUp = await TargetProgress.start(ctx.target.bootstrapServers, remote, WARM_UP.records);
+    try {
+      await producePerformance(
+        ctx.runtime,
+        `${label(ctx, system)}-warm-up`,
+        writeTo.bootstrapServers,
+        writeTopic,
+        {
+          records: WARM_UP.records,
+          recordSize: ctx.scenario.recordSize,
+          throughput: WARM_UP.perSecond,
+          props: STEADY_PRODUCER_PROPS,
+        },
+        ctx.logDir,
+        ctx.timeoutMs,
+      );
+      await warmUp.done(ctx.timeoutMs, replicator === undefined ? undefined : exitReason(replicator));
+    } finally {
+      await warmUp.stop();
+    }
+    probe = await LatencyProbe.start(ctx.target.bootstrapServers, remote);
+    await probe.waitForSeen(WARM_UP.records, 60_000);
+    // Every steady record is created after this instant (the producer JVM has not started yet).
+    probe.measureFrom(Date.now());
+    load = startProducerPerformance(
+      ctx.runtime,
+      `${label(ctx, system)}-load`,
+      writeTo.bootstrapServers,
+      writeTopic,
+      { records, recordSize: ctx.scenario.recordSize, throughput: rate, props: STEADY_PRODUCER_PROPS },
+      ctx.logDir,
+    );
+    await probe.waitForMeasured(records, seconds * 1000 + ctx.timeoutMs);
+    const usage = (replicator ?? load).sample();
+    await load.finish(ctx.timeoutMs);
+    const latency = probe.summary();
+    return {
+      scenario: ctx.scenario.name,
+      system,
+      repetition: ctx.repetition,
+      records,
+      bytes: records * ctx.scenario.recordSize,
+      seconds: latency.seconds,
+      wallSeconds: replicator === undefined ? null : (performance.now() - replicator.startedAt) / 1000,
+      p50Ms: latency.p50Ms,
+      p99Ms: latency.p99Ms,
+      maxMs: latency.maxMs,
+      maxRssMb: usage?.maxRssMb ?? null,
+      cpuSeconds: usage?.cpuSeconds ?? null,
+    };
+  } catch (error) {
+    const tails = await Promise.all([replicator, load].map((p) => p?.tail(15) ?? ''));
+    return failed(ctx, system, records, new Error(`${String(error)}\n${tails.join('\n')}`.trim()));
+  } finally {
+    await probe?.stop();
+    await load?.stop(2000);
+    await replicator?.stop(10_000);
+  }
+}

@@ -1,0 +1,123 @@
+// The scenarios and systems of `npm run bench`, and the environment that scales them. Names are
+// the contract of bench/results/latest.json (issue 8): change them only with the docs.
+
+export const SYSTEMS = [
+  'kafka-mirror',
+  'mm2-default',
+  'mm2-tuned',
+  'ceiling-produce',
+  'ceiling-consume',
+] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export const SCENARIO_NAMES = ['backlog-1k', 'small-100b', 'large-64k', 'wan-100ms', 'steady-50pct'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export interface Scenario {
+  readonly name: ScenarioName;
+  /** Value bytes of every record (keys are null, as ProducerPerformance writes them). */
+  readonly recordSize: number;
+  /** Records preloaded (catch-up scenarios); 0 for steady-50pct, which produces rate x seconds. */
+  readonly records: number;
+  readonly partitions: number;
+  /** Replicator -> target crosses Toxiproxy with this one-way latency (ms), each direction. */
+  readonly oneWayLatencyMs: number;
+  /** Steady load instead of a preloaded backlog: seconds of load at half of kafka-mirror's maximum. */
+  readonly steadySeconds: number | undefined;
+  readonly systems: readonly SystemName[];
+}
+
+const REPLICATORS = ['kafka-mirror', 'mm2-default', 'mm2-tuned'] as const satisfies readonly SystemName[];
+export const isReplicator = (system: SystemName): boolean =>
+  (REPLICATORS as readonly string[]).includes(system);
+
+/**
+ * Full-run sizes (BENCH_SCALE=1). Each is large enough that a replicator spends tens of seconds
+ * moving data on a 2-core machine, so start-up and the poll interval (50 ms) stay small beside it.
+ * wan-100ms is smaller because MirrorMaker 2's defaults move well under 1 MB/s over a 100 ms
+ * round trip (one request in flight, 16 KiB batches).
+ */
+const FULL: Record<ScenarioName, { recordSize: number; records: number; steadySeconds?: number }> = {
+  'backlog-1k': { recordSize: 1024, records: 1_000_000 },
+  'small-100b': { recordSize: 100, records: 2_000_000 },
+  'large-64k': { recordSize: 65_536, records: 16_000 },
+  'wan-100ms': { recordSize: 1024, records: 60_000 },
+  'steady-50pct': { recordSize: 1024, records: 0, steadySeconds: 60 },
+};
+
+export interface BenchOptions {
+  readonly scale: number;
+  readonly repetitions: number;
+  readonly scenarios: readonly Scenario[];
+  /** Give up on one run (one system, one repetition) after this long; the run is reported as failed. */
+  readonly runTimeoutMs: number;
+  /** Pause between runs so deletes, flushes and GC of the previous run settle. */
+  readonly settleMs: number;
+  /** Records per second of the steady load; default: half of kafka-mirror's backlog-1k median. */
+  readonly steadyRate: number | undefined;
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function list<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): readonly T[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return allowed;
+  const chosen = raw.split(',').map((s) => s.trim());
+  const unknown = chosen.filter((s) => !(allowed as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new Error(`${name}: unknown ${unknown.join(', ')}; known: ${allowed.join(', ')}`);
+  }
+  return allowed.filter((a) => chosen.includes(a));
+}
+
+/**
+ * Reads the options from the environment and `--quick`:
+ * BENCH_SCALE (record counts and steady duration, default 1; `--quick` = 0.02 and 1 repetition),
+ * REPETITIONS (default 3), BENCH_SCENARIOS and BENCH_SYSTEMS (comma lists, default all),
+ * BENCH_RUN_TIMEOUT_S (default 600), BENCH_SETTLE_S (default 3), BENCH_STEADY_RATE (records/s).
+ */
+export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const unknownArgs = argv.filter((a) => a !== '--quick');
+  if (unknownArgs.length > 0) throw new Error(`unknown arguments: ${unknownArgs.join(' ')} (only --quick)`);
+  const quick = argv.includes('--quick');
+  const scale = positiveNumber(env, 'BENCH_SCALE', quick ? 0.02 : 1);
+  const repetitions = Math.round(positiveNumber(env, 'REPETITIONS', quick ? 1 : 3));
+  const systems = list(env, 'BENCH_SYSTEMS', SYSTEMS);
+  const names = list(env, 'BENCH_SCENARIOS', SCENARIO_NAMES);
+  const scenarios = names.map((name): Scenario => {
+    const full = FULL[name];
+    const steady = full.steadySeconds === undefined ? undefined : Math.max(10, full.steadySeconds * scale);
+    return {
+      name,
+      recordSize: full.recordSize,
+      // Steady runs produce rate x seconds records, known once backlog-1k has run.
+      records: steady === undefined ? Math.max(1000, Math.round(full.records * scale)) : 0,
+      partitions: 6,
+      oneWayLatencyMs: name === 'wan-100ms' ? 50 : 0,
+      steadySeconds: steady,
+      // wan-100ms: the source is not behind the link, so reading it alone measures nothing new;
+      // steady-50pct: a produce-to-consume floor needs no consume-only ceiling.
+      systems: systems.filter(
+        (s) => s !== 'ceiling-consume' || (name !== 'wan-100ms' && name !== 'steady-50pct'),
+      ),
+    };
+  });
+  const steadyRaw = env['BENCH_STEADY_RATE'];
+  return {
+    scale,
+    repetitions,
+    scenarios,
+    runTimeoutMs: positiveNumber(env, 'BENCH_RUN_TIMEOUT_S', 600) * 1000,
+    settleMs: (env['BENCH_SETTLE_S'] === '0' ? 0 : positiveNumber(env, 'BENCH_SETTLE_S', 3)) * 1000,
+    steadyRate:
+      steadyRaw === undefined || steadyRaw === '' ? undefined : positiveNumber(env, 'BENCH_STEADY_RATE', 1),
+  };
+}
