@@ -205,8 +205,9 @@ export const scenarios: readonly Scenario[] = [
       }
       await writing;
       const result = await finish(s, 'target-leader-change', [daemon], startedAt, options);
-      // A leader change answers NOT_LEADER_OR_FOLLOWER before appending: the retry goes to the
-      // new leader and writes nothing twice. A request cut mid-flight could: at most the queue.
+      // A produce waiting for its acks=all replication when leadership moves fails with
+      // NOT_LEADER_OR_FOLLOWER, although the new leader may already hold its records: the retry
+      // duplicates them. At most the requests in flight, within the queue.
       duplicatesWithin(t, result, QUEUE_RECORDS);
       return result;
     },
