@@ -74,42 +74,81 @@ function headerPairs(headers: Record<string, unknown> | HeaderPairs | undefined)
   });
 }
 
+interface RecordFields {
+  offsetDelta?: number;
+  timestampDelta?: unknown;
+  key: Bytes;
+  value: Bytes;
+  headers?: Record<string, unknown> | HeaderPairs;
+}
+
+/** Size of a record's body (everything after its length varint). */
+function recordBodySize(
+  list: HeaderPairs,
+  delta: number,
+  offsetDelta: number,
+  key: Bytes,
+  value: Bytes,
+): number {
+  let size = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
+  size += sizeOfVarInt(list.length);
+  for (const [name, data] of list) size += sizeOfBytes(name) + sizeOfBytes(data);
+  return size;
+}
+
+/** Bytes `writeRecord` writes for these fields. */
+function recordSize(
+  key: Bytes,
+  value: Bytes,
+  headers: HeaderPairs,
+  offsetDelta: number,
+  delta: number,
+): number {
+  const body = recordBodySize(headers, delta, offsetDelta, key, value);
+  return sizeOfVarInt(body) + body;
+}
+
 /**
- * One record of a v2 record batch (kafkajs's recordBatch/record/v0), headers written in list
- * order (duplicates and null values kept).
+ * One record of a v2 record batch (kafkajs's recordBatch/record/v0) written at `offset`, headers in
+ * list order (duplicates and null values kept). Returns the offset after it.
  */
+function writeRecord(
+  buf: Buffer,
+  offset: number,
+  key: Bytes,
+  value: Bytes,
+  headers: HeaderPairs,
+  offsetDelta: number,
+  delta: number,
+): number {
+  offset = writeVarInt(buf, offset, recordBodySize(headers, delta, offsetDelta, key, value));
+  buf[offset++] = 0; // attributes
+  offset = writeVarInt(buf, offset, delta);
+  offset = writeVarInt(buf, offset, offsetDelta);
+  offset = writeBytes(buf, offset, key);
+  offset = writeBytes(buf, offset, value);
+  offset = writeVarInt(buf, offset, headers.length);
+  for (const [name, data] of headers) {
+    offset = writeBytes(buf, offset, name);
+    offset = writeBytes(buf, offset, data);
+  }
+  return offset;
+}
+
+/** One record in a buffer of its own: kafkajs's Record, for code paths other than produce requests. */
 export function encodeRecord({
   offsetDelta = 0,
   timestampDelta = 0,
   key,
   value,
   headers,
-}: {
-  offsetDelta?: number;
-  timestampDelta?: unknown;
-  key: Bytes;
-  value: Bytes;
-  headers?: Record<string, unknown> | HeaderPairs;
-}): Encoded {
+}: RecordFields): Encoded {
   const list = headerPairs(headers);
   const delta = asNumber(timestampDelta);
-  let bodySize = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
-  bodySize += sizeOfVarInt(list.length);
-  for (const [name, data] of list) bodySize += sizeOfBytes(name) + sizeOfBytes(data);
   // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
-  const buf = Buffer.allocUnsafe(sizeOfVarInt(bodySize) + bodySize);
-  let offset = writeVarInt(buf, 0, bodySize);
-  buf[offset++] = 0; // attributes
-  offset = writeVarInt(buf, offset, delta);
-  offset = writeVarInt(buf, offset, offsetDelta);
-  offset = writeBytes(buf, offset, key);
-  offset = writeBytes(buf, offset, value);
-  offset = writeVarInt(buf, offset, list.length);
-  for (const [name, data] of list) {
-    offset = writeBytes(buf, offset, name);
-    offset = writeBytes(buf, offset, data);
-  }
-  if (offset !== buf.length) throw new Error(`record encoder wrote ${offset} of ${buf.length} bytes`);
+  const buf = Buffer.allocUnsafe(recordSize(key, value, list, offsetDelta, delta));
+  const end = writeRecord(buf, 0, key, value, list, offsetDelta, delta);
+  if (end !== buf.length) throw new Error(`record encoder wrote ${end} of ${buf.length} bytes`);
   return encoded(buf);
 }
 
@@ -163,16 +202,24 @@ async function recordBatch(
     if (ts > max) max = ts;
   }
   if (first === Infinity) first = max = now;
-  const records = data.messages.map((m, i) =>
-    encodeRecord({
-      key: m.key,
-      value: m.value,
-      headers: m.headers,
-      offsetDelta: i,
-      timestampDelta:
-        (m.timestamp === null || m.timestamp === undefined ? now : asNumber(m.timestamp)) - first,
-    }),
-  );
+  // Records are written straight into the batch (or, compressed, into one buffer for the codec):
+  // sized in a first pass, written in a second, no buffer per record.
+  const { messages } = data;
+  const count = messages.length;
+  const delta = (m: Message) =>
+    (m.timestamp === null || m.timestamp === undefined ? now : asNumber(m.timestamp)) - first;
+  let recordsSize = 0;
+  for (let i = 0; i < count; i++) {
+    const m = messages[i] as Message;
+    recordsSize += recordSize(m.key, m.value, headerPairs(m.headers), i, delta(m));
+  }
+  const writeRecords = (target: Buffer, at: number) => {
+    for (let i = 0; i < count; i++) {
+      const m = messages[i] as Message;
+      at = writeRecord(target, at, m.key, m.value, headerPairs(m.headers), i, delta(m));
+    }
+    if (at !== target.length) throw new Error(`batch encoder wrote ${at} of ${target.length} bytes`);
+  };
   let body: Buffer | undefined;
   const codec = args.compression & COMPRESSION_CODEC_MASK;
   if (codec !== 0) {
@@ -181,27 +228,26 @@ async function recordBatch(
     };
     const compressor = lookupCodec(codec);
     if (compressor === null) throw new Error(`no codec for compression type ${codec}`);
-    body = await compressor.compress({ buffer: Buffer.concat(records.map((r) => r.buf)) });
+    const plain = Buffer.allocUnsafe(recordsSize);
+    writeRecords(plain, 0);
+    body = await compressor.compress({ buffer: plain });
   }
-  let size = BATCH_HEADER;
-  if (body === undefined) for (const r of records) size += r.buf.length;
-  else size += body.length;
+  const size = BATCH_HEADER + (body === undefined ? recordsSize : body.length);
   const buf = Buffer.allocUnsafe(size);
   buf.writeBigInt64BE(0n, 0); // base offset
   buf.writeInt32BE(size - 12, 8); // batch length: what follows this field
   buf.writeInt32BE(0, 12); // partition leader epoch
   buf.writeInt8(2, 16); // magic
   buf.writeInt16BE(codec | (args.transactional ? TRANSACTIONAL : 0), 21); // attributes
-  buf.writeInt32BE(records.length - 1, 23); // last offset delta
+  buf.writeInt32BE(count - 1, 23); // last offset delta
   buf.writeBigInt64BE(BigInt(first), 27);
   buf.writeBigInt64BE(BigInt(max), 35);
   buf.writeBigInt64BE(args.producerId, 43);
   buf.writeInt16BE(args.producerEpoch, 51);
   buf.writeInt32BE(data.firstSequence ?? 0, 53);
-  buf.writeInt32BE(records.length, 57);
-  let offset = BATCH_HEADER;
-  if (body === undefined) for (const r of records) offset += r.buf.copy(buf, offset);
-  else body.copy(buf, offset);
+  buf.writeInt32BE(count, 57);
+  if (body === undefined) writeRecords(buf, BATCH_HEADER);
+  else body.copy(buf, BATCH_HEADER);
   buf.writeUInt32BE(crc32c(buf.subarray(CRC_FROM)) >>> 0, CRC_AT);
   return buf;
 }
