@@ -17,7 +17,10 @@ export interface RunResult {
   readonly p99Ms: number | null;
   readonly maxMs: number | null;
   readonly maxRssMb: number | null;
+  /** From process start to the last record. */
   readonly cpuSeconds: number | null;
+  /** From the first record on the target to the last: the copy alone, start-up excluded. */
+  readonly copyCpuSeconds: number | null;
   readonly error?: string;
 }
 
@@ -33,6 +36,8 @@ export interface ScenarioResult {
   readonly p99Ms: number | null;
   readonly maxRssMb: number | null;
   readonly cpuSeconds: number | null;
+  /** Extra: CPU seconds between the first and the last record on the target (start-up excluded). */
+  readonly copyCpuSeconds: number | null;
   /** Extra: median wall time including process start-up. */
   readonly wallSeconds: number | null;
   /** Extra: median of each run's maximum latency (steady-50pct). */
@@ -106,6 +111,7 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
       p99Ms: round(medianOf(ok, 'p99Ms'), 0),
       maxRssMb: round(medianOf(ok, 'maxRssMb'), 0),
       cpuSeconds: round(medianOf(ok, 'cpuSeconds'), 1),
+      copyCpuSeconds: round(medianOf(ok, 'copyCpuSeconds'), 1),
       wallSeconds: round(medianOf(ok, 'wallSeconds'), 1),
       maxMs: round(medianOf(ok, 'maxMs'), 0),
       runs: ok.length,
@@ -162,10 +168,14 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(
     'Method and settings: docs/performance.md. MB = 2^20 bytes. `seconds`: first record on the target to the last',
   );
-  out.push('(ceiling-consume: its fetch time); `wall`: from process start, start-up included.', '');
   out.push(
-    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | runs |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '(ceiling-consume: its fetch time); `wall`: from process start, start-up included. `CPU s`: user + system time of',
+    'the process from its start to the last record; `copy CPU s`: the same between the first and the last record.',
+    '',
+  );
+  out.push(
+    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | copy CPU s | runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const r of rows) {
     const runs =
@@ -173,7 +183,7 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       `| ${r.name} | ${r.system} | ${cell(r.records)} | ${cell(Math.round(r.bytes / MB))} | ${cell(r.seconds)} | ${cell(r.wallSeconds)} | ` +
         `${cell(r.recordsPerSec)} | ${cell(r.mbPerSec)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.maxMs)} | ` +
-        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${runs.replaceAll('|', '/')} |`,
+        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${cell(r.copyCpuSeconds)} | ${runs.replaceAll('|', '/')} |`,
     );
   }
   out.push('', '## Ratios (records/s, same run)', '');

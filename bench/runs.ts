@@ -66,10 +66,10 @@ function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames):
   throw new Error(`${system} is not a replicator`);
 }
 
-const exitReason = (process: BenchProcess) => () =>
-  process.running
+const exitReason = (child: BenchProcess) => () =>
+  child.running
     ? undefined
-    : `${process.label} exited (${String(process.child.exitCode ?? process.child.signalCode)})`;
+    : `${child.label} exited (${String(child.child.exitCode ?? child.child.signalCode)})`;
 
 function failed(ctx: RunContext, system: SystemName, records: number, error: unknown): RunResult {
   return {
@@ -85,6 +85,7 @@ function failed(ctx: RunContext, system: SystemName, records: number, error: unk
     maxMs: null,
     maxRssMb: null,
     cpuSeconds: null,
+    copyCpuSeconds: null,
     error: error instanceof Error ? error.message : String(error),
   };
 }
@@ -110,6 +111,7 @@ function throughput(
     maxMs: null,
     maxRssMb: usage?.maxRssMb ?? null,
     cpuSeconds: usage?.cpuSeconds ?? null,
+    copyCpuSeconds: null,
   };
 }
 
@@ -149,10 +151,15 @@ export async function runCatchUp(
     if (system === 'ceiling-produce') {
       await createTopic(ctx.targetKafka, remoteTopic(names), { partitions: ctx.scenario.partitions });
     }
-    const progress = await TargetProgress.start(ctx.target.bootstrapServers, remoteTopic(names), records);
-    let process: BenchProcess | undefined;
+    let writer: BenchProcess | undefined;
+    let atFirstRecord: Usage | undefined;
+    const progress = await TargetProgress.start(ctx.target.bootstrapServers, remoteTopic(names), records, {
+      onFirstRecord: () => (atFirstRecord = writer?.sample()),
+      // Across the 100 ms link a poll takes about 200 ms: four staggered pollers keep 50 ms.
+      pollers: ctx.scenario.oneWayLatencyMs > 0 ? 4 : 1,
+    });
     try {
-      process =
+      writer =
         system === 'ceiling-produce'
           ? startProducerPerformance(
               ctx.runtime,
@@ -168,31 +175,37 @@ export async function runCatchUp(
               ctx.logDir,
             )
           : await startReplicator(ctx, system, names);
-      const running = process;
+      const running = writer;
       const done = await progress.done(
         ctx.timeoutMs,
         system === 'ceiling-produce' ? () => undefined : exitReason(running),
       );
       // Read before stopping: shutdown work is not part of the run.
-      const usage = process.sample();
-      if (system === 'ceiling-produce') await process.finish(ctx.timeoutMs);
-      return throughput(
+      const usage = writer.sample();
+      if (system === 'ceiling-produce') await writer.finish(ctx.timeoutMs);
+      const result = throughput(
         ctx,
         system,
         records,
         {
-          firstAt: done.firstAt ?? process.startedAt,
+          firstAt: done.firstAt ?? writer.startedAt,
           doneAt: done.doneAt ?? NaN,
-          startedAt: process.startedAt,
+          startedAt: writer.startedAt,
         },
         usage,
       );
+      const first = atFirstRecord;
+      return {
+        ...result,
+        copyCpuSeconds:
+          usage === undefined || first === undefined ? null : usage.cpuSeconds - first.cpuSeconds,
+      };
     } catch (error) {
-      const tail = process === undefined ? '' : `\n${await process.tail(15)}`;
+      const tail = writer === undefined ? '' : `\n${await writer.tail(15)}`;
       throw new Error(`${error instanceof Error ? error.message : String(error)}${tail}`, { cause: error });
     } finally {
       await progress.stop();
-      await process?.stop(10_000);
+      await writer?.stop(10_000);
     }
   } catch (error) {
     return failed(ctx, system, records, error);
@@ -271,6 +284,7 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
       maxMs: latency.maxMs,
       maxRssMb: usage?.maxRssMb ?? null,
       cpuSeconds: usage?.cpuSeconds ?? null,
+      copyCpuSeconds: null,
     };
   } catch (error) {
     const tails = await Promise.all([replicator, load].map((p) => p?.tail(15) ?? ''));

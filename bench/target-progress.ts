@@ -1,6 +1,7 @@
 // How far a replicator (or ceiling-produce) has got: the sum of a target topic's end offsets,
 // polled every 50 ms. The first poll that sees a record and the first that sees them all bound
-// the measured interval, the same way for every system.
+// the measured interval, the same way for every system. Across a slow link a poll takes longer
+// than 50 ms (two round trips), so several pollers run staggered to keep the 50 ms resolution.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { kafkajs } from '../src/kafka/kafkajs.ts';
@@ -26,19 +27,27 @@ export class TargetProgress {
   #records = 0;
   #lastError: unknown;
   #stopped = false;
-  #loop: Promise<void> | undefined;
+  #loops: Array<Promise<void>> = [];
+  #exists = false;
+  readonly #onFirstRecord: () => void;
 
-  private constructor(admin: Admin, topic: string, expected: number) {
+  private constructor(admin: Admin, topic: string, expected: number, onFirstRecord: () => void) {
     this.#admin = admin;
     this.#topic = topic;
     this.#expected = expected;
+    this.#onFirstRecord = onFirstRecord;
   }
 
-  /** Starts polling `topic` (which may not exist yet) on the given cluster. */
+  /**
+   * Starts polling `topic` (which may not exist yet) on the given cluster. `onFirstRecord` runs
+   * when the first record is seen (to read the writer's CPU time at that moment); `pollers`
+   * staggered polls run at once (use about round-trip / 25 ms on a slow link).
+   */
   static async start(
     bootstrapServers: readonly string[],
     topic: string,
     expected: number,
+    options: { onFirstRecord?: () => void; pollers?: number } = {},
   ): Promise<TargetProgress> {
     const admin = new Kafka({
       clientId: 'kafka-mirror-bench-progress',
@@ -50,8 +59,9 @@ export class TargetProgress {
       retry: { retries: 0 },
     }).admin();
     await admin.connect();
-    const progress = new TargetProgress(admin, topic, expected);
-    progress.#loop = progress.#run();
+    const progress = new TargetProgress(admin, topic, expected, options.onFirstRecord ?? (() => undefined));
+    const pollers = Math.max(1, options.pollers ?? 1);
+    for (let i = 0; i < pollers; i++) progress.#loops.push(progress.#run(i * POLL_INTERVAL_MS, pollers));
     return progress;
   }
 
@@ -75,7 +85,7 @@ export class TargetProgress {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#loop;
+    await Promise.all(this.#loops);
     await this.#admin.disconnect().catch(() => undefined);
   }
 
@@ -84,18 +94,24 @@ export class TargetProgress {
     return `${this.#records} of ${this.#expected} records on target topic ${this.#topic}${error}`;
   }
 
-  async #run(): Promise<void> {
-    let exists = false;
+  /** One poller: starts after `delayMs`, then polls every `pollers` x 50 ms (or as fast as answers come). */
+  async #run(delayMs: number, pollers: number): Promise<void> {
+    await sleep(delayMs);
+    const period = POLL_INTERVAL_MS * pollers;
     while (!this.#stopped && this.#doneAt === undefined) {
       const started = performance.now();
       try {
-        if (!exists) exists = (await this.#admin.listTopics()).includes(this.#topic);
-        if (exists) {
+        if (!this.#exists) this.#exists = (await this.#admin.listTopics()).includes(this.#topic);
+        if (this.#exists) {
           const offsets = await this.#admin.fetchTopicOffsets(this.#topic);
           const now = performance.now();
-          this.#records = offsets.reduce((sum, p) => sum + Number(p.high), 0);
-          if (this.#records > 0) this.#firstAt ??= now;
-          if (this.#records >= this.#expected) this.#doneAt = now;
+          const records = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+          this.#records = Math.max(this.#records, records);
+          if (records > 0 && this.#firstAt === undefined) {
+            this.#firstAt = now;
+            this.#onFirstRecord();
+          }
+          if (records >= this.#expected) this.#doneAt ??= now;
         }
         this.#lastError = undefined;
       } catch (error) {
@@ -103,7 +119,7 @@ export class TargetProgress {
         this.#lastError = error;
       }
       const elapsed = performance.now() - started;
-      if (elapsed < POLL_INTERVAL_MS) await sleep(POLL_INTERVAL_MS - elapsed);
+      if (elapsed < period) await sleep(period - elapsed);
     }
   }
 }
