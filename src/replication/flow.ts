@@ -93,6 +93,9 @@ export class Flow {
   readonly #timers: NodeJS.Timeout[] = [];
   #state: FlowState = FlowState.STARTING;
   #refreshing: Promise<void> | undefined;
+  /** Failed refreshes in a row: the next is retried sooner than the refresh interval. */
+  #refreshFailures = 0;
+  #refreshRetry: NodeJS.Timeout | undefined;
   #partitionCounts = new Map<string, number>();
   /** Bumped by every group (re)join: a batch being queued across one stops there. */
   #generation = 0;
@@ -226,8 +229,20 @@ export class Flow {
         }
         // Only once the consumer follows them: a failed restart is retried by the next refresh.
         this.#partitionCounts = partitions;
+        this.#refreshFailures = 0;
       } catch (error) {
-        this.#logger.error({ err: error }, 'topic refresh failed; will retry');
+        // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS for a while, and a flow whose
+        // first refresh failed has no topics: retry within seconds, not a whole refresh interval.
+        this.#refreshFailures++;
+        const retryInMs = Math.min(
+          this.config.refreshIntervalMs,
+          500 * 2 ** Math.min(this.#refreshFailures, 6),
+        );
+        this.#logger.error({ err: error, retryInMs }, 'topic refresh failed; will retry');
+        if (this.#state !== FlowState.DRAINING && this.#state !== FlowState.STOPPED) {
+          clearTimeout(this.#refreshRetry);
+          this.#refreshRetry = setTimeout(() => void this.refresh(), retryInMs).unref();
+        }
       } finally {
         this.#refreshing = undefined;
       }
@@ -374,6 +389,7 @@ export class Flow {
     this.#state = FlowState.DRAINING;
     this.#metrics.state(this.exportedState);
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#refreshRetry);
     // Fetching is paused, not stopped, until the final commit: kafkajs cannot commit once its
     // consumer has stopped ("Consumer group was not initialized"), which lost the last watermarks.
     const drain = (async () => {

@@ -164,12 +164,18 @@ class FakeCatalog implements TopicCatalog {
   readonly grown: Array<[string, number]> = [];
   /** Topics the flow's group has committed offsets for (source side). */
   readonly committed = new Set<string>();
+  /** partitionCounts() calls that fail first, like a cluster still loading its coordinator. */
+  failListings = 0;
 
   constructor(topics: Record<string, number> = {}) {
     this.topics = new Map(Object.entries(topics));
   }
 
   async partitionCounts(): Promise<Map<string, number>> {
+    if (this.failListings > 0) {
+      this.failListings--;
+      throw new Error("The coordinator is loading and hence can't process requests");
+    }
     return new Map(this.topics);
   }
 
@@ -775,6 +781,28 @@ test(
     );
     assert.equal(errors.length, 2, 'logged at every refresh while it is missing');
     assert.equal(errors[0]?.level, 50);
+  },
+);
+
+// Bug (found by the benchmark): a first refresh that failed left the flow without topics for a
+// whole refresh interval (30 s by default).
+test(
+  'a failed refresh is retried within seconds, not after the refresh interval',
+  { timeout: 5000 },
+  async (t) => {
+    const topic = `orders-${id()}`;
+    const { flow, source, catalogs, logged } = setup(t, { sourceTopics: { [topic]: 2 } });
+    catalogs.source.failListings = 1;
+    await flow.start();
+    assert.equal(logged('topic refresh failed; will retry').length, 1);
+    assert.deepEqual(source.setTopicsCalls, [], 'no topics yet');
+    const deadline = Date.now() + 3000;
+    while (source.setTopicsCalls.length === 0 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(
+      source.setTopicsCalls,
+      [{ topics: [topic], restart: false }],
+      'subscribed after the retry',
+    );
   },
 );
 
