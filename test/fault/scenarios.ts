@@ -128,6 +128,24 @@ async function blackhole(cluster: KafkaCluster, ms: number): Promise<void> {
   for (const toxic of toxics) await network.removeToxic(toxic);
 }
 
+/** One broker of a 3-node cluster (RF 3, min.insync.replicas 2) on `side` killed for 10 s mid-stream. */
+function brokerSigkill(side: 'source' | 'target', duplicateBound: number): Scenario['run'] {
+  return async (t, options) => {
+    const s = await setup(t, { [side]: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
+    const startedAt = Date.now();
+    const daemon = await started(t, s);
+    const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+    await sleep(5000);
+    await s[side].killNode(1);
+    await sleep(10_000);
+    await s[side].startNode(1);
+    await writing;
+    const result = await finish(s, `${side}-broker-sigkill`, [daemon], startedAt, options);
+    duplicatesWithin(t, result, duplicateBound);
+    return result;
+  };
+}
+
 export const scenarios: readonly Scenario[] = [
   {
     name: 'daemon-sigkill-x5',
@@ -153,41 +171,15 @@ export const scenarios: readonly Scenario[] = [
   {
     name: 'target-broker-sigkill',
     title: 'target broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
-    async run(t, options) {
-      const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
-      const startedAt = Date.now();
-      const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
-      await sleep(5000);
-      await s.target.killNode(1);
-      await sleep(10_000);
-      await s.target.startNode(1);
-      await writing;
-      const result = await finish(s, 'target-broker-sigkill', [daemon], startedAt, options);
-      // A produce the dead leader had replicated but not answered is retried: at most the
-      // requests in flight to it, within the queue.
-      duplicatesWithin(t, result, QUEUE_RECORDS);
-      return result;
-    },
+    // A produce the dead leader had replicated but not answered is retried: at most the requests
+    // in flight to it, within the queue.
+    run: brokerSigkill('target', QUEUE_RECORDS),
   },
   {
     name: 'source-broker-sigkill',
     title: 'source broker SIGKILLed and restarted (3 nodes, RF 3, min.insync.replicas 2)',
-    async run(t, options) {
-      const s = await setup(t, { source: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } });
-      const startedAt = Date.now();
-      const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
-      await sleep(5000);
-      await s.source.killNode(1);
-      await sleep(10_000);
-      await s.source.startNode(1);
-      await writing;
-      const result = await finish(s, 'source-broker-sigkill', [daemon], startedAt, options);
-      // The consumer may rejoin and re-read from the last commit: one crash window.
-      duplicatesWithin(t, result, CRASH_WINDOW);
-      return result;
-    },
+    // The consumer may rejoin and re-read from the last commit: one crash window.
+    run: brokerSigkill('source', CRASH_WINDOW),
   },
   {
     name: 'target-leader-change',
