@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { ensureKafkaRuntime, type KafkaCluster } from '../support/kafka/index.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
 import { client, withAdmin } from '../support/kafka-client.ts';
-import { committedTotal } from '../support/replication-checks.ts';
+import { waitForCommitted } from '../support/replication-checks.ts';
 
 export interface FaultResult {
   scenario: string;
@@ -64,21 +64,7 @@ export async function stream(
 }
 
 /** Waits until the flow's group has committed every record of the topic; false on timeout. */
-export async function settled(
-  kafka: KafkaClient,
-  group: string,
-  topic: string,
-  timeoutMs: number,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const offsets = await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic)).catch(() => []);
-    const end = offsets.reduce((n, p) => n + Number(p.high), 0);
-    if (end > 0 && (await committedTotal(kafka, group, topic).catch(() => -1)) === end) return true;
-    await sleep(500);
-  }
-  return false;
-}
+export const settled = waitForCommitted;
 
 /** `kafka-mirror verify` of one flow, in process. */
 export async function audit(config: object, flow: string): Promise<VerifyReport> {

@@ -88,3 +88,28 @@ export async function committedTotal(kafka: KafkaClient, group: string, topic: s
   const [entry] = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
   return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
 }
+
+/**
+ * Waits until `group` has committed every record of the topic (committed offsets = end offsets):
+ * everything is on the target. A count of records on the target is no such proof once a crash has
+ * written some twice. Returns false on timeout.
+ */
+export async function waitForCommitted(
+  kafka: KafkaClient,
+  group: string,
+  topic: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const offsets = await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic));
+      const end = offsets.reduce((n, p) => n + Number(p.high), 0);
+      if (end > 0 && (await committedTotal(kafka, group, topic)) === end) return true;
+    } catch {
+      // not there yet
+    }
+    await sleep(500);
+  }
+  return false;
+}
