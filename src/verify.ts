@@ -1,7 +1,8 @@
 // `kafka-mirror verify`: audits what a flow replicated. For every source partition of the flow's
 // topics, the records from the log start (or the first at `since`) up to the flow's committed
-// offset (everything the flow claims as replicated) are compared with the target partition through the provenance headers:
-// missing, duplicated, reordered or altered records. Reads only; commits nothing.
+// offset (everything the flow claims as replicated) are compared with the target partition
+// through the provenance headers: missing, duplicated, reordered or altered records. Reads only;
+// commits nothing.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { Config, FlowConfig } from './config/index.ts';

@@ -23,7 +23,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
 import { decompressFrame } from './lz4.ts';
-import { encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
+import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -170,7 +170,6 @@ function groupMessagesPerPartition<M>(init: {
   return result;
 }
 
-const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
 replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
 replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);

@@ -9,7 +9,8 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
+/** CRC-32C (Castagnoli) in native code, as Kafka's record batches use it. */
+export const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
 
 type Bytes = Buffer | string | null | undefined;
 type HeaderPairs = ReadonlyArray<readonly [string, Bytes]>;
@@ -23,7 +24,7 @@ export interface Encoded {
 
 const encoded = (buf: Buffer): Encoded => ({ buf, buffer: buf, size: () => buf.length });
 
-export const sizeOfVarInt = (value: number): number => {
+const sizeOfVarInt = (value: number): number => {
   let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
   let size = 1;
   while (zigzag >= 128) {

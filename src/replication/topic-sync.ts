@@ -28,12 +28,6 @@ export interface SyncResult {
   readonly partitions: Map<string, number>;
   readonly created: string[];
   readonly grown: string[];
-  /**
-   * Source topics whose remote topic is gone although this flow replicated into it (its group has
-   * committed offsets): deleted on the target. Not recreated; they stay ready, so their writes
-   * halt the partitions with KM_TARGET_TOPIC_MISSING.
-   */
-  readonly deleted: string[];
   /** Source topic -> why it is not ready (retried on the next refresh). */
   readonly failed: Map<string, string>;
   /** Source topics not selected: `filter` (include/exclude, internal) or `policy` (named after the target). */
@@ -63,7 +57,6 @@ export async function syncTopics(
     partitions: new Map(),
     created: [],
     grown: [],
-    deleted: [],
     failed: new Map(),
     excluded: { filter: 0, policy: 0 },
   };
@@ -97,7 +90,8 @@ export async function syncTopics(
     const existing = targetTopics.get(remote);
     try {
       if (existing === undefined && replicatedBefore.has(topic)) {
-        result.deleted.push(topic);
+        // Deleted on the target. It stays ready, so its writes halt the partitions with
+        // KM_TARGET_TOPIC_MISSING (target-writer.ts).
         logger.error(
           { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
           'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
