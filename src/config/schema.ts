@@ -66,12 +66,12 @@ const topLevel = {
   },
   consumer: {
     maxBytes: {
-      doc: 'Upper bound of one fetch response from the source, in compressed bytes (soft: a broker always returns at least one record batch). The response is held decoded while it is queued, so memory grows with this times the compression ratio.',
+      doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record, as the queue counts it). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
       format: 'size',
       default: '4MiB',
     },
     maxBytesPerPartition: {
-      doc: 'Bytes per partition in one fetch. Large values suit long, fast links.',
+      doc: 'Memory per partition in one fetch, decoded (sized like consumer.maxBytes). Large values suit long, fast links.',
       format: 'size',
       default: '1MiB',
     },

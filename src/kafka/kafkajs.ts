@@ -18,6 +18,10 @@
 //    per MiB). Both are replaced: a linear grouping with the same result, and @node-rs/crc32's
 //    CRC-32C (N-API, prebuilt, hardware instructions), checked equal in a unit test. Produce
 //    requests and the framing of every request are encoded in one pass (produce-request.ts).
+// 4. Memory (issue 3). A fetch is limited in wire bytes, but held decoded. The wire size of each
+//    partition's records in a fetch response is recorded, and the consumer group's fetch limits
+//    can be set per group while it runs, so that the reader sizes its fetches by what they
+//    decode to (fetch-sizer.ts).
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -174,6 +178,51 @@ replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessage
 replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
 replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
 replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
+
+const fetchedWireBytes = new WeakMap<object, number>();
+const decodeMessagesFile = kafkajsFile('protocol/requests/fetch/v4/decodeMessages.js');
+const decodeMessages = require(decodeMessagesFile) as (decoder: Decoder) => Promise<unknown[]>;
+replaceModule(decodeMessagesFile, async (decoder: Decoder) => {
+  const start = decoder.offset;
+  const records = await decodeMessages(decoder);
+  fetchedWireBytes.set(records, decoder.offset - start);
+  return records;
+});
+
+/**
+ * The wire size of the records of one fetched partition batch (compressed, as the broker sent
+ * them), or undefined if kafkajs did not decode it through the recorded path.
+ */
+export function fetchedBytes(batch: KafkaJs.Batch): number | undefined {
+  const raw = (batch as unknown as { rawMessages?: object }).rawMessages;
+  return raw === undefined ? undefined : fetchedWireBytes.get(raw);
+}
+
+export interface GroupFetchLimits {
+  readonly maxBytes: number;
+  readonly maxBytesPerPartition: number;
+}
+const groupFetchLimits = new Map<string, GroupFetchLimits>();
+const CONFIGURED = Symbol('configured fetch limits');
+type LimitedGroup = { groupId: string; [CONFIGURED]?: { maxBytes?: number; maxBytesPerPartition?: number } };
+const ConsumerGroup = require(kafkajsFile('consumer/consumerGroup.js')) as { prototype: object };
+// kafkajs reads these two fields at every fetch; they now answer the group's current limits.
+for (const field of ['maxBytes', 'maxBytesPerPartition'] as const) {
+  Object.defineProperty(ConsumerGroup.prototype, field, {
+    get(this: LimitedGroup) {
+      return groupFetchLimits.get(this.groupId)?.[field] ?? this[CONFIGURED]?.[field];
+    },
+    set(this: LimitedGroup, value: number) {
+      (this[CONFIGURED] ??= {})[field] = value;
+    },
+  });
+}
+
+/** Sets the fetch limits of every kafkajs consumer of `groupId` in this process, from its next fetch on (undefined: back to its options). */
+export function setGroupFetchLimits(groupId: string, limits: GroupFetchLimits | undefined): void {
+  if (limits === undefined) groupFetchLimits.delete(groupId);
+  else groupFetchLimits.set(groupId, limits);
+}
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 

@@ -1,7 +1,9 @@
-import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
+import type { Batch, Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { SourceBatch, SourceRecord } from '../replication/records.ts';
+import { payloadBytes, queueCharge, type SourceBatch, type SourceRecord } from '../replication/records.ts';
+import { FetchSizer } from './fetch-sizer.ts';
+import { fetchedBytes, setGroupFetchLimits } from './kafkajs.ts';
 
 export interface TopicPartition {
   readonly topic: string;
@@ -39,6 +41,7 @@ export class SourceReader {
   readonly #consumer: Consumer;
   readonly #options: ReaderOptions;
   readonly #handler: BatchHandler;
+  readonly #sizer: FetchSizer;
   #topics: readonly string[] = [];
   #running = false;
 
@@ -46,6 +49,9 @@ export class SourceReader {
     this.#options = options;
     this.#handler = handler;
     const { consumer } = options;
+    // consumer.maxBytes and maxBytesPerPartition bound the memory of a fetch, decoded.
+    this.#sizer = new FetchSizer(consumer);
+    setGroupFetchLimits(options.group, this.#sizer.limits());
     this.#consumer = kafka.consumer({
       groupId: options.group,
       sessionTimeout: consumer.sessionTimeoutMs,
@@ -110,6 +116,7 @@ export class SourceReader {
         // Zero copy: the patched decoder (kafkajs.ts) already gives each message the SourceRecord
         // shape: offset and timestamp strings, key and value Buffers, headers as an ordered list.
         const records = batch.messages as unknown as SourceRecord[];
+        this.#sizeFetches(batch, records);
         await this.#handler.onBatch({ topic: batch.topic, partition: batch.partition, records }, heartbeat);
         // Advances kafkajs's fetch position only; what is committed is the flow's watermark.
         const last = batch.messages[batch.messages.length - 1];
@@ -120,6 +127,15 @@ export class SourceReader {
     // Recorded only once consumption runs, so a failed restart still shows as a difference.
     this.#topics = sorted;
     this.#running = true;
+  }
+
+  #sizeFetches(batch: Batch, records: readonly SourceRecord[]): void {
+    const wire = fetchedBytes(batch);
+    if (wire === undefined) return;
+    let memory = 0;
+    for (const r of records) memory += queueCharge(payloadBytes(r), r.headers.length);
+    this.#sizer.observe(wire, memory);
+    setGroupFetchLimits(this.#options.group, this.#sizer.limits());
   }
 
   pauseAll(): void {
@@ -145,5 +161,6 @@ export class SourceReader {
 
   async disconnect(): Promise<void> {
     await this.#consumer.disconnect();
+    setGroupFetchLimits(this.#options.group, undefined);
   }
 }

@@ -33,3 +33,63 @@ test('messages are grouped per partition in send order, as kafkajs does', () => 
   });
   assert.deepEqual(group({ topic: 't', partitionMetadata: [], messages, partitioner }), {});
 });
+
+test('fetch decoding records each partition batch wire size and leaves the records as kafkajs decodes them', async () => {
+  const { fetchedBytes } = await import('../../../src/kafka/kafkajs.ts');
+  const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
+    writeBytes(b: Buffer): { buffer: Buffer };
+  };
+  const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => { offset: number };
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+    RecordBatch: (o: object) => Promise<{ buffer: Buffer }>;
+  };
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (o: object) => unknown;
+  const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
+    d: unknown,
+  ) => Promise<Array<{ offset: string; value: Buffer }>>;
+  const Batch = require('kafkajs/src/consumer/batch.js') as new (t: string, o: string, p: object) => object;
+  const records = ['a', 'bb', 'ccc'].map((value, offsetDelta) =>
+    Record({ offsetDelta, timestampDelta: 0, key: null, value: Buffer.from(value), headers: [] }),
+  );
+  const batch = await RecordBatch({
+    firstOffset: '7',
+    firstTimestamp: 1,
+    maxTimestamp: 1,
+    lastOffsetDelta: 2,
+    records,
+  });
+  // A fetch response's record set: its size, then the batch.
+  const decoder = new Decoder(new Encoder().writeBytes(batch.buffer).buffer);
+  const messages = await decodeMessages(decoder);
+  assert.deepEqual(
+    messages.map((m) => [m.offset, m.value.toString()]),
+    [
+      ['7', 'a'],
+      ['8', 'bb'],
+      ['9', 'ccc'],
+    ],
+  );
+  assert.equal(decoder.offset, 4 + batch.buffer.length, 'the whole record set was read');
+  const consumed = new Batch('t', '7', { partition: 0, highWatermark: '10', messages });
+  assert.equal(fetchedBytes(consumed as never), 4 + batch.buffer.length);
+  assert.equal(fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never), undefined);
+});
+
+test('a consumer group reads its fetch limits from setGroupFetchLimits while it runs', async () => {
+  const { setGroupFetchLimits } = await import('../../../src/kafka/kafkajs.ts');
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as new (o: object) => {
+    maxBytes: number;
+    maxBytesPerPartition: number;
+  };
+  const logger = { namespace: () => logger };
+  const make = (groupId: string) =>
+    new ConsumerGroup({ groupId, logger, maxBytes: 1000, maxBytesPerPartition: 100, retry: {}, topics: [] });
+  const group = make('g1');
+  const other = make('g2');
+  assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [1000, 100], 'its options, until limits are set');
+  setGroupFetchLimits('g1', { maxBytes: 50, maxBytesPerPartition: 5 });
+  assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [50, 5]);
+  assert.deepEqual([other.maxBytes, other.maxBytesPerPartition], [1000, 100], 'other groups keep theirs');
+  setGroupFetchLimits('g1', undefined);
+  assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [1000, 100]);
+});
