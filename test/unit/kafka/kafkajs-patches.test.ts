@@ -72,7 +72,10 @@ test('fetch decoding records each partition batch wire size and leaves the recor
   assert.equal(decoder.offset, 4 + batch.buffer.length, 'the whole record set was read');
   const consumed = new Batch('t', '7', { partition: 0, highWatermark: '10', messages });
   assert.equal(fetchedBytes(consumed as never), 4 + batch.buffer.length);
-  assert.equal(fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never), undefined);
+  assert.equal(
+    fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never),
+    undefined,
+  );
 });
 
 test('a consumer group reads its fetch limits from setGroupFetchLimits while it runs', async () => {
@@ -86,7 +89,11 @@ test('a consumer group reads its fetch limits from setGroupFetchLimits while it 
     new ConsumerGroup({ groupId, logger, maxBytes: 1000, maxBytesPerPartition: 100, retry: {}, topics: [] });
   const group = make('g1');
   const other = make('g2');
-  assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [1000, 100], 'its options, until limits are set');
+  assert.deepEqual(
+    [group.maxBytes, group.maxBytesPerPartition],
+    [1000, 100],
+    'its options, until limits are set',
+  );
   setGroupFetchLimits('g1', { maxBytes: 50, maxBytesPerPartition: 5 });
   assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [50, 5]);
   assert.deepEqual([other.maxBytes, other.maxBytesPerPartition], [1000, 100], 'other groups keep theirs');
