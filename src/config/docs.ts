@@ -74,10 +74,12 @@ Secrets never appear in logs, metrics, \`/status\` or error messages.
 The defaults assume a replicator next to the target cluster, reading the source across a long
 link (tens to hundreds of milliseconds):
 
-- **Fetch large, wait briefly**: \`consumer.maxBytes\` 4 MiB per fetch and
-  \`consumer.maxBytesPerPartition\` 1 MiB fill a long link's pipe with few round trips. Both
-  count decoded memory: compressed data is fetched in proportionally fewer wire bytes, so on a
-  long link with well-compressed topics raise them (memory grows by the same amount);
+- **Fetch large, wait briefly**: \`consumer.maxBytes\` 8 MiB per fetch and
+  \`consumer.maxBytesPerPartition\` 2 MiB fill a long link's pipe with few round trips. Both
+  count decoded memory (uncompressed 1 KiB records take about 1.5 times their wire size, 100-byte
+  records about 5 times, compressed data more): the daemon asks the broker for proportionally
+  fewer wire bytes, so on a long link with small or well-compressed records raise them (memory
+  grows by the same amount);
   \`consumer.maxWaitMs\` 500 ms bounds the latency a quiet topic adds.
 - **Compress on the target**: \`producer.compression\` \`lz4\` (cheap on CPU). Records are
   re-batched for the target, so the source's compression is not kept.

@@ -68,12 +68,12 @@ const topLevel = {
     maxBytes: {
       doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record, as the queue counts it). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
       format: 'size',
-      default: '4MiB',
+      default: '8MiB',
     },
     maxBytesPerPartition: {
       doc: 'Memory per partition in one fetch, decoded (sized like consumer.maxBytes). Large values suit long, fast links.',
       format: 'size',
-      default: '1MiB',
+      default: '2MiB',
     },
     maxWaitMs: {
       doc: 'How long the source broker may hold a fetch waiting for data.',

@@ -18,10 +18,13 @@ export interface FetchLimits {
 const MIN_SAMPLE_WIRE_BYTES = 8 * 1024;
 /** Never ask for less than this: a broker returns at least one record batch anyway. */
 export const MIN_FETCH_BYTES = 32 * 1024;
-/** The first fetches assume this much memory per wire byte, until batches say otherwise. */
-const INITIAL_RATIO = 4;
+/**
+ * The first fetches assume this much memory per wire byte (uncompressed records of about 1 KiB),
+ * until batches say otherwise; a compressed topic's first fetch may overshoot by its ratio once.
+ */
+const INITIAL_RATIO = 1.5;
 /** How fast the estimate falls when batches expand less than assumed (it rises at once). */
-const DECAY = 0.2;
+const DECAY = 0.5;
 
 export class FetchSizer {
   readonly #budget: FetchLimits;

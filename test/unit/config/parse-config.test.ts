@@ -74,8 +74,8 @@ test('a minimal document gets every documented default', () => {
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {
-    maxBytes: 4 * 2 ** 20,
-    maxBytesPerPartition: 1 * 2 ** 20,
+    maxBytes: 8 * 2 ** 20,
+    maxBytesPerPartition: 2 * 2 ** 20,
     maxWaitMs: 500,
     sessionTimeoutMs: 30_000,
   });

@@ -5,8 +5,11 @@ import { FetchSizer, MIN_FETCH_BYTES } from '../../../src/kafka/fetch-sizer.ts';
 const MiB = 2 ** 20;
 const budget = { maxBytes: 4 * MiB, maxBytesPerPartition: 1 * MiB };
 
-test('before any batch, fetches ask for a quarter of the budget', () => {
-  assert.deepEqual(new FetchSizer(budget).limits(), { maxBytes: 1 * MiB, maxBytesPerPartition: MiB / 4 });
+test('before any batch, fetches assume uncompressed records of about 1 KiB (1.5 times their wire size)', () => {
+  assert.deepEqual(new FetchSizer(budget).limits(), {
+    maxBytes: Math.floor((4 * MiB) / 1.5),
+    maxBytesPerPartition: Math.floor(MiB / 1.5),
+  });
 });
 
 test('batches that expand 20 times at once shrink the wire limits by 20', () => {
@@ -35,7 +38,7 @@ test('uncompressed data converges to nearly the whole budget on the wire, never 
 test('the estimate rises at once and falls gradually', () => {
   const sizer = new FetchSizer(budget);
   sizer.observe(100_000, 100_000);
-  assert.ok(sizer.ratio < 4 && sizer.ratio > 1, 'one small sample moves it part of the way');
+  assert.equal(sizer.ratio, 1.25, 'a lower sample moves it half of the way');
   sizer.observe(100_000, 3_000_000);
   assert.equal(sizer.ratio, 30);
 });
@@ -43,7 +46,7 @@ test('the estimate rises at once and falls gradually', () => {
 test('tiny batches do not move the estimate, and the limits never go below the floor', () => {
   const sizer = new FetchSizer(budget);
   sizer.observe(100, 1_000_000);
-  assert.equal(sizer.ratio, 4);
+  assert.equal(sizer.ratio, 1.5);
   sizer.observe(10_000, 100 * 1_000_000);
   assert.deepEqual(sizer.limits(), { maxBytes: MIN_FETCH_BYTES, maxBytesPerPartition: MIN_FETCH_BYTES });
 });
