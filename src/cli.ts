@@ -7,6 +7,8 @@ import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
+import { failover, type GroupSyncResult } from './offsets/group-sync.ts';
+import { translateOffsets, type TranslationReport } from './offsets/translate.ts';
 import { COUNTS, verify, type VerifyReport } from './verify.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */
@@ -24,6 +26,8 @@ Commands:
   status      ask a running daemon (its /status endpoint) and print its flows as a table
   verify      audit what a flow replicated: missing, duplicated, reordered or altered records;
               exit 3 when a record is missing, reordered or altered
+  offsets     translate: where a source consumer group's committed offsets are on the target;
+              failover: commit that translation to the group on the target (once, for a switchover)
   version     print the version
 
 Run kafka-mirror <command> --help for the options of a command.
@@ -84,6 +88,28 @@ when a record is missing, reordered or altered; duplicates (at-least-once) are r
                        2026-11-22T09:00:00Z, or epoch milliseconds): an audit of a recent window
       --json           the full report as JSON, per partition
 `,
+  offsets: `Usage: kafka-mirror offsets translate --config <file> --flow <name> --group <group> [--json]
+       kafka-mirror offsets failover  --config <file> --flow <name> --group <group> [--json]
+
+For each source partition of the flow's topics, the group's committed offset on the source, the
+offset on the target where the same group continues (the first record replicated from that offset
+or after, found through the km.src.offset headers by a search of the target, not a scan), the
+status, and how many source offsets the target is behind. Statuses: translated; caught-up (nothing
+from the committed offset on is on the target yet, and nothing before it is missing: continue at
+the target's end); pending (records before the committed offset are not on the target yet: no
+offset is given); gap (source records between the committed offset and the target's next record
+have no copy there); no-commit. translate reads only; commits nothing.
+
+failover makes one final group offset sync for the group: the translated offsets are committed to
+the same group on the target, only forward, and only while the group has no active member there
+(exit 1 if it has: KM_GROUP_ACTIVE). Exit 1 too when a partition is pending (the flow has not
+copied what the group consumed yet): wait for the flow and run it again. docs/disaster-recovery.md.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow whose source and target are meant
+      --group <group>  the consumer group on the source
+      --json           the report as JSON
+`,
   version: `Usage: kafka-mirror version
 
 Prints the kafka-mirror and Node.js versions.
@@ -118,6 +144,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         flow: { type: 'string' },
         topic: { type: 'string' },
         since: { type: 'string' },
+        group: { type: 'string' },
       },
     });
     const [command] = positionals;
@@ -141,6 +168,24 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         url = `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
       }
       return await status(url ?? 'http://127.0.0.1:9464', values.json === true, io);
+    }
+    if (command === 'offsets') {
+      const sub = positionals[1];
+      if (sub !== 'translate' && sub !== 'failover')
+        throw new UsageError(`offsets needs a subcommand: translate or failover (got ${sub ?? 'none'})`);
+      if (values.config === undefined || values.flow === undefined || values.group === undefined)
+        throw new UsageError(`offsets ${sub} needs --config <file> --flow <name> --group <group>`);
+      const config = await loadConfigFile(values.config, process.env);
+      const logger = createLogger({ level: 'error', destination: process.stderr });
+      const options = { flow: values.flow, group: values.group };
+      if (sub === 'translate') {
+        const report = await translateOffsets(config, logger, options);
+        io.out(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderTranslation(report));
+        return ExitCode.OK;
+      }
+      const result = await failover(config, logger, options);
+      io.out(values.json === true ? `${JSON.stringify(result, null, 2)}\n` : renderFailover(result));
+      return result.partitions.some((p) => p.status === 'pending') ? ExitCode.FAILURE : ExitCode.OK;
     }
     if (command === 'validate' || command === 'start' || command === 'plan' || command === 'verify') {
       if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
@@ -261,6 +306,44 @@ function renderReport(report: VerifyReport): string {
 }
 
 /** Rows as lines of left-aligned columns two spaces apart. */
+function renderTranslation(report: TranslationReport): string {
+  const rows = report.partitions.map((p) => [
+    p.topic,
+    String(p.partition),
+    p.remoteTopic,
+    p.sourceOffset === null ? '-' : String(p.sourceOffset),
+    p.targetOffset === null ? '-' : String(p.targetOffset),
+    p.status + (p.skipped > 0 ? ` (${p.skipped} skipped)` : ''),
+    String(p.behind),
+  ]);
+  const header = ['topic', 'partition', 'target topic', 'source offset', 'target offset', 'status', 'behind'];
+  return `flow ${report.flow}, group ${report.group}\n${table([header, ...rows]).join('\n')}\n`;
+}
+
+function renderFailover(result: GroupSyncResult): string {
+  const moved = new Map(result.committed.map((c) => [`${c.topic}/${c.partition}`, c]));
+  const rows = result.partitions.map((p) => {
+    const commit = moved.get(`${p.remoteTopic}/${p.partition}`);
+    return [
+      p.remoteTopic,
+      String(p.partition),
+      p.targetOffset === null ? '-' : String(p.targetOffset),
+      commit === undefined
+        ? p.targetOffset === null
+          ? p.status
+          : 'kept'
+        : `committed (was ${commit.previous ?? 'none'})`,
+    ];
+  });
+  const pending = result.partitions.filter((p) => p.status === 'pending').length;
+  const header = ['target topic', 'partition', 'target offset', 'action'];
+  return `group ${result.group}: ${result.outcome}\n${table([header, ...rows]).join('\n')}\n${
+    pending > 0
+      ? `${pending} partition(s) pending: the flow has not copied what the group consumed; run again\n`
+      : ''
+  }`;
+}
+
 function table(rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) =>

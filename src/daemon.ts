@@ -14,6 +14,7 @@ import { TopicAdmin } from './kafka/topic-admin.ts';
 import { AdminServer, type Readiness } from './observability/admin-server.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics, errorCode, type FlowMetrics } from './observability/metrics.ts';
+import { GroupOffsetSync } from './offsets/group-sync.ts';
 import { Flow } from './replication/flow.ts';
 import { measureLag, type PartitionLag } from './replication/lag.ts';
 import { packageVersion } from './version.ts';
@@ -30,6 +31,8 @@ interface RunningFlow {
   readonly sourceAdmin: TopicAdmin;
   readonly admins: readonly TopicAdmin[];
   readonly heartbeat: HeartbeatEmitter | undefined;
+  /** Group offset sync, when the flow has it enabled. */
+  readonly groupSync: GroupOffsetSync | undefined;
 }
 
 /** Every configured flow, running or not yet (its clusters unreachable). */
@@ -200,7 +203,9 @@ export class Daemon {
       // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
       await Promise.race([Promise.allSettled(this.#starting), sleep(left(), undefined, { ref: false })]);
       const running = [...this.#flows.values()].flatMap((e) => (e.running === undefined ? [] : [e]));
-      await Promise.allSettled(running.map((e) => e.running?.heartbeat?.stop()));
+      await Promise.allSettled(
+        running.flatMap((e) => [e.running?.heartbeat?.stop(), e.running?.groupSync?.stop()]),
+      );
       const results = await Promise.allSettled(
         running.map(async (e) => {
           try {
@@ -225,6 +230,7 @@ export class Daemon {
   async #disconnect(running: RunningFlow): Promise<void> {
     await Promise.allSettled([
       running.heartbeat?.stop(),
+      running.groupSync?.stop(),
       running.writer.close(),
       running.reader.disconnect(),
       ...running.admins.map((a) => a.disconnect()),
@@ -472,6 +478,15 @@ export class Daemon {
           onError: (error) => metrics.error('source', errorCode(error)),
         })
       : undefined;
+    const groupSync = config.groupOffsetSync.enabled
+      ? new GroupOffsetSync(
+          this.#config,
+          config,
+          { source, target: this.#client(config.target) },
+          logger.child({ component: 'group-offset-sync' }),
+          this.#metrics,
+        )
+      : undefined;
     const running: RunningFlow = {
       flow: undefined as never,
       reader,
@@ -479,6 +494,7 @@ export class Daemon {
       sourceAdmin,
       admins: [sourceAdmin, targetAdmin],
       heartbeat,
+      groupSync,
     };
     try {
       await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), writer.connect(), reader.connect()]);
@@ -500,6 +516,8 @@ export class Daemon {
         logger,
       });
       await flow.start();
+      await groupSync?.connect();
+      groupSync?.start();
       return { ...running, flow };
     } catch (error) {
       await this.#disconnect(running);

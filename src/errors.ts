@@ -9,6 +9,7 @@ export const errorCodes = [
   'KM_SHUTDOWN_TIMEOUT',
   'KM_CLUSTER_IDENTITY',
   'KM_ADMIN_LISTEN',
+  'KM_GROUP_ACTIVE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -114,6 +115,20 @@ export class AdminListenError extends KafkaMirrorError {
       AdminListenError.code,
       `admin server cannot listen on ${host}:${port}: ${cause.message} (set admin.host / admin.port)`,
       { cause },
+    );
+  }
+}
+
+/**
+ * `offsets failover` was asked to write a consumer group's offsets on the target while the group
+ * has active members there (whose positions must not be overwritten). Exit code 1.
+ */
+export class GroupActiveError extends KafkaMirrorError {
+  static readonly code = 'KM_GROUP_ACTIVE';
+  constructor(group: string, members: number) {
+    super(
+      GroupActiveError.code,
+      `group ${group} has ${members} active member(s) on the target: its offsets are not written while consumers run there; stop them first`,
     );
   }
 }

@@ -103,7 +103,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
     rawFlows.forEach((entry, index) => {
       const f = validated(
         flowSchema,
-        withMappings(entry, ['topics'], `flows[${index}].`, problems),
+        withMappings(entry, ['topics', 'groupOffsetSync'], `flows[${index}].`, problems),
         `flows[${index}].`,
         problems,
       );
@@ -123,9 +123,13 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       const list = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
       const include = list(f('topics.include'));
       const exclude = list(f('topics.exclude'));
+      const groupInclude = list(f('groupOffsetSync.include'));
+      const groupExclude = list(f('groupOffsetSync.exclude'));
       for (const [key, patterns] of [
-        ['include', include],
-        ['exclude', exclude],
+        ['topics.include', include],
+        ['topics.exclude', exclude],
+        ['groupOffsetSync.include', groupInclude],
+        ['groupOffsetSync.exclude', groupExclude],
       ] as const) {
         patterns.forEach((pattern, i) => {
           try {
@@ -133,7 +137,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
             new RegExp(String(pattern));
           } catch (error) {
             problems.push(
-              `flows[${index}].topics.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`,
+              `flows[${index}].${key}[${i}]: not a valid regular expression: ${(error as Error).message}`,
             );
           }
         });
@@ -154,6 +158,12 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         maxBytesPerSecond: parseSize(f('maxBytesPerSecond')),
         replicationFactor: f('replicationFactor') as number,
         topicConfigs: f('topicConfigs') as string[],
+        groupOffsetSync: {
+          enabled: f('groupOffsetSync.enabled') as boolean,
+          include: groupInclude.map(String),
+          exclude: groupExclude.map(String),
+          intervalMs: f('groupOffsetSync.intervalMs') as number,
+        },
       });
     });
   }

@@ -309,6 +309,28 @@ export const flowSchema = {
     format: 'int',
     default: -1,
   },
+  groupOffsetSync: {
+    enabled: {
+      doc: 'Translate the committed source offsets of the selected consumer groups and commit them to the same groups on the target, for failover (docs/disaster-recovery.md). Only groups with no active member on the target are written, and never backwards.',
+      format: 'bool',
+      default: false,
+    },
+    include: {
+      doc: 'Regular expressions; a consumer group is synced when one matches its whole id. The groups of kafka-mirror flows are never synced.',
+      format: 'string-list',
+      default: ['.*'],
+    },
+    exclude: {
+      doc: 'Regular expressions; a group matching one (whole id) is never synced. Exclude wins over include.',
+      format: 'string-list',
+      default: [] as string[],
+    },
+    intervalMs: {
+      doc: 'How often the selected groups are synced. A failover replays at most what the groups consumed on the source in one interval.',
+      format: 'positive-int',
+      default: 10_000,
+    },
+  },
   topicConfigs: {
     doc: 'Topic configs copied from a source topic when its remote topic is created.',
     format: 'string-list',

@@ -38,6 +38,12 @@ export interface FlowConfig {
   readonly maxBytesPerSecond: number;
   readonly replicationFactor: number;
   readonly topicConfigs: readonly string[];
+  readonly groupOffsetSync: {
+    readonly enabled: boolean;
+    readonly include: readonly string[];
+    readonly exclude: readonly string[];
+    readonly intervalMs: number;
+  };
 }
 
 export interface Config {

@@ -4,7 +4,7 @@ import { kafkajs } from './kafkajs.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 
-/** Topic and offset operations the topic synchroniser and lag need, on one cluster. Never deletes anything. */
+/** Topic, offset and group operations of the topic synchroniser, lag and offset sync, on one cluster. Never deletes anything. */
 export class TopicAdmin {
   readonly #admin: Admin;
 
@@ -106,6 +106,19 @@ export class TopicAdmin {
     if (topics.length === 0) return new Set();
     const committed = await this.committed(group, topics);
     return new Set(committed.filter((c) => c.offset >= 0).map((c) => c.topic));
+  }
+
+  /** Every consumer group id (those of consumers and those that only commit offsets). */
+  async groups(): Promise<string[]> {
+    return (await this.#admin.listGroups()).groups.map((g) => g.groupId);
+  }
+
+  /** Members of the group that are connected now (0 for an empty or unknown group). */
+  async activeMembers(group: string): Promise<number> {
+    const [described] = (await this.#admin.describeGroups([group])).groups;
+    return described === undefined || described.state === 'Empty' || described.state === 'Dead'
+      ? 0
+      : Math.max(1, described.members.length);
   }
 
   async committed(

@@ -34,6 +34,10 @@ export class Metrics {
   readonly halted: Gauge<'flow'>;
   readonly state: Gauge<'flow' | 'state'>;
   readonly ready: Gauge<'flow'>;
+  readonly groupSyncs: Counter<'flow' | 'outcome'>;
+  readonly groupSyncGroups: Gauge<'flow'>;
+  readonly groupTranslationLag: Gauge<'flow' | 'group'>;
+  readonly groupSynced: Gauge<'flow' | 'group'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -123,6 +127,30 @@ export class Metrics {
       name: 'kafka_mirror_queue_max_bytes',
       help: 'The queue byte budget (queue.maxBytes).',
       labelNames: ['flow'],
+      registers,
+    });
+    this.groupSyncs = new Counter({
+      name: 'kafka_mirror_group_offset_syncs_total',
+      help: 'Group offset sync passes over one consumer group, by outcome: synced (offsets committed on the target), current (nothing to move forward), active (the group has members on the target: not touched), failed.',
+      labelNames: ['flow', 'outcome'],
+      registers,
+    });
+    this.groupSyncGroups = new Gauge({
+      name: 'kafka_mirror_group_offset_sync_groups',
+      help: 'Consumer groups of the source selected for group offset sync in the last pass.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.groupTranslationLag = new Gauge({
+      name: 'kafka_mirror_group_offset_translation_lag_records',
+      help: "Records the group has consumed on the source that are not on the target yet, so its target offsets cannot cover them (summed over its partitions): what a failover now would lose from the group's view.",
+      labelNames: ['flow', 'group'],
+      registers,
+    });
+    this.groupSynced = new Gauge({
+      name: 'kafka_mirror_group_offset_synced_timestamp_seconds',
+      help: "When the group's offsets on the target were last found current or moved forward (Unix time).",
+      labelNames: ['flow', 'group'],
       registers,
     });
     this.errors = new Counter({

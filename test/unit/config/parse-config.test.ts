@@ -71,6 +71,7 @@ test('a minimal document gets every documented default', () => {
       'segment.ms',
       'min.cleanable.dirty.ratio',
     ],
+    groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {
@@ -257,6 +258,39 @@ test('invalid include and exclude regular expressions are reported with their in
   assertHasProblem(problems, /^flows\[0\]\.topics\.include\[1\]: not a valid regular expression/);
   assertHasProblem(problems, /^flows\[0\]\.topics\.exclude\[0\]: not a valid regular expression/);
   assert.equal(problems.length, 2);
+});
+
+test('group offset sync: settings are read, bad group patterns and intervals reported', () => {
+  const config = parseConfig({
+    ...minimal(),
+    flows: [
+      {
+        source: 'us',
+        target: 'eu',
+        groupOffsetSync: {
+          enabled: true,
+          include: ['billing-.*'],
+          exclude: ['billing-test'],
+          intervalMs: 2000,
+        },
+      },
+    ],
+  });
+  assert.deepEqual(config.flows[0]?.groupOffsetSync, {
+    enabled: true,
+    include: ['billing-.*'],
+    exclude: ['billing-test'],
+    intervalMs: 2000,
+  });
+  const problems = problemsOf({
+    ...minimal(),
+    flows: [
+      { source: 'us', target: 'eu', groupOffsetSync: { include: ['(x'], intervalMs: 0, enabled: 'yes' } },
+    ],
+  });
+  assertHasProblem(problems, /^flows\[0\]\.groupOffsetSync\.include\[0\]: not a valid regular expression/);
+  assertHasProblem(problems, /^flows\[0\]\.groupOffsetSync\.intervalMs/);
+  assertHasProblem(problems, /^flows\[0\]\.groupOffsetSync\.enabled/);
 });
 
 // Bug: a pattern is checked only after being wrapped in `^(?:...)$`, so a pattern with unbalanced

@@ -214,6 +214,7 @@ function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     maxBytesPerSecond: 0,
     replicationFactor: 1,
     topicConfigs: [],
+    groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
     ...overrides,
   };
 }

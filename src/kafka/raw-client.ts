@@ -1,0 +1,135 @@
+// Two Kafka requests that kafkajs has no public API for, both for offset translation and sync:
+// reading the first records at an offset of a partition with one Fetch request (no consumer group
+// to join, no seek, nothing read beyond one small fetch), and committing offsets for a group
+// without joining it (kafkajs's admin.setOffsets joins the group as a member, which would make a
+// group that must stay idle briefly active). Both use the client's own cluster object (same
+// connections, TLS and SASL settings).
+import { createRequire } from 'node:module';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import type { SourceRecord } from '../replication/records.ts';
+import './kafkajs.ts'; // the patched decoders, before any kafkajs module loads
+
+interface FetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  abortedTransactions: unknown[];
+  messages: Array<SourceRecord & { isControlRecord?: boolean }>;
+}
+
+interface Broker {
+  fetch(request: object): Promise<{ responses: Array<{ partitions: FetchedPartition[] }> }>;
+  offsetCommit(request: object): Promise<unknown>;
+}
+
+interface Cluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(node: { nodeId: string }): Promise<Broker>;
+  findGroupCoordinator(group: { groupId: string }): Promise<Broker>;
+}
+
+const require = createRequire(import.meta.url);
+const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages.js') as (input: {
+  messages: unknown[];
+  abortedTransactions: unknown[];
+}) => Array<SourceRecord & { isControlRecord?: boolean }>;
+
+const READ_COMMITTED = 1;
+/** A record batch is returned whole, so this only bounds how many batches one fetch brings. */
+const FETCH_BYTES = 64 * 1024;
+
+export class RawClient {
+  readonly #cluster: Cluster;
+
+  constructor(kafka: KafkaClient) {
+    const key = Object.getOwnPropertySymbols(kafka).find(
+      (s) => s.description === 'private:Kafka:createCluster',
+    );
+    const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
+    if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
+    this.#cluster = (create as (options: object) => Cluster)({
+      allowAutoTopicCreation: false,
+      isolationLevel: READ_COMMITTED,
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.#cluster.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.#cluster.disconnect();
+  }
+
+  /**
+   * The first committed data records at or after `offset` (read_committed: records of aborted
+   * transactions and control markers are not returned), from as few fetches as it takes to find
+   * one; empty when there is none before the partition's end.
+   */
+  async recordsFrom(topic: string, partition: number, offset: number): Promise<SourceRecord[]> {
+    await this.#cluster.addTargetTopic(topic);
+    let position = offset;
+    for (;;) {
+      const fetched = await this.#fetch(topic, partition, position);
+      const last = fetched.messages.at(-1);
+      if (last === undefined) return [];
+      const records = filterAbortedMessages(fetched).filter(
+        (m) => m.isControlRecord !== true && Number(m.offset) >= offset,
+      );
+      if (records.length > 0) return records;
+      // Only markers or aborted records in this batch: go on after it.
+      position = Math.max(position, Number(last.offset) + 1);
+      if (position >= Number(fetched.highWatermark)) return [];
+    }
+  }
+
+  /** The first committed data record at or after `offset`, or undefined before the partition's end. */
+  async firstFrom(topic: string, partition: number, offset: number): Promise<SourceRecord | undefined> {
+    return (await this.recordsFrom(topic, partition, offset))[0];
+  }
+
+  /**
+   * Commits offsets for `group` as a client outside the group (generation -1, no member id), as
+   * `kafka-consumer-groups --reset-offsets` does. The broker accepts it only while the group has
+   * no active member, so a consumer that joined meanwhile is never overwritten.
+   */
+  async commitOffsets(
+    group: string,
+    topic: string,
+    partitions: ReadonlyArray<{ partition: number; offset: number }>,
+  ): Promise<void> {
+    const coordinator = await this.#cluster.findGroupCoordinator({ groupId: group });
+    await coordinator.offsetCommit({
+      groupId: group,
+      groupGenerationId: -1,
+      memberId: '',
+      topics: [
+        { topic, partitions: partitions.map((p) => ({ partition: p.partition, offset: String(p.offset) })) },
+      ],
+    });
+  }
+
+  async #fetch(topic: string, partition: number, offset: number): Promise<FetchedPartition> {
+    const leaders = this.#cluster.findLeaderForPartitions(topic, [partition]);
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) {
+      await this.#cluster.refreshMetadata();
+      throw new Error(`no leader known for ${topic}/${partition}`);
+    }
+    const broker = await this.#cluster.findBroker({ nodeId });
+    const { responses } = await broker.fetch({
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: 0,
+      minBytes: 1,
+      maxBytes: FETCH_BYTES,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: FETCH_BYTES }] }],
+    });
+    const fetched = responses[0]?.partitions[0];
+    if (fetched === undefined) throw new Error(`no fetch response for ${topic}/${partition}`);
+    return fetched;
+  }
+}

@@ -1,0 +1,335 @@
+// Offset translation: where a source consumer group's committed position is on the target.
+//
+// Offsets are not preserved, but every replicated record carries its source offset
+// (`km.src.offset`), and a flow writes each source partition to the same target partition in
+// order. So the source offsets along a target partition rise (a crash replay repeats a stretch,
+// see below), and the translation of a committed offset c is found by search, never by scan:
+//
+// 1. the first source record at or after c (one fetch) gives a timestamp; the target's own time
+//    index (ListOffsets by timestamp) gives a target position near it;
+// 2. from there, probes of single records (one small fetch each) bracket and then bisect the
+//    target partition for the first record whose source offset is at or after c.
+//
+// The result is that record's target offset: a consumer starting there reads every source record
+// from c on and none before it. Gaps (compaction, transaction markers, aborted records, records
+// skipped by loop prevention) need nothing special: the search looks for "at or after". Offsets
+// whose records are not on the target yet are reported as pending, never guessed. After a crash of
+// the replicator a stretch of records is written twice (at-least-once); the translation then lands
+// on one of the copies, and a consumer may see the duplicated stretch again, never a gap.
+import type { Kafka as KafkaClient } from 'kafkajs';
+import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
+import { UsageError } from '../errors.ts';
+import { createClient } from '../kafka/client.ts';
+import { RawClient } from '../kafka/raw-client.ts';
+import { TopicAdmin } from '../kafka/topic-admin.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ProvenanceHeader } from '../replication/provenance.ts';
+import type { SourceRecord } from '../replication/records.ts';
+import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
+
+/**
+ * - `translated`: `targetOffset` is the first target record replicated from `sourceOffset` or after.
+ * - `caught-up`: every source record before `sourceOffset` is on the target and none after it yet:
+ *   the group continues at the target's end (`targetOffset`).
+ * - `pending`: source records before `sourceOffset` are not on the target yet; no target offset.
+ * - `gap`: the target's first record at or after `sourceOffset` comes from a later offset and the
+ *   source has records in between that have no copy on the target: records that came from the
+ *   target (loop prevention), records written before the flow started, or records the target's
+ *   retention deleted. `targetOffset` is where the group resumes, `skipped` source offsets later.
+ * - `no-commit`: the group has no committed offset on this source partition.
+ */
+export type TranslationStatus = 'translated' | 'caught-up' | 'pending' | 'gap' | 'no-commit';
+
+export interface PartitionTranslation {
+  readonly topic: string;
+  readonly partition: number;
+  readonly remoteTopic: string;
+  /** The group's committed offset on the source (null: none). */
+  readonly sourceOffset: number | null;
+  readonly targetOffset: number | null;
+  readonly status: TranslationStatus;
+  /** Source offsets not yet replicated: the source partition's end minus the next offset the flow will write. */
+  readonly behind: number;
+  /** Source offsets before the committed offset not on the target yet (status `pending`). */
+  readonly unreplicated: number;
+  /** Source offsets between the committed offset and the first one on the target (status `gap`). */
+  readonly skipped: number;
+  /** Single-record fetches the search took on the target. */
+  readonly probes: number;
+}
+
+export interface TranslationReport {
+  readonly flow: string;
+  readonly group: string;
+  readonly partitions: PartitionTranslation[];
+}
+
+/** A target record found by a probe: its target offset and the source offset it carries. */
+export interface Probe {
+  readonly offset: number;
+  readonly sourceOffset: number;
+}
+
+/**
+ * The first target record (at or after a position in [start, end)) whose source offset is at or
+ * after `from`, or undefined when every record there comes from before it. `probe(x)` returns the
+ * first record at or after position x (undefined past the last record); `hint` is where to start
+ * looking. Takes O(log distance from the hint) probes.
+ */
+export async function searchTarget(
+  from: number,
+  range: { readonly start: number; readonly end: number },
+  hint: number | undefined,
+  probe: (position: number) => Promise<Probe | undefined>,
+): Promise<Probe | undefined> {
+  // found(x): the first record at or after x comes from `from` or later (past the end counts as found).
+  const found = async (x: number) => {
+    const record = await probe(x);
+    return record === undefined || record.sourceOffset >= from;
+  };
+  let lo = range.start; // every position before lo is not found
+  let hi = range.end; // found(hi) holds
+  if (hint !== undefined && hint > lo && hint < hi) {
+    // Gallop from the hint: a target near the hint takes a handful of probes.
+    if (await found(hint)) {
+      hi = hint;
+      for (let step = 1; hi - step >= lo; step *= 2) {
+        if (!(await found(hi - step))) {
+          lo = hi - step + 1;
+          break;
+        }
+        hi -= step;
+      }
+    } else {
+      lo = hint + 1;
+      for (let step = 1; lo + step < hi; step *= 2) {
+        if (await found(lo + step)) {
+          hi = lo + step;
+          break;
+        }
+        lo += step + 1;
+      }
+    }
+  }
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (await found(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return hi >= range.end ? undefined : probe(hi);
+}
+
+function sourceOffsetOf(record: SourceRecord, where: string): number {
+  const header = record.headers.find(([key]) => key === ProvenanceHeader.offset);
+  const offset = Number(header?.[1]?.toString());
+  if (header === undefined || !Number.isInteger(offset)) {
+    throw new Error(
+      `${where} offset ${record.offset} has no ${ProvenanceHeader.offset} header: not written by kafka-mirror`,
+    );
+  }
+  return offset;
+}
+
+/** One source partition and its target partition, while they are translated. */
+interface Side {
+  readonly topic: string;
+  readonly remoteTopic: string;
+  readonly partition: number;
+  readonly source: { readonly low: number; readonly high: number };
+  readonly target: { readonly low: number; readonly high: number };
+  /** Probes of the target so far, for the current group. */
+  probes: number;
+}
+
+/**
+ * Translates consumer groups' committed offsets for one flow. Holds its own connections to both
+ * clusters; reads only. Results that cannot change while the group's source offset stays put
+ * (translated, caught-up, gap) are remembered, so a periodic sync re-translates only what moved.
+ */
+export class Translator {
+  readonly #flow: FlowConfig;
+  readonly #aliases: readonly string[];
+  readonly #sourceAdmin: TopicAdmin;
+  readonly #targetAdmin: TopicAdmin;
+  readonly #source: RawClient;
+  readonly #target: RawClient;
+  readonly #settled = new Map<string, PartitionTranslation>();
+
+  constructor(config: Config, flow: FlowConfig, clients: { source: KafkaClient; target: KafkaClient }) {
+    this.#flow = flow;
+    this.#aliases = Object.keys(config.clusters);
+    this.#sourceAdmin = new TopicAdmin(clients.source);
+    this.#targetAdmin = new TopicAdmin(clients.target);
+    this.#source = new RawClient(clients.source);
+    this.#target = new RawClient(clients.target);
+  }
+
+  get #sides() {
+    return [this.#sourceAdmin, this.#targetAdmin, this.#source, this.#target];
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all(this.#sides.map((side) => side.connect()));
+  }
+
+  async disconnect(): Promise<void> {
+    await Promise.allSettled(this.#sides.map((side) => side.disconnect()));
+  }
+
+  /** Every partition of the flow's source topics, with the group's committed offset translated. */
+  async translate(group: string): Promise<PartitionTranslation[]> {
+    return (await this.translateGroups([group])).get(group) ?? [];
+  }
+
+  /** As `translate`, for several groups at once (the target partitions are read once for all). */
+  async translateGroups(groups: readonly string[]): Promise<Map<string, PartitionTranslation[]>> {
+    const results = new Map(groups.map((g) => [g, [] as PartitionTranslation[]]));
+    const selected = flowTopicFilter(this.#flow);
+    const [sourceTopics, targetTopics] = await Promise.all([
+      this.#sourceAdmin.partitionCounts(),
+      this.#targetAdmin.partitionCounts(),
+    ]);
+    const topics = [...sourceTopics.keys()].filter(selected).sort();
+    if (topics.length === 0) return results;
+    const committed = new Map<string, Map<string, number>>();
+    for (const group of groups) {
+      const offsets = await this.#sourceAdmin.committed(group, topics);
+      committed.set(group, new Map(offsets.map((c) => [`${c.topic}/${c.partition}`, c.offset])));
+    }
+    for (const topic of topics) {
+      const remoteTopic = remoteTopicOf(this.#flow, topic, this.#aliases);
+      const sourceMarks = (await this.#sourceAdmin.watermarks(topic)).sort(
+        (a, b) => a.partition - b.partition,
+      );
+      const targetMarks = targetTopics.has(remoteTopic)
+        ? await this.#targetAdmin.watermarks(remoteTopic)
+        : [];
+      for (const source of sourceMarks) {
+        const partition = source.partition;
+        const target = targetMarks.find((m) => m.partition === partition) ?? { low: 0, high: 0 };
+        const side = { topic, remoteTopic, partition, source, target, probes: 0 };
+        const last = await this.#lastReplicated(side);
+        const next = last === undefined ? source.low : last.sourceOffset + 1;
+        for (const group of groups) {
+          const offset = committed.get(group)?.get(`${topic}/${partition}`);
+          const key = `${group}\u0000${topic}\u0000${partition}`;
+          const known = this.#settled.get(key);
+          side.probes = 0;
+          const result =
+            known !== undefined && known.sourceOffset === offset
+              ? { ...known, probes: 0 }
+              : await this.#translate(side, offset, last);
+          const translated = { ...result, behind: Math.max(0, source.high - next) };
+          if (result.status === 'translated' || result.status === 'caught-up' || result.status === 'gap')
+            this.#settled.set(key, translated);
+          else this.#settled.delete(key);
+          results.get(group)?.push(translated);
+        }
+      }
+    }
+    return results;
+  }
+
+  /** The first target record at or after `position`, with the source offset it carries. */
+  async #probe(side: Side, position: number): Promise<Probe | undefined> {
+    side.probes++;
+    const record = await this.#target.firstFrom(side.remoteTopic, side.partition, position);
+    return record === undefined
+      ? undefined
+      : {
+          offset: Number(record.offset),
+          sourceOffset: sourceOffsetOf(record, `${side.remoteTopic}/${side.partition}`),
+        };
+  }
+
+  /** The target partition's last record (the flow writes after its source offset next). */
+  async #lastReplicated(side: Side): Promise<Probe | undefined> {
+    let last: Probe | undefined;
+    for (let back = 1; last === undefined && side.target.high - back >= side.target.low; back *= 2) {
+      last = await this.#probe(side, side.target.high - back);
+    }
+    return last;
+  }
+
+  async #translate(
+    side: Side,
+    committed: number | undefined,
+    last: Probe | undefined,
+  ): Promise<PartitionTranslation> {
+    const { topic, partition, remoteTopic, source, target } = side;
+    const next = last === undefined ? source.low : last.sourceOffset + 1;
+    const base = { topic, partition, remoteTopic, behind: 0, skipped: 0, unreplicated: 0 };
+    if (committed === undefined || committed < 0) {
+      return { ...base, sourceOffset: null, targetOffset: null, status: 'no-commit', probes: side.probes };
+    }
+    if (last === undefined || last.sourceOffset < committed) {
+      // Nothing from the committed offset on is on the target: caught up if nothing before it is missing.
+      const unreplicated =
+        next < committed ? await this.#source.firstFrom(topic, partition, next) : undefined;
+      const pending = unreplicated !== undefined && Number(unreplicated.offset) < committed;
+      return {
+        ...base,
+        sourceOffset: committed,
+        targetOffset: pending ? null : target.high,
+        status: pending ? 'pending' : 'caught-up',
+        unreplicated: pending ? committed - next : 0,
+        probes: side.probes,
+      };
+    }
+    const first = await this.#source.firstFrom(topic, partition, Math.max(committed, source.low));
+    const hint =
+      first === undefined
+        ? undefined
+        : (await this.#targetAdmin.offsetsAt(remoteTopic, Number(first.timestamp))).get(partition);
+    const found = await searchTarget(committed, { start: target.low, end: target.high }, hint, (x) =>
+      this.#probe(side, x),
+    );
+    if (found === undefined) {
+      throw new Error(
+        `${remoteTopic}/${partition}: no record from source offset ${committed} on, yet its last is ${last.sourceOffset}`,
+      );
+    }
+    const firstOnSource = first === undefined ? found.sourceOffset : Number(first.offset);
+    const gap = firstOnSource < found.sourceOffset;
+    return {
+      ...base,
+      sourceOffset: committed,
+      targetOffset: found.offset,
+      status: gap ? 'gap' : 'translated',
+      skipped: gap ? found.sourceOffset - committed : 0,
+      probes: side.probes,
+    };
+  }
+}
+
+/** The flow named `name`, or a usage error listing the flows there are. */
+export function flowNamed(config: Config, name: string): FlowConfig {
+  const flow = config.flows.find((f) => f.name === name);
+  if (flow === undefined) {
+    throw new UsageError(
+      `no flow named ${name}; the config has ${config.flows.map((f) => f.name).join(', ')}`,
+    );
+  }
+  return flow;
+}
+
+/** Translates `group`'s committed offsets on the flow's source into offsets on its target. Reads only. */
+export async function translateOffsets(
+  config: Config,
+  logger: Logger,
+  options: { readonly flow: string; readonly group: string },
+): Promise<TranslationReport> {
+  const flow = flowNamed(config, options.flow);
+  const client = (alias: string) =>
+    createClient(config.clusters[alias] as ClusterConfig, logger, config.producer.requestTimeoutMs);
+  const translator = new Translator(config, flow, {
+    source: client(flow.source),
+    target: client(flow.target),
+  });
+  await translator.connect();
+  try {
+    return { flow: flow.name, group: options.group, partitions: await translator.translate(options.group) };
+  } finally {
+    await translator.disconnect();
+  }
+}
