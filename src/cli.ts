@@ -8,6 +8,7 @@ import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
 import { failover, type GroupSyncResult } from './offsets/group-sync.ts';
+import { migrationStatus, type MigrationStatus } from './offsets/migrate-status.ts';
 import { translateOffsets, type TranslationReport } from './offsets/translate.ts';
 import { COUNTS, verify, type VerifyReport } from './verify.ts';
 
@@ -28,6 +29,8 @@ Commands:
               exit 3 when a record is missing, reordered or altered
   offsets     translate: where a source consumer group's committed offsets are on the target;
               failover: commit that translation to the group on the target (once, for a switchover)
+  migrate-status  per topic of a flow: is the target caught up (lag 0, same partitions and topic
+              configs, synced group offsets in place)? exit 1 until every topic is
   version     print the version
 
 Run kafka-mirror <command> --help for the options of a command.
@@ -110,6 +113,19 @@ copied what the group consumed yet): wait for the flow and run it again. docs/di
       --group <group>  the consumer group on the source
       --json           the report as JSON
 `,
+  'migrate-status': `Usage: kafka-mirror migrate-status --config <file> --flow <name> [--json]
+
+For a migration or any cut-over: per source topic of the flow, whether the target has caught up.
+A topic is ready when the flow has copied every record (behind 0), the remote topic has the same
+number of partitions, the allow-listed topic configs (flow topicConfigs) set on the two topics are
+equal, and, with groupOffsetSync enabled, every selected group with offsets on the topic has its
+translated offsets (or later ones) on the target. Reads only. Exit 0 when every topic is ready, 1
+otherwise.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow
+      --json           the report as JSON
+`,
   version: `Usage: kafka-mirror version
 
 Prints the kafka-mirror and Node.js versions.
@@ -168,6 +184,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         url = `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
       }
       return await status(url ?? 'http://127.0.0.1:9464', values.json === true, io);
+    }
+    if (command === 'migrate-status') {
+      if (values.config === undefined || values.flow === undefined)
+        throw new UsageError('migrate-status needs --config <file> --flow <name>');
+      const config = await loadConfigFile(values.config, process.env);
+      const logger = createLogger({ level: 'error', destination: process.stderr });
+      const status = await migrationStatus(config, logger, { flow: values.flow });
+      io.out(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : renderMigration(status));
+      return status.ready ? ExitCode.OK : ExitCode.FAILURE;
     }
     if (command === 'offsets') {
       const sub = positionals[1];
@@ -342,6 +367,23 @@ function renderFailover(result: GroupSyncResult): string {
       ? `${pending} partition(s) pending: the flow has not copied what the group consumed; run again\n`
       : ''
   }`;
+}
+
+function renderMigration(status: MigrationStatus): string {
+  const rows = status.topics.map((t) => {
+    const differ = Object.keys(t.configDifferences);
+    return [
+      t.topic,
+      t.remoteTopic,
+      `${t.partitions.source}/${t.partitions.target}`,
+      String(t.behind),
+      differ.length === 0 ? 'same' : `differ: ${differ.join(', ')}`,
+      status.groupSync ? `${t.groups.synced}/${t.groups.total}` : 'not synced',
+      t.ready ? 'yes' : 'no',
+    ];
+  });
+  const header = ['topic', 'target topic', 'partitions', 'behind', 'configs', 'groups', 'ready'];
+  return `flow ${status.flow}: ${status.ready ? 'ready to cut over' : 'not ready'}\n${table([header, ...rows]).join('\n')}\n`;
 }
 
 function table(rows: ReadonlyArray<readonly string[]>): string[] {

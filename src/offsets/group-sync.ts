@@ -35,6 +35,13 @@ export interface GroupSyncResult {
   readonly error?: string;
 }
 
+/** The consumer groups a flow's group offset sync selects: its patterns, never kafka-mirror's own groups. */
+export function syncedGroups(config: Config, flow: FlowConfig): (group: string) => boolean {
+  const patterns = topicFilter(flow.groupOffsetSync.include, flow.groupOffsetSync.exclude);
+  const own = new Set(config.flows.map((f) => f.group));
+  return (group) => patterns(group) && !own.has(group) && !group.startsWith('kafka-mirror');
+}
+
 export class GroupOffsetSync {
   readonly #flow: FlowConfig;
   readonly #translator: Translator;
@@ -60,10 +67,7 @@ export class GroupOffsetSync {
     this.#sourceAdmin = new TopicAdmin(clients.source);
     this.#targetAdmin = new TopicAdmin(clients.target);
     this.#target = new RawClient(clients.target);
-    const patterns = topicFilter(flow.groupOffsetSync.include, flow.groupOffsetSync.exclude);
-    // The daemon's own groups (flows, verify readers) are never synced.
-    const own = new Set(config.flows.map((f) => f.group));
-    this.#selected = (group) => patterns(group) && !own.has(group) && !group.startsWith('kafka-mirror');
+    this.#selected = syncedGroups(config, flow);
     this.#logger = logger;
     this.#metrics = metrics;
   }

@@ -137,6 +137,11 @@ interface Side {
   readonly partition: number;
   readonly source: { readonly low: number; readonly high: number };
   readonly target: { readonly low: number; readonly high: number };
+  /** Whether the target has this partition. */
+  readonly onTarget: boolean;
+  /** The target partition's last record, and the source offset the flow writes next. */
+  last: Probe | undefined;
+  next: number;
   /** Probes of the target so far, for the current group. */
   probes: number;
 }
@@ -164,16 +169,16 @@ export class Translator {
     this.#target = new RawClient(clients.target);
   }
 
-  get #sides() {
+  get #clients() {
     return [this.#sourceAdmin, this.#targetAdmin, this.#source, this.#target];
   }
 
   async connect(): Promise<void> {
-    await Promise.all(this.#sides.map((side) => side.connect()));
+    await Promise.all(this.#clients.map((c) => c.connect()));
   }
 
   async disconnect(): Promise<void> {
-    await Promise.allSettled(this.#sides.map((side) => side.disconnect()));
+    await Promise.allSettled(this.#clients.map((c) => c.disconnect()));
   }
 
   /** Every partition of the flow's source topics, with the group's committed offset translated. */
@@ -184,19 +189,57 @@ export class Translator {
   /** As `translate`, for several groups at once (the target partitions are read once for all). */
   async translateGroups(groups: readonly string[]): Promise<Map<string, PartitionTranslation[]>> {
     const results = new Map(groups.map((g) => [g, [] as PartitionTranslation[]]));
-    const selected = flowTopicFilter(this.#flow);
-    const [sourceTopics, targetTopics] = await Promise.all([
-      this.#sourceAdmin.partitionCounts(),
-      this.#targetAdmin.partitionCounts(),
-    ]);
-    const topics = [...sourceTopics.keys()].filter(selected).sort();
+    const sides = await this.#sides();
+    const topics = [...new Set(sides.map((s) => s.topic))];
     if (topics.length === 0) return results;
     const committed = new Map<string, Map<string, number>>();
     for (const group of groups) {
       const offsets = await this.#sourceAdmin.committed(group, topics);
       committed.set(group, new Map(offsets.map((c) => [`${c.topic}/${c.partition}`, c.offset])));
     }
-    for (const topic of topics) {
+    for (const side of sides) {
+      const { topic, partition, last, next } = side;
+      for (const group of groups) {
+        const offset = committed.get(group)?.get(`${topic}/${partition}`);
+        const key = `${group}\u0000${topic}\u0000${partition}`;
+        const known = this.#settled.get(key);
+        side.probes = 0;
+        const result =
+          known !== undefined && known.sourceOffset === offset
+            ? { ...known, probes: 0 }
+            : await this.#translate(side, offset, last);
+        const translated = { ...result, behind: Math.max(0, side.source.high - next) };
+        if (result.status === 'translated' || result.status === 'caught-up' || result.status === 'gap')
+          this.#settled.set(key, translated);
+        else this.#settled.delete(key);
+        results.get(group)?.push(translated);
+      }
+    }
+    return results;
+  }
+
+  /** How far the flow got on each partition of its source topics: source offsets not on the target yet. */
+  async progress(): Promise<
+    Array<{ topic: string; remoteTopic: string; partition: number; behind: number; onTarget: boolean }>
+  > {
+    return (await this.#sides()).map((side) => ({
+      topic: side.topic,
+      remoteTopic: side.remoteTopic,
+      partition: side.partition,
+      behind: Math.max(0, side.source.high - side.next),
+      onTarget: side.onTarget,
+    }));
+  }
+
+  /** Every partition of the flow's source topics with its target partition and the flow's progress on it. */
+  async #sides(): Promise<Side[]> {
+    const selected = flowTopicFilter(this.#flow);
+    const [sourceTopics, targetTopics] = await Promise.all([
+      this.#sourceAdmin.partitionCounts(),
+      this.#targetAdmin.partitionCounts(),
+    ]);
+    const sides: Side[] = [];
+    for (const topic of [...sourceTopics.keys()].filter(selected).sort()) {
       const remoteTopic = remoteTopicOf(this.#flow, topic, this.#aliases);
       const sourceMarks = (await this.#sourceAdmin.watermarks(topic)).sort(
         (a, b) => a.partition - b.partition,
@@ -205,29 +248,24 @@ export class Translator {
         ? await this.#targetAdmin.watermarks(remoteTopic)
         : [];
       for (const source of sourceMarks) {
-        const partition = source.partition;
-        const target = targetMarks.find((m) => m.partition === partition) ?? { low: 0, high: 0 };
-        const side = { topic, remoteTopic, partition, source, target, probes: 0 };
-        const last = await this.#lastReplicated(side);
-        const next = last === undefined ? source.low : last.sourceOffset + 1;
-        for (const group of groups) {
-          const offset = committed.get(group)?.get(`${topic}/${partition}`);
-          const key = `${group}\u0000${topic}\u0000${partition}`;
-          const known = this.#settled.get(key);
-          side.probes = 0;
-          const result =
-            known !== undefined && known.sourceOffset === offset
-              ? { ...known, probes: 0 }
-              : await this.#translate(side, offset, last);
-          const translated = { ...result, behind: Math.max(0, source.high - next) };
-          if (result.status === 'translated' || result.status === 'caught-up' || result.status === 'gap')
-            this.#settled.set(key, translated);
-          else this.#settled.delete(key);
-          results.get(group)?.push(translated);
-        }
+        const onTarget = targetMarks.find((m) => m.partition === source.partition);
+        const side: Side = {
+          topic,
+          remoteTopic,
+          partition: source.partition,
+          source,
+          target: onTarget ?? { low: 0, high: 0 },
+          onTarget: onTarget !== undefined,
+          last: undefined,
+          next: source.low,
+          probes: 0,
+        };
+        side.last = await this.#lastReplicated(side);
+        side.next = side.last === undefined ? source.low : side.last.sourceOffset + 1;
+        sides.push(side);
       }
     }
-    return results;
+    return sides;
   }
 
   /** The first target record at or after `position`, with the source offset it carries. */

@@ -239,7 +239,7 @@ test(
 );
 
 test(
-  'group offset sync moves selected groups forward only, and never touches a group active on the target',
+  'group offset sync moves selected groups forward only, never touches a group active on the target; migrate-status says when the target has caught up',
   { timeout: 300_000 },
   async (t) => {
     const [source, target] = await Promise.all([
@@ -273,14 +273,12 @@ test(
     await commitOnSource(beta, [[0, 50]]);
     await commitOnSource(other, [[0, 10]]);
 
-    const daemon = await startDaemon(
-      t,
-      flowConfig(source, target, {
-        name: flow,
-        topics: { include: [topic] },
-        groupOffsetSync: { enabled: true, include: [`g-.*-${suffix}`], intervalMs: 1000 },
-      }),
-    );
+    const config = flowConfig(source, target, {
+      name: flow,
+      topics: { include: [topic] },
+      groupOffsetSync: { enabled: true, include: [`g-.*-${suffix}`], intervalMs: 1000 },
+    });
+    const daemon = await startDaemon(t, config);
     const base = await daemon.adminUrl();
     const produced = await endOffsetTotal(src, topic);
     await eventually('everything replicated', async () =>
@@ -360,6 +358,37 @@ test(
       total(samples, 'kafka_mirror_group_offset_synced_timestamp_seconds', { flow, group: beta }) > 0,
     );
     assert.equal(await daemon.stop(), 0);
+
+    // migrate-status: ready now (alpha is ahead on partition 0, which counts as synced) ...
+    const file = await configFile(t, config);
+    const status = async () => {
+      const run = await runCli(['migrate-status', '--config', file, '--flow', flow, '--json']);
+      const report = JSON.parse(run.stdout) as {
+        ready: boolean;
+        topics: Array<{
+          behind: number;
+          configDifferences: Record<string, unknown>;
+          groups: { total: number; synced: number };
+        }>;
+      };
+      return { code: run.code, report, topic: report.topics[0] };
+    };
+    const ready = await status();
+    assert.equal(ready.code, 0, JSON.stringify(ready.report));
+    assert.deepEqual(ready.topic?.groups, { total: 2, synced: 2, behind: [] });
+    // ... and not once the source has records the stopped flow did not copy and a config differs.
+    await produceAll(src, topic, [{ partition: 1, key: 'late', value: 'late' }]);
+    await withAdmin(dst, (a) =>
+      a.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: topic, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+      }),
+    );
+    const notReady = await status();
+    assert.equal(notReady.code, 1);
+    assert.equal(notReady.report.ready, false);
+    assert.equal(notReady.topic?.behind, 1);
+    assert.deepEqual(notReady.topic?.configDifferences, { 'retention.ms': [null, '3600000'] });
   },
 );
 
