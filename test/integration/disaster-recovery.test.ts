@@ -6,66 +6,21 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka as KafkaClient } from 'kafkajs';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useCluster } from '../support/kafka/index.ts';
 import {
   client,
+  committedOn,
+  consumeAsGroup,
   createTopic,
   header,
   produceAll,
   readTopic,
   withAdmin,
-  type Consumed,
 } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
-
-const committedOn = async (kafka: KafkaClient, group: string, topic: string) =>
-  new Map(
-    (await withAdmin(kafka, (a) => a.fetchOffsets({ groupId: group, topics: [topic] })))
-      .flatMap((t) => t.partitions)
-      .map((p) => [p.partition, Number(p.offset)]),
-  );
-
-/** Consumes `topic` as `group` from its committed offsets up to the current end of every partition. */
-async function consumeAsGroup(kafka: KafkaClient, group: string, topic: string): Promise<Consumed[]> {
-  const ends = new Map(
-    (await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic))).map((p) => [p.partition, Number(p.high)]),
-  );
-  const start = await committedOn(kafka, group, topic);
-  const done = () => [...ends].every(([p, end]) => (start.get(p) ?? 0) >= end);
-  const records: Consumed[] = [];
-  if (done()) return records;
-  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let finished: () => void = () => {};
-    const all = new Promise<void>((resolve) => (finished = resolve));
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        records.push({
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? null,
-          keyBytes: message.key,
-          valueBytes: message.value,
-          headers: message.headers as never,
-          timestamp: message.timestamp,
-        });
-        start.set(partition, Number(message.offset) + 1);
-        if (done()) finished();
-      },
-    });
-    await Promise.race([all, sleep(60_000).then(() => assert.fail('the group did not reach the end'))]);
-  } finally {
-    await consumer.disconnect();
-  }
-  return records;
-}
 
 test(
   'planned failover: the group continues on the target with no gap and no replay, across compaction gaps and transaction markers',

@@ -148,3 +148,54 @@ export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 6
   }
   return records;
 }
+
+/** A group's committed offsets on `topic`, by partition (-1: none). */
+export const committedOn = async (kafka: KafkaClient, group: string, topic: string) =>
+  new Map(
+    (await withAdmin(kafka, (a) => a.fetchOffsets({ groupId: group, topics: [topic] })))
+      .flatMap((t) => t.partitions)
+      .map((p) => [p.partition, Number(p.offset)]),
+  );
+
+/** Consumes `topic` as `group` from its committed offsets up to the current end of every partition. */
+export async function consumeAsGroup(kafka: KafkaClient, group: string, topic: string): Promise<Consumed[]> {
+  const ends = new Map(
+    (await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic))).map((p) => [p.partition, Number(p.high)]),
+  );
+  const start = await committedOn(kafka, group, topic);
+  const done = () => [...ends].every(([p, end]) => (start.get(p) ?? 0) >= end);
+  const records: Consumed[] = [];
+  if (done()) return records;
+  const consumer = kafka.consumer({ groupId: group, sessionTimeout: 10_000 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let finished: () => void = () => {};
+    const all = new Promise<void>((resolve) => (finished = resolve));
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          keyBytes: message.key,
+          valueBytes: message.value,
+          headers: message.headers as never,
+          timestamp: message.timestamp,
+        });
+        start.set(partition, Number(message.offset) + 1);
+        if (done()) finished();
+      },
+    });
+    await Promise.race([
+      all,
+      sleep(60_000).then(() => {
+        throw new Error(`group ${group} did not reach the end of ${topic} within 60 s`);
+      }),
+    ]);
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
