@@ -35,7 +35,16 @@ test('--help lists the commands and exits 0', async () => {
 });
 
 test('every command has its own --help, exit 0', async () => {
-  for (const command of ['start', 'validate', 'plan', 'status', 'version']) {
+  for (const command of [
+    'start',
+    'validate',
+    'plan',
+    'status',
+    'verify',
+    'offsets',
+    'migrate-status',
+    'version',
+  ]) {
     const { io, sink } = capture();
     assert.equal(await main([command, '--help'], sink), ExitCode.OK, command);
     assert.match(io.stdout, new RegExp(`^Usage: kafka-mirror ${command}\\b`), command);
@@ -104,4 +113,26 @@ test('verify --since that is not a time is a usage error naming it, before any c
   const config = new URL('../../config/active-passive.yaml', import.meta.url).pathname;
   assert.equal(await main(['verify', '--config', config, '--since', 'yesterday'], sink), ExitCode.USAGE);
   assert.match(io.stderr, /--since "yesterday" is not a time/);
+});
+
+test('offsets and migrate-status name what is missing (exit 2) before any cluster is asked', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['offsets'], /offsets needs a subcommand: translate or failover \(got none\)/],
+    [['offsets', 'rewind', '--config', 'x.yaml'], /got rewind/],
+    [
+      ['offsets', 'translate', '--config', 'x.yaml', '--flow', 'f'],
+      /needs --config <file> --flow <name> --group <group>/,
+    ],
+    [['offsets', 'failover', '--group', 'g', '--flow', 'f'], /offsets failover needs --config/],
+    [['migrate-status', '--config', 'x.yaml'], /migrate-status needs --config <file> --flow <name>/],
+    [
+      ['offsets', 'translate', '--config', 'config/active-passive.yaml', '--flow', 'nope', '--group', 'g'],
+      /no flow named nope; the config has /,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
+    assert.match(io.stderr, message);
+  }
 });
