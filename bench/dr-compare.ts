@@ -28,6 +28,7 @@ import {
 } from '../test/support/kafka-client.ts';
 import { BenchProcess } from './child-process.ts';
 import { exactly } from './kafka-mirror-process.ts';
+import { mirrorMakerProperties } from './mirror-maker.ts';
 import { startJava } from './perf-tools.ts';
 
 const PARTITIONS = 3;
@@ -139,30 +140,23 @@ try {
       alias: 'mm',
       start: async () => {
         const file = path.join(runDir, 'mm2.properties');
-        const settings: Array<[string, string | number]> = [
-          ['clusters', 'mm, dst'],
-          ['mm.bootstrap.servers', source.bootstrapServers.join(',')],
-          ['dst.bootstrap.servers', target.bootstrapServers.join(',')],
-          ['mm->dst.enabled', 'true'],
-          ['mm->dst.topics', exactly(topic)],
+        // The benchmark's mm2-default settings (1-node clusters, this topic), plus what operators
+        // are told to set for failover: sync group offsets, often.
+        const names = { sourceAlias: 'mm', targetAlias: 'dst', topic };
+        const failover: Array<[string, string | number]> = [
           ['mm->dst.groups', exactly(group)],
-          ['dst->mm.enabled', 'false'],
-          // What operators are told to set for failover: sync group offsets, often.
           ['mm->dst.sync.group.offsets.enabled', 'true'],
           ['mm->dst.sync.group.offsets.interval.seconds', 1],
           ['mm->dst.emit.checkpoints.interval.seconds', 1],
           ['refresh.groups.interval.seconds', 1],
           ['refresh.topics.interval.seconds', 1],
-          ['replication.factor', 1],
-          ['offset-syncs.topic.replication.factor', 1],
-          ['checkpoints.topic.replication.factor', 1],
-          ['heartbeats.topic.replication.factor', 1],
-          ['config.storage.replication.factor', 1],
-          ['offset.storage.replication.factor', 1],
-          ['status.storage.replication.factor', 1],
-          ['sync.topic.acls.enabled', 'false'],
         ];
-        await writeFile(file, settings.map(([k, v]) => `${k} = ${String(v)}`).join('\n') + '\n');
+        await writeFile(
+          file,
+          mirrorMakerProperties(source, target, names, 'default', PARTITIONS) +
+            failover.map(([k, v]) => `${k} = ${String(v)}`).join('\n') +
+            '\n',
+        );
         return startJava(
           runtime,
           'mm2',
