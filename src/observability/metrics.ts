@@ -36,6 +36,7 @@ export class Metrics {
   readonly ready: Gauge<'flow'>;
   readonly groupSyncs: Counter<'flow' | 'outcome'>;
   readonly groupSyncGroups: Gauge<'flow'>;
+  readonly groupSyncedGroups: Gauge<'flow'>;
   readonly groupTranslationLag: Gauge<'flow' | 'group'>;
   readonly groupSynced: Gauge<'flow' | 'group'>;
 
@@ -138,6 +139,12 @@ export class Metrics {
     this.groupSyncGroups = new Gauge({
       name: 'kafka_mirror_group_offset_sync_groups',
       help: 'Consumer groups of the source selected for group offset sync in the last pass.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.groupSyncedGroups = new Gauge({
+      name: 'kafka_mirror_group_offset_synced_groups',
+      help: 'Of the selected groups, those whose offsets on the target were current after the last pass (outcome synced or current).',
       labelNames: ['flow'],
       registers,
     });

@@ -111,8 +111,13 @@ export class GroupOffsetSync {
   /** One pass over the source groups the patterns select. */
   async syncSelected(): Promise<GroupSyncResult[]> {
     const groups = (await this.#sourceAdmin.groups()).filter(this.#selected).sort();
-    this.#metrics?.groupSyncGroups.set({ flow: this.#flow.name }, groups.length);
     const results = await this.sync(groups);
+    const labels = { flow: this.#flow.name };
+    this.#metrics?.groupSyncGroups.set(labels, groups.length);
+    this.#metrics?.groupSyncedGroups.set(
+      labels,
+      results.filter((r) => r.outcome === 'synced' || r.outcome === 'current').length,
+    );
     if (this.#failing) this.#logger.info({ groups: groups.length }, 'group offset sync works again');
     this.#failing = false;
     return results;

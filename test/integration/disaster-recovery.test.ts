@@ -305,6 +305,7 @@ test(
     );
     const samples = await scrape(base);
     assert.equal(total(samples, 'kafka_mirror_group_offset_sync_groups', { flow }), 2);
+    assert.equal(total(samples, 'kafka_mirror_group_offset_synced_groups', { flow }), 2);
     assert.equal(
       total(samples, 'kafka_mirror_group_offset_translation_lag_records', { flow, group: alpha }),
       0,
