@@ -179,23 +179,60 @@ replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buff
 replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
 replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
 
-const fetchedWireBytes = new WeakMap<object, number>();
+/** What a partition's record set in a fetch response held: its complete record batches. */
+export interface FetchedRecordSet {
+  /** Wire bytes of the complete batches (a trailing partial batch, cut by the size limit, is not counted). */
+  readonly wireBytes: number;
+  /** The offset after the last complete batch (its base offset + last offset delta + 1), or undefined if none. */
+  readonly nextOffset: number | undefined;
+}
+
+const fetchedSets = new WeakMap<object, FetchedRecordSet>();
+
+/**
+ * Walks the record batch headers of a record set (v2 batches: base offset int64, batch length
+ * int32, then 11 bytes to the last offset delta int32). Compaction can empty a batch or remove
+ * its last records, but a batch keeps its offset range, so this, not the decoded records, says
+ * where the next fetch starts.
+ */
+function recordSetOf(buffer: Buffer, start: number): FetchedRecordSet {
+  const size = buffer.length - start >= 4 ? buffer.readInt32BE(start) : 0;
+  const end = start + 4 + Math.max(0, size);
+  let at = start + 4;
+  let wireBytes = 0;
+  let nextOffset: number | undefined;
+  while (end - at >= 27) {
+    const length = buffer.readInt32BE(at + 8);
+    if (12 + length > end - at) break; // partial: the response's size limit cut it
+    const magic = buffer.readInt8(at + 16);
+    if (magic === 2) nextOffset = Number(buffer.readBigInt64BE(at)) + buffer.readInt32BE(at + 23) + 1;
+    wireBytes += 12 + length;
+    at += 12 + length;
+  }
+  return { wireBytes, nextOffset };
+}
+
 const decodeMessagesFile = kafkajsFile('protocol/requests/fetch/v4/decodeMessages.js');
 const decodeMessages = require(decodeMessagesFile) as (decoder: Decoder) => Promise<unknown[]>;
 replaceModule(decodeMessagesFile, async (decoder: Decoder) => {
-  const start = decoder.offset;
+  const set = recordSetOf(decoder.buffer, decoder.offset);
   const records = await decodeMessages(decoder);
-  fetchedWireBytes.set(records, decoder.offset - start);
+  fetchedSets.set(records, set);
   return records;
 });
 
+/** The record set a fetched partition's decoded records came from (the array kafkajs decoded them into). */
+export function fetchedRecordSet(records: object): FetchedRecordSet | undefined {
+  return fetchedSets.get(records);
+}
+
 /**
- * The wire size of the records of one fetched partition batch (compressed, as the broker sent
- * them), or undefined if kafkajs did not decode it through the recorded path.
+ * The wire size of the complete record batches of one fetched partition batch (compressed, as
+ * the broker sent them), or undefined if kafkajs did not decode it through the recorded path.
  */
 export function fetchedBytes(batch: KafkaJs.Batch): number | undefined {
   const raw = (batch as unknown as { rawMessages?: object }).rawMessages;
-  return raw === undefined ? undefined : fetchedWireBytes.get(raw);
+  return raw === undefined ? undefined : fetchedSets.get(raw)?.wireBytes;
 }
 
 export interface GroupFetchLimits {

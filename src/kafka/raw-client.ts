@@ -7,12 +7,13 @@
 import { createRequire } from 'node:module';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { SourceRecord } from '../replication/records.ts';
-import './kafkajs.ts'; // the patched decoders, before any kafkajs module loads
+import { fetchedRecordSet } from './kafkajs.ts'; // also: the patched decoders, before any kafkajs module loads
 
 interface FetchedPartition {
   partition: number;
   errorCode: number;
   highWatermark: string;
+  lastStableOffset?: string;
   abortedTransactions: unknown[];
   messages: Array<SourceRecord & { isControlRecord?: boolean }>;
 }
@@ -75,15 +76,21 @@ export class RawClient {
     let position = offset;
     for (;;) {
       const fetched = await this.#fetch(topic, partition, position);
-      const last = fetched.messages.at(-1);
-      if (last === undefined) return [];
       const records = filterAbortedMessages(fetched).filter(
         (m) => m.isControlRecord !== true && Number(m.offset) >= offset,
       );
       if (records.length > 0) return records;
-      // Only markers or aborted records in this batch: go on after it.
-      position = Math.max(position, Number(last.offset) + 1);
-      if (position >= Number(fetched.highWatermark)) return [];
+      // Nothing at or after `offset` in these batches (markers, aborted records, or batches that
+      // compaction emptied): go on after the last complete batch, which keeps its offset range.
+      const next = fetchedRecordSet(fetched.messages)?.nextOffset;
+      const end = Number(fetched.lastStableOffset ?? fetched.highWatermark);
+      if (next === undefined) {
+        if (position >= end) return []; // nothing committed there yet
+        throw new Error(`${topic}/${partition}: no complete record batch at offset ${position} (end ${end})`);
+      }
+      if (next <= position) throw new Error(`${topic}/${partition}: fetch at ${position} made no progress`);
+      position = next;
+      if (position >= end) return [];
     }
   }
 

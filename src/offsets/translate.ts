@@ -142,6 +142,10 @@ interface Side {
   /** The target partition's last record, and the source offset the flow writes next. */
   last: Probe | undefined;
   next: number;
+  /** The first committed source record the target does not have yet (undefined: none). */
+  firstUnreplicated: number | undefined;
+  /** Source offsets from that record to the source's end (0 when the target has everything). */
+  behind: number;
   /** Probes of the target so far, for the current group. */
   probes: number;
 }
@@ -198,17 +202,22 @@ export class Translator {
       committed.set(group, new Map(offsets.map((c) => [`${c.topic}/${c.partition}`, c.offset])));
     }
     for (const side of sides) {
-      const { topic, partition, last, next } = side;
+      const { topic, partition, last } = side;
       for (const group of groups) {
         const offset = committed.get(group)?.get(`${topic}/${partition}`);
         const key = `${group}\u0000${topic}\u0000${partition}`;
         const known = this.#settled.get(key);
         side.probes = 0;
-        const result =
-          known !== undefined && known.sourceOffset === offset
-            ? { ...known, probes: 0 }
-            : await this.#translate(side, offset, last);
-        const translated = { ...result, behind: Math.max(0, side.source.high - next) };
+        // A remembered answer holds while the group's source offset stays put and the target
+        // partition still spans it (not recreated, not cut back by retention).
+        const valid =
+          known !== undefined &&
+          known.sourceOffset === offset &&
+          known.targetOffset !== null &&
+          known.targetOffset >= side.target.low &&
+          known.targetOffset <= side.target.high;
+        const result = valid ? { ...known, probes: 0 } : await this.#translate(side, offset, last);
+        const translated = { ...result, behind: side.behind };
         if (result.status === 'translated' || result.status === 'caught-up' || result.status === 'gap')
           this.#settled.set(key, translated);
         else this.#settled.delete(key);
@@ -226,7 +235,7 @@ export class Translator {
       topic: side.topic,
       remoteTopic: side.remoteTopic,
       partition: side.partition,
-      behind: Math.max(0, side.source.high - side.next),
+      behind: side.behind,
       onTarget: side.onTarget,
     }));
   }
@@ -258,10 +267,22 @@ export class Translator {
           onTarget: onTarget !== undefined,
           last: undefined,
           next: source.low,
+          firstUnreplicated: undefined,
+          behind: 0,
           probes: 0,
         };
         side.last = await this.#lastReplicated(side);
         side.next = side.last === undefined ? source.low : side.last.sourceOffset + 1;
+        // Transaction markers and aborted records at the source's end are never copied: what is
+        // behind starts at the next committed record, not at the next offset.
+        const pending = await this.#source.firstFrom(
+          topic,
+          source.partition,
+          Math.max(side.next, source.low),
+        );
+        side.firstUnreplicated = pending === undefined ? undefined : Number(pending.offset);
+        side.behind =
+          side.firstUnreplicated === undefined ? 0 : Math.max(0, source.high - side.firstUnreplicated);
         sides.push(side);
       }
     }
@@ -280,11 +301,29 @@ export class Translator {
         };
   }
 
-  /** The target partition's last record (the flow writes after its source offset next). */
+  /**
+   * The target partition's last data record (the flow writes after its source offset next).
+   * Probes back from the end at doubling distances down to the log start; a hit further back than
+   * the last position (markers or aborted records at the end) is followed forward to the last one.
+   */
   async #lastReplicated(side: Side): Promise<Probe | undefined> {
+    const { low, high } = side.target;
     let last: Probe | undefined;
-    for (let back = 1; last === undefined && side.target.high - back >= side.target.low; back *= 2) {
-      last = await this.#probe(side, side.target.high - back);
+    for (let back = 1; last === undefined && high > low; back *= 2) {
+      const at = Math.max(low, high - back);
+      last = await this.#probe(side, at);
+      if (at === low) break;
+    }
+    while (last !== undefined && last.offset < high - 1) {
+      const later = (
+        await this.#target.recordsFrom(side.remoteTopic, side.partition, last.offset + 1)
+      ).filter((r) => Number(r.offset) < high);
+      const tail = later.at(-1);
+      if (tail === undefined) break;
+      last = {
+        offset: Number(tail.offset),
+        sourceOffset: sourceOffsetOf(tail, `${side.remoteTopic}/${side.partition}`),
+      };
     }
     return last;
   }
@@ -295,22 +334,32 @@ export class Translator {
     last: Probe | undefined,
   ): Promise<PartitionTranslation> {
     const { topic, partition, remoteTopic, source, target } = side;
-    const next = last === undefined ? source.low : last.sourceOffset + 1;
     const base = { topic, partition, remoteTopic, behind: 0, skipped: 0, unreplicated: 0 };
     if (committed === undefined || committed < 0) {
       return { ...base, sourceOffset: null, targetOffset: null, status: 'no-commit', probes: side.probes };
     }
+    if (!side.onTarget) {
+      // The remote topic or partition is not there (yet): nothing to translate to.
+      return {
+        ...base,
+        sourceOffset: committed,
+        targetOffset: null,
+        status: 'pending',
+        unreplicated: Math.max(0, committed - source.low),
+        probes: side.probes,
+      };
+    }
     if (last === undefined || last.sourceOffset < committed) {
-      // Nothing from the committed offset on is on the target: caught up if nothing before it is missing.
-      const unreplicated =
-        next < committed ? await this.#source.firstFrom(topic, partition, next) : undefined;
-      const pending = unreplicated !== undefined && Number(unreplicated.offset) < committed;
+      // Nothing from the committed offset on is on the target: caught up if no committed source
+      // record before it is missing there.
+      const unreplicated = side.firstUnreplicated;
+      const pending = unreplicated !== undefined && unreplicated < committed;
       return {
         ...base,
         sourceOffset: committed,
         targetOffset: pending ? null : target.high,
         status: pending ? 'pending' : 'caught-up',
-        unreplicated: pending ? committed - next : 0,
+        unreplicated: pending ? committed - unreplicated : 0,
         probes: side.probes,
       };
     }

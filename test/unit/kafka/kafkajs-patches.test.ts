@@ -34,8 +34,8 @@ test('messages are grouped per partition in send order, as kafkajs does', () => 
   assert.deepEqual(group({ topic: 't', partitionMetadata: [], messages, partitioner }), {});
 });
 
-test('fetch decoding records each partition batch wire size and leaves the records as kafkajs decodes them', async () => {
-  const { fetchedBytes } = await import('../../../src/kafka/kafkajs.ts');
+test("fetch decoding records each record set's complete batches (wire size, next offset) and leaves the records as kafkajs decodes them", async () => {
+  const { fetchedBytes, fetchedRecordSet } = await import('../../../src/kafka/kafkajs.ts');
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
     writeBytes(b: Buffer): { buffer: Buffer };
   };
@@ -71,7 +71,14 @@ test('fetch decoding records each partition batch wire size and leaves the recor
   );
   assert.equal(decoder.offset, 4 + batch.buffer.length, 'the whole record set was read');
   const consumed = new Batch('t', '7', { partition: 0, highWatermark: '10', messages });
-  assert.equal(fetchedBytes(consumed as never), 4 + batch.buffer.length);
+  assert.equal(fetchedBytes(consumed as never), batch.buffer.length);
+  assert.deepEqual(fetchedRecordSet(messages), { wireBytes: batch.buffer.length, nextOffset: 10 });
+  // A second batch cut short by the response's size limit counts for nothing.
+  const cut = Buffer.concat([batch.buffer, batch.buffer.subarray(0, 40)]);
+  const partial = new Decoder(new Encoder().writeBytes(cut).buffer);
+  const first = await decodeMessages(partial);
+  assert.equal(first.length, 3);
+  assert.deepEqual(fetchedRecordSet(first), { wireBytes: batch.buffer.length, nextOffset: 10 });
   assert.equal(
     fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never),
     undefined,
