@@ -7,15 +7,14 @@
 // partition's offset on the target only ever moves forward. Partitions whose source position is
 // not on the target yet (pending) are left where they are and counted as translation lag.
 import type { Kafka as KafkaClient } from 'kafkajs';
-import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
+import type { Config, FlowConfig } from '../config/index.ts';
 import { GroupActiveError } from '../errors.ts';
-import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { topicFilter } from '../replication/topic-selection.ts';
-import { Translator, flowNamed, type PartitionTranslation } from './translate.ts';
+import { Translator, flowWithClients, type PartitionTranslation } from './translate.ts';
 
 export type SyncOutcome = 'synced' | 'current' | 'active' | 'failed';
 
@@ -218,15 +217,8 @@ export async function failover(
   logger: Logger,
   options: { readonly flow: string; readonly group: string },
 ): Promise<GroupSyncResult> {
-  const flow = flowNamed(config, options.flow);
-  const client = (alias: string) =>
-    createClient(config.clusters[alias] as ClusterConfig, logger, config.producer.requestTimeoutMs);
-  const sync = new GroupOffsetSync(
-    config,
-    flow,
-    { source: client(flow.source), target: client(flow.target) },
-    logger,
-  );
+  const { flow, clients } = flowWithClients(config, logger, options.flow);
+  const sync = new GroupOffsetSync(config, flow, clients, logger);
   await sync.connect();
   try {
     const [result] = await sync.sync([options.group], { refuseActive: true });

@@ -1,12 +1,11 @@
 // `kafka-mirror migrate-status`: for a cloud migration (or any cut-over), whether the target has
 // caught up with each source topic of a flow: every record copied, the same partitions and topic
 // configs, and the synced consumer groups' offsets in place. Reads only.
-import type { ClusterConfig, Config } from '../config/index.ts';
-import { createClient } from '../kafka/client.ts';
+import type { Config } from '../config/index.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import { syncedGroups } from './group-sync.ts';
-import { Translator, flowNamed } from './translate.ts';
+import { Translator, flowWithClients } from './translate.ts';
 
 export interface TopicMigration {
   readonly topic: string;
@@ -34,10 +33,7 @@ export async function migrationStatus(
   logger: Logger,
   options: { readonly flow: string },
 ): Promise<MigrationStatus> {
-  const flow = flowNamed(config, options.flow);
-  const client = (alias: string) =>
-    createClient(config.clusters[alias] as ClusterConfig, logger, config.producer.requestTimeoutMs);
-  const clients = { source: client(flow.source), target: client(flow.target) };
+  const { flow, clients } = flowWithClients(config, logger, options.flow);
   const translator = new Translator(config, flow, clients);
   const sourceAdmin = new TopicAdmin(clients.source);
   const targetAdmin = new TopicAdmin(clients.target);

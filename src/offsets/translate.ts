@@ -400,19 +400,26 @@ export function flowNamed(config: Config, name: string): FlowConfig {
   return flow;
 }
 
+/** For the offsets commands: the flow named `name` and new clients of its source and target. */
+export function flowWithClients(
+  config: Config,
+  logger: Logger,
+  name: string,
+): { flow: FlowConfig; clients: { source: KafkaClient; target: KafkaClient } } {
+  const flow = flowNamed(config, name);
+  const client = (alias: string) =>
+    createClient(config.clusters[alias] as ClusterConfig, logger, config.producer.requestTimeoutMs);
+  return { flow, clients: { source: client(flow.source), target: client(flow.target) } };
+}
+
 /** Translates `group`'s committed offsets on the flow's source into offsets on its target. Reads only. */
 export async function translateOffsets(
   config: Config,
   logger: Logger,
   options: { readonly flow: string; readonly group: string },
 ): Promise<TranslationReport> {
-  const flow = flowNamed(config, options.flow);
-  const client = (alias: string) =>
-    createClient(config.clusters[alias] as ClusterConfig, logger, config.producer.requestTimeoutMs);
-  const translator = new Translator(config, flow, {
-    source: client(flow.source),
-    target: client(flow.target),
-  });
+  const { flow, clients } = flowWithClients(config, logger, options.flow);
+  const translator = new Translator(config, flow, clients);
   await translator.connect();
   try {
     return { flow: flow.name, group: options.group, partitions: await translator.translate(options.group) };
