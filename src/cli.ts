@@ -330,7 +330,6 @@ function renderReport(report: VerifyReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Rows as lines of left-aligned columns two spaces apart. */
 function renderTranslation(report: TranslationReport): string {
   const rows = report.partitions.map((p) => [
     p.topic,
@@ -386,6 +385,7 @@ function renderMigration(status: MigrationStatus): string {
   return `flow ${status.flow}: ${status.ready ? 'ready to cut over' : 'not ready'}\n${table([header, ...rows]).join('\n')}\n`;
 }
 
+/** Rows as lines of left-aligned columns two spaces apart. */
 function table(rows: ReadonlyArray<readonly string[]>): string[] {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) =>

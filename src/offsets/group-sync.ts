@@ -9,8 +9,6 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from '../config/index.ts';
 import { GroupActiveError } from '../errors.ts';
-import { RawClient } from '../kafka/raw-client.ts';
-import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { topicFilter } from '../replication/topic-selection.ts';
@@ -44,9 +42,6 @@ export function syncedGroups(config: Config, flow: FlowConfig): (group: string) 
 export class GroupOffsetSync {
   readonly #flow: FlowConfig;
   readonly #translator: Translator;
-  readonly #sourceAdmin: TopicAdmin;
-  readonly #targetAdmin: TopicAdmin;
-  readonly #target: RawClient;
   readonly #selected: (group: string) => boolean;
   readonly #logger: Logger;
   readonly #metrics: Metrics | undefined;
@@ -63,21 +58,13 @@ export class GroupOffsetSync {
   ) {
     this.#flow = flow;
     this.#translator = new Translator(config, flow, clients);
-    this.#sourceAdmin = new TopicAdmin(clients.source);
-    this.#targetAdmin = new TopicAdmin(clients.target);
-    this.#target = new RawClient(clients.target);
     this.#selected = syncedGroups(config, flow);
     this.#logger = logger;
     this.#metrics = metrics;
   }
 
   async connect(): Promise<void> {
-    await Promise.all([
-      this.#translator.connect(),
-      this.#sourceAdmin.connect(),
-      this.#targetAdmin.connect(),
-      this.#target.connect(),
-    ]);
+    await this.#translator.connect();
   }
 
   /** Syncs every `groupOffsetSync.intervalMs`, the first pass at once. */
@@ -99,17 +86,12 @@ export class GroupOffsetSync {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#running;
-    await Promise.allSettled([
-      this.#translator.disconnect(),
-      this.#sourceAdmin.disconnect(),
-      this.#targetAdmin.disconnect(),
-      this.#target.disconnect(),
-    ]);
+    await this.#translator.disconnect();
   }
 
   /** One pass over the source groups the patterns select. */
   async syncSelected(): Promise<GroupSyncResult[]> {
-    const groups = (await this.#sourceAdmin.groups()).filter(this.#selected).sort();
+    const groups = (await this.#translator.clients.sourceAdmin.groups()).filter(this.#selected).sort();
     const results = await this.sync(groups);
     const labels = { flow: this.#flow.name };
     this.#metrics?.groupSyncGroups.set(labels, groups.length);
@@ -170,14 +152,17 @@ export class GroupOffsetSync {
     const movable = partitions.filter((p) => p.targetOffset !== null);
     const base = { group, partitions, translationLag };
     if (movable.length === 0) return { ...base, outcome: 'current', committed: [] };
-    const members = await this.#targetAdmin.activeMembers(group);
+    const members = await this.#translator.clients.targetAdmin.activeMembers(group);
     if (members > 0) {
       if (refuseActive) throw new GroupActiveError(group, members);
       return { ...base, outcome: 'active', committed: [] };
     }
     const topics = [...new Set(movable.map((p) => p.remoteTopic))];
     const current = new Map(
-      (await this.#targetAdmin.committed(group, topics)).map((c) => [`${c.topic}/${c.partition}`, c.offset]),
+      (await this.#translator.clients.targetAdmin.committed(group, topics)).map((c) => [
+        `${c.topic}/${c.partition}`,
+        c.offset,
+      ]),
     );
     const committed: Array<{ topic: string; partition: number; offset: number; previous: number | null }> =
       [];
@@ -198,7 +183,7 @@ export class GroupOffsetSync {
             ];
       });
       if (forward.length === 0) continue;
-      await this.#target.commitOffsets(group, topic, forward);
+      await this.#translator.clients.target.commitOffsets(group, topic, forward);
       committed.push(...forward);
     }
     if (committed.length > 0) {

@@ -2,7 +2,6 @@
 // caught up with each source topic of a flow: every record copied, the same partitions and topic
 // configs, and the synced consumer groups' offsets in place. Reads only.
 import type { Config } from '../config/index.ts';
-import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import { syncedGroups } from './group-sync.ts';
 import { Translator, flowWithClients } from './translate.ts';
@@ -35,11 +34,13 @@ export async function migrationStatus(
 ): Promise<MigrationStatus> {
   const { flow, clients } = flowWithClients(config, logger, options.flow);
   const translator = new Translator(config, flow, clients);
-  const sourceAdmin = new TopicAdmin(clients.source);
-  const targetAdmin = new TopicAdmin(clients.target);
-  await Promise.all([translator.connect(), sourceAdmin.connect(), targetAdmin.connect()]);
+  const { sourceAdmin, targetAdmin } = translator.clients;
+  await translator.connect();
   try {
-    const progress = await translator.progress();
+    const groups = flow.groupOffsetSync.enabled
+      ? (await sourceAdmin.groups()).filter(syncedGroups(config, flow)).sort()
+      : [];
+    const { progress, groups: translated } = await translator.survey(groups);
     const topics = [...new Set(progress.map((p) => p.topic))];
     const remoteOf = new Map(progress.map((p) => [p.topic, p.remoteTopic]));
     const remotes = [...new Set(progress.filter((p) => p.onTarget).map((p) => p.remoteTopic))];
@@ -48,10 +49,6 @@ export async function migrationStatus(
       targetAdmin.topicConfigs(remotes, flow.topicConfigs),
       targetAdmin.partitionCounts(),
     ]);
-    const groups = flow.groupOffsetSync.enabled
-      ? (await sourceAdmin.groups()).filter(syncedGroups(config, flow)).sort()
-      : [];
-    const translated = await translator.translateGroups(groups);
     const unsynced = new Map<string, Set<string>>(); // topic -> groups behind
     const withCommits = new Map<string, Set<string>>(); // topic -> groups with a commit
     for (const group of groups) {
@@ -105,7 +102,7 @@ export async function migrationStatus(
       ready: result.every((t) => t.ready),
     };
   } finally {
-    await Promise.allSettled([translator.disconnect(), sourceAdmin.disconnect(), targetAdmin.disconnect()]);
+    await translator.disconnect();
   }
 }
 

@@ -12,7 +12,9 @@
 //
 // The result is that record's target offset: a consumer starting there reads every source record
 // from c on and none before it. Gaps (compaction, transaction markers, aborted records, records
-// skipped by loop prevention) need nothing special: the search looks for "at or after". Offsets
+// skipped by loop prevention) need nothing special: the search looks for "at or after". Records
+// on the target that did not come from this source partition (written there, or copied from
+// another source) are stepped over by the probes. Offsets
 // whose records are not on the target yet are reported as pending, never guessed. After a crash of
 // the replicator a stretch of records is written twice (at-least-once); the translation then lands
 // on one of the copies, and a consumer may see the duplicated stretch again, never a gap.
@@ -23,7 +25,7 @@ import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ProvenanceHeader } from '../replication/provenance.ts';
+import { replicatedFrom } from '../replication/provenance.ts';
 import type { SourceRecord } from '../replication/records.ts';
 import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
 
@@ -82,9 +84,14 @@ export async function searchTarget(
   hint: number | undefined,
   probe: (position: number) => Promise<Probe | undefined>,
 ): Promise<Probe | undefined> {
+  const seen = new Map<number, Probe | undefined>();
+  const at = async (x: number) => {
+    if (!seen.has(x)) seen.set(x, await probe(x));
+    return seen.get(x);
+  };
   // found(x): the first record at or after x comes from `from` or later (past the end counts as found).
   const found = async (x: number) => {
-    const record = await probe(x);
+    const record = await at(x);
     return record === undefined || record.sourceOffset >= from;
   };
   let lo = range.start; // every position before lo is not found
@@ -116,18 +123,7 @@ export async function searchTarget(
     if (await found(mid)) hi = mid;
     else lo = mid + 1;
   }
-  return hi >= range.end ? undefined : probe(hi);
-}
-
-function sourceOffsetOf(record: SourceRecord, where: string): number {
-  const header = record.headers.find(([key]) => key === ProvenanceHeader.offset);
-  const offset = Number(header?.[1]?.toString());
-  if (header === undefined || !Number.isInteger(offset)) {
-    throw new Error(
-      `${where} offset ${record.offset} has no ${ProvenanceHeader.offset} header: not written by kafka-mirror`,
-    );
-  }
-  return offset;
+  return hi >= range.end ? undefined : at(hi);
 }
 
 /** One source partition and its target partition, while they are translated. */
@@ -150,39 +146,59 @@ interface Side {
   probes: number;
 }
 
+/** The connections a Translator reads through, shared with whoever commits what it translates. */
+export interface OffsetClients {
+  readonly sourceAdmin: TopicAdmin;
+  readonly targetAdmin: TopicAdmin;
+  readonly source: RawClient;
+  readonly target: RawClient;
+}
+
+/** How far the flow got on one source partition. */
+export interface PartitionProgress {
+  readonly topic: string;
+  readonly remoteTopic: string;
+  readonly partition: number;
+  /** Source offsets not on the target yet (from the first committed record it lacks to the end). */
+  readonly behind: number;
+  /** Whether the target has the partition. */
+  readonly onTarget: boolean;
+}
+
 /**
  * Translates consumer groups' committed offsets for one flow. Holds its own connections to both
- * clusters; reads only. Results that cannot change while the group's source offset stays put
- * (translated, caught-up, gap) are remembered, so a periodic sync re-translates only what moved.
+ * clusters (`clients`); reads only. Results that cannot change while the group's source offset
+ * stays put (translated, caught-up, gap) are remembered, so a periodic sync re-translates only
+ * what moved.
  */
 export class Translator {
+  readonly clients: OffsetClients;
   readonly #flow: FlowConfig;
   readonly #aliases: readonly string[];
-  readonly #sourceAdmin: TopicAdmin;
-  readonly #targetAdmin: TopicAdmin;
-  readonly #source: RawClient;
-  readonly #target: RawClient;
   readonly #settled = new Map<string, PartitionTranslation>();
 
-  constructor(config: Config, flow: FlowConfig, clients: { source: KafkaClient; target: KafkaClient }) {
+  constructor(config: Config, flow: FlowConfig, kafka: { source: KafkaClient; target: KafkaClient }) {
     this.#flow = flow;
     this.#aliases = Object.keys(config.clusters);
-    this.#sourceAdmin = new TopicAdmin(clients.source);
-    this.#targetAdmin = new TopicAdmin(clients.target);
-    this.#source = new RawClient(clients.source);
-    this.#target = new RawClient(clients.target);
+    this.clients = {
+      sourceAdmin: new TopicAdmin(kafka.source),
+      targetAdmin: new TopicAdmin(kafka.target),
+      source: new RawClient(kafka.source),
+      target: new RawClient(kafka.target),
+    };
   }
 
-  get #clients() {
-    return [this.#sourceAdmin, this.#targetAdmin, this.#source, this.#target];
+  get #connections(): ReadonlyArray<TopicAdmin | RawClient> {
+    const { sourceAdmin, targetAdmin, source, target } = this.clients;
+    return [sourceAdmin, targetAdmin, source, target];
   }
 
   async connect(): Promise<void> {
-    await Promise.all(this.#clients.map((c) => c.connect()));
+    await Promise.all(this.#connections.map((c) => c.connect()));
   }
 
   async disconnect(): Promise<void> {
-    await Promise.allSettled(this.#clients.map((c) => c.disconnect()));
+    await Promise.allSettled(this.#connections.map((c) => c.disconnect()));
   }
 
   /** Every partition of the flow's source topics, with the group's committed offset translated. */
@@ -192,13 +208,27 @@ export class Translator {
 
   /** As `translate`, for several groups at once (the target partitions are read once for all). */
   async translateGroups(groups: readonly string[]): Promise<Map<string, PartitionTranslation[]>> {
+    return (await this.survey(groups)).groups;
+  }
+
+  /** The flow's progress on every partition, and the groups' translations, from one read of both sides. */
+  async survey(
+    groups: readonly string[],
+  ): Promise<{ progress: PartitionProgress[]; groups: Map<string, PartitionTranslation[]> }> {
     const results = new Map(groups.map((g) => [g, [] as PartitionTranslation[]]));
     const sides = await this.#sides();
+    const progress = sides.map(({ topic, remoteTopic, partition, behind, onTarget }) => ({
+      topic,
+      remoteTopic,
+      partition,
+      behind,
+      onTarget,
+    }));
     const topics = [...new Set(sides.map((s) => s.topic))];
-    if (topics.length === 0) return results;
+    if (topics.length === 0) return { progress, groups: results };
     const committed = new Map<string, Map<string, number>>();
     for (const group of groups) {
-      const offsets = await this.#sourceAdmin.committed(group, topics);
+      const offsets = await this.clients.sourceAdmin.committed(group, topics);
       committed.set(group, new Map(offsets.map((c) => [`${c.topic}/${c.partition}`, c.offset])));
     }
     for (const side of sides) {
@@ -224,37 +254,24 @@ export class Translator {
         results.get(group)?.push(translated);
       }
     }
-    return results;
-  }
-
-  /** How far the flow got on each partition of its source topics: source offsets not on the target yet. */
-  async progress(): Promise<
-    Array<{ topic: string; remoteTopic: string; partition: number; behind: number; onTarget: boolean }>
-  > {
-    return (await this.#sides()).map((side) => ({
-      topic: side.topic,
-      remoteTopic: side.remoteTopic,
-      partition: side.partition,
-      behind: side.behind,
-      onTarget: side.onTarget,
-    }));
+    return { progress, groups: results };
   }
 
   /** Every partition of the flow's source topics with its target partition and the flow's progress on it. */
   async #sides(): Promise<Side[]> {
     const selected = flowTopicFilter(this.#flow);
     const [sourceTopics, targetTopics] = await Promise.all([
-      this.#sourceAdmin.partitionCounts(),
-      this.#targetAdmin.partitionCounts(),
+      this.clients.sourceAdmin.partitionCounts(),
+      this.clients.targetAdmin.partitionCounts(),
     ]);
     const sides: Side[] = [];
     for (const topic of [...sourceTopics.keys()].filter(selected).sort()) {
       const remoteTopic = remoteTopicOf(this.#flow, topic, this.#aliases);
-      const sourceMarks = (await this.#sourceAdmin.watermarks(topic)).sort(
+      const sourceMarks = (await this.clients.sourceAdmin.watermarks(topic)).sort(
         (a, b) => a.partition - b.partition,
       );
       const targetMarks = targetTopics.has(remoteTopic)
-        ? await this.#targetAdmin.watermarks(remoteTopic)
+        ? await this.clients.targetAdmin.watermarks(remoteTopic)
         : [];
       for (const source of sourceMarks) {
         const onTarget = targetMarks.find((m) => m.partition === source.partition);
@@ -275,7 +292,7 @@ export class Translator {
         side.next = side.last === undefined ? source.low : side.last.sourceOffset + 1;
         // Transaction markers and aborted records at the source's end are never copied: what is
         // behind starts at the next committed record, not at the next offset.
-        const pending = await this.#source.firstFrom(
+        const pending = await this.clients.source.firstFrom(
           topic,
           source.partition,
           Math.max(side.next, source.low),
@@ -289,22 +306,37 @@ export class Translator {
     return sides;
   }
 
-  /** The first target record at or after `position`, with the source offset it carries. */
+  /**
+   * The records among `records` replicated from this side's source partition, with the source
+   * offset each carries. A target topic can also hold records written on the target itself
+   * (active-active with identity names) or copied from another source (fan-in); those are skipped.
+   */
+  #replicated(side: Side, records: readonly SourceRecord[]): Probe[] {
+    const source = { cluster: this.#flow.source, topic: side.topic, partition: side.partition };
+    return records.flatMap((r) => {
+      const sourceOffset = replicatedFrom(r.headers, source);
+      return sourceOffset === undefined ? [] : [{ offset: Number(r.offset), sourceOffset }];
+    });
+  }
+
+  /** The first target record at or after `position` replicated from this side's source partition. */
   async #probe(side: Side, position: number): Promise<Probe | undefined> {
     side.probes++;
-    const record = await this.#target.firstFrom(side.remoteTopic, side.partition, position);
-    return record === undefined
-      ? undefined
-      : {
-          offset: Number(record.offset),
-          sourceOffset: sourceOffsetOf(record, `${side.remoteTopic}/${side.partition}`),
-        };
+    for (let at = position; ;) {
+      const records = await this.clients.target.recordsFrom(side.remoteTopic, side.partition, at);
+      const last = records.at(-1);
+      if (last === undefined) return undefined;
+      const found = this.#replicated(side, records)[0];
+      if (found !== undefined) return found;
+      at = Number(last.offset) + 1;
+    }
   }
 
   /**
-   * The target partition's last data record (the flow writes after its source offset next).
-   * Probes back from the end at doubling distances down to the log start; a hit further back than
-   * the last position (markers or aborted records at the end) is followed forward to the last one.
+   * The target partition's last record replicated from this side's source partition (the flow
+   * writes after its source offset next). Probes back from the end at doubling distances down to
+   * the log start; a hit further back than the last position (other records, markers or aborted
+   * records at the end) is followed forward to the last one.
    */
   async #lastReplicated(side: Side): Promise<Probe | undefined> {
     const { low, high } = side.target;
@@ -314,16 +346,14 @@ export class Translator {
       last = await this.#probe(side, at);
       if (at === low) break;
     }
-    while (last !== undefined && last.offset < high - 1) {
-      const later = (
-        await this.#target.recordsFrom(side.remoteTopic, side.partition, last.offset + 1)
-      ).filter((r) => Number(r.offset) < high);
-      const tail = later.at(-1);
-      if (tail === undefined) break;
-      last = {
-        offset: Number(tail.offset),
-        sourceOffset: sourceOffsetOf(tail, `${side.remoteTopic}/${side.partition}`),
-      };
+    for (let at = (last?.offset ?? high) + 1; last !== undefined && at < high;) {
+      const records = (await this.clients.target.recordsFrom(side.remoteTopic, side.partition, at)).filter(
+        (r) => Number(r.offset) < high,
+      );
+      const end = records.at(-1);
+      if (end === undefined) break;
+      last = this.#replicated(side, records).at(-1) ?? last;
+      at = Number(end.offset) + 1;
     }
     return last;
   }
@@ -363,11 +393,11 @@ export class Translator {
         probes: side.probes,
       };
     }
-    const first = await this.#source.firstFrom(topic, partition, Math.max(committed, source.low));
+    const first = await this.clients.source.firstFrom(topic, partition, Math.max(committed, source.low));
     const hint =
       first === undefined
         ? undefined
-        : (await this.#targetAdmin.offsetsAt(remoteTopic, Number(first.timestamp))).get(partition);
+        : (await this.clients.targetAdmin.offsetsAt(remoteTopic, Number(first.timestamp))).get(partition);
     const found = await searchTarget(committed, { start: target.low, end: target.high }, hint, (x) =>
       this.#probe(side, x),
     );

@@ -3,7 +3,7 @@
 // streamed in order and only a compact set of the source offsets seen on the target is kept, so a
 // partition far larger than memory is audited in one pass over each side.
 import { createHash } from 'node:crypto';
-import { ProvenanceHeader } from './provenance.ts';
+import { ProvenanceHeader, replicatedFrom } from './provenance.ts';
 import type { HeaderList } from './records.ts';
 
 export interface AuditRecord {
@@ -118,23 +118,6 @@ export class OffsetSet {
   }
 }
 
-/** km.src.* of a target record, when it came from this scope's source partition. */
-function sourceOffset(record: AuditRecord, scope: AuditScope): number | undefined {
-  let cluster: string | undefined;
-  let topic: string | undefined;
-  let partition: string | undefined;
-  let offset: string | undefined;
-  for (const [key, value] of record.headers) {
-    if (key === ProvenanceHeader.cluster) cluster = text(value);
-    else if (key === ProvenanceHeader.topic) topic = text(value);
-    else if (key === ProvenanceHeader.partition) partition = text(value);
-    else if (key === ProvenanceHeader.offset) offset = text(value);
-  }
-  if (cluster !== scope.cluster || topic !== scope.topic || partition !== String(scope.partition))
-    return undefined;
-  return offset === undefined ? undefined : Number(offset);
-}
-
 function loopGuarded(record: AuditRecord, targetId: string): boolean {
   for (const [key, value] of record.headers) {
     if (key === ProvenanceHeader.hops) return (text(value) ?? '').split(',').includes(targetId);
@@ -192,7 +175,7 @@ export async function auditPartition(
   };
 
   for await (const record of target) {
-    const offset = sourceOffset(record, scope);
+    const offset = replicatedFrom(record.headers, scope);
     if (offset === undefined || !inRange(offset)) continue;
     if (seen.has(offset)) {
       result.duplicated++;

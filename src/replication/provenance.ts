@@ -37,6 +37,30 @@ const text = (value: Buffer | string | null | undefined) =>
   value === null || value === undefined ? undefined : value.toString();
 
 /**
+ * The source offset a record carries when it was replicated from this source partition (its
+ * km.src.cluster, topic and partition match); undefined for a record written on its own cluster or
+ * replicated from elsewhere (fan-in, the other direction of active-active).
+ */
+export function replicatedFrom(
+  headers: HeaderList,
+  source: { readonly cluster: string; readonly topic: string; readonly partition: number },
+): number | undefined {
+  let cluster: string | undefined;
+  let topic: string | undefined;
+  let partition: string | undefined;
+  let offset: string | undefined;
+  for (const [key, value] of headers) {
+    if (key === ProvenanceHeader.cluster) cluster = text(value);
+    else if (key === ProvenanceHeader.topic) topic = text(value);
+    else if (key === ProvenanceHeader.partition) partition = text(value);
+    else if (key === ProvenanceHeader.offset) offset = text(value);
+  }
+  if (cluster !== source.cluster || topic !== source.topic || partition !== String(source.partition))
+    return undefined;
+  return offset === undefined ? undefined : Number(offset);
+}
+
+/**
  * Stamps records of one source partition; the constant headers are encoded once. Returns
  * `undefined` for a record the target cluster already has (its id is in the record's hops).
  *
