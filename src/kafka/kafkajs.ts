@@ -197,7 +197,8 @@ const fetchedSets = new WeakMap<object, FetchedRecordSet>();
  */
 function recordSetOf(buffer: Buffer, start: number): FetchedRecordSet {
   const size = buffer.length - start >= 4 ? buffer.readInt32BE(start) : 0;
-  const end = start + 4 + Math.max(0, size);
+  // Never past the buffer: a record set that claims more than arrived is what kafkajs skips too.
+  const end = Math.min(buffer.length, start + 4 + Math.max(0, size));
   let at = start + 4;
   let wireBytes = 0;
   let nextOffset: number | undefined;

@@ -79,6 +79,10 @@ test("fetch decoding records each record set's complete batches (wire size, next
   const first = await decodeMessages(partial);
   assert.equal(first.length, 3);
   assert.deepEqual(fetchedRecordSet(first), { wireBytes: batch.buffer.length, nextOffset: 10 });
+  // A record set whose size says more than the response holds is read as far as it goes.
+  const claimed = Buffer.concat([Buffer.from([0, 0, 0x10, 0]), batch.buffer]); // claims 4096 bytes
+  const short = await decodeMessages(new Decoder(claimed));
+  assert.deepEqual(fetchedRecordSet(short), { wireBytes: batch.buffer.length, nextOffset: 10 });
   assert.equal(
     fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never),
     undefined,
