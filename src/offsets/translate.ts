@@ -168,8 +168,8 @@ export interface PartitionProgress {
 /**
  * Translates consumer groups' committed offsets for one flow. Holds its own connections to both
  * clusters (`clients`); reads only. Results that cannot change while the group's source offset
- * stays put (translated, caught-up, gap) are remembered, so a periodic sync re-translates only
- * what moved.
+ * stays put (translated, caught-up, gap) are remembered, for the groups of the latest survey, so a
+ * periodic sync re-translates only what moved.
  */
 export class Translator {
   readonly clients: OffsetClients;
@@ -253,6 +253,10 @@ export class Translator {
         else this.#settled.delete(key);
         results.get(group)?.push(translated);
       }
+    }
+    // Forget groups no longer asked about (deleted, or no longer selected): the cache stays bounded.
+    for (const key of this.#settled.keys()) {
+      if (!results.has(key.slice(0, key.indexOf('\u0000')))) this.#settled.delete(key);
     }
     return { progress, groups: results };
   }
