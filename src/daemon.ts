@@ -10,6 +10,7 @@ import { createClient } from './kafka/client.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from './kafka/heartbeat.ts';
 import { SourceReader } from './kafka/source-reader.ts';
 import { TargetWriter } from './kafka/target-writer.ts';
+import { TransactionalWriter } from './kafka/transactional-writer.ts';
 import { TopicAdmin } from './kafka/topic-admin.ts';
 import { AdminServer, type Readiness } from './observability/admin-server.ts';
 import type { Logger } from './observability/logger.ts';
@@ -27,7 +28,7 @@ const DISCONNECT_TIMEOUT_MS = 5000;
 interface RunningFlow {
   readonly flow: Flow;
   readonly reader: SourceReader;
-  readonly writer: TargetWriter;
+  readonly writer: TargetWriter | TransactionalWriter;
   readonly sourceAdmin: TopicAdmin;
   readonly admins: readonly TopicAdmin[];
   readonly heartbeat: HeartbeatEmitter | undefined;
@@ -445,15 +446,28 @@ export class Daemon {
     const source = this.#client(config.source);
     const sourceAdmin = new TopicAdmin(source);
     const targetAdmin = new TopicAdmin(this.#client(config.target));
-    const writer = new TargetWriter(this.#client(config.target), {
-      ...this.#config.producer,
-      logger,
-      onRetry: (error) => {
-        metrics.retried();
-        metrics.error('target', errorCode(error));
-      },
-      topicExists: (topic) => targetAdmin.topicExists(topic),
-    });
+    const onRetry = (error: unknown) => {
+      metrics.retried();
+      metrics.error('target', errorCode(error));
+    };
+    const writer =
+      config.delivery === 'exactly-once'
+        ? new TransactionalWriter(this.#client(config.target), {
+            ...this.#config.producer,
+            group: config.group,
+            positionsTopic: config.transaction.positionsTopic,
+            transaction: config.transaction,
+            replicationFactor: config.replicationFactor,
+            logger,
+            onRetry,
+            onTransaction: (result) => metrics.transaction(result),
+          })
+        : new TargetWriter(this.#client(config.target), {
+            ...this.#config.producer,
+            logger,
+            onRetry,
+            topicExists: (topic) => targetAdmin.topicExists(topic),
+          });
     let flow: Flow | undefined;
     const reader = new SourceReader(
       source,
@@ -497,7 +511,8 @@ export class Daemon {
       groupSync,
     };
     try {
-      await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), writer.connect(), reader.connect()]);
+      await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), reader.connect()]);
+      await (writer instanceof TransactionalWriter ? writer.connect(targetAdmin) : writer.connect());
       const [sourceId, targetId] = await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()]);
       this.#registerClusterId(config.source, sourceId);
       this.#registerClusterId(config.target, targetId);

@@ -1,3 +1,3 @@
-export { loadConfigFile, parseConfig } from './load.ts';
+export { loadConfigFile, parseConfig, positionsTopicOf } from './load.ts';
 export { parseSize } from './sizes.ts';
 export type { ClusterConfig, Compression, Config, FlowConfig, NamingPolicy, SaslConfig } from './types.ts';

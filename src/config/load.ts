@@ -103,7 +103,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
     rawFlows.forEach((entry, index) => {
       const f = validated(
         flowSchema,
-        withMappings(entry, ['topics', 'groupOffsetSync'], `flows[${index}].`, problems),
+        withMappings(entry, ['topics', 'groupOffsetSync', 'transaction'], `flows[${index}].`, problems),
         `flows[${index}].`,
         problems,
       );
@@ -144,11 +144,17 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       }
       if (flows.some((other) => other.name === name))
         problems.push(`flows[${index}].name: "${name}" is used by another flow`);
+      const group = (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`;
+      const positionsTopic = positionsTopicOf(group);
+      if (positionsTopic.length > 249)
+        problems.push(
+          `flows[${index}].group: too long for exactly-once delivery (its positions topic name would exceed 249 characters)`,
+        );
       flows.push({
         name,
         source,
         target,
-        group: (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`,
+        group,
         topics: { include, exclude: exclude.map(String) },
         naming: f('naming') as FlowConfig['naming'],
         stackPrefixes: f('stackPrefixes') as boolean,
@@ -158,6 +164,14 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         maxBytesPerSecond: parseSize(f('maxBytesPerSecond')),
         replicationFactor: f('replicationFactor') as number,
         topicConfigs: f('topicConfigs') as string[],
+        delivery: f('delivery') as FlowConfig['delivery'],
+        transaction: {
+          maxRecords: f('transaction.maxRecords') as number,
+          maxBytes: parseSize(f('transaction.maxBytes')),
+          intervalMs: f('transaction.intervalMs') as number,
+          timeoutMs: f('transaction.timeoutMs') as number,
+          positionsTopic,
+        },
         groupOffsetSync: {
           enabled: f('groupOffsetSync.enabled') as boolean,
           include: groupInclude.map(String),
@@ -326,4 +340,13 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The compacted topic on the target that holds an exactly-once flow's source positions: one per
+ * consumer group (the instances of a flow share it). Characters a topic name cannot hold become `_`.
+ */
+export function positionsTopicOf(group: string): string {
+  const base = group.startsWith('kafka-mirror.') ? group.slice('kafka-mirror.'.length) : group;
+  return `kafka-mirror.positions.${base.replace(/[^a-zA-Z0-9._-]/g, '_')}`;
 }

@@ -309,6 +309,33 @@ export const flowSchema = {
     format: 'int',
     default: -1,
   },
+  delivery: {
+    doc: '`at-least-once` writes with acks=all and commits to the source group after the target acknowledged (a crash replays a little). `exactly-once` writes each partition in Kafka transactions on the target, with the source position in the same transaction; read_committed consumers of the target then see every record once (docs/exactly-once.md).',
+    format: ['at-least-once', 'exactly-once'],
+    default: 'at-least-once',
+  },
+  transaction: {
+    maxRecords: {
+      doc: 'Exactly-once: a partition commits its transaction once it holds this many records.',
+      format: 'positive-int',
+      default: 50_000,
+    },
+    maxBytes: {
+      doc: 'Exactly-once: a partition commits its transaction once it holds this many record bytes.',
+      format: 'size',
+      default: '32MiB',
+    },
+    intervalMs: {
+      doc: "Exactly-once: a partition's open transaction is committed at the latest this long after it began. Read_committed consumers of the target see records only once committed, so this is the latency it adds.",
+      format: 'positive-int',
+      default: 1000,
+    },
+    timeoutMs: {
+      doc: "Exactly-once: the transaction timeout given to the target's coordinator, which aborts a transaction open longer (a frozen or cut-off instance). At most the brokers' transaction.max.timeout.ms.",
+      format: 'positive-int',
+      default: 60_000,
+    },
+  },
   groupOffsetSync: {
     enabled: {
       doc: 'Translate the committed source offsets of the selected consumer groups and commit them to the same groups on the target, for failover (docs/disaster-recovery.md). Only groups with no active member on the target are written, and never backwards.',

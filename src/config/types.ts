@@ -38,6 +38,15 @@ export interface FlowConfig {
   readonly maxBytesPerSecond: number;
   readonly replicationFactor: number;
   readonly topicConfigs: readonly string[];
+  readonly delivery: 'at-least-once' | 'exactly-once';
+  readonly transaction: {
+    readonly maxRecords: number;
+    readonly maxBytes: number;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+    /** Compacted topic on the target holding the flow's source positions (derived from the group). */
+    readonly positionsTopic: string;
+  };
   readonly groupOffsetSync: {
     readonly enabled: boolean;
     readonly include: readonly string[];

@@ -18,19 +18,39 @@ interface FetchedPartition {
   messages: Array<SourceRecord & { isControlRecord?: boolean }>;
 }
 
-interface Broker {
+/** The kafkajs broker connection's requests used here and by transactions.ts. */
+export interface RawBroker {
   fetch(request: object): Promise<{ responses: Array<{ partitions: FetchedPartition[] }> }>;
   offsetCommit(request: object): Promise<unknown>;
+  produce(request: object): Promise<unknown>;
+  initProducerId(request: {
+    transactionalId: string;
+    transactionTimeout: number;
+  }): Promise<{ producerId: string; producerEpoch: number }>;
+  addPartitionsToTxn(request: object): Promise<unknown>;
+  endTxn(request: object): Promise<unknown>;
 }
 
-interface Cluster {
+/** kafkajs's cluster object (connections, metadata, coordinators), shared by this client's requests. */
+export interface RawCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   addTargetTopic(topic: string): Promise<void>;
   refreshMetadata(): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
-  findBroker(node: { nodeId: string }): Promise<Broker>;
-  findGroupCoordinator(group: { groupId: string }): Promise<Broker>;
+  findBroker(node: { nodeId: string }): Promise<RawBroker>;
+  /** coordinatorType 1 finds a transaction coordinator (groupId is then the transactional id). */
+  findGroupCoordinator(group: { groupId: string; coordinatorType?: number }): Promise<RawBroker>;
+}
+
+/** What one read_committed fetch at an offset returned. */
+export interface CommittedRead {
+  /** Committed data records at or after the offset (no control markers, no aborted records). */
+  readonly records: SourceRecord[];
+  /** Where the next read continues: after the last complete batch, or the offset itself if none came. */
+  readonly next: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
 }
 
 const require = createRequire(import.meta.url);
@@ -44,7 +64,7 @@ const READ_COMMITTED = 1;
 const FETCH_BYTES = 64 * 1024;
 
 export class RawClient {
-  readonly #cluster: Cluster;
+  readonly #cluster: RawCluster;
 
   constructor(kafka: KafkaClient) {
     const key = Object.getOwnPropertySymbols(kafka).find(
@@ -52,10 +72,15 @@ export class RawClient {
     );
     const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
     if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
-    this.#cluster = (create as (options: object) => Cluster)({
+    this.#cluster = (create as (options: object) => RawCluster)({
       allowAutoTopicCreation: false,
       isolationLevel: READ_COMMITTED,
     });
+  }
+
+  /** The cluster object itself, for requests built elsewhere (transactions.ts). */
+  get cluster(): RawCluster {
+    return this.#cluster;
   }
 
   async connect(): Promise<void> {
@@ -72,26 +97,39 @@ export class RawClient {
    * one; empty when there is none before the partition's end.
    */
   async recordsFrom(topic: string, partition: number, offset: number): Promise<SourceRecord[]> {
-    await this.#cluster.addTargetTopic(topic);
     let position = offset;
     for (;;) {
-      const fetched = await this.#fetch(topic, partition, position);
-      const records = filterAbortedMessages(fetched).filter(
-        (m) => m.isControlRecord !== true && Number(m.offset) >= offset,
-      );
-      if (records.length > 0) return records;
+      const read = await this.read(topic, partition, position);
+      if (read.records.length > 0) return read.records;
       // Nothing at or after `offset` in these batches (markers, aborted records, or batches that
       // compaction emptied): go on after the last complete batch, which keeps its offset range.
-      const next = fetchedRecordSet(fetched.messages)?.nextOffset;
-      const end = Number(fetched.lastStableOffset ?? fetched.highWatermark);
-      if (next === undefined) {
+      const end = read.lastStableOffset;
+      if (read.next === position) {
         if (position >= end) return []; // nothing committed there yet
         throw new Error(`${topic}/${partition}: no complete record batch at offset ${position} (end ${end})`);
       }
-      if (next <= position) throw new Error(`${topic}/${partition}: fetch at ${position} made no progress`);
-      position = next;
+      position = read.next;
       if (position >= end) return [];
     }
+  }
+
+  /** One read_committed fetch at `offset`: the committed data records it brought and where to go on. */
+  async read(topic: string, partition: number, offset: number): Promise<CommittedRead> {
+    await this.#cluster.addTargetTopic(topic);
+    const fetched = await this.#fetch(topic, partition, offset);
+    const records = filterAbortedMessages(fetched).filter(
+      (m) => m.isControlRecord !== true && Number(m.offset) >= offset,
+    );
+    const next = fetchedRecordSet(fetched.messages)?.nextOffset;
+    if (next !== undefined && next <= offset)
+      throw new Error(`${topic}/${partition}: fetch at ${offset} made no progress`);
+    const highWatermark = Number(fetched.highWatermark);
+    return {
+      records,
+      next: next ?? offset,
+      highWatermark,
+      lastStableOffset: Number(fetched.lastStableOffset ?? highWatermark),
+    };
   }
 
   /** The first committed data record at or after `offset`, or undefined before the partition's end. */

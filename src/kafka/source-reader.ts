@@ -14,8 +14,10 @@ export interface BatchHandler {
   /**
    * One fetched batch of one partition, in order. Resolves once the batch is accepted (queued);
    * `keepAlive` heartbeats the group and is called while the handler waits for queue space.
+   * False: the batch was dropped and the fetch position must not move past it (a rejoin or a
+   * restore seeks elsewhere; a later resolve would undo that seek).
    */
-  onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<void>;
+  onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<boolean>;
   /** After every group (re)join: the partitions this instance now owns. */
   onAssignment(assigned: readonly TopicPartition[]): void;
   /** A rebalance started: the last chance to commit for partitions that may move away. */
@@ -117,7 +119,11 @@ export class SourceReader {
         // shape: offset and timestamp strings, key and value Buffers, headers as an ordered list.
         const records = batch.messages as unknown as SourceRecord[];
         this.#sizeFetches(batch, records);
-        await this.#handler.onBatch({ topic: batch.topic, partition: batch.partition, records }, heartbeat);
+        const taken = await this.#handler.onBatch(
+          { topic: batch.topic, partition: batch.partition, records },
+          heartbeat,
+        );
+        if (!taken) return;
         // Advances kafkajs's fetch position only; what is committed is the flow's watermark.
         const last = batch.messages[batch.messages.length - 1];
         if (last !== undefined) resolveOffset(last.offset);
@@ -144,6 +150,15 @@ export class SourceReader {
 
   pause(topic: string, partition: number): void {
     this.#consumer.pause([{ topic, partitions: [partition] }]);
+  }
+
+  resume(topic: string, partition: number): void {
+    this.#consumer.resume([{ topic, partitions: [partition] }]);
+  }
+
+  /** Applied at the partition's next fetch; a fetch in flight for it is dropped. */
+  seek(topic: string, partition: number, offset: number): void {
+    this.#consumer.seek({ topic, partition, offset: String(offset) });
   }
 
   async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {

@@ -30,6 +30,8 @@ export class Metrics {
   readonly errors: Counter<'flow' | 'side' | 'code'>;
   readonly retries: Counter<'flow'>;
   readonly rebalances: Counter<'flow'>;
+  readonly transactions: Counter<'flow' | 'result'>;
+  readonly laneRestores: Counter<'flow' | 'reason'>;
   readonly assigned: Gauge<'flow'>;
   readonly halted: Gauge<'flow'>;
   readonly state: Gauge<'flow' | 'state'>;
@@ -65,7 +67,7 @@ export class Metrics {
     });
     this.skipped = new Counter({
       name: 'kafka_mirror_records_skipped_total',
-      help: 'Records read and deliberately not written (committed past), by reason: loop = the target cluster already has the record.',
+      help: "Records read and deliberately not written (committed past), by reason: loop = the target cluster already has the record; replayed = exactly-once, the target's committed position is already past it.",
       labelNames: ['flow', 'topic', 'reason'],
       registers,
     });
@@ -178,6 +180,18 @@ export class Metrics {
       labelNames: ['flow'],
       registers,
     });
+    this.transactions = new Counter({
+      name: 'kafka_mirror_transactions_total',
+      help: 'Exactly-once flows: transactions on the target by result: committed, aborted (a failed write; the partition is restored and read again), fenced (another instance or a newer epoch took the partition over).',
+      labelNames: ['flow', 'result'],
+      registers,
+    });
+    this.laneRestores = new Counter({
+      name: 'kafka_mirror_partition_restores_total',
+      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join) or failed (a transaction of the partition failed).',
+      labelNames: ['flow', 'reason'],
+      registers,
+    });
     this.assigned = new Gauge({
       name: 'kafka_mirror_assigned_partitions',
       help: 'Source partitions assigned to this instance.',
@@ -256,7 +270,7 @@ export class FlowMetrics {
     counters.bytes.inc(bytes);
   }
 
-  skipped(topic: string, reason: 'loop', count: number): void {
+  skipped(topic: string, reason: 'loop' | 'replayed', count: number): void {
     this.#metrics.skipped.inc({ flow: this.#flow, topic, reason }, count);
   }
 
@@ -276,6 +290,14 @@ export class FlowMetrics {
   rebalanced(assigned: number): void {
     this.#metrics.rebalances.inc({ flow: this.#flow });
     this.#metrics.assigned.set({ flow: this.#flow }, assigned);
+  }
+
+  transaction(result: 'committed' | 'aborted' | 'fenced'): void {
+    this.#metrics.transactions.inc({ flow: this.#flow, result });
+  }
+
+  laneRestore(reason: 'assigned' | 'failed'): void {
+    this.#metrics.laneRestores.inc({ flow: this.#flow, reason });
   }
 
   heartbeatSent(): void {

@@ -23,15 +23,55 @@ export interface FlowSource {
   readonly topics: readonly string[];
   setTopics(topics: readonly string[], restart?: boolean): Promise<void>;
   pause(topic: string, partition: number): void;
+  resume(topic: string, partition: number): void;
+  /** Fetching of the partition goes on from `offset` (exactly-once restore). */
+  seek(topic: string, partition: number, offset: number): void;
   /** Stops fetching every partition while the consumer stays in its group (so it can still commit). */
   pauseAll(): void;
   commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The target side (kafka/target-writer.ts): resolves once every record is acknowledged. */
+/** Where a source partition's replication stands: every record before `next` is written. */
+export interface SourcePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly next: number;
+}
+
+/**
+ * The target side. At least once (kafka/target-writer.ts): `write` resolves once every record is
+ * acknowledged. Exactly once (kafka/transactional-writer.ts): it resolves once they are sent in
+ * the lane's open transaction, with `committed` settling when that transaction does.
+ */
 export interface FlowTarget {
-  write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void>;
+  write(
+    topic: string,
+    partition: number,
+    records: readonly TargetRecord[],
+    source: SourcePosition,
+  ): Promise<void | { readonly committed: Promise<void> }>;
+}
+
+/** An exactly-once target: it owns the source positions, and a lane must be acquired before it is written. */
+export interface TransactionalTarget extends FlowTarget {
+  /** Fences every earlier owner of the source partition's lane; the position committed on the target, if any. */
+  acquire(topic: string, partition: number): Promise<number | undefined>;
+  release(topic: string, partition: number): void;
+  /** Commits every open transaction. */
+  flush(): Promise<void>;
+}
+
+/** Exactly-once state of one source partition. */
+interface LaneState {
+  /** Bumped by every restore: writes and batches of an older epoch are dropped. */
+  readonly epoch: number;
+  /** False while the lane is being restored (fenced, position read, seek); its batches are dropped. */
+  ready: boolean;
+  /** The next offset this lane expects; records below it are replays and are dropped. */
+  expected: number | undefined;
+  /** The first offset handed over in this assignment: where a lane with no committed position rewinds to. */
+  start: number | undefined;
 }
 
 export const FlowState = {
@@ -51,6 +91,9 @@ export interface TopicPartition {
 interface WriteItem {
   readonly kind: 'data' | 'heartbeat';
   readonly sourceTopic: string;
+  readonly sourcePartition: number;
+  /** The exactly-once lane epoch it was read in. */
+  readonly epoch: number;
   /** Key, value and header bytes (what `kafka_mirror_bytes_total` counts). */
   readonly payload: number;
   readonly topic: string;
@@ -62,8 +105,11 @@ interface WriteItem {
 
 export interface FlowStats {
   recordsWritten: number;
-  /** Records not written on purpose, by reason (`loop`: the target cluster already has them). */
-  skipped: { loop: number };
+  /**
+   * Records not written on purpose, by reason (`loop`: the target cluster already has them;
+   * `replayed`: exactly-once, the target's committed position is past them).
+   */
+  skipped: { loop: number; replayed: number };
   halted: Map<string, string>;
 }
 
@@ -81,10 +127,14 @@ const splitLane = (lane: string) => {
  */
 export class Flow {
   readonly config: FlowConfig;
-  readonly stats: FlowStats = { recordsWritten: 0, skipped: { loop: 0 }, halted: new Map() };
+  readonly stats: FlowStats = { recordsWritten: 0, skipped: { loop: 0, replayed: 0 }, halted: new Map() };
   readonly #logger: Logger;
   readonly #source: FlowSource;
   readonly #target: FlowTarget;
+  /** Set in exactly-once mode. */
+  readonly #transactional: TransactionalTarget | undefined;
+  readonly #lanes = new Map<string, LaneState>();
+  #epochs = 0;
   readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
@@ -135,6 +185,10 @@ export class Flow {
     this.#logger = init.logger;
     this.#source = init.source;
     this.#target = init.target;
+    if (init.config.delivery === 'exactly-once') {
+      if (!('acquire' in init.target)) throw new Error('exactly-once delivery needs a transactional target');
+      this.#transactional = init.target as TransactionalTarget;
+    }
     this.#catalogs = init.catalogs;
     const { maxRecords, maxBytes } = init.settings.queue;
     this.#chunk = {
@@ -250,10 +304,29 @@ export class Flow {
     return this.#refreshing;
   }
 
-  /** Called by the reader for each fetched batch; resolves once the batch is queued. */
-  async onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<void> {
+  /**
+   * Called by the reader for each fetched batch; resolves once the batch is queued. Resolves
+   * false when the batch was dropped because its partition is being restored (exactly-once): the
+   * reader must then not move its fetch position past it.
+   */
+  async onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<boolean> {
     const lane = laneOf(batch.topic, batch.partition);
-    if (this.#queue.isHalted(lane) || batch.records.length === 0) return;
+    if (this.#queue.isHalted(lane) || batch.records.length === 0) return true;
+    let records = batch.records;
+    const state = this.#lanes.get(lane);
+    if (this.#transactional !== undefined) {
+      if (state === undefined || !state.ready) return false;
+      state.start ??= Number(records[0]?.offset);
+      const expected = state.expected;
+      if (expected !== undefined && Number(records[0]?.offset) < expected) {
+        records = records.filter((r) => Number(r.offset) >= expected);
+        const replayed = batch.records.length - records.length;
+        this.stats.skipped.replayed += replayed;
+        this.#metrics.skipped(batch.topic, 'replayed', replayed);
+        if (records.length === 0) return true;
+      }
+    }
+    const epoch = state?.epoch ?? 0;
     let stamp = this.#stamps.get(lane);
     if (stamp === undefined) {
       stamp = provenanceStamp({
@@ -273,48 +346,48 @@ export class Flow {
     // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
     // ticket, so the queue holds its budget plus at most one chunk.
     const generation = this.#generation;
-    let records: TargetRecord[] = [];
+    let out: TargetRecord[] = [];
     let bytes = 0;
     let payload = 0;
     let loops = 0;
-    for (const [i, r] of batch.records.entries()) {
+    for (const [i, r] of records.entries()) {
       const relayed = kind === 'heartbeat' && r.headers.some(([key]) => key === ProvenanceHeader.origin);
       const headers = relayed ? undefined : stamp(r.headers, r.offset);
       if (headers === undefined) {
         if (!relayed) loops++; // the target already has it; committed past like any other
       } else {
-        const out: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
-        records.push(out);
-        const size = payloadBytes(out);
+        const record: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
+        out.push(record);
+        const size = payloadBytes(record);
         payload += size;
         bytes += queueCharge(size, r.headers.length);
       }
-      if (
-        i === batch.records.length - 1 ||
-        bytes >= this.#chunk.bytes ||
-        records.length >= this.#chunk.records
-      ) {
-        // After a rejoin the consumer replays from the committed offset; the rest of this batch
-        // must not start a new watermark past the chunks the rejoin dropped.
-        if (this.#generation !== generation) return;
-        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1, Number(records[0]?.timestamp));
-        if (records.length === 0) this.#tracker.complete(ticket);
+      if (i === records.length - 1 || bytes >= this.#chunk.bytes || out.length >= this.#chunk.records) {
+        // After a rejoin the consumer replays from the committed offset (exactly-once: after a
+        // restore, from the target's position); the rest of this batch must not start a new
+        // watermark past the chunks the rejoin dropped.
+        if (this.#generation !== generation || this.#lanes.get(lane) !== state) return false;
+        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1, Number(out[0]?.timestamp));
+        if (state !== undefined) state.expected = ticket.nextOffset;
+        if (out.length === 0) this.#tracker.complete(ticket);
         else
           await this.#enqueue(
             lane,
             {
               kind,
               sourceTopic: batch.topic,
+              sourcePartition: batch.partition,
+              epoch,
               payload,
               topic,
               partition: batch.partition,
-              records,
+              records: out,
               bytes,
               ticket,
             },
             keepAlive,
           );
-        records = [];
+        out = [];
         bytes = 0;
         payload = 0;
       }
@@ -323,6 +396,7 @@ export class Flow {
       this.stats.skipped.loop += loops;
       this.#metrics.skipped(batch.topic, 'loop', loops);
     }
+    return this.#generation === generation && this.#lanes.get(lane) === state;
   }
 
   async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<void> {
@@ -352,6 +426,84 @@ export class Flow {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
     }
+    if (this.#transactional !== undefined) this.#restoreAll(assigned);
+  }
+
+  /**
+   * Exactly-once, after a join: lanes no longer assigned are released (their open transaction
+   * aborted), and every assigned partition is paused until it is restored. kafkajs emits the join
+   * before its first fetch, so nothing of the new assignment is read before that.
+   */
+  #restoreAll(assigned: readonly TopicPartition[]): void {
+    const now = new Set(assigned.map((tp) => laneOf(tp.topic, tp.partition)));
+    for (const lane of this.#lanes.keys()) {
+      if (now.has(lane)) continue;
+      const { topic, partition } = splitLane(lane);
+      this.#lanes.delete(lane);
+      this.#transactional?.release(topic, partition);
+    }
+    for (const { topic, partition } of assigned) void this.#restore(topic, partition, 'assigned', undefined);
+  }
+
+  /**
+   * Exactly-once: takes the lane over on the target (fencing every earlier owner of it), reads its
+   * committed position there and seeks the source to it. Without a position the group's committed
+   * offset (or startFrom) applies on a first assignment, and `rewind` (where this assignment
+   * started reading) after a failed transaction. Retried until it succeeds or the lane is restored
+   * anew.
+   */
+  async #restore(
+    topic: string,
+    partition: number,
+    reason: 'assigned' | 'failed',
+    rewind: number | undefined,
+  ): Promise<void> {
+    const lane = laneOf(topic, partition);
+    const state: LaneState = { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined };
+    this.#lanes.set(lane, state);
+    this.#source.pause(topic, partition);
+    this.#metrics.laneRestore(reason);
+    const current = () => this.#lanes.get(lane) === state && this.#state !== FlowState.STOPPED;
+    for (let attempt = 0; current(); attempt++) {
+      try {
+        const position = await (this.#transactional as TransactionalTarget).acquire(topic, partition);
+        if (!current()) return;
+        const from = position ?? rewind;
+        if (from !== undefined) this.#source.seek(topic, partition, from);
+        state.expected = from;
+        state.start = from;
+        state.ready = true;
+        if (!this.#queue.isHalted(lane)) this.#source.resume(topic, partition);
+        this.#logger.info(
+          { topic, partition, position: from ?? null, reason },
+          'partition restored from the target',
+        );
+        return;
+      } catch (error) {
+        const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        this.#metrics.error('target', errorCode(error));
+        this.#logger.warn(
+          { topic, partition, err: error, retryInMs },
+          'cannot restore partition from the target; retrying',
+        );
+        await sleep(retryInMs);
+      }
+    }
+  }
+
+  /** Exactly-once: a transaction of the lane failed (fenced, aborted); it is restored and read again from its committed position. */
+  #laneFailed(lane: string, epoch: number, error: unknown): void {
+    const state = this.#lanes.get(lane);
+    if (state === undefined || state.epoch !== epoch || this.#queue.isHalted(lane)) return;
+    if (this.#state === FlowState.STOPPED) return;
+    const { topic, partition } = splitLane(lane);
+    this.#logger.warn(
+      { topic, partition, err: error },
+      'transaction failed; restoring the partition from the target',
+    );
+    this.#queue.dropLane(lane);
+    this.#tracker.drop(lane);
+    void this.#restore(topic, partition, 'failed', state.start);
   }
 
   /** The consumer crashed (it restarts and rejoins by itself): not assigned until it has. */
@@ -397,6 +549,8 @@ export class Flow {
       this.#source.pauseAll();
       await this.#queue.onIdle();
       this.#queue.close();
+      await this.#transactional?.flush();
+      await new Promise((resolve) => setImmediate(resolve)); // the commits' completions run first
       await this.commit();
       await this.#source.stop();
     })();
@@ -412,8 +566,23 @@ export class Flow {
   }
 
   async #write(item: WriteItem): Promise<void> {
+    const lane = laneOf(item.sourceTopic, item.sourcePartition);
+    if (this.#transactional !== undefined && this.#lanes.get(lane)?.epoch !== item.epoch) return; // restored since
     await this.#limiter?.take(item.payload);
-    await this.#target.write(item.topic, item.partition, item.records);
+    const written = await this.#target.write(item.topic, item.partition, item.records, {
+      topic: item.sourceTopic,
+      partition: item.sourcePartition,
+      next: item.ticket.nextOffset,
+    });
+    if (written === undefined) this.#written(item);
+    else
+      written.committed.then(
+        () => this.#written(item),
+        (error: unknown) => this.#laneFailed(lane, item.epoch, error),
+      );
+  }
+
+  #written(item: WriteItem): void {
     this.#tracker.complete(item.ticket);
     this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);
     if (item.kind === 'data') this.stats.recordsWritten += item.records.length;

@@ -105,7 +105,13 @@ export function header(record: Consumed, name: string): string | undefined {
  * Reads a topic from the beginning up to the high watermarks it had when called, so the caller
  * gets exactly what was in the log, whatever the count. Fails if that takes longer than `timeoutMs`.
  */
-export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 60_000): Promise<Consumed[]> {
+export async function readTopic(
+  kafka: KafkaClient,
+  topic: string,
+  timeoutMs = 60_000,
+  /** read_uncommitted: records of aborted and open transactions too. */
+  uncommitted = false,
+): Promise<Consumed[]> {
   const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
   const remaining = new Map(ends.filter((p) => p.high !== p.low).map((p) => [p.partition, BigInt(p.high)]));
   const records: Consumed[] = [];
@@ -113,6 +119,7 @@ export async function readTopic(kafka: KafkaClient, topic: string, timeoutMs = 6
   const consumer = kafka.consumer({
     groupId: `test-reader-${topic}-${process.hrtime.bigint()}`,
     sessionTimeout: 10_000,
+    readUncommitted: uncommitted,
   });
   await consumer.connect();
   try {

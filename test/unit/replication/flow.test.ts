@@ -71,6 +71,17 @@ class FakeSource implements FlowSource {
     this.pauses.push([topic, partition]);
   }
 
+  readonly resumes: Array<[string, number]> = [];
+  readonly seeks: Array<[string, number, number]> = [];
+
+  resume(topic: string, partition: number): void {
+    this.resumes.push([topic, partition]);
+  }
+
+  seek(topic: string, partition: number, offset: number): void {
+    this.seeks.push([topic, partition, offset]);
+  }
+
   pauseAll(): void {
     this.events.push('pauseAll');
   }
@@ -213,6 +224,14 @@ function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     commitIntervalMs: 60_000,
     maxBytesPerSecond: 0,
     replicationFactor: 1,
+    delivery: 'at-least-once',
+    transaction: {
+      maxRecords: 50_000,
+      maxBytes: 32 * 2 ** 20,
+      intervalMs: 1000,
+      timeoutMs: 60_000,
+      positionsTopic: 'kafka-mirror.positions.us-asia',
+    },
     topicConfigs: [],
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
     ...overrides,

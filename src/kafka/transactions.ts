@@ -1,0 +1,259 @@
+// Kafka transactions for one transactional id, built from the protocol requests themselves
+// (InitProducerId, AddPartitionsToTxn, Produce, EndTxn) on a shared kafkajs cluster object.
+// kafkajs's own transactional producer is not used: it needs a producer and its connections per
+// transactional id, never retries AddPartitionsToTxn or EndTxn, and a failed EndTxn leaves it in a
+// state it cannot leave (docs/design/exactly-once.md). Here every retriable failure is retried
+// with backoff, a produce is resent with the same sequence numbers (the broker drops what it
+// already has), and anything that says another owner took the id over is a FencedError.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Compression } from '../config/index.ts';
+import { WriteRejectedError } from '../errors.ts';
+import type { TargetRecord } from '../replication/records.ts';
+import { protocolErrorType, rootCause } from './client.ts';
+import { kafkajs, producerHeaders } from './kafkajs.ts';
+import type { RawBroker, RawCluster } from './raw-client.ts';
+
+const TRANSACTION_COORDINATOR = 1;
+const { CompressionTypes } = kafkajs;
+export const COMPRESSION: Record<Compression, number> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
+
+/** Another owner initialised the transactional id (or the coordinator aborted the transaction): this one can commit nothing more. */
+export class FencedError extends Error {
+  constructor(transactionalId: string, cause: unknown) {
+    super(`transactional id ${transactionalId} was fenced or its transaction aborted`, { cause });
+    this.name = 'FencedError';
+  }
+}
+
+/** Answers that mean this producer's epoch is over: a newer owner, or a transaction the coordinator ended. */
+const FENCED = new Set([
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'INVALID_TXN_STATE',
+  'TRANSACTION_COORDINATOR_FENCED',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+]);
+
+/** Refusals retrying cannot fix; the partition halts (DESIGN.md invariant 6), as in at-least-once mode. */
+const REJECTED = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'INVALID_TOPIC_EXCEPTION',
+  'POLICY_VIOLATION',
+  'INVALID_TRANSACTION_TIMEOUT',
+]);
+export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+export interface TransactionOptions {
+  readonly transactionalId: string;
+  /** The coordinator aborts a transaction open longer than this. */
+  readonly timeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly compression: Compression;
+  readonly signal: AbortSignal;
+  /** Called for every failed request that will be retried. */
+  readonly onRetry?: (error: unknown, what: string) => void;
+}
+
+/** A partition written in a transaction. */
+export interface TxnPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/**
+ * The producer of one transactional id: `init()` takes the id over (fencing every earlier owner
+ * and completing its open transaction), then `begin`, `send`, `commit` or `abort`, one
+ * transaction at a time. Calls must not overlap (the caller serialises them).
+ */
+export class PartitionTransaction {
+  readonly #cluster: RawCluster;
+  readonly #options: TransactionOptions;
+  #producerId = '-1';
+  #epoch = -1;
+  #sequences = new Map<string, number>();
+  #coordinator: RawBroker | undefined;
+  #open = false;
+
+  constructor(cluster: RawCluster, options: TransactionOptions) {
+    this.#cluster = cluster;
+    this.#options = options;
+  }
+
+  get transactionalId(): string {
+    return this.#options.transactionalId;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** InitProducerId: returns once every earlier owner is fenced and its transaction completed. */
+  async init(): Promise<void> {
+    const { transactionalId, timeoutMs } = this.#options;
+    const answer = await this.#coordinated('InitProducerId', (broker) =>
+      broker.initProducerId({ transactionalId, transactionTimeout: timeoutMs }),
+    );
+    this.#producerId = answer.producerId;
+    this.#epoch = answer.producerEpoch;
+    this.#sequences = new Map();
+    this.#open = false;
+  }
+
+  /** Starts a transaction over these partitions (AddPartitionsToTxn). */
+  async begin(partitions: readonly TxnPartition[]): Promise<void> {
+    const topics = new Map<string, number[]>();
+    for (const { topic, partition } of partitions)
+      topics.set(topic, [...(topics.get(topic) ?? []), partition]);
+    await this.#coordinated('AddPartitionsToTxn', (broker) =>
+      broker.addPartitionsToTxn({
+        ...this.#identity(),
+        topics: [...topics].map(([topic, list]) => ({ topic, partitions: list })),
+      }),
+    );
+    this.#open = true;
+  }
+
+  /**
+   * Writes records to one partition in the open transaction, acks=all. A retriable failure is
+   * resent with the same sequence number, so the broker keeps each record once.
+   */
+  async send(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+    const key = `${topic}\u0000${partition}`;
+    const firstSequence = this.#sequences.get(key) ?? 0;
+    const topicData = [
+      {
+        topic,
+        partitions: [
+          {
+            partition,
+            firstSequence,
+            messages: records.map((r) => ({
+              key: r.key,
+              value: r.value,
+              timestamp: r.timestamp,
+              headers: producerHeaders(r.headers),
+            })),
+          },
+        ],
+      },
+    ];
+    await this.#retrying(`Produce ${topic}/${partition}`, async () => {
+      const broker = await this.#leader(topic, partition);
+      try {
+        await broker.produce({
+          ...this.#identity(),
+          acks: -1,
+          timeout: this.#options.requestTimeoutMs,
+          compression: COMPRESSION[this.#options.compression],
+          topicData,
+        });
+      } catch (error) {
+        // The broker has this batch already (an earlier attempt's answer was lost).
+        if (protocolErrorType(error) === 'DUPLICATE_SEQUENCE_NUMBER') return;
+        const type = protocolErrorType(error);
+        if (type !== undefined && REJECTED.has(type))
+          throw new WriteRejectedError(topic, partition, type, rootCause(error));
+        throw error;
+      }
+    });
+    // Kafka's sequence numbers are int32 and wrap to 0; one epoch never gets near that here.
+    this.#sequences.set(key, (firstSequence + records.length) % 2 ** 31);
+  }
+
+  async commit(): Promise<void> {
+    await this.#end(true);
+  }
+
+  async abort(): Promise<void> {
+    await this.#end(false);
+  }
+
+  async #end(commit: boolean): Promise<void> {
+    if (!this.#open) return;
+    // A retried EndTxn of a transaction the coordinator already completed answers success.
+    await this.#coordinated('EndTxn', (broker) =>
+      broker.endTxn({ ...this.#identity(), transactionResult: commit }),
+    );
+    this.#open = false;
+  }
+
+  #identity() {
+    return {
+      transactionalId: this.#options.transactionalId,
+      producerId: this.#producerId,
+      producerEpoch: this.#epoch,
+    };
+  }
+
+  async #leader(topic: string, partition: number): Promise<RawBroker> {
+    await this.#cluster.addTargetTopic(topic);
+    const nodeId = Object.keys(this.#cluster.findLeaderForPartitions(topic, [partition]))[0];
+    if (nodeId === undefined) {
+      await this.#cluster.refreshMetadata();
+      throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
+    }
+    return this.#cluster.findBroker({ nodeId });
+  }
+
+  /** A request to the id's transaction coordinator, found again after it moved. */
+  async #coordinated<T>(what: string, request: (broker: RawBroker) => Promise<T>): Promise<T> {
+    return this.#retrying(what, async () => {
+      this.#coordinator ??= await this.#cluster.findGroupCoordinator({
+        groupId: this.#options.transactionalId,
+        coordinatorType: TRANSACTION_COORDINATOR,
+      });
+      try {
+        return await request(this.#coordinator);
+      } catch (error) {
+        const type = protocolErrorType(error);
+        if (type === undefined || type.includes('COORDINATOR')) this.#coordinator = undefined;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Retries retriable failures with capped exponential backoff until the writer closes. A
+   * transaction that outlives its timeout meanwhile is aborted by the coordinator, and the next
+   * request is then fenced, so this never retries into a wrong state.
+   */
+  async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let attempts = 0; ; attempts++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (error instanceof WriteRejectedError) throw error;
+        const type = protocolErrorType(error);
+        if (type !== undefined && FENCED.has(type))
+          throw new FencedError(this.transactionalId, rootCause(error));
+        const root = rootCause(error) as { retriable?: boolean };
+        // kafkajs marks connection errors, timeouts and retriable protocol errors (stale leader,
+        // coordinator moving or loading, CONCURRENT_TRANSACTIONS, not enough replicas).
+        const retriable = (error as { retriable?: boolean }).retriable === true || root?.retriable === true;
+        if (!retriable || this.#options.signal.aborted) throw error;
+        if (type !== undefined && /LEADER|UNKNOWN_TOPIC/.test(type))
+          await this.#cluster.refreshMetadata().catch(() => {});
+        this.#options.onRetry?.(error, what);
+        // CONCURRENT_TRANSACTIONS (markers of the previous transaction still being written) clears in milliseconds.
+        const base = type === 'CONCURRENT_TRANSACTIONS' ? 20 : 100;
+        const delay = Math.min(5000, base * 2 ** Math.min(attempts, 8)) * (0.5 + Math.random() / 2);
+        await sleep(delay, undefined, { signal: this.#options.signal }).catch(() => {});
+        if (this.#options.signal.aborted) throw error;
+      }
+    }
+  }
+}
