@@ -1,0 +1,278 @@
+// The flow in exactly-once mode over fakes: restore on assignment (pause, acquire, seek, resume),
+// replays below the target's position dropped, the source watermark moving only with committed
+// transactions, and a failed transaction restoring its partition. The Kafka side of it (fencing,
+// positions, transactions) is tested on real brokers in test/integration/exactly-once.test.ts.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { FlowConfig } from '../../../src/config/index.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { Metrics } from '../../../src/observability/metrics.ts';
+import {
+  Flow,
+  type FlowSource,
+  type SourcePosition,
+  type TransactionalTarget,
+} from '../../../src/replication/flow.ts';
+import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
+import type { SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
+import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
+
+const TOPIC = 'orders';
+
+class Source implements FlowSource {
+  topics: readonly string[] = [];
+  readonly calls: string[] = [];
+  readonly commits: Array<{ partition: number; offset: number }> = [];
+  async setTopics(topics: readonly string[]): Promise<void> {
+    this.topics = [...topics];
+  }
+  pause(topic: string, partition: number): void {
+    this.calls.push(`pause ${partition}`);
+  }
+  resume(topic: string, partition: number): void {
+    this.calls.push(`resume ${partition}`);
+  }
+  seek(topic: string, partition: number, offset: number): void {
+    this.calls.push(`seek ${partition} ${offset}`);
+  }
+  pauseAll(): void {}
+  async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {
+    for (const { partition, offset } of offsets) this.commits.push({ partition, offset });
+  }
+  async stop(): Promise<void> {}
+}
+
+interface Txn {
+  readonly partition: number;
+  readonly records: TargetRecord[];
+  position: number;
+  settle?: { resolve: () => void; reject: (error: unknown) => void };
+  committed?: Promise<void>;
+}
+
+/** Transactions held open until the test commits or fails them. */
+class Target implements TransactionalTarget {
+  readonly positions = new Map<number, number>();
+  readonly acquired: number[] = [];
+  readonly released: number[] = [];
+  readonly open = new Map<number, Txn>();
+  flushed = 0;
+
+  async acquire(topic: string, partition: number): Promise<number | undefined> {
+    this.acquired.push(partition);
+    this.open.delete(partition);
+    return this.positions.get(partition);
+  }
+  release(topic: string, partition: number): void {
+    this.released.push(partition);
+  }
+  async flush(): Promise<void> {
+    this.flushed++;
+    for (const partition of [...this.open.keys()]) this.commit(partition);
+  }
+  async write(topic: string, partition: number, records: readonly TargetRecord[], source: SourcePosition) {
+    let txn = this.open.get(partition);
+    if (txn === undefined) {
+      txn = { partition, records: [], position: -1 };
+      const created = txn;
+      txn.committed = new Promise<void>((resolve, reject) => (created.settle = { resolve, reject }));
+      this.open.set(partition, txn);
+    }
+    txn.records.push(...records);
+    txn.position = source.next;
+    return { committed: txn.committed as Promise<void> };
+  }
+  commit(partition: number): void {
+    const txn = this.open.get(partition);
+    assert.ok(txn !== undefined, `an open transaction on ${partition}`);
+    this.open.delete(partition);
+    this.positions.set(partition, txn.position);
+    txn.settle?.resolve();
+  }
+  fail(partition: number): void {
+    const txn = this.open.get(partition);
+    assert.ok(txn !== undefined, `an open transaction on ${partition}`);
+    this.open.delete(partition);
+    txn.settle?.reject(new Error('fenced'));
+  }
+}
+
+const catalog: TopicCatalog = {
+  partitionCounts: async () => new Map([[TOPIC, 2]]),
+  topicConfigs: async () => new Map(),
+  createTopic: async () => {},
+  addPartitions: async () => {},
+  committedTopics: async () => new Set(),
+} as unknown as TopicCatalog;
+
+function setup(t: TestContext) {
+  const source = new Source();
+  const target = new Target();
+  const metrics = new Metrics();
+  const config = {
+    name: 'us->asia',
+    source: 'us',
+    target: 'asia',
+    group: 'kafka-mirror.us-asia',
+    topics: { include: ['.*'], exclude: [] },
+    naming: 'identity',
+    stackPrefixes: false,
+    startFrom: 'earliest',
+    refreshIntervalMs: 60_000,
+    commitIntervalMs: 60_000,
+    maxBytesPerSecond: 0,
+    replicationFactor: 1,
+    delivery: 'exactly-once',
+    transaction: {
+      maxRecords: 1000,
+      maxBytes: 2 ** 20,
+      intervalMs: 1000,
+      timeoutMs: 60_000,
+      positionsTopic: 'p',
+    },
+    topicConfigs: [],
+    groupOffsetSync: { enabled: false, include: [], exclude: [], intervalMs: 10_000 },
+  } satisfies FlowConfig;
+  const flow = new Flow({
+    config,
+    settings: {
+      queue: { maxRecords: 1000, maxBytes: 2 ** 24 },
+      producer: { compression: 'none', maxRequestBytes: 2 ** 20, concurrency: 4, requestTimeoutMs: 1000 },
+    },
+    source,
+    target,
+    catalogs: { source: catalog, target: catalog },
+    logger: createLogger({ level: 'fatal', destination: { write: () => {} } }),
+    metrics: metrics.flow(config.name),
+  });
+  t.after(() => flow.close(1000));
+  return { flow, source, target, registry: metrics.registry };
+}
+
+const record = (offset: number): SourceRecord => ({
+  offset: String(offset),
+  key: null,
+  value: Buffer.from(`v${offset}`),
+  headers: [],
+  timestamp: String(Date.now()),
+});
+const batch = (partition: number, from: number, to: number) => ({
+  topic: TOPIC,
+  partition,
+  records: Array.from({ length: to - from + 1 }, (_, i) => record(from + i)),
+});
+const keepAlive = async () => {};
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const offsetsOf = (records: readonly TargetRecord[]) =>
+  records.map((r) => Number(r.headers.find(([key]) => key === ProvenanceHeader.offset)?.[1]));
+
+async function restored(source: Source, partitions: number): Promise<void> {
+  for (let i = 0; i < 100 && source.calls.filter((c) => c.startsWith('resume')).length < partitions; i++)
+    await settle();
+}
+
+test('exactly-once: an assignment pauses every partition, fences it on the target, seeks to its committed position and resumes', async (t) => {
+  const { flow, source, target } = setup(t);
+  target.positions.set(0, 500);
+  flow.onAssignment([
+    { topic: TOPIC, partition: 0 },
+    { topic: TOPIC, partition: 1 },
+  ]);
+  // Paused at once (kafkajs fetches right after the join event); nothing read is accepted yet.
+  assert.deepEqual(source.calls, ['pause 0', 'pause 1']);
+  assert.equal(
+    await flow.onBatch(batch(0, 400, 410), keepAlive),
+    false,
+    'a batch before the restore is refused',
+  );
+  await restored(source, 2);
+  assert.deepEqual(target.acquired.sort(), [0, 1]);
+  // Partition 0 resumes at the target's position; partition 1 has none (its group commit applies).
+  assert.deepEqual(source.calls.slice(2).sort(), ['resume 0', 'resume 1', 'seek 0 500']);
+});
+
+test('exactly-once: records below the committed position are dropped as replayed', async (t) => {
+  const { flow, source, target, registry } = setup(t);
+  target.positions.set(0, 500);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  assert.equal(await flow.onBatch(batch(0, 495, 504), keepAlive), true);
+  await settle();
+  assert.deepEqual(offsetsOf(target.open.get(0)?.records ?? []), [500, 501, 502, 503, 504]);
+  assert.equal(flow.stats.skipped.replayed, 5);
+  assert.match(
+    await registry.metrics(),
+    /kafka_mirror_records_skipped_total\{[^}]*reason="replayed"[^}]*\} 5/,
+  );
+});
+
+test('exactly-once: the source group is committed only up to committed transactions', async (t) => {
+  const { flow, source, target } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  await flow.commit();
+  assert.deepEqual(source.commits, [], 'nothing committed while the transaction is open');
+  assert.equal(flow.stats.recordsWritten, 0);
+  target.commit(0);
+  await settle();
+  await flow.commit();
+  assert.deepEqual(source.commits, [{ partition: 0, offset: 10 }]);
+  assert.equal(flow.stats.recordsWritten, 10);
+});
+
+test('exactly-once: a failed transaction restores its partition from the committed position and reads it again from there', async (t) => {
+  const { flow, source, target } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  target.commit(0); // position 10
+  await settle();
+  await flow.onBatch(batch(0, 10, 19), keepAlive);
+  await settle();
+  target.fail(0);
+  await restored(source, 2);
+  assert.deepEqual(target.acquired, [0, 0], 'acquired again');
+  assert.ok(
+    source.calls.includes('seek 0 10'),
+    `rewound to the committed position: ${source.calls.join(', ')}`,
+  );
+  // The source delivers from 10 again; written once more, in a new transaction.
+  await flow.onBatch(batch(0, 10, 14), keepAlive);
+  await settle();
+  assert.deepEqual(offsetsOf(target.open.get(0)?.records ?? []), [10, 11, 12, 13, 14]);
+  target.commit(0);
+  await settle();
+  await flow.commit();
+  assert.deepEqual(source.commits.at(-1), { partition: 0, offset: 15 });
+});
+
+test('exactly-once: a lane with no committed position rewinds to where its assignment started reading', async (t) => {
+  const { flow, source, target } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 1 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(1, 70, 79), keepAlive);
+  await settle();
+  target.fail(1);
+  await restored(source, 2);
+  assert.ok(source.calls.includes('seek 1 70'), source.calls.join(', '));
+});
+
+test('exactly-once: revoked partitions are released; close commits open transactions before the final source commit', async (t) => {
+  const { flow, source, target } = setup(t);
+  flow.onAssignment([
+    { topic: TOPIC, partition: 0 },
+    { topic: TOPIC, partition: 1 },
+  ]);
+  await restored(source, 2);
+  flow.onAssignment([{ topic: TOPIC, partition: 1 }]);
+  assert.deepEqual(target.released, [0]);
+  await restored(source, 3);
+  await flow.onBatch(batch(1, 0, 4), keepAlive);
+  await settle();
+  await flow.close(1000);
+  assert.equal(target.flushed, 1);
+  assert.deepEqual(source.commits, [{ partition: 1, offset: 5 }]);
+});
