@@ -57,6 +57,14 @@ test('a minimal document gets every documented default', () => {
     commitIntervalMs: 5000,
     maxBytesPerSecond: 0,
     replicationFactor: -1,
+    delivery: 'at-least-once',
+    transaction: {
+      maxRecords: 50_000,
+      maxBytes: 32 * 2 ** 20,
+      intervalMs: 1000,
+      timeoutMs: 60_000,
+      positionsTopic: 'kafka-mirror.positions.us-eu',
+    },
     topicConfigs: [
       'cleanup.policy',
       'retention.ms',
