@@ -161,7 +161,11 @@ export class Daemon {
           startError: entry.startError,
           assignedPartitions: flow?.assigned.length ?? 0,
           recordsWritten: flow?.stats.recordsWritten ?? 0,
-          recordsSkipped: { loop: flow?.stats.skipped.loop ?? 0 },
+          delivery: entry.config.delivery,
+          recordsSkipped: {
+            loop: flow?.stats.skipped.loop ?? 0,
+            replayed: flow?.stats.skipped.replayed ?? 0,
+          },
           queue: {
             records: flow?.queued.records ?? 0,
             bytes: flow?.queued.bytes ?? 0,

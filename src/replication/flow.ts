@@ -463,7 +463,10 @@ export class Flow {
     this.#lanes.set(lane, state);
     this.#source.pause(topic, partition);
     this.#metrics.laneRestore(reason);
-    const current = () => this.#lanes.get(lane) === state && this.#state !== FlowState.STOPPED;
+    const current = () =>
+      this.#lanes.get(lane) === state &&
+      this.#state !== FlowState.DRAINING &&
+      this.#state !== FlowState.STOPPED;
     for (let attempt = 0; current(); attempt++) {
       try {
         const position = await (this.#transactional as TransactionalTarget).acquire(topic, partition);
@@ -480,6 +483,7 @@ export class Flow {
         );
         return;
       } catch (error) {
+        if (!current()) return; // restored anew meanwhile (a newer join or failure) or closing
         const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         this.#metrics.error('target', errorCode(error));
         this.#logger.warn(
