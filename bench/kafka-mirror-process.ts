@@ -48,6 +48,7 @@ export function kafkaMirrorConfig(
   source: { bootstrapServers: readonly string[] },
   target: { bootstrapServers: readonly string[] },
   names: FlowNames,
+  delivery: 'at-least-once' | 'exactly-once' = 'at-least-once',
 ): object {
   return {
     clusters: {
@@ -60,6 +61,7 @@ export function kafkaMirrorConfig(
         target: names.targetAlias,
         topics: { include: [exactly(names.topic)] },
         naming: 'prefix',
+        delivery,
       },
     ],
     admin: { host: '127.0.0.1', port: 0 },
@@ -73,9 +75,10 @@ export async function startKafkaMirror(
   names: FlowNames,
   runDir: string,
   label: string,
+  delivery: 'at-least-once' | 'exactly-once' = 'at-least-once',
 ): Promise<BenchProcess> {
   const configFile = path.join(runDir, `${label}.json`);
-  await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names), null, 2));
+  await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names, delivery), null, 2));
   return BenchProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
     logFile: path.join(runDir, `${label}.log`),
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv },

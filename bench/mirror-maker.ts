@@ -2,13 +2,14 @@
 // (org.apache.kafka.connect.mirror.MirrorMaker), from the same Maven Central jars as the brokers,
 // in the JVM its own bin/connect-mirror-maker.sh starts.
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
 import type { BenchProcess } from './child-process.ts';
 import { exactly, type FlowNames } from './kafka-mirror-process.ts';
 import { startJava } from './perf-tools.ts';
 
-export type MirrorMakerFlavour = 'default' | 'tuned';
+export type MirrorMakerFlavour = 'default' | 'tuned' | 'eos';
 
 /**
  * mm2.properties. `default` changes only what a 1-node cluster and a one-topic comparison need:
@@ -32,6 +33,11 @@ export type MirrorMakerFlavour = 'default' | 'tuned';
  *   buffers (Kafka's 128 KiB / 64 KiB caps a long link's window).
  * - consumer max.partition.fetch.bytes=4 MiB (default 1 MiB) and max.poll.records=2000 (default
  *   500): fewer, larger polls per task, which matters for 100-byte records.
+ *
+ * `eos` is `tuned` with exactly-once (KIP-618, MirrorMaker 2 3.5+ in dedicated mode, as the Kafka
+ * documentation's geo-replication section says): `<target>.exactly.once.source.support=enabled`,
+ * the internal REST server that dedicated mode needs for it (`dedicated.mode.enable.internal.rest`,
+ * on a loopback port), and the source read read_committed.
  */
 export function mirrorMakerProperties(
   source: { bootstrapServers: readonly string[] },
@@ -39,6 +45,7 @@ export function mirrorMakerProperties(
   names: FlowNames,
   flavour: MirrorMakerFlavour,
   partitions: number,
+  restPort = 0,
 ): string {
   const s = names.sourceAlias;
   const t = names.targetAlias;
@@ -60,7 +67,7 @@ export function mirrorMakerProperties(
     // No authorizer on the brokers.
     ['sync.topic.acls.enabled', 'false'],
   ];
-  if (flavour === 'tuned') {
+  if (flavour === 'tuned' || flavour === 'eos') {
     settings.push(
       [`${s}->${t}.tasks.max`, partitions],
       [`${t}.producer.enable.idempotence`, 'true'],
@@ -72,6 +79,14 @@ export function mirrorMakerProperties(
       [`${s}.consumer.max.partition.fetch.bytes`, 4_194_304],
       [`${s}.consumer.max.poll.records`, 2000],
       [`${s}.consumer.receive.buffer.bytes`, -1],
+    );
+  }
+  if (flavour === 'eos') {
+    settings.push(
+      [`${t}.exactly.once.source.support`, 'enabled'],
+      ['dedicated.mode.enable.internal.rest', 'true'],
+      ['listeners', `http://127.0.0.1:${restPort}`],
+      [`${s}.consumer.isolation.level`, 'read_committed'],
     );
   }
   return settings.map(([key, value]) => `${key} = ${String(value)}`).join('\n') + '\n';
@@ -89,7 +104,8 @@ export async function startMirrorMaker(
   label: string,
 ): Promise<BenchProcess> {
   const file = path.join(runDir, `${label}.properties`);
-  await writeFile(file, mirrorMakerProperties(source, target, names, flavour, partitions));
+  const restPort = flavour === 'eos' ? await freePort() : 0;
+  await writeFile(file, mirrorMakerProperties(source, target, names, flavour, partitions, restPort));
   return startJava(
     runtime,
     label,
@@ -98,4 +114,14 @@ export async function startMirrorMaker(
     [file],
     runDir,
   );
+}
+
+/** A loopback TCP port free right now (for MirrorMaker 2's internal REST server). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
 }

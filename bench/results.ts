@@ -194,6 +194,7 @@ export function renderMarkdown(report: BenchReport): string {
   const scenarios = [...new Set(rows.map((r) => r.name))];
   for (const name of scenarios) {
     const km = find(rows, name, 'kafka-mirror');
+    if (name === 'backlog-1k-eos') continue; // its own line below
     if (name === 'steady-50pct') {
       const p99 = (system: SystemName) => find(rows, name, system)?.p99Ms ?? null;
       const latency = (other: SystemName) => {
@@ -210,6 +211,14 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       `| ${name} | ${times(ratio(km, find(rows, name, 'mm2-default')))} | ${times(ratio(km, find(rows, name, 'mm2-tuned')))} | ` +
         `${times(ratio(km, ceiling))} | ${ceiling?.system ?? '–'} |`,
+    );
+  }
+  const eos = find(rows, 'backlog-1k-eos', 'kafka-mirror');
+  if (eos !== undefined) {
+    out.push(
+      '',
+      `Exactly-once (backlog-1k-eos, both replicators in exactly-once mode): kafka-mirror / mm2-eos ${times(ratio(eos, find(rows, 'backlog-1k-eos', 'mm2-eos')))}; ` +
+        `kafka-mirror exactly-once / its own at-least-once backlog-1k ${times(ratio(eos, find(rows, 'backlog-1k', 'kafka-mirror')))}.`,
     );
   }
   out.push('', '## Targets of issue 8', '');

@@ -49,9 +49,12 @@ const remoteTopic = (names: FlowNames) => `${names.sourceAlias}.${names.topic}`;
 
 function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames): Promise<BenchProcess> {
   const name = label(ctx, system);
-  if (system === 'kafka-mirror') return startKafkaMirror(ctx.source, ctx.target, names, ctx.logDir, name);
-  if (system === 'mm2-default' || system === 'mm2-tuned') {
-    const flavour = system === 'mm2-default' ? 'default' : 'tuned';
+  if (system === 'kafka-mirror') {
+    const delivery = ctx.scenario.exactlyOnce ? 'exactly-once' : 'at-least-once';
+    return startKafkaMirror(ctx.source, ctx.target, names, ctx.logDir, name, delivery);
+  }
+  if (system === 'mm2-default' || system === 'mm2-tuned' || system === 'mm2-eos') {
+    const flavour = system === 'mm2-default' ? 'default' : system === 'mm2-tuned' ? 'tuned' : 'eos';
     return startMirrorMaker(
       ctx.runtime,
       ctx.source,
@@ -157,6 +160,7 @@ export async function runCatchUp(
       onFirstRecord: () => (atFirstRecord = writer?.sample()),
       // Across the 100 ms link a poll takes about 200 ms: four staggered pollers keep 50 ms.
       pollers: ctx.scenario.oneWayLatencyMs > 0 ? 4 : 1,
+      transactional: ctx.scenario.exactlyOnce,
     });
     try {
       writer =
@@ -180,6 +184,9 @@ export async function runCatchUp(
         ctx.timeoutMs,
         system === 'ceiling-produce' ? () => undefined : exitReason(running),
       );
+      // Proof that the run wrote transactions: commit markers take offsets beside the records.
+      if (ctx.scenario.exactlyOnce && done.markers === 0)
+        throw new Error(`${system} wrote no transaction markers: it did not write transactionally`);
       // Read before stopping: shutdown work is not part of the run.
       const usage = writer.sample();
       if (system === 'ceiling-produce') await writer.finish(ctx.timeoutMs);

@@ -5,12 +5,20 @@ export const SYSTEMS = [
   'kafka-mirror',
   'mm2-default',
   'mm2-tuned',
+  'mm2-eos',
   'ceiling-produce',
   'ceiling-consume',
 ] as const;
 export type SystemName = (typeof SYSTEMS)[number];
 
-export const SCENARIO_NAMES = ['backlog-1k', 'small-100b', 'large-64k', 'wan-100ms', 'steady-50pct'] as const;
+export const SCENARIO_NAMES = [
+  'backlog-1k',
+  'backlog-1k-eos',
+  'small-100b',
+  'large-64k',
+  'wan-100ms',
+  'steady-50pct',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Scenario {
@@ -24,10 +32,17 @@ export interface Scenario {
   readonly oneWayLatencyMs: number;
   /** Steady load instead of a preloaded backlog: seconds of load at half of kafka-mirror's maximum. */
   readonly steadySeconds: number | undefined;
+  /** Exactly-once: kafka-mirror with `delivery: exactly-once`, against mm2-eos only. */
+  readonly exactlyOnce: boolean;
   readonly systems: readonly SystemName[];
 }
 
-const REPLICATORS = ['kafka-mirror', 'mm2-default', 'mm2-tuned'] as const satisfies readonly SystemName[];
+const REPLICATORS = [
+  'kafka-mirror',
+  'mm2-default',
+  'mm2-tuned',
+  'mm2-eos',
+] as const satisfies readonly SystemName[];
 export const isReplicator = (system: SystemName): boolean =>
   (REPLICATORS as readonly string[]).includes(system);
 
@@ -42,6 +57,7 @@ const FULL: Record<
   { recordSize: number; records: number; minRecords?: number; steadySeconds?: number }
 > = {
   'backlog-1k': { recordSize: 1024, records: 1_000_000 },
+  'backlog-1k-eos': { recordSize: 1024, records: 1_000_000 },
   'small-100b': { recordSize: 100, records: 2_000_000 },
   'large-64k': { recordSize: 65_536, records: 16_000 },
   // At least 5,000 in a smoke run: fewer cross the link within one or two polls.
@@ -107,10 +123,14 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
       partitions: 6,
       oneWayLatencyMs: name === 'wan-100ms' ? 50 : 0,
       steadySeconds: steady,
+      exactlyOnce: name === 'backlog-1k-eos',
       // wan-100ms: the source is not behind the link, so reading it alone measures nothing new;
-      // steady-50pct: a produce-to-consume floor needs no consume-only ceiling.
-      systems: systems.filter(
-        (s) => s !== 'ceiling-consume' || (name !== 'wan-100ms' && name !== 'steady-50pct'),
+      // steady-50pct: a produce-to-consume floor needs no consume-only ceiling; backlog-1k-eos
+      // compares the two exactly-once replicators (its ceilings are backlog-1k's).
+      systems: systems.filter((s) =>
+        name === 'backlog-1k-eos'
+          ? s === 'kafka-mirror' || s === 'mm2-eos'
+          : s !== 'mm2-eos' && (s !== 'ceiling-consume' || (name !== 'wan-100ms' && name !== 'steady-50pct')),
       ),
     };
   });

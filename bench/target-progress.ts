@@ -9,6 +9,12 @@ import { kafkajs } from '../src/kafka/kafkajs.ts';
 const { Kafka, logLevel } = kafkajs;
 
 export const POLL_INTERVAL_MS = 50;
+/**
+ * Transactional targets: how long the last stable offsets must stay unchanged, at or above the
+ * expected count, before their value is taken as final (commit markers take offsets too, so the
+ * final sum is records + markers, known only once nothing moves any more).
+ */
+export const TRANSACTIONAL_QUIET_MS = 3000;
 
 export interface Progress {
   /** performance.now() of the first poll that saw a record on the target. */
@@ -16,6 +22,8 @@ export interface Progress {
   /** performance.now() of the first poll that saw every expected record. */
   readonly doneAt: number | undefined;
   readonly records: number;
+  /** Transactional: offsets beyond the expected records at the end, i.e. commit markers (0 = nothing was transactional). */
+  readonly markers: number | undefined;
 }
 
 export class TargetProgress {
@@ -30,24 +38,38 @@ export class TargetProgress {
   #loops: Array<Promise<void>> = [];
   #exists = false;
   readonly #onFirstRecord: () => void;
+  readonly #transactional: boolean;
+  /** Transactional: when each new highest sum was first seen. */
+  readonly #reached: Array<{ sum: number; at: number }> = [];
 
-  private constructor(admin: Admin, topic: string, expected: number, onFirstRecord: () => void) {
+  private constructor(
+    admin: Admin,
+    topic: string,
+    expected: number,
+    onFirstRecord: () => void,
+    transactional: boolean,
+  ) {
     this.#admin = admin;
     this.#topic = topic;
     this.#expected = expected;
     this.#onFirstRecord = onFirstRecord;
+    this.#transactional = transactional;
   }
 
   /**
    * Starts polling `topic` (which may not exist yet) on the given cluster. `onFirstRecord` runs
    * when the first record is seen (to read the writer's CPU time at that moment); `pollers`
-   * staggered polls run at once (use about round-trip / 25 ms on a slow link).
+   * staggered polls run at once (use about round-trip / 25 ms on a slow link). `transactional`:
+   * the target is written in transactions; the end is the first poll that saw the final sum of
+   * last stable offsets (records plus commit markers), once it has not moved for
+   * TRANSACTIONAL_QUIET_MS. The offsets polled are last stable offsets (kafkajs's admin lists
+   * offsets read_committed), so records of open transactions never count.
    */
   static async start(
     bootstrapServers: readonly string[],
     topic: string,
     expected: number,
-    options: { onFirstRecord?: () => void; pollers?: number } = {},
+    options: { onFirstRecord?: () => void; pollers?: number; transactional?: boolean } = {},
   ): Promise<TargetProgress> {
     const admin = new Kafka({
       clientId: 'kafka-mirror-bench-progress',
@@ -59,14 +81,25 @@ export class TargetProgress {
       retry: { retries: 0 },
     }).admin();
     await admin.connect();
-    const progress = new TargetProgress(admin, topic, expected, options.onFirstRecord ?? (() => undefined));
+    const progress = new TargetProgress(
+      admin,
+      topic,
+      expected,
+      options.onFirstRecord ?? (() => undefined),
+      options.transactional === true,
+    );
     const pollers = Math.max(1, options.pollers ?? 1);
     for (let i = 0; i < pollers; i++) progress.#loops.push(progress.#run(i * POLL_INTERVAL_MS, pollers));
     return progress;
   }
 
   get progress(): Progress {
-    return { firstAt: this.#firstAt, doneAt: this.#doneAt, records: this.#records };
+    return {
+      firstAt: this.#firstAt,
+      doneAt: this.#doneAt,
+      records: this.#records,
+      markers: this.#transactional && this.#doneAt !== undefined ? this.#records - this.#expected : undefined,
+    };
   }
 
   /** Resolves once every expected record is on the target; rejects after `timeoutMs` or when `failed()` says so. */
@@ -111,7 +144,14 @@ export class TargetProgress {
             this.#firstAt = now;
             this.#onFirstRecord();
           }
-          if (records >= this.#expected) this.#doneAt ??= now;
+          if (!this.#transactional) {
+            if (records >= this.#expected) this.#doneAt ??= now;
+          } else {
+            const last = this.#reached.at(-1);
+            if (last === undefined || records > last.sum) this.#reached.push({ sum: records, at: now });
+            else if (records >= this.#expected && now - last.at >= TRANSACTIONAL_QUIET_MS)
+              this.#doneAt ??= last.at;
+          }
         }
         this.#lastError = undefined;
       } catch (error) {
