@@ -257,6 +257,18 @@ export class FlowMetrics {
     const now = Date.now();
     const histogram = this.#latency[kind];
     for (const record of records) histogram.observe(Math.max(0, now - Number(record.timestamp)) / 1000);
+    this.#counted(kind, topic, records.length, bytes);
+  }
+
+  /** As `written`, from the records' source timestamps alone (the records themselves are no longer held). */
+  writtenAt(kind: 'data' | 'heartbeat', topic: string, timestamps: Float64Array, bytes: number): void {
+    const now = Date.now();
+    const histogram = this.#latency[kind];
+    for (const timestamp of timestamps) histogram.observe(Math.max(0, now - timestamp) / 1000);
+    this.#counted(kind, topic, timestamps.length, bytes);
+  }
+
+  #counted(kind: 'data' | 'heartbeat', topic: string, records: number, bytes: number): void {
     if (kind === 'heartbeat') return;
     let counters = this.#perTopic.get(topic);
     if (counters === undefined) {
@@ -266,7 +278,7 @@ export class FlowMetrics {
       };
       this.#perTopic.set(topic, counters);
     }
-    counters.records.inc(records.length);
+    counters.records.inc(records);
     counters.bytes.inc(bytes);
   }
 

@@ -578,18 +578,24 @@ export class Flow {
       partition: item.sourcePartition,
       next: item.ticket.nextOffset,
     });
-    if (written === undefined) this.#written(item);
-    else
-      written.committed.then(
-        () => this.#written(item),
-        (error: unknown) => this.#laneFailed(lane, item.epoch, error),
-      );
-  }
-
-  #written(item: WriteItem): void {
-    this.#tracker.complete(item.ticket);
-    this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);
-    if (item.kind === 'data') this.stats.recordsWritten += item.records.length;
+    if (written === undefined) {
+      this.#tracker.complete(item.ticket);
+      this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);
+      if (item.kind === 'data') this.stats.recordsWritten += item.records.length;
+      return;
+    }
+    // Until the transaction commits only the timestamps are kept: the records were sent, and
+    // holding them would put memory outside the queue's budget.
+    const { kind, sourceTopic, payload, ticket, epoch } = item;
+    const timestamps = Float64Array.from(item.records, (r) => Number(r.timestamp));
+    written.committed.then(
+      () => {
+        this.#tracker.complete(ticket);
+        this.#metrics.writtenAt(kind, sourceTopic, timestamps, payload);
+        if (kind === 'data') this.stats.recordsWritten += timestamps.length;
+      },
+      (error: unknown) => this.#laneFailed(lane, epoch, error),
+    );
   }
 
   #halt(lane: string, error: unknown): void {
