@@ -465,6 +465,7 @@ export class Daemon {
             logger,
             onRetry,
             onTransaction: (result) => metrics.transaction(result),
+            topicExists: (topic) => targetAdmin.topicExists(topic),
           })
         : new TargetWriter(this.#client(config.target), {
             ...this.#config.producer,

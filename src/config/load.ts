@@ -145,6 +145,10 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       if (flows.some((other) => other.name === name))
         problems.push(`flows[${index}].name: "${name}" is used by another flow`);
       const group = (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`;
+      if ((f('transaction.intervalMs') as number) >= (f('transaction.timeoutMs') as number))
+        problems.push(
+          `flows[${index}].transaction.intervalMs: must be below transaction.timeoutMs (the coordinator would abort every transaction)`,
+        );
       const positionsTopic = positionsTopicOf(group);
       if (positionsTopic.length > 249)
         problems.push(

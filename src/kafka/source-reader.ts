@@ -149,16 +149,28 @@ export class SourceReader {
   }
 
   pause(topic: string, partition: number): void {
-    this.#consumer.pause([{ topic, partitions: [partition] }]);
+    this.#whileRunning('pause', () => this.#consumer.pause([{ topic, partitions: [partition] }]));
   }
 
   resume(topic: string, partition: number): void {
-    this.#consumer.resume([{ topic, partitions: [partition] }]);
+    this.#whileRunning('resume', () => this.#consumer.resume([{ topic, partitions: [partition] }]));
   }
 
   /** Applied at the partition's next fetch; a fetch in flight for it is dropped. */
   seek(topic: string, partition: number, offset: number): void {
-    this.#consumer.seek({ topic, partition, offset: String(offset) });
+    this.#whileRunning('seek', () => this.#consumer.seek({ topic, partition, offset: String(offset) }));
+  }
+
+  /**
+   * kafkajs throws on pause, resume and seek while its consumer is not running (restarting after a
+   * crash, between stop and run): nothing is fetched then, and the next join starts afresh.
+   */
+  #whileRunning(what: string, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.#options.logger.warn({ err: error, action: what }, 'source consumer not running; skipped');
+    }
   }
 
   async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, FlowConfig } from '../config/index.ts';
-import { WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType } from './client.ts';
@@ -44,6 +44,8 @@ export interface TransactionalWriterOptions {
   readonly logger: Logger;
   readonly onRetry?: (error: unknown) => void;
   readonly onTransaction?: (result: TransactionResult) => void;
+  /** Whether a topic exists on the target (a deleted one halts its partitions). */
+  readonly topicExists?: (topic: string) => Promise<boolean>;
 }
 
 interface OpenTransaction {
@@ -68,6 +70,8 @@ interface Lane {
   open: OpenTransaction | undefined;
   committing: boolean;
   failed: unknown;
+  /** Set once acquired (fenced, position read): writes before that are refused. */
+  ready: boolean;
 }
 
 /** The transactional id of a source partition's lane: one per (group, source partition). */
@@ -133,8 +137,18 @@ export class TransactionalWriter {
     this.#timer.unref();
   }
 
+  /**
+   * Aborts what is still open (only after a shutdown that did not drain in time: a drained flow
+   * has committed everything), so no transaction holds back the target's last stable offset
+   * until its timeout, then disconnects.
+   */
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    const open = [...this.#lanes.values()].filter((lane) => lane.open !== undefined);
+    const aborting = Promise.allSettled(
+      open.map((lane) => this.#serial(lane, () => this.#abortOpen(lane, new Error('shutting down')))),
+    );
+    await Promise.race([aborting, sleep(2000, undefined, { ref: false })]);
     this.#abort.abort();
     await this.#client.disconnect();
   }
@@ -156,6 +170,7 @@ export class TransactionalWriter {
       compression,
       signal: this.#abort.signal,
       onRetry: (error) => this.#options.onRetry?.(error),
+      topicExists: this.#options.topicExists,
     });
     const lane: Lane = {
       source: { topic, partition },
@@ -166,12 +181,14 @@ export class TransactionalWriter {
       open: undefined,
       committing: false,
       failed: undefined,
+      ready: false,
     };
     this.#lanes.set(laneKey, lane);
     await this.#tracked(() => txn.init());
     const position = await this.#committedPosition(lane);
     if (this.#lanes.get(laneKey) !== lane)
       throw new FencedError(txn.transactionalId, 'released while acquiring');
+    lane.ready = true;
     return position;
   }
 
@@ -200,7 +217,7 @@ export class TransactionalWriter {
     source: SourcePosition,
   ): Promise<TransactionalWrite> {
     const lane = this.#lanes.get(laneKeyOf(source.topic, source.partition));
-    if (lane === undefined) {
+    if (lane === undefined || !lane.ready) {
       const error = new FencedError(
         transactionalIdOf(this.#options.group, source.topic, source.partition),
         'lane not acquired',
@@ -222,7 +239,7 @@ export class TransactionalWriter {
         return { committed: open.committed };
       } catch (error) {
         await this.#abortOpen(lane, error);
-        if (error instanceof WriteRejectedError) throw error;
+        if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
         return { committed: Promise.reject(error) };
       }
     });

@@ -7,7 +7,7 @@
 // already has), and anything that says another owner took the id over is a FencedError.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Compression } from '../config/index.ts';
-import { WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { kafkajs, producerHeaders } from './kafkajs.ts';
@@ -66,6 +66,11 @@ export interface TransactionOptions {
   readonly signal: AbortSignal;
   /** Called for every failed request that will be retried. */
   readonly onRetry?: (error: unknown, what: string) => void;
+  /**
+   * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
+   * and the send rejects with TargetTopicMissingError instead of retrying.
+   */
+  readonly topicExists?: (topic: string) => Promise<boolean>;
 }
 
 /** A partition written in a transaction. */
@@ -87,6 +92,7 @@ export class PartitionTransaction {
   #sequences = new Map<string, number>();
   #coordinator: RawBroker | undefined;
   #open = false;
+  #openedAt = 0;
 
   constructor(cluster: RawCluster, options: TransactionOptions) {
     this.#cluster = cluster;
@@ -125,6 +131,7 @@ export class PartitionTransaction {
       }),
     );
     this.#open = true;
+    this.#openedAt = Date.now();
   }
 
   /**
@@ -152,8 +159,8 @@ export class PartitionTransaction {
       },
     ];
     await this.#retrying(`Produce ${topic}/${partition}`, async () => {
-      const broker = await this.#leader(topic, partition);
       try {
+        const broker = await this.#leader(topic, partition);
         await broker.produce({
           ...this.#identity(),
           acks: -1,
@@ -162,11 +169,19 @@ export class PartitionTransaction {
           topicData,
         });
       } catch (error) {
-        // The broker has this batch already (an earlier attempt's answer was lost).
-        if (protocolErrorType(error) === 'DUPLICATE_SEQUENCE_NUMBER') return;
         const type = protocolErrorType(error);
+        // The broker has this batch already (an earlier attempt's answer was lost).
+        if (type === 'DUPLICATE_SEQUENCE_NUMBER') return;
         if (type !== undefined && REJECTED.has(type))
           throw new WriteRejectedError(topic, partition, type, rootCause(error));
+        // A leader whose metadata is behind answers this briefly; a deleted topic for good.
+        if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
+          if (!(await this.#options.topicExists(topic).catch(() => true))) {
+            // Every metadata refresh of the shared cluster would fail on it from now on.
+            (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
+            throw new TargetTopicMissingError(topic, partition, rootCause(error));
+          }
+        }
         throw error;
       }
     });
@@ -227,19 +242,22 @@ export class PartitionTransaction {
   }
 
   /**
-   * Retries retriable failures with capped exponential backoff until the writer closes. A
-   * transaction that outlives its timeout meanwhile is aborted by the coordinator, and the next
-   * request is then fenced, so this never retries into a wrong state.
+   * Retries retriable failures with capped exponential backoff until the writer closes, or, in a
+   * transaction, until the transaction is older than its timeout (the coordinator has aborted it:
+   * FencedError, and the partition is restored).
    */
   async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
     for (let attempts = 0; ; attempts++) {
       try {
         return await attempt();
       } catch (error) {
-        if (error instanceof WriteRejectedError) throw error;
+        if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
         const type = protocolErrorType(error);
         if (type !== undefined && FENCED.has(type))
           throw new FencedError(this.transactionalId, rootCause(error));
+        // The coordinator has aborted a transaction open this long: stop retrying into it.
+        if (this.#open && Date.now() - this.#openedAt > this.#options.timeoutMs)
+          throw new FencedError(this.transactionalId, error);
         const root = rootCause(error) as { retriable?: boolean };
         // kafkajs marks connection errors, timeouts and retriable protocol errors (stale leader,
         // coordinator moving or loading, CONCURRENT_TRANSACTIONS, not enough replicas).

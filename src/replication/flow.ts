@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { TargetTopicMissingError } from '../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import { BoundedQueue } from './bounded-queue.ts';
@@ -421,7 +421,9 @@ export class Flow {
     this.#joined = true;
     this.#metrics.rebalanced(assigned.length);
     this.#generation++;
-    this.stats.halted.clear(); // halted partitions restart from their committed offset and halt again if still refused
+    // Halted partitions restart from their committed offset and halt again if still refused.
+    for (const lane of this.stats.halted.keys()) this.#queue.dropLane(lane);
+    this.stats.halted.clear();
     for (const lane of this.#tracker.partitions()) {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
@@ -442,7 +444,7 @@ export class Flow {
       this.#lanes.delete(lane);
       this.#transactional?.release(topic, partition);
     }
-    for (const { topic, partition } of assigned) void this.#restore(topic, partition, 'assigned', undefined);
+    for (const { topic, partition } of assigned) this.#restoring(topic, partition, 'assigned', undefined);
   }
 
   /**
@@ -461,6 +463,8 @@ export class Flow {
     const lane = laneOf(topic, partition);
     const state: LaneState = { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined };
     this.#lanes.set(lane, state);
+    // Before kafkajs's first fetch of the partition (the join event comes first); a reader that
+    // is not running cannot pause, and fetches nothing until its next join restores again.
     this.#source.pause(topic, partition);
     this.#metrics.laneRestore(reason);
     const current = () =>
@@ -497,6 +501,8 @@ export class Flow {
 
   /** Exactly-once: a transaction of the lane failed (fenced, aborted); it is restored and read again from its committed position. */
   #laneFailed(lane: string, epoch: number, error: unknown): void {
+    // A refused record halts the partition (the queue's worker rejected with it): no restore.
+    if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) return;
     const state = this.#lanes.get(lane);
     if (state === undefined || state.epoch !== epoch || this.#queue.isHalted(lane)) return;
     if (this.#state === FlowState.STOPPED) return;
@@ -507,7 +513,18 @@ export class Flow {
     );
     this.#queue.dropLane(lane);
     this.#tracker.drop(lane);
-    void this.#restore(topic, partition, 'failed', state.start);
+    this.#restoring(topic, partition, 'failed', state.start);
+  }
+
+  #restoring(
+    topic: string,
+    partition: number,
+    reason: 'assigned' | 'failed',
+    rewind: number | undefined,
+  ): void {
+    this.#restore(topic, partition, reason, rewind).catch((error: unknown) =>
+      this.#logger.error({ topic, partition, err: error }, 'partition restore failed'),
+    );
   }
 
   /** The consumer crashed (it restarts and rejoins by itself): not assigned until it has. */
@@ -571,8 +588,11 @@ export class Flow {
 
   async #write(item: WriteItem): Promise<void> {
     const lane = laneOf(item.sourceTopic, item.sourcePartition);
-    if (this.#transactional !== undefined && this.#lanes.get(lane)?.epoch !== item.epoch) return; // restored since
+    const stale = () => this.#transactional !== undefined && this.#lanes.get(lane)?.epoch !== item.epoch;
+    if (stale()) return; // restored since
     await this.#limiter?.take(item.payload);
+    // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
+    if (stale()) return;
     const written = await this.#target.write(item.topic, item.partition, item.records, {
       topic: item.sourceTopic,
       partition: item.sourcePartition,

@@ -8,7 +8,7 @@ for (const scenario of scenarios) {
   test(scenario.title, { timeout: 600_000 }, (t) => scenario.run(t, { record: true }).then(() => {}));
 }
 // The same faults with exactly-once delivery: no duplicates at all (results named `<name>-eos`).
-for (const scenario of scenarios.filter((s) => s.atLeastOnceOnly !== true)) {
+for (const scenario of scenarios) {
   test(`${scenario.title} (exactly-once)`, { timeout: 600_000 }, (t) =>
     scenario.run(t, { record: true, delivery: 'exactly-once' }).then(() => {}),
   );

@@ -143,6 +143,13 @@ export async function readTopic(
         }
       },
     });
+    // A transactional partition ends in a commit marker, never handed to eachBatch: kafkajs's
+    // batch events carry the last offset of everything fetched, markers included.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const end = remaining.get(payload.partition);
+      if (payload.topic === topic && end !== undefined && BigInt(payload.lastOffset) + 1n >= end)
+        remaining.delete(payload.partition);
+    });
     const deadline = Date.now() + timeoutMs;
     while (remaining.size > 0 && Date.now() < deadline) await sleep(50);
     if (remaining.size > 0) {

@@ -456,6 +456,16 @@ const rows: Row[] = [
     stderr: /flows\[0\]\.replicationFactor: must be an integer/,
   },
   {
+    name: 'an unknown delivery mode',
+    config: edit((doc) => (flow(doc)['delivery'] = 'at-most-once')),
+    stderr: /flows\[0\]\.delivery: must be one of/,
+  },
+  {
+    name: 'a transaction interval not below the transaction timeout',
+    config: edit((doc) => (flow(doc)['transaction'] = { intervalMs: 60_000, timeoutMs: 30_000 })),
+    stderr: /flows\[0\]\.transaction\.intervalMs: must be below transaction\.timeoutMs/,
+  },
+  {
     name: 'a negative commitIntervalMs',
     config: edit((doc) => (flow(doc)['commitIntervalMs'] = -5000)),
     stderr: /flows\[0\]\.commitIntervalMs: must be a positive integer/,

@@ -16,6 +16,7 @@ import {
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
+import { WriteRejectedError } from '../../../src/errors.ts';
 
 const TOPIC = 'orders';
 
@@ -89,11 +90,11 @@ class Target implements TransactionalTarget {
     this.positions.set(partition, txn.position);
     txn.settle?.resolve();
   }
-  fail(partition: number): void {
+  fail(partition: number, error: unknown = new Error('fenced')): void {
     const txn = this.open.get(partition);
     assert.ok(txn !== undefined, `an open transaction on ${partition}`);
     this.open.delete(partition);
-    txn.settle?.reject(new Error('fenced'));
+    txn.settle?.reject(error);
   }
 }
 
@@ -275,4 +276,18 @@ test('exactly-once: revoked partitions are released; close commits open transact
   await flow.close(1000);
   assert.equal(target.flushed, 1);
   assert.deepEqual(source.commits, [{ partition: 1, offset: 5 }]);
+});
+
+test('exactly-once: a transaction aborted because the target refused a record does not restore the partition (it halts)', async (t) => {
+  const { flow, source, target } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  target.fail(0, new WriteRejectedError(TOPIC, 0, 'MESSAGE_TOO_LARGE', undefined));
+  for (let i = 0; i < 20; i++) await settle();
+  assert.deepEqual(target.acquired, [0], 'not acquired again');
+  assert.equal(source.calls.filter((c) => c.startsWith('seek')).length, 0);
+  await flow.commit();
+  assert.deepEqual(source.commits, [], 'nothing past the refused record is committed');
 });
