@@ -3,12 +3,12 @@ import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Compression } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { wireBytes, type TargetRecord } from '../replication/records.ts';
+import { requestChunks, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { kafkajs, producerHeaders } from './kafkajs.ts';
 
 const { CompressionTypes } = kafkajs;
-const COMPRESSION: Record<Compression, number> = {
+export const COMPRESSION: Record<Compression, number> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,
@@ -17,7 +17,7 @@ const COMPRESSION: Record<Compression, number> = {
 };
 
 /** Errors that retrying cannot fix: the partition halts and an operator decides (DESIGN.md invariant 6). */
-const FATAL = new Set([
+export const FATAL = new Set([
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',
@@ -29,7 +29,7 @@ const FATAL = new Set([
   'UNSUPPORTED_FOR_MESSAGE_FORMAT',
   'POLICY_VIOLATION',
 ]);
-const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 export interface WriterOptions {
   compression: Compression;
@@ -136,19 +136,8 @@ export class TargetWriter {
     if (this.#deleted.has(topic) && (await this.#options.topicExists?.(topic).catch(() => false)) === true) {
       this.#deleted.delete(topic);
     }
-    let start = 0;
-    while (start < records.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < records.length) {
-        const size = wireBytes(records[end] as TargetRecord);
-        if (end > start && bytes + size > this.#options.maxRequestBytes) break;
-        bytes += size;
-        end++;
-      }
-      await this.#send(topic, partition, records.slice(start, end));
-      start = end;
-    }
+    for (const chunk of requestChunks(records, this.#options.maxRequestBytes))
+      await this.#send(topic, partition, chunk);
   }
 
   /**

@@ -9,11 +9,12 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, FlowConfig } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { wireBytes, type TargetRecord } from '../replication/records.ts';
+import { requestChunks, wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
 import { RawClient } from './raw-client.ts';
-import { FencedError, PartitionTransaction, TOO_LARGE } from './transactions.ts';
+import { TOO_LARGE } from './target-writer.ts';
+import { FencedError, PartitionTransaction } from './transactions.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
 /** Partitions of a positions topic that kafka-mirror creates. */
@@ -277,17 +278,7 @@ export class TransactionalWriter {
     partition: number,
     records: readonly TargetRecord[],
   ): Promise<void> {
-    let start = 0;
-    while (start < records.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < records.length) {
-        const size = wireBytes(records[end] as TargetRecord);
-        if (end > start && bytes + size > this.#options.maxRequestBytes) break;
-        bytes += size;
-        end++;
-      }
-      const chunk = records.slice(start, end);
+    for (const chunk of requestChunks(records, this.#options.maxRequestBytes)) {
       try {
         await this.#tracked(() => txn.send(topic, partition, chunk));
       } catch (error) {
@@ -297,7 +288,6 @@ export class TransactionalWriter {
         await this.#send(txn, topic, partition, chunk.slice(0, half));
         await this.#send(txn, topic, partition, chunk.slice(half));
       }
-      start = end;
     }
   }
 

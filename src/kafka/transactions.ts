@@ -10,18 +10,11 @@ import type { Compression } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
-import { kafkajs, producerHeaders } from './kafkajs.ts';
+import { producerHeaders } from './kafkajs.ts';
 import type { RawBroker, RawCluster } from './raw-client.ts';
+import { COMPRESSION, FATAL } from './target-writer.ts';
 
 const TRANSACTION_COORDINATOR = 1;
-const { CompressionTypes } = kafkajs;
-export const COMPRESSION: Record<Compression, number> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-};
 
 /** Another owner initialised the transactional id (or the coordinator aborted the transaction): this one can commit nothing more. */
 export class FencedError extends Error {
@@ -43,19 +36,7 @@ const FENCED = new Set([
 ]);
 
 /** Refusals retrying cannot fix; the partition halts (DESIGN.md invariant 6), as in at-least-once mode. */
-const REJECTED = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-  'TOPIC_AUTHORIZATION_FAILED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'INVALID_TOPIC_EXCEPTION',
-  'POLICY_VIOLATION',
-  'INVALID_TRANSACTION_TIMEOUT',
-]);
-export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+const REJECTED = new Set([...FATAL, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_TRANSACTION_TIMEOUT']);
 
 export interface TransactionOptions {
   readonly transactionalId: string;

@@ -64,3 +64,26 @@ export function queueCharge(payload: number, sourceHeaders: number): number {
 export function wireBytes(record: TargetRecord): number {
   return 24 + 8 * record.headers.length + payloadBytes(record);
 }
+
+/**
+ * Cuts a partition's records into runs of at most `maxBytes` wire bytes each, in order (a record
+ * larger than that alone makes a run of one): one produce request each.
+ */
+export function* requestChunks(
+  records: readonly TargetRecord[],
+  maxBytes: number,
+): Generator<TargetRecord[]> {
+  let start = 0;
+  while (start < records.length) {
+    let end = start;
+    let bytes = 0;
+    while (end < records.length) {
+      const size = wireBytes(records[end] as TargetRecord);
+      if (end > start && bytes + size > maxBytes) break;
+      bytes += size;
+      end++;
+    }
+    yield records.slice(start, end);
+    start = end;
+  }
+}

@@ -4,7 +4,6 @@
 // positions, transactions) is tested on real brokers in test/integration/exactly-once.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import type { FlowConfig } from '../../../src/config/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import {
@@ -17,6 +16,7 @@ import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { WriteRejectedError } from '../../../src/errors.ts';
+import { flowConfig } from '../../support/flow-config.ts';
 
 const TOPIC = 'orders';
 
@@ -110,19 +110,7 @@ function setup(t: TestContext) {
   const source = new Source();
   const target = new Target();
   const metrics = new Metrics();
-  const config = {
-    name: 'us->asia',
-    source: 'us',
-    target: 'asia',
-    group: 'kafka-mirror.us-asia',
-    topics: { include: ['.*'], exclude: [] },
-    naming: 'identity',
-    stackPrefixes: false,
-    startFrom: 'earliest',
-    refreshIntervalMs: 60_000,
-    commitIntervalMs: 60_000,
-    maxBytesPerSecond: 0,
-    replicationFactor: 1,
+  const config = flowConfig({
     delivery: 'exactly-once',
     transaction: {
       maxRecords: 1000,
@@ -131,9 +119,7 @@ function setup(t: TestContext) {
       timeoutMs: 60_000,
       positionsTopic: 'p',
     },
-    topicConfigs: [],
-    groupOffsetSync: { enabled: false, include: [], exclude: [], intervalMs: 10_000 },
-  } satisfies FlowConfig;
+  });
   const flow = new Flow({
     config,
     settings: {

@@ -15,6 +15,7 @@ import {
   type TargetRecord,
 } from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
+import { flowConfig } from '../../support/flow-config.ts';
 import { flush, watch } from '../../support/settled.ts';
 
 interface Deferred {
@@ -208,34 +209,6 @@ class FakeCatalog implements TopicCatalog {
   async committedTopics(_group: string, topics: readonly string[]): Promise<Set<string>> {
     return new Set(topics.filter((t) => this.committed.has(t)));
   }
-}
-
-function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
-  return {
-    name: 'us->asia',
-    source: 'us',
-    target: 'asia',
-    group: 'kafka-mirror.us-asia',
-    topics: { include: ['.*'], exclude: [] },
-    naming: 'identity',
-    stackPrefixes: false,
-    startFrom: 'earliest',
-    refreshIntervalMs: 60_000,
-    commitIntervalMs: 60_000,
-    maxBytesPerSecond: 0,
-    replicationFactor: 1,
-    delivery: 'at-least-once',
-    transaction: {
-      maxRecords: 50_000,
-      maxBytes: 32 * 2 ** 20,
-      intervalMs: 1000,
-      timeoutMs: 60_000,
-      positionsTopic: 'kafka-mirror.positions.us-asia',
-    },
-    topicConfigs: [],
-    groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
-    ...overrides,
-  };
 }
 
 /** A flow over fakes; after the test, held writes are released and the flow is closed. */
