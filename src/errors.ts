@@ -10,6 +10,7 @@ export const errorCodes = [
   'KM_CLUSTER_IDENTITY',
   'KM_ADMIN_LISTEN',
   'KM_GROUP_ACTIVE',
+  'KM_TRANSACTION_FENCED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -130,5 +131,23 @@ export class GroupActiveError extends KafkaMirrorError {
       GroupActiveError.code,
       `group ${group} has ${members} active member(s) on the target: its offsets are not written while consumers run there; stop them first`,
     );
+  }
+}
+
+/**
+ * Exactly-once: a partition's transactional id was taken over (another instance, or a newer
+ * epoch of this one, initialised it) or its transaction was aborted by the coordinator. The
+ * transaction is lost, never committed; the partition is restored from its position on the target.
+ */
+export class TransactionFencedError extends KafkaMirrorError {
+  static readonly code = 'KM_TRANSACTION_FENCED';
+  readonly transactionalId: string;
+  constructor(transactionalId: string, cause: unknown) {
+    super(
+      TransactionFencedError.code,
+      `transactional id ${transactionalId} was fenced or its transaction aborted; the partition is restored from the target`,
+      { cause, retriable: true },
+    );
+    this.transactionalId = transactionalId;
   }
 }

@@ -7,14 +7,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, FlowConfig } from '../config/index.ts';
-import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { requestChunks, wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
 import { RawClient } from './raw-client.ts';
 import { TOO_LARGE } from './target-writer.ts';
-import { FencedError, PartitionTransaction } from './transactions.ts';
+import { PartitionTransaction } from './transactions.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
 /** Partitions of a positions topic that kafka-mirror creates. */
@@ -188,7 +188,7 @@ export class TransactionalWriter {
     await this.#tracked(() => txn.init());
     const position = await this.#committedPosition(lane);
     if (this.#lanes.get(laneKey) !== lane)
-      throw new FencedError(txn.transactionalId, 'released while acquiring');
+      throw new TransactionFencedError(txn.transactionalId, 'released while acquiring');
     lane.ready = true;
     return position;
   }
@@ -199,7 +199,7 @@ export class TransactionalWriter {
     const lane = this.#lanes.get(laneKey);
     if (lane === undefined) return;
     this.#lanes.delete(laneKey);
-    lane.failed ??= new FencedError(lane.txn.transactionalId, 'released');
+    lane.failed ??= new TransactionFencedError(lane.txn.transactionalId, 'released');
     // Aborted now rather than when the next owner fences it: an open transaction holds back what
     // read_committed consumers of the target partition see.
     void this.#serial(lane, () => this.#abortOpen(lane, lane.failed, true)).catch(() => {});
@@ -219,7 +219,7 @@ export class TransactionalWriter {
   ): Promise<TransactionalWrite> {
     const lane = this.#lanes.get(laneKeyOf(source.topic, source.partition));
     if (lane === undefined || !lane.ready) {
-      const error = new FencedError(
+      const error = new TransactionFencedError(
         transactionalIdOf(this.#options.group, source.topic, source.partition),
         'lane not acquired',
       );
@@ -320,10 +320,10 @@ export class TransactionalWriter {
     const open = lane.open;
     lane.open = undefined;
     if (open === undefined) return;
-    let fenced = error instanceof FencedError && !released;
+    let fenced = error instanceof TransactionFencedError && !released;
     if (!fenced)
       await this.#tracked(() => lane.txn.abort()).catch((failure: unknown) => {
-        fenced = failure instanceof FencedError;
+        fenced = failure instanceof TransactionFencedError;
       });
     this.#options.onTransaction?.(fenced ? 'fenced' : 'aborted');
     open.reject(error);

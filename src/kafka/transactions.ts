@@ -4,10 +4,10 @@
 // transactional id, never retries AddPartitionsToTxn or EndTxn, and a failed EndTxn leaves it in a
 // state it cannot leave (docs/design/exactly-once.md). Here every retriable failure is retried
 // with backoff, a produce is resent with the same sequence numbers (the broker drops what it
-// already has), and anything that says another owner took the id over is a FencedError.
+// already has), and anything that says another owner took the id over is a TransactionFencedError.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Compression } from '../config/index.ts';
-import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import type { TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { producerHeaders } from './kafkajs.ts';
@@ -15,14 +15,6 @@ import type { RawBroker, RawCluster } from './raw-client.ts';
 import { COMPRESSION, FATAL } from './target-writer.ts';
 
 const TRANSACTION_COORDINATOR = 1;
-
-/** Another owner initialised the transactional id (or the coordinator aborted the transaction): this one can commit nothing more. */
-export class FencedError extends Error {
-  constructor(transactionalId: string, cause: unknown) {
-    super(`transactional id ${transactionalId} was fenced or its transaction aborted`, { cause });
-    this.name = 'FencedError';
-  }
-}
 
 /** Answers that mean this producer's epoch is over: a newer owner, or a transaction the coordinator ended. */
 const FENCED = new Set([
@@ -225,7 +217,7 @@ export class PartitionTransaction {
   /**
    * Retries retriable failures with capped exponential backoff until the writer closes, or, in a
    * transaction, until the transaction is older than its timeout (the coordinator has aborted it:
-   * FencedError, and the partition is restored).
+   * TransactionFencedError, and the partition is restored).
    */
   async #retrying<T>(what: string, attempt: () => Promise<T>): Promise<T> {
     for (let attempts = 0; ; attempts++) {
@@ -235,10 +227,10 @@ export class PartitionTransaction {
         if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
         const type = protocolErrorType(error);
         if (type !== undefined && FENCED.has(type))
-          throw new FencedError(this.transactionalId, rootCause(error));
+          throw new TransactionFencedError(this.transactionalId, rootCause(error));
         // The coordinator has aborted a transaction open this long: stop retrying into it.
         if (this.#open && Date.now() - this.#openedAt > this.#options.timeoutMs)
-          throw new FencedError(this.transactionalId, error);
+          throw new TransactionFencedError(this.transactionalId, error);
         const root = rootCause(error) as { retriable?: boolean };
         // kafkajs marks connection errors, timeouts and retriable protocol errors (stale leader,
         // coordinator moving or loading, CONCURRENT_TRANSACTIONS, not enough replicas).
