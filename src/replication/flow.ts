@@ -604,11 +604,25 @@ export class Flow {
       if (item.kind === 'data') this.stats.recordsWritten += item.records.length;
       return;
     }
-    // Until the transaction commits only the timestamps are kept: the records were sent, and
-    // holding them would put memory outside the queue's budget.
-    const { kind, sourceTopic, payload, ticket, epoch } = item;
-    const timestamps = Float64Array.from(item.records, (r) => Number(r.timestamp));
-    written.committed.then(
+    this.#onCommit(written.committed, lane, item.epoch, {
+      ...item,
+      records: Float64Array.from(item.records, (r) => Number(r.timestamp)),
+    });
+  }
+
+  /**
+   * Exactly-once: completes the chunk when its transaction commits. Until then only the records'
+   * timestamps are kept: the records were sent, and holding them would put memory outside the
+   * queue's budget (a separate method, so no closure here can keep the WriteItem alive).
+   */
+  #onCommit(
+    committed: Promise<void>,
+    lane: string,
+    epoch: number,
+    chunk: Pick<WriteItem, 'kind' | 'sourceTopic' | 'payload' | 'ticket'> & { records: Float64Array },
+  ): void {
+    const { kind, sourceTopic, payload, ticket, records: timestamps } = chunk;
+    committed.then(
       () => {
         this.#tracker.complete(ticket);
         this.#metrics.writtenAt(kind, sourceTopic, timestamps, payload);
