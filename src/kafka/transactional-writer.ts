@@ -6,6 +6,7 @@
 // committed position there and resumes from it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
+import PQueue from 'p-queue';
 import type { Compression, FlowConfig } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -16,6 +17,9 @@ import { RawClient } from './raw-client.ts';
 import { TOO_LARGE } from './target-writer.ts';
 import { PartitionTransaction } from './transactions.ts';
 import type { TopicAdmin } from './topic-admin.ts';
+
+/** Partitions taken over (fenced, position read) at once. */
+const ACQUIRE_CONCURRENCY = 16;
 
 /** Partitions of a positions topic that kafka-mirror creates. */
 export const POSITIONS_PARTITIONS = 16;
@@ -111,6 +115,8 @@ export class TransactionalWriter {
   readonly #snapshots = new Map<number, { offset: number; positions: Map<string, number> }>();
   readonly #reading = new Map<number, Promise<unknown>>();
   readonly #pending = new Set<{ since: number }>();
+  /** Takeovers in flight: a rebalance of hundreds of partitions is not a burst of as many InitProducerId requests. */
+  readonly #acquiring = new PQueue({ concurrency: ACQUIRE_CONCURRENCY });
   #positionsPartitions = POSITIONS_PARTITIONS;
   #timer: NodeJS.Timeout | undefined;
 
@@ -185,10 +191,14 @@ export class TransactionalWriter {
       ready: false,
     };
     this.#lanes.set(laneKey, lane);
-    await this.#tracked(() => txn.init());
-    const position = await this.#committedPosition(lane);
-    if (this.#lanes.get(laneKey) !== lane)
-      throw new TransactionFencedError(txn.transactionalId, 'released while acquiring');
+    const released = () => this.#lanes.get(laneKey) !== lane;
+    const position = (await this.#acquiring.add(async () => {
+      // A lane given up while it waited here must not initialise its id: that would fence the newer owner.
+      if (released()) return undefined;
+      await this.#tracked(() => txn.init());
+      return this.#committedPosition(lane);
+    })) as number | undefined;
+    if (released()) throw new TransactionFencedError(txn.transactionalId, 'released while acquiring');
     lane.ready = true;
     return position;
   }
