@@ -101,6 +101,13 @@ function deferred(): Pick<OpenTransaction, 'committed' | 'resolve' | 'reject'> {
   return { committed, resolve, reject };
 }
 
+/** A write whose transaction is lost already (its owner handles the rejection; it is never unhandled). */
+function failedWrite(error: unknown): TransactionalWrite {
+  const committed = Promise.reject(error);
+  committed.catch(() => {});
+  return { committed };
+}
+
 /** What a write of a lane gives back: `committed` settles when its transaction does. */
 export interface TransactionalWrite {
   readonly committed: Promise<void>;
@@ -233,10 +240,10 @@ export class TransactionalWriter {
         transactionalIdOf(this.#options.group, source.topic, source.partition),
         'lane not acquired',
       );
-      return { committed: Promise.reject(error) };
+      return failedWrite(error);
     }
     return this.#serial(lane, async () => {
-      if (lane.failed !== undefined) return { committed: Promise.reject(lane.failed) };
+      if (lane.failed !== undefined) return failedWrite(lane.failed);
       try {
         const open = lane.open ?? (await this.#begin(lane, topic, partition));
         if (open.topic !== topic || open.partition !== partition)
@@ -251,7 +258,7 @@ export class TransactionalWriter {
       } catch (error) {
         await this.#abortOpen(lane, error);
         if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
-        return { committed: Promise.reject(error) };
+        return failedWrite(error);
       }
     });
   }
