@@ -22,7 +22,7 @@ import type { TopicAdmin } from './topic-admin.ts';
 const ACQUIRE_CONCURRENCY = 16;
 
 /** Partitions of a positions topic that kafka-mirror creates. */
-export const POSITIONS_PARTITIONS = 16;
+const POSITIONS_PARTITIONS = 16;
 const POSITIONS_CONFIGS = {
   'cleanup.policy': 'compact',
   'segment.ms': String(10 * 60_000),
@@ -80,15 +80,15 @@ interface Lane {
 }
 
 /** The transactional id of a source partition's lane: one per (group, source partition). */
-export const transactionalIdOf = (group: string, topic: string, partition: number) =>
+const transactionalIdOf = (group: string, topic: string, partition: number) =>
   `${group}/${topic}/${partition}`;
 
 /** The positions topic's record key of a source partition. */
-export const positionKeyOf = (group: string, topic: string, partition: number) =>
+const positionKeyOf = (group: string, topic: string, partition: number) =>
   JSON.stringify([group, topic, partition]);
 
 /** The positions partition that holds a key: fixed by the key, so every owner reads the same one. */
-export const positionsPartitionOf = (key: string, partitions: number) =>
+const positionsPartitionOf = (key: string, partitions: number) =>
   (crc32c(Buffer.from(key)) >>> 0) % partitions;
 
 const laneKeyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -225,8 +225,8 @@ export class TransactionalWriter {
   /**
    * Sends records of a lane in its open transaction (beginning one if needed) and records
    * `source` as the lane's position. Resolves once the records are sent; `committed` settles with
-   * the transaction. Rejects only with WriteRejectedError (the partition halts); any other failure
-   * (fenced, aborted) rejects `committed`.
+   * the transaction. Rejects only with WriteRejectedError or TargetTopicMissingError (the partition
+   * halts); any other failure (fenced, aborted) rejects `committed`.
    */
   async write(
     topic: string,

@@ -47,7 +47,7 @@ export interface TransactionOptions {
 }
 
 /** A partition written in a transaction. */
-export interface TxnPartition {
+interface TxnPartition {
   readonly topic: string;
   readonly partition: number;
 }
@@ -74,10 +74,6 @@ export class PartitionTransaction {
 
   get transactionalId(): string {
     return this.#options.transactionalId;
-  }
-
-  get open(): boolean {
-    return this.#open;
   }
 
   /** InitProducerId: returns once every earlier owner is fenced and its transaction completed. */
