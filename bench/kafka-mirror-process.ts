@@ -69,6 +69,12 @@ export function kafkaMirrorConfig(
   };
 }
 
+/** The image's V8 flags; with BENCH_CPU_PROF=1 also a CPU profile per run, written into the run's directory at exit. */
+function nodeOptions(runDir: string): string {
+  if (process.env['BENCH_CPU_PROF'] !== '1') return productionEnv.NODE_OPTIONS;
+  return `${productionEnv.NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${runDir}`;
+}
+
 export async function startKafkaMirror(
   source: { bootstrapServers: readonly string[] },
   target: { bootstrapServers: readonly string[] },
@@ -81,6 +87,6 @@ export async function startKafkaMirror(
   await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names, delivery), null, 2));
   return BenchProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
     logFile: path.join(runDir, `${label}.log`),
-    env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv },
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv, NODE_OPTIONS: nodeOptions(runDir) },
   });
 }

@@ -81,8 +81,12 @@ link (tens to hundreds of milliseconds):
   fewer wire bytes, so on a long link with small or well-compressed records raise them (memory
   grows by the same amount);
   \`consumer.maxWaitMs\` 500 ms bounds the latency a quiet topic adds.
-- **Compress on the target**: \`producer.compression\` \`lz4\` (cheap on CPU). Records are
-  re-batched for the target, so the source's compression is not kept.
+- **Keep the source's compression**: \`producer.compression\` \`source\` writes each batch with
+  the codec its records had on the source: a compressed topic stays compressed across the link,
+  and an uncompressed one costs no CPU to compress (the replicator and the target broker, which
+  decompresses every batch to validate it, each spent about a fifth of a copy's CPU on lz4 that
+  saved nothing on incompressible data; docs/performance.md). Set \`lz4\` for uncompressed topics
+  on a slow or metered link.
 - **Many writes in flight, one per partition**: \`producer.concurrency\` 32 requests at once across
   partitions, never two for one partition (a retry cannot reorder); requests of up to
   \`producer.maxRequestBytes\` 512 KiB keep each one well under a target's default

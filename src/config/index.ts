@@ -1,3 +1,11 @@
 export { loadConfigFile, parseConfig, positionsTopicOf } from './load.ts';
 export { parseSize } from './sizes.ts';
-export type { ClusterConfig, Compression, Config, FlowConfig, NamingPolicy, SaslConfig } from './types.ts';
+export type {
+  ClusterConfig,
+  Compression,
+  Config,
+  TargetCompression,
+  FlowConfig,
+  NamingPolicy,
+  SaslConfig,
+} from './types.ts';

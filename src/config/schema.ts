@@ -88,9 +88,9 @@ const topLevel = {
   },
   producer: {
     compression: {
-      doc: 'Compression of batches written to the target. lz4 is cheap on CPU and suits cross-datacenter links.',
-      format: ['none', 'gzip', 'snappy', 'lz4', 'zstd'],
-      default: 'lz4',
+      doc: 'Compression of batches written to the target. source (the default): each batch with the codec its records had on the source, as their producer chose (a compressed topic stays compressed across the link, an uncompressed one costs no CPU to compress). A codec name compresses everything with it: lz4 is cheap on CPU and suits uncompressed topics on a slow link.',
+      format: ['source', 'none', 'gzip', 'snappy', 'lz4', 'zstd'],
+      default: 'source',
     },
     maxRequestBytes: {
       doc: "Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics' max.message.bytes.",

@@ -1,4 +1,6 @@
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+/** `source`: each batch written with the codec its records had on the source. */
+export type TargetCompression = Compression | 'source';
 export type NamingPolicy = 'identity' | 'prefix';
 
 export interface ClusterConfig {
@@ -66,7 +68,7 @@ export interface Config {
     readonly sessionTimeoutMs: number;
   };
   readonly producer: {
-    readonly compression: Compression;
+    readonly compression: TargetCompression;
     readonly maxRequestBytes: number;
     readonly concurrency: number;
     readonly requestTimeoutMs: number;

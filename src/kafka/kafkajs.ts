@@ -185,6 +185,8 @@ export interface FetchedRecordSet {
   readonly wireBytes: number;
   /** The offset after the last complete batch (its base offset + last offset delta + 1), or undefined if none. */
   readonly nextOffset: number | undefined;
+  /** Compression codec (attributes & 7) of the first data batch (control batches are never compressed), or undefined if none. */
+  readonly codec: number | undefined;
 }
 
 const fetchedSets = new WeakMap<object, FetchedRecordSet>();
@@ -202,15 +204,20 @@ function recordSetOf(buffer: Buffer, start: number): FetchedRecordSet {
   let at = start + 4;
   let wireBytes = 0;
   let nextOffset: number | undefined;
+  let codec: number | undefined;
   while (end - at >= 27) {
     const length = buffer.readInt32BE(at + 8);
     if (12 + length > end - at) break; // partial: the response's size limit cut it
     const magic = buffer.readInt8(at + 16);
-    if (magic === 2) nextOffset = Number(buffer.readBigInt64BE(at)) + buffer.readInt32BE(at + 23) + 1;
+    if (magic === 2) {
+      nextOffset = Number(buffer.readBigInt64BE(at)) + buffer.readInt32BE(at + 23) + 1;
+      const attributes = buffer.readInt16BE(at + 21);
+      if ((attributes & 0x20) === 0) codec ??= attributes & 0x07;
+    }
     wireBytes += 12 + length;
     at += 12 + length;
   }
-  return { wireBytes, nextOffset };
+  return { wireBytes, nextOffset, codec };
 }
 
 const decodeMessagesFile = kafkajsFile('protocol/requests/fetch/v4/decodeMessages.js');
@@ -228,12 +235,13 @@ export function fetchedRecordSet(records: object): FetchedRecordSet | undefined 
 }
 
 /**
- * The wire size of the complete record batches of one fetched partition batch (compressed, as
- * the broker sent them), or undefined if kafkajs did not decode it through the recorded path.
+ * The record set of one fetched partition batch: the wire size of its complete record batches
+ * (compressed, as the broker sent them) and their codec; undefined if kafkajs did not decode it
+ * through the recorded path.
  */
-export function fetchedBytes(batch: KafkaJs.Batch): number | undefined {
+export function fetchedSet(batch: KafkaJs.Batch): FetchedRecordSet | undefined {
   const raw = (batch as unknown as { rawMessages?: object }).rawMessages;
-  return raw === undefined ? undefined : fetchedSets.get(raw)?.wireBytes;
+  return raw === undefined ? undefined : fetchedSets.get(raw);
 }
 
 export interface GroupFetchLimits {

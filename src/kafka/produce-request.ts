@@ -7,6 +7,7 @@
 // buffer, the request is one buffer and its frame is one more: three copies. The bytes on the
 // wire are the same (test/unit/kafka/produce-request.test.ts compares them with kafkajs's own).
 import { createRequire } from 'node:module';
+import type { RecordChunk } from './record-chunk.ts';
 
 const require = createRequire(import.meta.url);
 /** CRC-32C (Castagnoli) in native code, as Kafka's record batches use it. */
@@ -34,6 +35,19 @@ const sizeOfVarInt = (value: number): number => {
   return size;
 };
 
+/** Reads a zigzag varint at `cursor.at` and moves the cursor past it. */
+export function readVarInt(buffer: Buffer, cursor: { at: number }): number {
+  let result = 0;
+  let scale = 1;
+  let byte: number;
+  do {
+    byte = buffer[cursor.at++] as number;
+    result += (byte & 0x7f) * scale;
+    scale *= 128;
+  } while (byte >= 0x80);
+  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+}
+
 function writeVarInt(buffer: Buffer, offset: number, value: number): number {
   let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
   while (zigzag >= 128) {
@@ -52,7 +66,7 @@ function writeBytes(buffer: Buffer, offset: number, data: Bytes): number {
   const length = byteLength(data);
   offset = writeVarInt(buffer, offset, length);
   if (typeof data === 'string') buffer.write(data, offset, 'utf8');
-  else data.copy(buffer, offset);
+  else buffer.set(data, offset); // TypedArray set: no argument checks, unlike Buffer's copy
   return offset + length;
 }
 
@@ -98,7 +112,7 @@ function recordBodySize(
 }
 
 /** Bytes `writeRecord` writes for these fields. */
-function recordSize(
+export function recordSize(
   key: Bytes,
   value: Bytes,
   headers: HeaderPairs,
@@ -113,7 +127,7 @@ function recordSize(
  * One record of a v2 record batch (kafkajs's recordBatch/record/v0) written at `offset`, headers in
  * list order (duplicates and null values kept). Returns the offset after it.
  */
-function writeRecord(
+export function writeRecord(
   buf: Buffer,
   offset: number,
   key: Bytes,
@@ -185,27 +199,45 @@ const BATCH_HEADER = 61;
 const CRC_FROM = 21;
 const CRC_AT = 17;
 
-/** One partition's record batch (magic 2), compressed when asked. */
-async function recordBatch(
-  data: PartitionData,
-  args: Required<Pick<ProduceArgs, 'compression' | 'producerEpoch'>> & {
-    producerId: bigint;
-    transactional: boolean;
-  },
-): Promise<Buffer> {
+/**
+ * A produce message that stands for a whole chunk of encoded records (record-chunk.ts): sent as
+ * the only message of its partition, its body goes into the batch as it is.
+ */
+export const CHUNK = Symbol('kafka-mirror record chunk');
+export interface ChunkMessage {
+  readonly value: null;
+  readonly [CHUNK]: RecordChunk;
+}
+export const chunkMessage = (chunk: RecordChunk): ChunkMessage => ({ value: null, [CHUNK]: chunk });
+
+interface BatchRecords {
+  first: number;
+  max: number;
+  count: number;
+  recordsSize: number;
+  writeRecords(target: Buffer, at: number): void;
+}
+
+const chunkRecords = (chunk: RecordChunk): BatchRecords => ({
+  first: chunk.firstTimestamp,
+  max: chunk.maxTimestamp,
+  count: chunk.count,
+  recordsSize: chunk.body.length,
+  writeRecords: (target, at) => target.set(chunk.body, at),
+});
+
+/** kafkajs's messages, each record written straight into the batch: sized in a first pass, written in a second. */
+function messageRecords(messages: readonly Message[]): BatchRecords {
   const now = Date.now();
   let first = Infinity;
   let max = -Infinity;
-  for (const m of data.messages) {
+  for (const m of messages) {
     if (m.timestamp === null || m.timestamp === undefined) continue;
     const ts = asNumber(m.timestamp);
     if (ts < first) first = ts;
     if (ts > max) max = ts;
   }
   if (first === Infinity) first = max = now;
-  // Records are written straight into the batch (or, compressed, into one buffer for the codec):
-  // sized in a first pass, written in a second, no buffer per record.
-  const { messages } = data;
   const count = messages.length;
   const delta = (m: Message) =>
     (m.timestamp === null || m.timestamp === undefined ? now : asNumber(m.timestamp)) - first;
@@ -221,6 +253,20 @@ async function recordBatch(
     }
     if (at !== target.length) throw new Error(`batch encoder wrote ${at} of ${target.length} bytes`);
   };
+  return { first, max, count, recordsSize, writeRecords };
+}
+
+/** One partition's record batch (magic 2), compressed when asked. */
+async function recordBatch(
+  data: PartitionData,
+  args: Required<Pick<ProduceArgs, 'compression' | 'producerEpoch'>> & {
+    producerId: bigint;
+    transactional: boolean;
+  },
+): Promise<Buffer> {
+  const chunk = (data.messages[0] as ChunkMessage | undefined)?.[CHUNK];
+  const { first, max, count, recordsSize, writeRecords } =
+    chunk === undefined ? messageRecords(data.messages) : chunkRecords(chunk);
   let body: Buffer | undefined;
   const codec = args.compression & COMPRESSION_CODEC_MASK;
   if (codec !== 0) {
@@ -229,8 +275,11 @@ async function recordBatch(
     };
     const compressor = lookupCodec(codec);
     if (compressor === null) throw new Error(`no codec for compression type ${codec}`);
-    const plain = Buffer.allocUnsafe(recordsSize);
-    writeRecords(plain, 0);
+    let plain = chunk?.body;
+    if (plain === undefined) {
+      plain = Buffer.allocUnsafe(recordsSize);
+      writeRecords(plain, 0);
+    }
     body = await compressor.compress({ buffer: plain });
   }
   const size = BATCH_HEADER + (body === undefined ? recordsSize : body.length);
@@ -248,7 +297,7 @@ async function recordBatch(
   buf.writeInt32BE(data.firstSequence ?? 0, 53);
   buf.writeInt32BE(count, 57);
   if (body === undefined) writeRecords(buf, BATCH_HEADER);
-  else body.copy(buf, BATCH_HEADER);
+  else buf.set(body, BATCH_HEADER);
   buf.writeUInt32BE(crc32c(buf.subarray(CRC_FROM)) >>> 0, CRC_AT);
   return buf;
 }

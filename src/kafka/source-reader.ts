@@ -1,9 +1,12 @@
-import type { Batch, Consumer, Kafka as KafkaClient } from 'kafkajs';
-import type { Config } from '../config/index.ts';
+import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
+import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceBatch, type SourceRecord } from '../replication/records.ts';
 import { FetchSizer } from './fetch-sizer.ts';
-import { fetchedBytes, setGroupFetchLimits } from './kafkajs.ts';
+import { fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
+
+/** Kafka's codec ids (record batch attributes & 7). */
+const CODECS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
 
 export interface TopicPartition {
   readonly topic: string;
@@ -118,9 +121,11 @@ export class SourceReader {
         // Zero copy: the patched decoder (kafkajs.ts) already gives each message the SourceRecord
         // shape: offset and timestamp strings, key and value Buffers, headers as an ordered list.
         const records = batch.messages as unknown as SourceRecord[];
-        this.#sizeFetches(batch, records);
+        const fetched = fetchedSet(batch);
+        this.#sizeFetches(fetched?.wireBytes, records);
+        const compression = fetched?.codec === undefined ? undefined : CODECS[fetched.codec];
         const taken = await this.#handler.onBatch(
-          { topic: batch.topic, partition: batch.partition, records },
+          { topic: batch.topic, partition: batch.partition, records, compression },
           heartbeat,
         );
         if (!taken) return;
@@ -135,8 +140,7 @@ export class SourceReader {
     this.#running = true;
   }
 
-  #sizeFetches(batch: Batch, records: readonly SourceRecord[]): void {
-    const wire = fetchedBytes(batch);
+  #sizeFetches(wire: number | undefined, records: readonly SourceRecord[]): void {
     if (wire === undefined) return;
     let memory = 0;
     for (const r of records) memory += queueCharge(payloadBytes(r), r.headers.length);

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
-import type { Compression } from '../config/index.ts';
+import type { Compression, TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { requestChunks, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
-import { kafkajs, producerHeaders } from './kafkajs.ts';
+import { kafkajs } from './kafkajs.ts';
+import { chunkMessage } from './produce-request.ts';
+import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
 
 const { CompressionTypes } = kafkajs;
 export const COMPRESSION: Record<Compression, number> = {
@@ -15,6 +16,10 @@ export const COMPRESSION: Record<Compression, number> = {
   lz4: CompressionTypes.LZ4,
   zstd: CompressionTypes.ZSTD,
 };
+
+/** The codec a chunk is written with: the configured one, or with `source` the one its records had there. */
+export const codecOf = (setting: TargetCompression, chunk: RecordChunk): number =>
+  COMPRESSION[setting === 'source' ? (chunk.compression ?? 'none') : setting];
 
 /** Errors that retrying cannot fix: the partition halts and an operator decides (DESIGN.md invariant 6). */
 export const FATAL = new Set([
@@ -32,7 +37,7 @@ export const FATAL = new Set([
 export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 export interface WriterOptions {
-  compression: Compression;
+  compression: TargetCompression;
   /** Record bytes per produce request for one partition; larger writes are split. */
   maxRequestBytes: number;
   requestTimeoutMs: number;
@@ -131,7 +136,7 @@ export class TargetWriter {
     await this.#producer.disconnect();
   }
 
-  async write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+  async write(topic: string, partition: number, records: RecordChunk): Promise<void> {
     // Recreated by an operator since? Then it is written again (after a restart or rebalance).
     if (this.#deleted.has(topic) && (await this.#options.topicExists?.(topic).catch(() => false)) === true) {
       this.#deleted.delete(topic);
@@ -150,7 +155,7 @@ export class TargetWriter {
     return oldest;
   }
 
-  async #send(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+  async #send(topic: string, partition: number, records: RecordChunk): Promise<void> {
     const pending = { since: Date.now() };
     this.#pending.add(pending);
     try {
@@ -160,7 +165,7 @@ export class TargetWriter {
     }
   }
 
-  async #attempt(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+  async #attempt(topic: string, partition: number, records: RecordChunk): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.#deleted.has(topic)) throw new TargetTopicMissingError(topic, partition);
       try {
@@ -169,14 +174,9 @@ export class TargetWriter {
           topic,
           acks: -1,
           timeout: this.#options.requestTimeoutMs,
-          compression: COMPRESSION[this.#options.compression],
-          messages: records.map((r) => ({
-            partition,
-            key: r.key,
-            value: r.value,
-            timestamp: r.timestamp,
-            headers: producerHeaders(r.headers),
-          })),
+          compression: codecOf(this.#options.compression, records),
+          // One message that carries the encoded chunk: its body becomes the batch (produce-request.ts).
+          messages: [{ partition, ...chunkMessage(records) }],
         });
         if (results.some((r) => r.topicName === topic && r.partition === partition && r.errorCode === 0))
           return;
@@ -184,10 +184,10 @@ export class TargetWriter {
       } catch (error) {
         if (this.#abort.signal.aborted) throw error;
         const type = protocolErrorType(error);
-        if (type !== undefined && TOO_LARGE.has(type) && records.length > 1) {
-          const half = Math.ceil(records.length / 2);
-          await this.#send(topic, partition, records.slice(0, half));
-          await this.#send(topic, partition, records.slice(half));
+        if (type !== undefined && TOO_LARGE.has(type) && records.count > 1) {
+          const half = Math.ceil(records.count / 2);
+          await this.#send(topic, partition, sliceChunk(records, 0, half));
+          await this.#send(topic, partition, sliceChunk(records, half, records.count));
           return;
         }
         if (type !== undefined && FATAL.has(type)) {

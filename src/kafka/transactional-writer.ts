@@ -7,12 +7,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
-import type { Compression, FlowConfig } from '../config/index.ts';
+import type { FlowConfig, TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { requestChunks, wireBytes, type TargetRecord } from '../replication/records.ts';
 import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
+import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
 import { RawClient } from './raw-client.ts';
 import { TOO_LARGE } from './target-writer.ts';
 import { PartitionTransaction } from './transactions.ts';
@@ -43,7 +43,7 @@ export interface TransactionalWriterOptions {
   readonly positionsTopic: string;
   readonly transaction: FlowConfig['transaction'];
   readonly replicationFactor: number;
-  readonly compression: Compression;
+  readonly compression: TargetCompression;
   readonly maxRequestBytes: number;
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
@@ -231,7 +231,7 @@ export class TransactionalWriter {
   async write(
     topic: string,
     partition: number,
-    records: readonly TargetRecord[],
+    records: RecordChunk,
     source: SourcePosition,
   ): Promise<TransactionalWrite> {
     const lane = this.#lanes.get(laneKeyOf(source.topic, source.partition));
@@ -249,8 +249,8 @@ export class TransactionalWriter {
         if (open.topic !== topic || open.partition !== partition)
           throw new Error(`lane ${source.topic}/${source.partition} cannot write to a second partition`);
         await this.#send(lane.txn, topic, partition, records);
-        open.records += records.length;
-        for (const r of records) open.bytes += wireBytes(r);
+        open.records += records.count;
+        open.bytes += records.body.length;
         open.next = source.next;
         const { maxRecords, maxBytes } = this.#options.transaction;
         if (open.records >= maxRecords || open.bytes >= maxBytes) await this.#commit(lane);
@@ -293,17 +293,17 @@ export class TransactionalWriter {
     txn: PartitionTransaction,
     topic: string,
     partition: number,
-    records: readonly TargetRecord[],
+    records: RecordChunk,
   ): Promise<void> {
     for (const chunk of requestChunks(records, this.#options.maxRequestBytes)) {
       try {
         await this.#tracked(() => txn.send(topic, partition, chunk));
       } catch (error) {
         const type = (error as { kafkaError?: string }).kafkaError;
-        if (type === undefined || !TOO_LARGE.has(type) || chunk.length === 1) throw error;
-        const half = Math.ceil(chunk.length / 2);
-        await this.#send(txn, topic, partition, chunk.slice(0, half));
-        await this.#send(txn, topic, partition, chunk.slice(half));
+        if (type === undefined || !TOO_LARGE.has(type) || chunk.count === 1) throw error;
+        const half = Math.ceil(chunk.count / 2);
+        await this.#send(txn, topic, partition, sliceChunk(chunk, 0, half));
+        await this.#send(txn, topic, partition, sliceChunk(chunk, half, chunk.count));
       }
     }
   }
@@ -313,14 +313,16 @@ export class TransactionalWriter {
     const open = lane.open;
     if (open === undefined || lane.failed !== undefined) return;
     try {
-      const position: TargetRecord = {
-        key: Buffer.from(lane.key),
-        value: Buffer.from(JSON.stringify({ next: open.next, at: new Date().toISOString() })),
-        timestamp: String(Date.now()),
-        headers: [],
-      };
+      const position = encodeChunk([
+        {
+          key: Buffer.from(lane.key),
+          value: Buffer.from(JSON.stringify({ next: open.next, at: new Date().toISOString() })),
+          timestamp: String(Date.now()),
+          headers: [],
+        },
+      ]);
       await this.#tracked(() =>
-        lane.txn.send(this.#options.positionsTopic, lane.positionsPartition, [position]),
+        lane.txn.send(this.#options.positionsTopic, lane.positionsPartition, position),
       );
       await this.#tracked(() => lane.txn.commit());
       lane.open = undefined;

@@ -6,13 +6,13 @@
 // with backoff, a produce is resent with the same sequence numbers (the broker drops what it
 // already has), and anything that says another owner took the id over is a TransactionFencedError.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Compression } from '../config/index.ts';
+import type { TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
-import type { TargetRecord } from '../replication/records.ts';
 import { protocolErrorType, rootCause } from './client.ts';
-import { producerHeaders } from './kafkajs.ts';
+import { chunkMessage } from './produce-request.ts';
 import type { RawBroker, RawCluster } from './raw-client.ts';
-import { COMPRESSION, FATAL } from './target-writer.ts';
+import type { RecordChunk } from './record-chunk.ts';
+import { codecOf, FATAL } from './target-writer.ts';
 
 const TRANSACTION_COORDINATOR = 1;
 
@@ -35,7 +35,7 @@ export interface TransactionOptions {
   /** The coordinator aborts a transaction open longer than this. */
   readonly timeoutMs: number;
   readonly requestTimeoutMs: number;
-  readonly compression: Compression;
+  readonly compression: TargetCompression;
   readonly signal: AbortSignal;
   /** Called for every failed request that will be retried. */
   readonly onRetry?: (error: unknown, what: string) => void;
@@ -107,7 +107,7 @@ export class PartitionTransaction {
    * Writes records to one partition in the open transaction, acks=all. A retriable failure is
    * resent with the same sequence number, so the broker keeps each record once.
    */
-  async send(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
+  async send(topic: string, partition: number, records: RecordChunk): Promise<void> {
     const key = `${topic}\u0000${partition}`;
     const firstSequence = this.#sequences.get(key) ?? 0;
     const topicData = [
@@ -117,12 +117,7 @@ export class PartitionTransaction {
           {
             partition,
             firstSequence,
-            messages: records.map((r) => ({
-              key: r.key,
-              value: r.value,
-              timestamp: r.timestamp,
-              headers: producerHeaders(r.headers),
-            })),
+            messages: [chunkMessage(records)],
           },
         ],
       },
@@ -134,7 +129,7 @@ export class PartitionTransaction {
           ...this.#identity(),
           acks: -1,
           timeout: this.#options.requestTimeoutMs,
-          compression: COMPRESSION[this.#options.compression],
+          compression: codecOf(this.#options.compression, records),
           topicData,
         });
       } catch (error) {
@@ -155,7 +150,7 @@ export class PartitionTransaction {
       }
     });
     // Kafka's sequence numbers are int32 and wrap to 0; one epoch never gets near that here.
-    this.#sequences.set(key, (firstSequence + records.length) % 2 ** 31);
+    this.#sequences.set(key, (firstSequence + records.count) % 2 ** 31);
   }
 
   async commit(): Promise<void> {

@@ -247,20 +247,7 @@ export class FlowMetrics {
     return this.#flow;
   }
 
-  /** Records of one source topic acknowledged by the target (`timestamp`: source epoch ms). */
-  written(
-    kind: 'data' | 'heartbeat',
-    topic: string,
-    records: ReadonlyArray<{ readonly timestamp: string }>,
-    bytes: number,
-  ): void {
-    const now = Date.now();
-    const histogram = this.#latency[kind];
-    for (const record of records) histogram.observe(Math.max(0, now - Number(record.timestamp)) / 1000);
-    this.#counted(kind, topic, records.length, bytes);
-  }
-
-  /** As `written`, from the records' source timestamps alone (the records themselves are no longer held). */
+  /** Records of one source topic acknowledged by the target, by their source timestamps (epoch ms). */
   writtenAt(kind: 'data' | 'heartbeat', topic: string, timestamps: Float64Array, bytes: number): void {
     const now = Date.now();
     const histogram = this.#latency[kind];

@@ -3,14 +3,16 @@ import type { Config, FlowConfig } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
+import { chunkCharge, encodeChunk, type RecordChunk } from '../kafka/record-chunk.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
 import { ProvenanceHeader, provenanceStamp } from './provenance.ts';
 import {
   payloadBytes,
-  queueCharge,
+  wireBytes,
   type HeaderList,
   type SourceBatch,
+  type SourceRecord,
   type TargetRecord,
 } from './records.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -48,7 +50,7 @@ export interface FlowTarget {
   write(
     topic: string,
     partition: number,
-    records: readonly TargetRecord[],
+    records: RecordChunk,
     source: SourcePosition,
   ): Promise<void | { readonly committed: Promise<void> }>;
 }
@@ -98,7 +100,8 @@ interface WriteItem {
   readonly payload: number;
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly TargetRecord[];
+  readonly records: RecordChunk;
+  /** What the queue charges it (chunkCharge). */
   readonly bytes: number;
   readonly ticket: Ticket;
 }
@@ -149,7 +152,7 @@ export class Flow {
   #partitionCounts = new Map<string, number>();
   /** Bumped by every group (re)join: a batch being queued across one stops there. */
   #generation = 0;
-  readonly #chunk: { records: number; bytes: number };
+  readonly #chunk: { records: number; bytes: number; requestBytes: number };
   readonly #aliases: readonly string[];
   readonly #metrics: FlowMetrics;
   readonly #limiter: RateLimiter | undefined;
@@ -194,6 +197,7 @@ export class Flow {
     this.#chunk = {
       records: Math.max(1, Math.floor(maxRecords / 16)),
       bytes: Math.max(1, Math.floor(maxBytes / 16)),
+      requestBytes: init.settings.producer.maxRequestBytes,
     };
     this.#queue = new BoundedQueue<WriteItem>({
       budget: init.settings.queue,
@@ -347,50 +351,65 @@ export class Flow {
     // ticket, so the queue holds its budget plus at most one chunk.
     const generation = this.#generation;
     let out: TargetRecord[] = [];
-    let bytes = 0;
+    /** Upper bound of `out` encoded (wireBytes). */
+    let wire = 0;
     let payload = 0;
     let loops = 0;
-    for (const [i, r] of records.entries()) {
+    /** Queues `out` as one chunk whose ticket commits up to `nextOffset`; false once a rejoin or restore made the batch stale. */
+    const cut = async (nextOffset: number): Promise<boolean> => {
+      // After a rejoin the consumer replays from the committed offset (exactly-once: after a
+      // restore, from the target's position); the rest of this batch must not start a new
+      // watermark past the chunks the rejoin dropped.
+      if (this.#generation !== generation || this.#lanes.get(lane) !== state) return false;
+      const ticket = this.#tracker.begin(lane, nextOffset, Number(out[0]?.timestamp));
+      if (state !== undefined) state.expected = ticket.nextOffset;
+      if (out.length === 0) this.#tracker.complete(ticket);
+      else {
+        // Encoded now: the queue holds one buffer per chunk, not objects per record.
+        const chunk = encodeChunk(out, batch.compression);
+        await this.#enqueue(
+          lane,
+          {
+            kind,
+            sourceTopic: batch.topic,
+            sourcePartition: batch.partition,
+            epoch,
+            payload,
+            topic,
+            partition: batch.partition,
+            records: chunk,
+            bytes: chunkCharge(chunk),
+            ticket,
+          },
+          keepAlive,
+        );
+      }
+      out = [];
+      wire = 0;
+      payload = 0;
+      return true;
+    };
+    let previous = -1;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as SourceRecord;
       const relayed = kind === 'heartbeat' && r.headers.some(([key]) => key === ProvenanceHeader.origin);
       const headers = relayed ? undefined : stamp(r.headers, r.offset);
       if (headers === undefined) {
         if (!relayed) loops++; // the target already has it; committed past like any other
       } else {
         const record: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
+        const size = wireBytes(record);
+        // A chunk is one produce request: it is cut before the record that would make it larger.
+        if (out.length > 0 && wire + size > this.#chunk.requestBytes && !(await cut(previous + 1)))
+          return false;
         out.push(record);
-        const size = payloadBytes(record);
-        payload += size;
-        bytes += queueCharge(size, r.headers.length);
+        wire += size;
+        payload += payloadBytes(record);
       }
-      if (i === records.length - 1 || bytes >= this.#chunk.bytes || out.length >= this.#chunk.records) {
-        // After a rejoin the consumer replays from the committed offset (exactly-once: after a
-        // restore, from the target's position); the rest of this batch must not start a new
-        // watermark past the chunks the rejoin dropped.
-        if (this.#generation !== generation || this.#lanes.get(lane) !== state) return false;
-        const ticket = this.#tracker.begin(lane, Number(r.offset) + 1, Number(out[0]?.timestamp));
-        if (state !== undefined) state.expected = ticket.nextOffset;
-        if (out.length === 0) this.#tracker.complete(ticket);
-        else
-          await this.#enqueue(
-            lane,
-            {
-              kind,
-              sourceTopic: batch.topic,
-              sourcePartition: batch.partition,
-              epoch,
-              payload,
-              topic,
-              partition: batch.partition,
-              records: out,
-              bytes,
-              ticket,
-            },
-            keepAlive,
-          );
-        out = [];
-        bytes = 0;
-        payload = 0;
-      }
+      previous = Number(r.offset);
+      const last = i === records.length - 1;
+      if (last || wire + 12 * out.length >= this.#chunk.bytes || out.length >= this.#chunk.records)
+        if (!(await cut(previous + 1))) return false;
     }
     if (loops > 0) {
       this.stats.skipped.loop += loops;
@@ -400,7 +419,7 @@ export class Flow {
   }
 
   async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<void> {
-    const admitted = this.#queue.push(lane, item, item.records.length, item.bytes);
+    const admitted = this.#queue.push(lane, item, item.records.count, item.bytes);
     // While the queue is full the source fetch is held here (backpressure); the group still
     // needs heartbeats or it would evict this instance.
     let done = false;
@@ -600,13 +619,13 @@ export class Flow {
     });
     if (written === undefined) {
       this.#tracker.complete(item.ticket);
-      this.#metrics.written(item.kind, item.sourceTopic, item.records, item.payload);
-      if (item.kind === 'data') this.stats.recordsWritten += item.records.length;
+      this.#metrics.writtenAt(item.kind, item.sourceTopic, item.records.timestamps, item.payload);
+      if (item.kind === 'data') this.stats.recordsWritten += item.records.count;
       return;
     }
     this.#onCommit(written.committed, lane, item.epoch, {
       ...item,
-      records: Float64Array.from(item.records, (r) => Number(r.timestamp)),
+      records: item.records.timestamps,
     });
   }
 

@@ -1,5 +1,6 @@
 // The record shapes the replication core works with. They carry nothing of the Kafka client, so
 // the queue, tracker and guard are tested with plain values.
+import type { Compression } from '../config/index.ts';
 
 /**
  * Headers in wire order, duplicates kept: [key, value] pairs. A null value is a header without
@@ -23,6 +24,8 @@ export interface SourceBatch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly SourceRecord[];
+  /** How the batch was compressed on the source (the first of its record batches), when known. */
+  readonly compression?: Compression;
 }
 
 export interface TargetRecord {
@@ -63,27 +66,4 @@ export function queueCharge(payload: number, sourceHeaders: number): number {
 /** Upper bound of a record's size in a produce request: payload plus its varint framing. */
 export function wireBytes(record: TargetRecord): number {
   return 24 + 8 * record.headers.length + payloadBytes(record);
-}
-
-/**
- * Cuts a partition's records into runs of at most `maxBytes` wire bytes each, in order (a record
- * larger than that alone makes a run of one): one produce request each.
- */
-export function* requestChunks(
-  records: readonly TargetRecord[],
-  maxBytes: number,
-): Generator<TargetRecord[]> {
-  let start = 0;
-  while (start < records.length) {
-    let end = start;
-    let bytes = 0;
-    while (end < records.length) {
-      const size = wireBytes(records[end] as TargetRecord);
-      if (end > start && bytes + size > maxBytes) break;
-      bytes += size;
-      end++;
-    }
-    yield records.slice(start, end);
-    start = end;
-  }
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Kafka as KafkaClient, Message } from 'kafkajs';
-import { kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
+import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { javaProduce } from '../support/kafka/tools.ts';
@@ -28,6 +28,37 @@ const COMPRESSIONS = [
 ];
 
 const clusters = clusterPair();
+
+/** The codecs of the record batches of a topic (its first `records` records), as the broker stores them. */
+async function codecsOf(kafka: KafkaClient, topic: string, records: number): Promise<Set<number>> {
+  const consumer = kafka.consumer({ groupId: `codecs-${randomUUID()}` });
+  const codecs = new Set<number>();
+  let seen = 0;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${topic}: ${seen} of ${records} records read`)),
+        60_000,
+      );
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          const codec = fetchedSet(batch)?.codec;
+          if (codec !== undefined) codecs.add(codec);
+          seen += batch.messages.length;
+          if (seen >= records) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return codecs;
+}
 
 /** Sends messages of one partition per request, checking the partition's acknowledgement. */
 async function produce(
@@ -174,7 +205,7 @@ describe('core replication', () => {
   );
 
   test(
-    'reads what the Java client writes in every codec (gzip, snappy, lz4, zstd) and copies it byte for byte',
+    'reads what the Java client writes in every codec (gzip, snappy, lz4, zstd), copies it byte for byte, and writes it in the same codec',
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const prefix = `java-${randomUUID().slice(0, 6)}`;
@@ -216,6 +247,13 @@ describe('core replication', () => {
             `${codec}: value of ${key(r)}`,
           );
         }
+        // producer.compression defaults to `source`: the target stores the source's codec.
+        const id = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 }[codec];
+        assert.deepEqual(
+          [...(await codecsOf(dst, `${prefix}-${codec}`, 20_000))],
+          [id],
+          `${codec} on the target`,
+        );
       }
     }),
   );

@@ -89,7 +89,7 @@ test('a minimal document gets every documented default', () => {
     sessionTimeoutMs: 30_000,
   });
   assert.deepEqual(config.producer, {
-    compression: 'lz4',
+    compression: 'source',
     maxRequestBytes: 512 * 2 ** 10,
     concurrency: 32,
     requestTimeoutMs: 30_000,

@@ -34,8 +34,8 @@ test('messages are grouped per partition in send order, as kafkajs does', () => 
   assert.deepEqual(group({ topic: 't', partitionMetadata: [], messages, partitioner }), {});
 });
 
-test("fetch decoding records each record set's complete batches (wire size, next offset) and leaves the records as kafkajs decodes them", async () => {
-  const { fetchedBytes, fetchedRecordSet } = await import('../../../src/kafka/kafkajs.ts');
+test("fetch decoding records each record set's complete batches (wire size, next offset, codec) and leaves the records as kafkajs decodes them", async () => {
+  const { fetchedSet, fetchedRecordSet } = await import('../../../src/kafka/kafkajs.ts');
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
     writeBytes(b: Buffer): { buffer: Buffer };
   };
@@ -71,22 +71,34 @@ test("fetch decoding records each record set's complete batches (wire size, next
   );
   assert.equal(decoder.offset, 4 + batch.buffer.length, 'the whole record set was read');
   const consumed = new Batch('t', '7', { partition: 0, highWatermark: '10', messages });
-  assert.equal(fetchedBytes(consumed as never), batch.buffer.length);
-  assert.deepEqual(fetchedRecordSet(messages), { wireBytes: batch.buffer.length, nextOffset: 10 });
+  assert.equal(fetchedSet(consumed as never)?.wireBytes, batch.buffer.length);
+  assert.deepEqual(fetchedRecordSet(messages), { wireBytes: batch.buffer.length, nextOffset: 10, codec: 0 });
   // A second batch cut short by the response's size limit counts for nothing.
   const cut = Buffer.concat([batch.buffer, batch.buffer.subarray(0, 40)]);
   const partial = new Decoder(new Encoder().writeBytes(cut).buffer);
   const first = await decodeMessages(partial);
   assert.equal(first.length, 3);
-  assert.deepEqual(fetchedRecordSet(first), { wireBytes: batch.buffer.length, nextOffset: 10 });
+  assert.deepEqual(fetchedRecordSet(first), { wireBytes: batch.buffer.length, nextOffset: 10, codec: 0 });
   // A record set whose size says more than the response holds is read as far as it goes.
   const claimed = Buffer.concat([Buffer.from([0, 0, 0x10, 0]), batch.buffer]); // claims 4096 bytes
   const short = await decodeMessages(new Decoder(claimed));
-  assert.deepEqual(fetchedRecordSet(short), { wireBytes: batch.buffer.length, nextOffset: 10 });
+  assert.deepEqual(fetchedRecordSet(short), { wireBytes: batch.buffer.length, nextOffset: 10, codec: 0 });
   assert.equal(
-    fetchedBytes(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never),
+    fetchedSet(new Batch('t', '0', { partition: 0, highWatermark: '0', messages: [] }) as never),
     undefined,
   );
+  // The codec of a compressed batch (gzip = 1) is recorded too.
+  const gzipped = await RecordBatch({
+    firstOffset: '7',
+    firstTimestamp: 1,
+    maxTimestamp: 1,
+    lastOffsetDelta: 2,
+    compression: 1,
+    records,
+  });
+  const compressed = await decodeMessages(new Decoder(new Encoder().writeBytes(gzipped.buffer).buffer));
+  assert.equal(compressed.length, 3);
+  assert.equal(fetchedRecordSet(compressed)?.codec, 1);
 });
 
 test('a consumer group reads its fetch limits from setGroupFetchLimits while it runs', async () => {

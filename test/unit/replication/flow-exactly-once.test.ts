@@ -4,6 +4,7 @@
 // positions, transactions) is tested on real brokers in test/integration/exactly-once.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import { decodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import {
@@ -71,7 +72,8 @@ class Target implements TransactionalTarget {
     this.flushed++;
     for (const partition of [...this.open.keys()]) this.commit(partition);
   }
-  async write(topic: string, partition: number, records: readonly TargetRecord[], source: SourcePosition) {
+  async write(topic: string, partition: number, chunk: RecordChunk, source: SourcePosition) {
+    const records = decodeChunk(chunk);
     let txn = this.open.get(partition);
     if (txn === undefined) {
       txn = { partition, records: [], position: -1 };
@@ -151,7 +153,7 @@ const batch = (partition: number, from: number, to: number) => ({
 const keepAlive = async () => {};
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const offsetsOf = (records: readonly TargetRecord[]) =>
-  records.map((r) => Number(r.headers.find(([key]) => key === ProvenanceHeader.offset)?.[1]));
+  records.map((r) => Number(String(r.headers.find(([key]) => key === ProvenanceHeader.offset)?.[1])));
 
 async function restored(source: Source, partitions: number): Promise<void> {
   for (let i = 0; i < 100 && source.calls.filter((c) => c.startsWith('resume')).length < partitions; i++)

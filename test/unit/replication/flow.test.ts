@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { Registry } from 'prom-client';
 import type { Config, FlowConfig } from '../../../src/config/index.ts';
+import { decodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/replication/flow.ts';
@@ -130,8 +131,9 @@ class FakeTarget implements FlowTarget {
   readonly writes: WriteCall[] = [];
   readonly #pending: Array<{ call: WriteCall; gate: Deferred }> = [];
 
-  async write(topic: string, partition: number, records: readonly TargetRecord[]): Promise<void> {
-    const call = { topic, partition, records: [...records] };
+  async write(topic: string, partition: number, chunk: RecordChunk): Promise<void> {
+    // What would go on the wire, decoded.
+    const call = { topic, partition, records: decodeChunk(chunk) };
     this.attempts.push(call);
     if (this.hold) {
       const gate = deferred();
@@ -279,7 +281,7 @@ function offsetsOf(written: readonly TargetRecord[]): number[] {
   return written.map((r) => {
     const header = r.headers.find(([key]) => key === ProvenanceHeader.offset);
     assert.ok(header !== undefined, 'every written record carries km.src.offset');
-    return Number(header[1]);
+    return Number(String(header[1]));
   });
 }
 
@@ -320,12 +322,12 @@ for (const naming of ['identity', 'prefix'] as const) {
         timestamp: r.timestamp,
         headers: [
           ...r.headers,
-          [ProvenanceHeader.cluster, 'us'],
-          [ProvenanceHeader.topic, topic],
-          [ProvenanceHeader.partition, String(partition)],
-          [ProvenanceHeader.offset, r.offset],
-          [ProvenanceHeader.origin, 'us'],
-          [ProvenanceHeader.hops, 'us,asia'],
+          [ProvenanceHeader.cluster, Buffer.from('us')],
+          [ProvenanceHeader.topic, Buffer.from(topic)],
+          [ProvenanceHeader.partition, Buffer.from(String(partition))],
+          [ProvenanceHeader.offset, Buffer.from(r.offset)],
+          [ProvenanceHeader.origin, Buffer.from('us')],
+          [ProvenanceHeader.hops, Buffer.from('us,asia')],
         ],
       });
       assert.deepEqual(
@@ -1071,7 +1073,7 @@ test('a record with km.origin on a user topic is replicated (only heartbeats are
   const [written] = target.written(topic, 0);
   assert.deepEqual(
     written?.headers.filter(([key]) => key === ProvenanceHeader.hops),
-    [[ProvenanceHeader.hops, 'eu,us,asia']],
+    [[ProvenanceHeader.hops, Buffer.from('eu,us,asia')]],
   );
 });
 
