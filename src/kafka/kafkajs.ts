@@ -14,9 +14,10 @@
 //    decoder (lz4.ts) to decompress, Kafka's LZ4 frame format; zstd: Node 24's built-in zlib.
 // 3. Speed (issue 8 profiles). kafkajs groups a send's messages by partition with an array spread
 //    per message, quadratic in the messages of one partition (a 1,000-record produce copied half a
-//    million array slots), and computes each batch's CRC-32C in JavaScript a byte at a time (5 ms
-//    per MiB). Both are replaced: a linear grouping with the same result, and @node-rs/crc32's
-//    CRC-32C (N-API, prebuilt, hardware instructions), checked equal in a unit test. Produce
+//    million array slots), computes each batch's CRC-32C in JavaScript a byte at a time (5 ms
+//    per MiB), and parses a Long from every fetched record's offset to filter a batch. All three
+//    are replaced: a linear grouping with the same result, @node-rs/crc32's CRC-32C (N-API,
+//    prebuilt, hardware instructions, checked equal in a unit test), number comparisons. Produce
 //    requests and the framing of every request are encoded in one pass (produce-request.ts).
 // 4. Memory (issue 3). A fetch is limited in wire bytes, but held decoded. The wire size of each
 //    partition's records in a fetch response is recorded, and the consumer group's fetch limits
@@ -175,6 +176,45 @@ function groupMessagesPerPartition<M>(init: {
 }
 
 replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
+
+type BatchMessage = { offset: string; isControlRecord?: boolean };
+interface BatchData {
+  messages: BatchMessage[];
+  abortedTransactions?: unknown[];
+}
+const batchFile = kafkajsFile('consumer/batch.js');
+const KafkaBatch = require(batchFile) as new (topic: string, fetchedOffset: string, data: BatchData) => object;
+const filterAbortedMessages = require(kafkajsFile('consumer/filterAbortedMessages.js')) as (args: {
+  messages: BatchMessage[];
+  abortedTransactions?: unknown[];
+}) => BatchMessage[];
+
+/**
+ * kafkajs's Batch with its offset filter in plain numbers: it parsed a Long from every record's
+ * offset string to drop records before the fetched offset (a compressed batch starts before it).
+ * Offsets beyond 2^53 go through kafkajs's own code.
+ */
+class Batch extends KafkaBatch {
+  constructor(topic: string, fetchedOffset: string, data: BatchData) {
+    const from = Number(fetchedOffset);
+    if (!(from <= EXACT)) {
+      super(topic, fetchedOffset, data);
+      return;
+    }
+    super(topic, fetchedOffset, { ...data, messages: [] });
+    const within = data.messages.filter((m) => Number(m.offset) >= from);
+    Object.assign(this, {
+      rawMessages: data.messages,
+      messagesWithinOffset: within,
+      // As kafkajs: no records of aborted transactions, no control records.
+      messages: filterAbortedMessages({
+        messages: within,
+        abortedTransactions: data.abortedTransactions,
+      }).filter((m) => !m.isControlRecord),
+    });
+  }
+}
+replaceModule(batchFile, Batch);
 replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
 replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
 replaceModule(kafkajsFile('protocol/request.js'), frameRequest);

@@ -246,24 +246,30 @@ function messageRecords(messages: readonly Message[]): BatchRecords {
     const m = messages[i] as Message;
     recordsSize += recordSize(m.key, m.value, headerPairs(m.headers), i, delta(m));
   }
-  const writeRecords = (target: Buffer, at: number) => {
+  const writeRecords = (target: Buffer, from: number) => {
+    let at = from;
     for (let i = 0; i < count; i++) {
       const m = messages[i] as Message;
       at = writeRecord(target, at, m.key, m.value, headerPairs(m.headers), i, delta(m));
     }
-    if (at !== target.length) throw new Error(`batch encoder wrote ${at} of ${target.length} bytes`);
+    if (at - from !== recordsSize) throw new Error(`batch encoder wrote ${at - from} of ${recordsSize} bytes`);
   };
   return { first, max, count, recordsSize, writeRecords };
 }
 
-/** One partition's record batch (magic 2), compressed when asked. */
+/** One partition's record batch (magic 2), compressed when asked, ready to be written where the request wants it. */
+interface PreparedBatch {
+  readonly size: number;
+  write(buf: Buffer, at: number): void;
+}
+
 async function recordBatch(
   data: PartitionData,
   args: Required<Pick<ProduceArgs, 'compression' | 'producerEpoch'>> & {
     producerId: bigint;
     transactional: boolean;
   },
-): Promise<Buffer> {
+): Promise<PreparedBatch> {
   const chunk = (data.messages[0] as ChunkMessage | undefined)?.[CHUNK];
   const { first, max, count, recordsSize, writeRecords } =
     chunk === undefined ? messageRecords(data.messages) : chunkRecords(chunk);
@@ -283,28 +289,41 @@ async function recordBatch(
     body = await compressor.compress({ buffer: plain });
   }
   const size = BATCH_HEADER + (body === undefined ? recordsSize : body.length);
-  const buf = Buffer.allocUnsafe(size);
-  buf.writeBigInt64BE(0n, 0); // base offset
-  buf.writeInt32BE(size - 12, 8); // batch length: what follows this field
-  buf.writeInt32BE(0, 12); // partition leader epoch
-  buf.writeInt8(2, 16); // magic
-  buf.writeInt16BE(codec | (args.transactional ? TRANSACTIONAL : 0), 21); // attributes
-  buf.writeInt32BE(count - 1, 23); // last offset delta
-  buf.writeBigInt64BE(BigInt(first), 27);
-  buf.writeBigInt64BE(BigInt(max), 35);
-  buf.writeBigInt64BE(args.producerId, 43);
-  buf.writeInt16BE(args.producerEpoch, 51);
-  buf.writeInt32BE(data.firstSequence ?? 0, 53);
-  buf.writeInt32BE(count, 57);
-  if (body === undefined) writeRecords(buf, BATCH_HEADER);
-  else buf.set(body, BATCH_HEADER);
-  buf.writeUInt32BE(crc32c(buf.subarray(CRC_FROM)) >>> 0, CRC_AT);
-  return buf;
+  return {
+    size,
+    write(buf, at) {
+      buf.writeBigInt64BE(0n, at); // base offset
+      buf.writeInt32BE(size - 12, at + 8); // batch length: what follows this field
+      buf.writeInt32BE(0, at + 12); // partition leader epoch
+      buf.writeInt8(2, at + 16); // magic
+      buf.writeInt16BE(codec | (args.transactional ? TRANSACTIONAL : 0), at + 21); // attributes
+      buf.writeInt32BE(count - 1, at + 23); // last offset delta
+      buf.writeBigInt64BE(BigInt(first), at + 27);
+      buf.writeBigInt64BE(BigInt(max), at + 35);
+      buf.writeBigInt64BE(args.producerId, at + 43);
+      buf.writeInt16BE(args.producerEpoch, at + 51);
+      buf.writeInt32BE(data.firstSequence ?? 0, at + 53);
+      buf.writeInt32BE(count, at + 57);
+      if (body === undefined) writeRecords(buf, at + BATCH_HEADER);
+      else buf.set(body, at + BATCH_HEADER);
+      buf.writeUInt32BE(crc32c(buf.subarray(at + CRC_FROM, at + size)) >>> 0, at + CRC_AT);
+    },
+  };
 }
 
 /**
- * kafkajs's produce request v3 (which v4 to v7 reuse): same fields, same bytes, one buffer.
- * Installed over kafkajs/src/protocol/requests/produce/v3/request.js.
+ * Room left before a produce request's payload for its frame (size, api key and version,
+ * correlation id, client id), so that framing writes into the same buffer instead of copying the
+ * request into a new one. A client id longer than this leaves framing to copy.
+ */
+const FRAME_HEADROOM = 4 + 2 + 2 + 4 + 2 + 242;
+/** Payloads encoded with FRAME_HEADROOM free bytes before them in their buffer. */
+const headroomOf = new WeakMap<Buffer, Buffer>();
+
+/**
+ * kafkajs's produce request v3 (which v4 to v7 reuse): same fields, same bytes, one buffer. The
+ * batches are written straight into it (one copy of each record's bytes from its chunk), with
+ * room for the frame before it. Installed over kafkajs/src/protocol/requests/produce/v3/request.js.
  */
 export function produceRequestV3({
   acks,
@@ -333,10 +352,11 @@ export function produceRequestV3({
         const batches = [];
         for (const data of partitions) batches.push(await recordBatch(data, options));
         size += 2 + Buffer.byteLength(topic) + 4;
-        for (const batch of batches) size += 4 + 4 + batch.length;
+        for (const batch of batches) size += 4 + 4 + batch.size;
         topics.push({ topic, partitions, batches });
       }
-      const buf = Buffer.allocUnsafe(size);
+      const whole = Buffer.allocUnsafe(FRAME_HEADROOM + size);
+      const buf = whole.subarray(FRAME_HEADROOM);
       let offset = writeString(buf, 0, transactionalId);
       offset = buf.writeInt16BE(acks, offset);
       offset = buf.writeInt32BE(timeout, offset);
@@ -346,11 +366,13 @@ export function produceRequestV3({
         offset = buf.writeInt32BE(batches.length, offset);
         batches.forEach((batch, i) => {
           offset = buf.writeInt32BE(partitions[i]?.partition ?? 0, offset);
-          offset = buf.writeInt32BE(batch.length, offset);
-          offset += batch.copy(buf, offset);
+          offset = buf.writeInt32BE(batch.size, offset);
+          batch.write(buf, offset);
+          offset += batch.size;
         });
       }
       if (offset !== size) throw new Error(`produce encoder wrote ${offset} of ${size} bytes`);
+      headroomOf.set(buf, whole);
       return encoded(buf);
     },
   };
@@ -380,12 +402,16 @@ export async function frameRequest({
   const payload = (await request.encode()).buffer;
   const idBytes = clientId === null || clientId === undefined ? 0 : Buffer.byteLength(clientId);
   const size = 2 + 2 + 4 + 2 + idBytes + payload.length;
-  const buf = Buffer.allocUnsafe(4 + size);
+  const whole = headroomOf.get(payload);
+  const header = 4 + size - payload.length;
+  // The payload was encoded with room for this frame before it: the frame is written there.
+  const inPlace = whole !== undefined && header <= FRAME_HEADROOM;
+  const buf = inPlace ? whole.subarray(FRAME_HEADROOM - header) : Buffer.allocUnsafe(4 + size);
   let offset = buf.writeInt32BE(size, 0);
   offset = buf.writeInt16BE(request.apiKey, offset);
   offset = buf.writeInt16BE(request.apiVersion, offset);
   offset = buf.writeInt32BE(correlationId, offset);
   offset = writeString(buf, offset, clientId);
-  payload.copy(buf, offset);
+  if (!inPlace) buf.set(payload, offset);
   return encoded(buf);
 }

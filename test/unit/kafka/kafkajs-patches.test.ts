@@ -18,6 +18,42 @@ test("the batch CRC-32C kafkajs uses equals kafkajs's own JavaScript CRC-32C", (
   }
 });
 
+test("a fetched batch keeps kafkajs's records: none before the fetched offset, of an aborted transaction, or a control record", async () => {
+  const { readFileSync } = await import('node:fs');
+  const file = require.resolve('kafkajs/src/consumer/batch.js');
+  type BatchClass = new (topic: string, offset: string, data: object) => Record<string, unknown>;
+  const module = { exports: {} as BatchClass };
+  new Function('require', 'module', 'exports', readFileSync(file, 'utf8'))(
+    createRequire(file),
+    module,
+    module.exports,
+  );
+  const Original = module.exports;
+  const Patched = require('kafkajs/src/consumer/batch.js') as BatchClass;
+  assert.notEqual(Patched, Original);
+  const context = (producerId: string, inTransaction: boolean) => ({ producerId, inTransaction });
+  const messages = [5, 6, 7, 8, 9, 10, 11, 12].map((offset) => ({
+    offset: String(offset),
+    key: offset === 10 ? Buffer.from([0, 0, 0, 0]) : null, // 10: the abort marker of producer 2
+    isControlRecord: offset === 10,
+    batchContext: offset === 8 || offset === 9 || offset === 10 ? context('2', true) : context('1', false),
+  }));
+  for (const abortedTransactions of [[], [{ producerId: '2', firstOffset: '8' }]]) {
+    for (const fetched of ['0', '7', '13']) {
+      const data = { partition: 3, highWatermark: '13', messages, abortedTransactions };
+      const ours = new Patched('t', fetched, data);
+      const theirs = new Original('t', fetched, data);
+      for (const field of ['messages', 'messagesWithinOffset', 'rawMessages'])
+        assert.deepEqual(
+          ours[field],
+          theirs[field],
+          `${field} from ${fetched}, ${abortedTransactions.length} aborted`,
+        );
+      assert.equal((ours['lastOffset'] as () => string)(), (theirs['lastOffset'] as () => string)());
+    }
+  }
+});
+
 test('messages are grouped per partition in send order, as kafkajs does', () => {
   const group = require('kafkajs/src/producer/groupMessagesPerPartition.js') as (init: object) => object;
   const messages = [

@@ -94,3 +94,16 @@ test("request framing matches kafkajs's, with and without a client id", async ()
     assert.ok(ours.equals(theirs), `same bytes (client id ${String(clientId)})`);
   }
 });
+
+test("a framed produce request (its frame written into the room left before it) matches kafkajs's", async () => {
+  const args = {
+    acks: -1,
+    timeout: 30_000,
+    topicData: [{ topic: 'orders', partitions: [{ partition: 2, messages: messages(20) }] }],
+  };
+  for (const clientId of ['kafka-mirror', 'x'.repeat(300), null]) {
+    const ours = (await frameRequest({ correlationId: 7, clientId, request: produceRequestV3(args) })).buffer;
+    const theirs = (await kafkajsFrame({ correlationId: 7, clientId, request: kafkajsProduce(args) })).buffer;
+    assert.ok(ours.equals(theirs), `same bytes (client id of ${clientId?.length ?? 'no'} characters)`);
+  }
+});
