@@ -183,7 +183,11 @@ interface BatchData {
   abortedTransactions?: unknown[];
 }
 const batchFile = kafkajsFile('consumer/batch.js');
-const KafkaBatch = require(batchFile) as new (topic: string, fetchedOffset: string, data: BatchData) => object;
+const KafkaBatch = require(batchFile) as new (
+  topic: string,
+  fetchedOffset: string,
+  data: BatchData,
+) => object;
 const filterAbortedMessages = require(kafkajsFile('consumer/filterAbortedMessages.js')) as (args: {
   messages: BatchMessage[];
   abortedTransactions?: unknown[];

@@ -252,7 +252,8 @@ function messageRecords(messages: readonly Message[]): BatchRecords {
       const m = messages[i] as Message;
       at = writeRecord(target, at, m.key, m.value, headerPairs(m.headers), i, delta(m));
     }
-    if (at - from !== recordsSize) throw new Error(`batch encoder wrote ${at - from} of ${recordsSize} bytes`);
+    if (at - from !== recordsSize)
+      throw new Error(`batch encoder wrote ${at - from} of ${recordsSize} bytes`);
   };
   return { first, max, count, recordsSize, writeRecords };
 }
