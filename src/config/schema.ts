@@ -59,14 +59,14 @@ const topLevel = {
       default: 100_000,
     },
     maxBytes: {
-      doc: 'Memory of the records buffered per flow: keys, values, headers and the objects that hold them (512 bytes per record, 144 per source header). When full, fetching pauses. Size the V8 heap to the budgets: docs/operations.md, Memory.',
+      doc: 'Memory of the records buffered per flow, held encoded as they will be written (keys, values, headers, record framing) plus 12 bytes per record and 4 KiB per chunk of up to producer.maxRequestBytes. When full, fetching pauses. Size the V8 heap to the budgets: docs/operations.md, Memory.',
       format: 'size',
       default: '64MiB',
     },
   },
   consumer: {
     maxBytes: {
-      doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record, as the queue counts it). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
+      doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record and 144 per header for the objects that hold them). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
       format: 'size',
       default: '8MiB',
     },

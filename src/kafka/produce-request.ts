@@ -7,6 +7,7 @@
 // buffer, the request is one buffer and its frame is one more: three copies. The bytes on the
 // wire are the same (test/unit/kafka/produce-request.test.ts compares them with kafkajs's own).
 import { createRequire } from 'node:module';
+import type { ProvenanceTail } from '../replication/records.ts';
 import type { RecordChunk } from './record-chunk.ts';
 
 const require = createRequire(import.meta.url);
@@ -25,7 +26,7 @@ export interface Encoded {
 
 const encoded = (buf: Buffer): Encoded => ({ buf, buffer: buf, size: () => buf.length });
 
-const sizeOfVarInt = (value: number): number => {
+export const sizeOfVarInt = (value: number): number => {
   let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
   let size = 1;
   while (zigzag >= 128) {
@@ -97,17 +98,24 @@ interface RecordFields {
   headers?: Record<string, unknown> | HeaderPairs;
 }
 
-/** Size of a record's body (everything after its length varint). */
-function recordBodySize(
+/** Header bytes of a provenance tail around these offset digits. */
+const tailSize = (tail: ProvenanceTail, offset: string) =>
+  tail.before.length + sizeOfVarInt(offset.length) + offset.length + tail.after.length;
+
+/** Size of a record's body (everything after its length varint); `tail` adds six headers after `list`. */
+export function recordBodySize(
   list: HeaderPairs,
   delta: number,
   offsetDelta: number,
   key: Bytes,
   value: Bytes,
+  tail?: ProvenanceTail,
+  offset = '',
 ): number {
   let size = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
-  size += sizeOfVarInt(list.length);
+  size += sizeOfVarInt(list.length + (tail === undefined ? 0 : 6));
   for (const [name, data] of list) size += sizeOfBytes(name) + sizeOfBytes(data);
+  if (tail !== undefined) size += tailSize(tail, offset);
   return size;
 }
 
@@ -125,7 +133,8 @@ export function recordSize(
 
 /**
  * One record of a v2 record batch (kafkajs's recordBatch/record/v0) written at `offset`, headers in
- * list order (duplicates and null values kept). Returns the offset after it.
+ * list order (duplicates and null values kept), then the provenance tail if any with `sourceOffset`
+ * as km.src.offset. `body` is its recordBodySize. Returns the offset after it.
  */
 export function writeRecord(
   buf: Buffer,
@@ -135,19 +144,40 @@ export function writeRecord(
   headers: HeaderPairs,
   offsetDelta: number,
   delta: number,
+  tail?: ProvenanceTail,
+  sourceOffset = '',
+  body = recordBodySize(headers, delta, offsetDelta, key, value, tail, sourceOffset),
 ): number {
-  offset = writeVarInt(buf, offset, recordBodySize(headers, delta, offsetDelta, key, value));
+  offset = writeVarInt(buf, offset, body);
   buf[offset++] = 0; // attributes
   offset = writeVarInt(buf, offset, delta);
   offset = writeVarInt(buf, offset, offsetDelta);
   offset = writeBytes(buf, offset, key);
   offset = writeBytes(buf, offset, value);
-  offset = writeVarInt(buf, offset, headers.length);
+  offset = writeVarInt(buf, offset, headers.length + (tail === undefined ? 0 : 6));
   for (const [name, data] of headers) {
     offset = writeBytes(buf, offset, name);
     offset = writeBytes(buf, offset, data);
   }
+  if (tail !== undefined) {
+    buf.set(tail.before, offset);
+    offset = writeVarInt(buf, offset + tail.before.length, sourceOffset.length);
+    // Decimal digits: one byte each, written here rather than through a call into C++.
+    for (let i = 0; i < sourceOffset.length; i++) buf[offset++] = sourceOffset.charCodeAt(i);
+    buf.set(tail.after, offset);
+    offset += tail.after.length;
+  }
   return offset;
+}
+
+/** Pairs encoded as record headers, one after the other (a provenance tail's parts). */
+export function encodeHeaders(pairs: HeaderPairs): Buffer {
+  let size = 0;
+  for (const [name, data] of pairs) size += sizeOfBytes(name) + sizeOfBytes(data);
+  const buf = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const [name, data] of pairs) at = writeBytes(buf, writeBytes(buf, at, name), data);
+  return buf;
 }
 
 /** One record in a buffer of its own: kafkajs's Record, for code paths other than produce requests. */

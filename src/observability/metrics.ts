@@ -116,7 +116,7 @@ export class Metrics {
     });
     this.queueBytes = new Gauge({
       name: 'kafka_mirror_queue_bytes',
-      help: 'Memory budget used by the queue (record bytes plus per-record overhead).',
+      help: 'Memory budget used by the queue: its chunks of encoded records, plus 12 bytes per record and 4 KiB per chunk.',
       labelNames: ['flow'],
       registers,
     });

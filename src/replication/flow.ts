@@ -6,7 +6,7 @@ import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '..
 import { chunkCharge, encodeChunk, type RecordChunk } from '../kafka/record-chunk.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
-import { ProvenanceHeader, provenanceStamp } from './provenance.ts';
+import { ProvenanceHeader, provenanceStamp, type Stamped } from './provenance.ts';
 import {
   payloadBytes,
   wireBytes,
@@ -141,7 +141,7 @@ export class Flow {
   readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
-  readonly #stamps = new Map<string, (headers: HeaderList, offset: string) => HeaderList | undefined>();
+  readonly #stamps = new Map<string, (headers: HeaderList) => Stamped | undefined>();
   readonly #identity: { source: string; target: string };
   readonly #timers: NodeJS.Timeout[] = [];
   #state: FlowState = FlowState.STARTING;
@@ -393,11 +393,19 @@ export class Flow {
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as SourceRecord;
       const relayed = kind === 'heartbeat' && r.headers.some(([key]) => key === ProvenanceHeader.origin);
-      const headers = relayed ? undefined : stamp(r.headers, r.offset);
-      if (headers === undefined) {
+      const stamped = relayed ? undefined : stamp(r.headers);
+      if (stamped === undefined) {
         if (!relayed) loops++; // the target already has it; committed past like any other
       } else {
-        const record: TargetRecord = { key: r.key, value: r.value, timestamp: r.timestamp, headers };
+        const { headers, tail } = stamped;
+        const record: TargetRecord = {
+          key: r.key,
+          value: r.value,
+          timestamp: r.timestamp,
+          headers,
+          tail,
+          offset: r.offset,
+        };
         const size = wireBytes(record);
         // A chunk is one produce request: it is cut before the record that would make it larger.
         if (out.length > 0 && wire + size > this.#chunk.requestBytes && !(await cut(previous + 1)))

@@ -28,19 +28,38 @@ export interface SourceBatch {
   readonly compression?: Compression;
 }
 
+/**
+ * The provenance headers records of one source partition and one path share (provenance.ts), encoded
+ * once: a record adds only its offset's digits between `before` and `after`.
+ */
+export interface ProvenanceTail {
+  /** The cluster, topic and partition pairs, then the offset pair's key, as encoded record headers. */
+  readonly before: Buffer;
+  /** The origin and hops pairs, encoded. */
+  readonly after: Buffer;
+  /** Key and value bytes of the six pairs, the offset's digits left out. */
+  readonly payload: number;
+  /** The same as pairs: cluster, topic, partition, origin, hops (the offset pair goes after the third). */
+  readonly pairs: HeaderList;
+}
+
 export interface TargetRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** Written first, in order. */
   readonly headers: HeaderList;
   readonly timestamp: string;
+  /** Replicated records: provenance headers written after `headers`, `offset` (the source offset) as km.src.offset. */
+  readonly tail?: ProvenanceTail;
+  readonly offset?: string;
 }
 
 /**
- * Heap a queued record holds beyond its payload: the record object, the Buffer views of key and
- * value, its header list with the per-record offset pair (the other provenance pairs are shared,
- * provenance.ts), and its offset and timestamp strings. Measured on Node 24 at about 490 bytes
- * (test/unit/replication/record-memory.test.ts checks the figure); it makes the queue's byte
- * budget a budget of memory, not of payload.
+ * Heap a decoded source record holds beyond its payload while its fetch waits to be queued: the
+ * record object, the Buffer views of key and value, and its offset and timestamp strings.
+ * Measured on Node 24 at about 390 bytes (test/unit/replication/record-memory.test.ts checks the
+ * figure); the fetch sizer counts it, so consumer.maxBytes is a budget of memory. (Queued records
+ * are encoded chunks, charged by kafka/record-chunk.ts chunkCharge.)
  */
 export const RECORD_OVERHEAD_BYTES = 512;
 
@@ -51,19 +70,17 @@ export const HEADER_OVERHEAD_BYTES = 144;
 export function payloadBytes(record: SourceRecord | TargetRecord): number {
   let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
   for (const [key, value] of record.headers) bytes += key.length + (value?.length ?? 0);
+  if ('tail' in record && record.tail !== undefined)
+    bytes += record.tail.payload + (record.offset?.length ?? 0);
   return bytes;
 }
 
-/**
- * What the queue charges a record: its payload (provenance headers included, `payloadBytes`)
- * plus the objects that hold it, `sourceHeaders` being the headers it brought from the source
- * (the provenance pairs are shared and cost only their bytes).
- */
+/** The memory of a decoded source record: its payload plus the objects that hold it and its headers. */
 export function queueCharge(payload: number, sourceHeaders: number): number {
   return RECORD_OVERHEAD_BYTES + HEADER_OVERHEAD_BYTES * sourceHeaders + payload;
 }
 
 /** Upper bound of a record's size in a produce request: payload plus its varint framing. */
 export function wireBytes(record: TargetRecord): number {
-  return 24 + 8 * record.headers.length + payloadBytes(record);
+  return 24 + 8 * (record.headers.length + (record.tail === undefined ? 0 : 6)) + payloadBytes(record);
 }

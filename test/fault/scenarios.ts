@@ -381,10 +381,15 @@ export const scenarios: readonly Scenario[] = [
         async () => (total(await scrape(admin), 'kafka_mirror_halted_partitions') === 6 ? true : undefined),
         60_000,
       );
-      const halts = daemon.logs.filter(
-        (l) =>
-          l['msg'] === 'partition halted: the target topic was deleted; nothing past it will be committed',
+      const isHalt = (l: Record<string, unknown>) =>
+        l['msg'] === 'partition halted: the target topic was deleted; nothing past it will be committed';
+      // The log lines can arrive after the metric is scraped (stdout is a pipe).
+      await eventually(
+        'six halts logged',
+        async () => (daemon.logs.filter(isHalt).length >= 6 ? true : undefined),
+        10_000,
       );
+      const halts = daemon.logs.filter(isHalt);
       assert.equal(halts.length, 6, 'one halt logged per partition');
       for (const halt of halts)
         assert.equal((halt['err'] as { code?: string }).code, 'KM_TARGET_TOPIC_MISSING');

@@ -1,9 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { provenanceStamp, ProvenanceHeader } from '../../../src/replication/provenance.ts';
-import type { HeaderList } from '../../../src/replication/records.ts';
+import {
+  provenanceStamp,
+  ProvenanceHeader,
+  stampedHeaders,
+  type Origin,
+} from '../../../src/replication/provenance.ts';
+import { decodeChunk, encodeChunk } from '../../../src/kafka/record-chunk.ts';
+import { payloadBytes, wireBytes, type HeaderList } from '../../../src/replication/records.ts';
 
 const origin = { cluster: 'us', topic: 'orders', partition: 3, sourceId: 'ID-US', targetId: 'ID-ASIA' };
+
+/** A stamp that returns the record's whole header list as written (undefined: not written). */
+const stamper = (from: Origin) => {
+  const stamp = provenanceStamp(from);
+  return (headers: HeaderList, offset: number | string) => {
+    const stamped = stamp(headers);
+    return stamped === undefined ? undefined : stampedHeaders(stamped, offset);
+  };
+};
 const asText = (headers: HeaderList | undefined) =>
   headers?.map(([k, v]) => [k, v === null ? null : v.toString()]);
 
@@ -14,7 +29,7 @@ test('appends the source position, origin and hops after the original headers, k
     ['a', Buffer.from('second')],
     ['km.user-owned', Buffer.from('kept: not a reserved name')],
   ];
-  const out = provenanceStamp(origin)(user, '41');
+  const out = stamper(origin)(user, '41');
   assert.ok(out !== undefined);
   assert.deepEqual(
     out.slice(0, 4),
@@ -40,7 +55,7 @@ test('a record from an earlier hop keeps its origin, extends its hops, and has i
     [ProvenanceHeader.origin, 'ID-EU'],
     [ProvenanceHeader.hops, 'ID-EU,ID-US'],
   ];
-  const out = provenanceStamp(origin)(fromEarlierHop, 99);
+  const out = stamper(origin)(fromEarlierHop, 99);
   assert.deepEqual(asText(out), [
     ['x', '1'],
     [ProvenanceHeader.cluster, 'us'],
@@ -53,7 +68,7 @@ test('a record from an earlier hop keeps its origin, extends its hops, and has i
 });
 
 test('a record whose hops include the target is not written again (loop guard)', () => {
-  const stamp = provenanceStamp(origin);
+  const stamp = stamper(origin);
   assert.equal(
     stamp([[ProvenanceHeader.hops, Buffer.from('ID-ASIA,ID-US')]], 1),
     undefined,
@@ -64,9 +79,9 @@ test('a record whose hops include the target is not written again (loop guard)',
 });
 
 test('a ring A -> B -> C -> A writes each record once per cluster', () => {
-  const ab = provenanceStamp({ ...origin, sourceId: 'A', targetId: 'B' });
-  const bc = provenanceStamp({ ...origin, sourceId: 'B', targetId: 'C' });
-  const ca = provenanceStamp({ ...origin, sourceId: 'C', targetId: 'A' });
+  const ab = stamper({ ...origin, sourceId: 'A', targetId: 'B' });
+  const bc = stamper({ ...origin, sourceId: 'B', targetId: 'C' });
+  const ca = stamper({ ...origin, sourceId: 'C', targetId: 'A' });
   const onB = ab([], 0);
   assert.ok(onB !== undefined);
   const onC = bc(onB, 0);
@@ -81,10 +96,28 @@ test('a ring A -> B -> C -> A writes each record once per cluster', () => {
 });
 
 test('one stamp serves many records of its partition, each with its own offset', () => {
-  const stamp = provenanceStamp({ ...origin, topic: 'päyments', partition: 12 });
+  const stamp = stamper({ ...origin, topic: 'päyments', partition: 12 });
   const first = stamp([], 100);
   const second = stamp([['h', null]], 101);
   assert.equal(first?.find(([k]) => k === ProvenanceHeader.offset)?.[1], '100');
   assert.equal(second?.find(([k]) => k === ProvenanceHeader.offset)?.[1], '101');
   assert.equal(first?.find(([k]) => k === ProvenanceHeader.topic)?.[1], 'päyments');
+});
+
+test('a record encoded with its provenance tail carries exactly the stamped headers, and is counted the same', () => {
+  const stamp = provenanceStamp({ ...origin, topic: 'päyments', partition: 12 });
+  const stamped = stamp([
+    ['h', null],
+    [ProvenanceHeader.offset, 'from an earlier hop: replaced'],
+    ['x', Buffer.from('1')],
+  ]);
+  assert.ok(stamped !== undefined);
+  const record = { key: null, value: Buffer.from('v'), timestamp: '5', ...stamped, offset: '1234567' };
+  const [written] = decodeChunk(encodeChunk([record]));
+  const expected = stampedHeaders(stamped, '1234567');
+  assert.deepEqual(asText(written?.headers), asText(expected));
+  // As bytes on the wire (a string's length would count characters).
+  const bytes = expected.map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v) : v] as const);
+  assert.equal(payloadBytes(record), payloadBytes({ ...record, headers: bytes, tail: undefined }));
+  assert.equal(wireBytes(record), wireBytes({ ...record, headers: bytes, tail: undefined }));
 });
