@@ -8,7 +8,7 @@
 // wire are the same (test/unit/kafka/produce-request.test.ts compares them with kafkajs's own).
 import { createRequire } from 'node:module';
 import type { ProvenanceTail } from '../replication/records.ts';
-import type { RecordChunk } from './record-chunk.ts';
+import { CHUNK_HEADROOM, hasHeadroom, type RecordChunk } from './record-chunk.ts';
 
 const require = createRequire(import.meta.url);
 /** CRC-32C (Castagnoli) in native code, as Kafka's record batches use it. */
@@ -253,7 +253,11 @@ const chunkRecords = (chunk: RecordChunk): BatchRecords => ({
   max: chunk.maxTimestamp,
   count: chunk.count,
   recordsSize: chunk.body.length,
-  writeRecords: (target, at) => target.set(chunk.body, at),
+  writeRecords: (target, at) => {
+    // Already there when the request was built around the chunk's body (produceRequestV3).
+    if (target.buffer !== chunk.body.buffer || target.byteOffset + at !== chunk.body.byteOffset)
+      target.set(chunk.body, at);
+  },
 });
 
 /** kafkajs's messages, each record written straight into the batch: sized in a first pass, written in a second. */
@@ -348,8 +352,43 @@ async function recordBatch(
  * request into a new one. A client id longer than this leaves framing to copy.
  */
 const FRAME_HEADROOM = 4 + 2 + 2 + 4 + 2 + 242;
-/** Payloads encoded with FRAME_HEADROOM free bytes before them in their buffer. */
-const headroomOf = new WeakMap<Buffer, Buffer>();
+/** Encoded payloads with bytes free before them in their buffer (how many): their frame goes there. */
+const headroomOf = new WeakMap<Buffer, number>();
+
+/**
+ * The request of one uncompressed chunk, built in the chunk's own buffer: the request and batch
+ * headers in the headroom before its body, so the records are not copied. A retry writes the same
+ * bytes there again but for its correlation id; the earlier attempt's bytes have left the socket by
+ * then unless it timed out with its write still queued, and then the broker gets the retry's
+ * correlation id twice, for the same records: a duplicate write, as any retry after a timeout may
+ * be. Undefined when the headers do not fit.
+ */
+function inChunk(
+  data: PartitionData,
+  topic: string,
+  transactionalId: string | null,
+  batch: PreparedBatch,
+): { buf: Buffer; headerBytes: number; free: number } | undefined {
+  const chunk = (data.messages[0] as ChunkMessage | undefined)?.[CHUNK];
+  if (chunk === undefined || !hasHeadroom(chunk.body) || batch.size !== BATCH_HEADER + chunk.body.length)
+    return undefined;
+  const headerBytes =
+    2 +
+    (transactionalId == null ? 0 : Buffer.byteLength(transactionalId)) +
+    2 +
+    4 +
+    4 +
+    2 +
+    Buffer.byteLength(topic) +
+    4 +
+    4 +
+    4;
+  const free = CHUNK_HEADROOM - headerBytes - BATCH_HEADER;
+  if (free < 0) return undefined; // framing copies when the frame does not fit in `free`
+  const { body } = chunk;
+  const start = body.byteOffset - BATCH_HEADER - headerBytes;
+  return { buf: Buffer.from(body.buffer, start, headerBytes + batch.size), headerBytes, free };
+}
 
 /**
  * kafkajs's produce request v3 (which v4 to v7 reuse): same fields, same bytes, one buffer. The
@@ -386,8 +425,17 @@ export function produceRequestV3({
         for (const batch of batches) size += 4 + 4 + batch.size;
         topics.push({ topic, partitions, batches });
       }
-      const whole = Buffer.allocUnsafe(FRAME_HEADROOM + size);
-      const buf = whole.subarray(FRAME_HEADROOM);
+      const only = topics.length === 1 && topics[0]?.batches.length === 1 ? topics[0] : undefined;
+      const built =
+        only === undefined || (compression & COMPRESSION_CODEC_MASK) !== 0
+          ? undefined
+          : inChunk(
+              only.partitions[0] as PartitionData,
+              only.topic,
+              transactionalId,
+              only.batches[0] as PreparedBatch,
+            );
+      const buf = built?.buf ?? Buffer.allocUnsafe(FRAME_HEADROOM + size).subarray(FRAME_HEADROOM);
       let offset = writeString(buf, 0, transactionalId);
       offset = buf.writeInt16BE(acks, offset);
       offset = buf.writeInt32BE(timeout, offset);
@@ -403,7 +451,7 @@ export function produceRequestV3({
         });
       }
       if (offset !== size) throw new Error(`produce encoder wrote ${offset} of ${size} bytes`);
-      headroomOf.set(buf, whole);
+      headroomOf.set(buf, built?.free ?? FRAME_HEADROOM);
       return encoded(buf);
     },
   };
@@ -433,11 +481,12 @@ export async function frameRequest({
   const payload = (await request.encode()).buffer;
   const idBytes = clientId === null || clientId === undefined ? 0 : Buffer.byteLength(clientId);
   const size = 2 + 2 + 4 + 2 + idBytes + payload.length;
-  const whole = headroomOf.get(payload);
   const header = 4 + size - payload.length;
   // The payload was encoded with room for this frame before it: the frame is written there.
-  const inPlace = whole !== undefined && header <= FRAME_HEADROOM;
-  const buf = inPlace ? whole.subarray(FRAME_HEADROOM - header) : Buffer.allocUnsafe(4 + size);
+  const inPlace = header <= (headroomOf.get(payload) ?? 0);
+  const buf = inPlace
+    ? Buffer.from(payload.buffer, payload.byteOffset - header, header + payload.length)
+    : Buffer.allocUnsafe(4 + size);
   let offset = buf.writeInt32BE(size, 0);
   offset = buf.writeInt16BE(request.apiKey, offset);
   offset = buf.writeInt16BE(request.apiVersion, offset);

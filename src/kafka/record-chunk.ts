@@ -29,11 +29,23 @@ export interface RecordChunk {
 }
 
 /**
- * What the queue charges a chunk: its body, its typed arrays (12 bytes a record) and its objects
- * (the chunk, the views and their array buffers: about 2.6 KiB of heap measured on Node 24,
- * test/unit/replication/record-memory.test.ts checks the total).
+ * Free bytes every chunk's body has before it in its own buffer: an uncompressed produce request
+ * of the chunk writes its header and frame there, so the records are never copied again
+ * (produce-request.ts).
  */
-export const chunkCharge = (chunk: RecordChunk): number => chunk.body.length + 12 * chunk.count + 4096;
+export const CHUNK_HEADROOM = 512;
+const withHeadroom = new WeakSet<Buffer>();
+
+/** Whether `body` is a chunk body with CHUNK_HEADROOM bytes before it that nothing else uses. */
+export const hasHeadroom = (body: Buffer): boolean => withHeadroom.has(body);
+
+/**
+ * What the queue charges a chunk: its body and headroom, its typed arrays (12 bytes a record) and
+ * its objects (the chunk, the views and their array buffers: about 2.6 KiB of heap measured on
+ * Node 24, test/unit/replication/record-memory.test.ts checks the total).
+ */
+export const chunkCharge = (chunk: RecordChunk): number =>
+  CHUNK_HEADROOM + chunk.body.length + 12 * chunk.count + 4096;
 
 export function encodeChunk(records: readonly TargetRecord[], compression?: Compression): RecordChunk {
   const count = records.length;
@@ -57,7 +69,9 @@ export function encodeChunk(records: readonly TargetRecord[], compression?: Comp
     ends[i] = body;
     size += sizeOfVarInt(body) + body;
   }
-  const body = Buffer.allocUnsafe(size);
+  // A buffer of its own (never a slice of Node's shared pool): its headroom is the chunk's to write.
+  const body = Buffer.allocUnsafeSlow(CHUNK_HEADROOM + size).subarray(CHUNK_HEADROOM);
+  withHeadroom.add(body);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as TargetRecord;

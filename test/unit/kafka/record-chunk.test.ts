@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { kafkajs } from '../../../src/kafka/kafkajs.ts';
-import { chunkMessage, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
+import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
 import {
   decodeChunk,
   encodeChunk,
@@ -109,4 +109,48 @@ test('requestChunks keeps a chunk within the limit whole, and cuts a larger one 
     'a record larger than the limit goes alone',
   );
   assert.deepEqual(pieces.flatMap(decodeChunk), decodeChunk(chunk), 'every record once, in order');
+});
+
+test("a framed chunk request (built in the chunk's own buffer) matches kafkajs's, for short and long names", async () => {
+  const kafkajsFrameFile = require.resolve('kafkajs/src/protocol/request.js');
+  const frame = { exports: {} as (args: object) => Promise<{ buffer: Buffer }> };
+  new Function('require', 'module', 'exports', readFileSync(kafkajsFrameFile, 'utf8'))(
+    createRequire(kafkajsFrameFile),
+    frame,
+    frame.exports,
+  );
+  const plain = records(25);
+  const chunk = encodeChunk(plain);
+  const bodyBefore = Buffer.from(chunk.body);
+  for (const [topic, clientId, transactionalId, fits] of [
+    ['orders', 'kafka-mirror', null, true],
+    ['o'.repeat(249), 'kafka-mirror', `km/${'t'.repeat(249)}/0`, false], // headers too long: a new buffer
+    ['orders', 'c'.repeat(450), null, false], // the frame does not fit: framing copies
+  ] as const) {
+    const args = (messages: readonly object[]) => ({
+      acks: -1,
+      timeout: 30_000,
+      transactionalId,
+      topicData: [{ topic, partitions: [{ partition: 1, messages }] }],
+    });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const ours = await frameRequest({
+        correlationId: 40 + attempt,
+        clientId,
+        request: produceRequestV3(args([chunkMessage(chunk)])),
+      });
+      const theirs = await frame.exports({
+        correlationId: 40 + attempt,
+        clientId,
+        request: kafkajsProduce(args(plain)),
+      });
+      assert.ok(
+        ours.buffer.equals(theirs.buffer),
+        `same bytes (${topic.length}-byte topic, attempt ${attempt})`,
+      );
+      const inChunk = ours.buffer.buffer === chunk.body.buffer;
+      assert.equal(inChunk, fits, 'built in the chunk only when it fits');
+    }
+  }
+  assert.ok(chunk.body.equals(bodyBefore), 'the records themselves are untouched');
 });
