@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Kafka, logLevel } from './kafkajs.ts';
+import { Kafka, logLevel, readIntoOneBuffer } from './kafkajs.ts';
 
 /**
  * kafkajs logs go through pino, tagged with the cluster alias. kafkajs logs every failed request
@@ -45,6 +45,7 @@ export function createClient(cluster: ClusterConfig, logger: Logger, requestTime
     // kafkajs's own retries smooth over leader moves and short outages; longer ones are retried
     // by the flow with its own backoff, so nothing here gives up for good.
     retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 8 },
+    socketFactory: readIntoOneBuffer,
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(logger.child({ cluster: cluster.alias, component: 'kafkajs' })),
   });

@@ -24,6 +24,7 @@
 //    can be set per group while it runs, so that the reader sizes its fetches by what they
 //    decode to (fetch-sizer.ts).
 import { createRequire } from 'node:module';
+import net, { type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
@@ -314,7 +315,95 @@ export function setGroupFetchLimits(groupId: string, limits: GroupFetchLimits | 
   else groupFetchLimits.set(groupId, limits);
 }
 
+/** A response being read off a connection: its 4-byte size, then its bytes. */
+interface Assembly {
+  readonly size: Buffer;
+  sizeRead: number;
+  response: Buffer | undefined;
+  read: number;
+}
+const ASSEMBLY = Symbol('response being read');
+interface ConnectionState {
+  [ASSEMBLY]?: Assembly;
+  authHandlers?: { onSuccess(data: Buffer): void } | null;
+  authExpectResponse?: boolean;
+  requestQueue: { fulfillRequest(response: { size: number; correlationId: number; payload: Buffer }): void };
+}
+const Connection = require(kafkajsFile('network/connection.js')) as { prototype: object };
+/**
+ * kafkajs's Connection.processData, reading each response into one buffer of its size as its bytes
+ * arrive. kafkajs kept every socket chunk until the response was complete, then concatenated them
+ * (a second copy of every fetched byte, in a new buffer per response); this copies each chunk
+ * once and keeps none, so a socket may read into a buffer it reuses (readIntoOneBuffer).
+ */
+Object.defineProperty(Connection.prototype, 'processData', {
+  value: function processData(this: ConnectionState, data: Buffer): void {
+    // kafkajs's conditions (authHandlers is null, not undefined, outside authentication)
+    if (this.authHandlers && !this.authExpectResponse) {
+      this.authHandlers.onSuccess(Buffer.from(data));
+      return;
+    }
+    const state = (this[ASSEMBLY] ??= { size: Buffer.alloc(4), sizeRead: 0, response: undefined, read: 0 });
+    let at = 0;
+    while (at < data.length) {
+      if (state.response === undefined) {
+        const n = Math.min(4 - state.sizeRead, data.length - at);
+        state.size.set(data.subarray(at, at + n), state.sizeRead);
+        state.sizeRead += n;
+        at += n;
+        if (state.sizeRead < 4) return;
+        state.response = Buffer.allocUnsafe(state.size.readInt32BE(0));
+        state.read = 0;
+      }
+      const n = Math.min(state.response.length - state.read, data.length - at);
+      state.response.set(data.subarray(at, at + n), state.read);
+      state.read += n;
+      at += n;
+      if (state.read < state.response.length) return;
+      const response = state.response;
+      state.response = undefined;
+      state.sizeRead = 0;
+      if (this.authHandlers) {
+        // As kafkajs: an authentication response ends what this chunk is read for.
+        this.authHandlers.onSuccess(Buffer.concat([state.size, response]));
+        return;
+      }
+      this.requestQueue.fulfillRequest({
+        size: response.length,
+        correlationId: response.readInt32BE(0),
+        payload: response.subarray(4),
+      });
+    }
+  },
+  writable: true,
+  configurable: true,
+});
+
 const kafkajs = require('kafkajs') as typeof KafkaJs;
+
+/**
+ * kafkajs's socket factory, with plaintext sockets reading into one 64 KiB buffer of their own
+ * instead of a new buffer per read (processData copies what it needs at once). TLS sockets are
+ * kafkajs's.
+ */
+export const readIntoOneBuffer: KafkaJs.ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  if (ssl) return defaultSocketFactory()({ host, port, ssl, onConnect });
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  const socket: Socket = net.connect(
+    {
+      host,
+      port,
+      onread: {
+        buffer,
+        callback: (read: number, into: Uint8Array) => socket.emit('data', into.subarray(0, read)) || true,
+      },
+    },
+    onConnect,
+  );
+  socket.setKeepAlive(true, 60_000); // as kafkajs
+  return socket;
+};
+const defaultSocketFactory = require(kafkajsFile('network/socketFactory.js')) as () => KafkaJs.ISocketFactory;
 
 const zstdCompress = promisify(zlib.zstdCompress);
 const zstdDecompress = promisify(zlib.zstdDecompress);

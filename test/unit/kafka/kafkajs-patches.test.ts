@@ -159,3 +159,40 @@ test('a consumer group reads its fetch limits from setGroupFetchLimits while it 
   setGroupFetchLimits('g1', undefined);
   assert.deepEqual([group.maxBytes, group.maxBytesPerPartition], [1000, 100]);
 });
+
+test('a connection reads responses split anywhere and several in one read, keeping none of the read buffers', () => {
+  const Connection = require('kafkajs/src/network/connection.js') as { prototype: object };
+  const fulfilled: Array<{ size: number; correlationId: number; payload: string }> = [];
+  const connection = Object.create(Connection.prototype) as { processData(data: Buffer): void };
+  Object.assign(connection, {
+    authHandlers: null, // as kafkajs sets it outside authentication
+    requestQueue: {
+      fulfillRequest: (r: { size: number; correlationId: number; payload: Buffer }) =>
+        fulfilled.push({ size: r.size, correlationId: r.correlationId, payload: r.payload.toString() }),
+    },
+  });
+  const response = (correlationId: number, payload: string) => {
+    const body = Buffer.alloc(4 + payload.length);
+    body.writeInt32BE(correlationId, 0);
+    body.write(payload, 4);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+    return Buffer.concat([size, body]);
+  };
+  const wire = Buffer.concat([response(1, 'first'), response(2, ''), response(3, 'x'.repeat(3000))]);
+  // One reused read buffer, cut at every awkward place: inside a size, between responses, one byte at a time.
+  const reads = [1, 2, 5, 9, 10, 11, 40, 2000, wire.length];
+  const reused = Buffer.alloc(wire.length);
+  let from = 0;
+  for (const to of reads) {
+    wire.copy(reused, 0, from, to);
+    connection.processData(reused.subarray(0, to - from));
+    reused.fill(0xee); // what the socket does next: reads over it
+    from = to;
+  }
+  assert.deepEqual(fulfilled, [
+    { size: 9, correlationId: 1, payload: 'first' },
+    { size: 4, correlationId: 2, payload: '' },
+    { size: 3004, correlationId: 3, payload: 'x'.repeat(3000) },
+  ]);
+});
