@@ -364,9 +364,9 @@ Object.defineProperty(Connection.prototype, 'processData', {
       state.response = undefined;
       state.sizeRead = 0;
       if (this.authHandlers) {
-        // As kafkajs: an authentication response ends what this chunk is read for.
+        // A response during authentication goes to its handler, size included (as kafkajs).
         this.authHandlers.onSuccess(Buffer.concat([state.size, response]));
-        return;
+        continue;
       }
       this.requestQueue.fulfillRequest({
         size: response.length,

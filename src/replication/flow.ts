@@ -347,8 +347,8 @@ export class Flow {
     const kind = batch.topic === this.#heartbeatTopic ? 'heartbeat' : 'data';
     const topic = this.remoteTopic(batch.topic);
     // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
-    // the queue budget. It is queued in chunks of at most 1/16 of the budget, each with its own
-    // ticket, so the queue holds its budget plus at most one chunk.
+    // the queue budget. It is queued in chunks of at most one produce request and 1/16 of the
+    // budget, each with its own ticket, so the queue holds its budget plus at most one chunk.
     const generation = this.#generation;
     let out: TargetRecord[] = [];
     /** Upper bound of `out` encoded (wireBytes). */

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../src/kafka/kafkajs.ts';
+import { original } from '../../support/kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -18,17 +19,9 @@ test("the batch CRC-32C kafkajs uses equals kafkajs's own JavaScript CRC-32C", (
   }
 });
 
-test("a fetched batch keeps kafkajs's records: none before the fetched offset, of an aborted transaction, or a control record", async () => {
-  const { readFileSync } = await import('node:fs');
-  const file = require.resolve('kafkajs/src/consumer/batch.js');
+test("a fetched batch keeps kafkajs's records: none before the fetched offset, of an aborted transaction, or a control record", () => {
   type BatchClass = new (topic: string, offset: string, data: object) => Record<string, unknown>;
-  const module = { exports: {} as BatchClass };
-  new Function('require', 'module', 'exports', readFileSync(file, 'utf8'))(
-    createRequire(file),
-    module,
-    module.exports,
-  );
-  const Original = module.exports;
+  const Original = original<BatchClass>('consumer/batch.js');
   const Patched = require('kafkajs/src/consumer/batch.js') as BatchClass;
   assert.notEqual(Patched, Original);
   const context = (producerId: string, inTransaction: boolean) => ({ producerId, inTransaction });

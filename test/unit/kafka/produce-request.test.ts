@@ -2,38 +2,12 @@
 // same bytes on the wire as kafkajs's own encoders, which are loaded here from their files.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { kafkajs } from '../../../src/kafka/kafkajs.ts';
 import { frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
+import { kafkajsFrame, kafkajsProduce, sampleRecords } from '../../support/kafkajs-original.ts';
 
-const require = createRequire(import.meta.url);
-
-/** A kafkajs module as shipped, evaluated apart from the patched module cache. */
-function original<T>(relative: string): T {
-  const file = require.resolve(`kafkajs/src/${relative}`);
-  const module = { exports: {} as T };
-  const load = new Function('require', 'module', 'exports', readFileSync(file, 'utf8'));
-  load(createRequire(file), module, module.exports);
-  return module.exports;
-}
-
-type Request = { encode(): Promise<{ buffer: Buffer }> };
-const kafkajsProduce = original<(args: object) => Request>('protocol/requests/produce/v3/request.js');
-const kafkajsFrame = original<(args: object) => Promise<{ buffer: Buffer }>>('protocol/request.js');
-
-const messages = (count: number) =>
-  Array.from({ length: count }, (_, i) => ({
-    key: i % 3 === 0 ? null : Buffer.from(`key-${i}`),
-    value: i % 5 === 0 ? null : randomBytes(i * 37),
-    timestamp: String(1_700_000_000_000 + ((i * 7919) % 1000)),
-    headers: [
-      ['trace', Buffer.from('a')],
-      ['trace', null],
-      ['km.src.offset', String(i)],
-    ] as Array<readonly [string, Buffer | string | null]>,
-  }));
+const messages = sampleRecords;
 
 for (const [name, compression] of [
   ['none', kafkajs.CompressionTypes.None],

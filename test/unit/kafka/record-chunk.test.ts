@@ -2,9 +2,6 @@
 // encoded body. What goes on the wire must be byte for byte what kafkajs would have encoded from
 // the same records, however a chunk was cut.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { kafkajs } from '../../../src/kafka/kafkajs.ts';
 import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
@@ -16,34 +13,9 @@ import {
   type RecordChunk,
 } from '../../../src/kafka/record-chunk.ts';
 import type { TargetRecord } from '../../../src/replication/records.ts';
+import { kafkajsFrame, kafkajsProduce, sampleRecords } from '../../support/kafkajs-original.ts';
 
-const require = createRequire(import.meta.url);
-
-/** kafkajs's produce request v3 as shipped, evaluated apart from the patched module cache. */
-function kafkajsProduce(args: object): { encode(): Promise<{ buffer: Buffer }> } {
-  const file = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
-  const module = { exports: {} as (args: object) => { encode(): Promise<{ buffer: Buffer }> } };
-  new Function('require', 'module', 'exports', readFileSync(file, 'utf8'))(
-    createRequire(file),
-    module,
-    module.exports,
-  );
-  return module.exports(args);
-}
-
-const records = (count: number): TargetRecord[] =>
-  Array.from({ length: count }, (_, i) => ({
-    key: i % 3 === 0 ? null : Buffer.from(`key-${i}`),
-    value: i % 5 === 0 ? null : randomBytes(i * 37),
-    // Out of order, as records of one source partition can be (CreateTime is the producer's).
-    timestamp: String(1_700_000_000_000 + ((i * 7919) % 1000)),
-    headers: [
-      ['trace', Buffer.from('a')],
-      ['trace', null],
-      ['empty', Buffer.alloc(0)],
-      ['km.src.offset', String(i)],
-    ],
-  }));
+const records = sampleRecords;
 
 /** The same produce request, once from a chunk, once from kafkajs's messages. */
 async function bothWays(chunk: RecordChunk, plain: readonly TargetRecord[], compression: number) {
@@ -112,13 +84,6 @@ test('requestChunks keeps a chunk within the limit whole, and cuts a larger one 
 });
 
 test("a framed chunk request (built in the chunk's own buffer) matches kafkajs's, for short and long names", async () => {
-  const kafkajsFrameFile = require.resolve('kafkajs/src/protocol/request.js');
-  const frame = { exports: {} as (args: object) => Promise<{ buffer: Buffer }> };
-  new Function('require', 'module', 'exports', readFileSync(kafkajsFrameFile, 'utf8'))(
-    createRequire(kafkajsFrameFile),
-    frame,
-    frame.exports,
-  );
   const plain = records(25);
   const chunk = encodeChunk(plain);
   const bodyBefore = Buffer.from(chunk.body);
@@ -139,7 +104,7 @@ test("a framed chunk request (built in the chunk's own buffer) matches kafkajs's
         clientId,
         request: produceRequestV3(args([chunkMessage(chunk)])),
       });
-      const theirs = await frame.exports({
+      const theirs = await kafkajsFrame({
         correlationId: 40 + attempt,
         clientId,
         request: kafkajsProduce(args(plain)),
