@@ -5,6 +5,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
 import { kafkajs } from '../src/kafka/kafkajs.ts';
+import { clusterOf } from '../src/kafka/raw-client.ts';
+
+/** kafkajs's cluster object, as far as listing end offsets goes. */
+interface OffsetsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  fetchTopicsOffset(
+    topics: Array<{ topic: string; fromBeginning: boolean; partitions: Array<{ partition: number }> }>,
+  ): Promise<Array<{ partitions: Array<{ offset: string }> }>>;
+}
+const READ_UNCOMMITTED = 0;
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -41,6 +53,8 @@ export class TargetProgress {
   readonly #transactional: boolean;
   /** Transactional: when each new highest sum was first seen. */
   readonly #reached: Array<{ sum: number; at: number }> = [];
+  /** Transactional: lists high watermarks (read_uncommitted), which show the first record written before it is committed. */
+  readonly #uncommitted: OffsetsCluster | undefined;
 
   private constructor(
     admin: Admin,
@@ -48,7 +62,9 @@ export class TargetProgress {
     expected: number,
     onFirstRecord: () => void,
     transactional: boolean,
+    uncommitted: OffsetsCluster | undefined,
   ) {
+    this.#uncommitted = uncommitted;
     this.#admin = admin;
     this.#topic = topic;
     this.#expected = expected;
@@ -63,7 +79,9 @@ export class TargetProgress {
    * the target is written in transactions; the end is the first poll that saw the final sum of
    * last stable offsets (records plus commit markers), once it has not moved for
    * TRANSACTIONAL_QUIET_MS. The offsets polled are last stable offsets (kafkajs's admin lists
-   * offsets read_committed), so records of open transactions never count.
+   * offsets read_committed), so records of open transactions never count towards the end; the
+   * start is the first poll whose high watermarks (read_uncommitted) show a record written, so a
+   * system that commits seldom is not timed from its first commit.
    */
   static async start(
     bootstrapServers: readonly string[],
@@ -71,7 +89,7 @@ export class TargetProgress {
     expected: number,
     options: { onFirstRecord?: () => void; pollers?: number; transactional?: boolean } = {},
   ): Promise<TargetProgress> {
-    const admin = new Kafka({
+    const kafka = new Kafka({
       clientId: 'kafka-mirror-bench-progress',
       brokers: [...bootstrapServers],
       logLevel: logLevel.NOTHING,
@@ -79,14 +97,19 @@ export class TargetProgress {
       requestTimeout: 10_000,
       // A failed poll is simply the next poll: no client-side backoff hiding the moment of arrival.
       retry: { retries: 0 },
-    }).admin();
+    });
+    const admin = kafka.admin();
     await admin.connect();
+    const uncommitted =
+      options.transactional === true ? clusterOf<OffsetsCluster>(kafka, READ_UNCOMMITTED) : undefined;
+    await uncommitted?.connect();
     const progress = new TargetProgress(
       admin,
       topic,
       expected,
       options.onFirstRecord ?? (() => undefined),
       options.transactional === true,
+      uncommitted,
     );
     const pollers = Math.max(1, options.pollers ?? 1);
     for (let i = 0; i < pollers; i++) progress.#loops.push(progress.#run(i * POLL_INTERVAL_MS, pollers));
@@ -120,6 +143,7 @@ export class TargetProgress {
     this.#stopped = true;
     await Promise.all(this.#loops);
     await this.#admin.disconnect().catch(() => undefined);
+    await this.#uncommitted?.disconnect().catch(() => undefined);
   }
 
   #describe(): string {
@@ -137,10 +161,22 @@ export class TargetProgress {
         if (!this.#exists) this.#exists = (await this.#admin.listTopics()).includes(this.#topic);
         if (this.#exists) {
           const offsets = await this.#admin.fetchTopicOffsets(this.#topic);
+          let written = 0;
+          if (this.#uncommitted !== undefined && this.#firstAt === undefined) {
+            await this.#uncommitted.addTargetTopic(this.#topic);
+            const [ends] = await this.#uncommitted.fetchTopicsOffset([
+              {
+                topic: this.#topic,
+                fromBeginning: false,
+                partitions: offsets.map((p) => ({ partition: p.partition })),
+              },
+            ]);
+            for (const p of ends?.partitions ?? []) written += Number(p.offset);
+          }
           const now = performance.now();
           const records = offsets.reduce((sum, p) => sum + Number(p.high), 0);
           this.#records = Math.max(this.#records, records);
-          if (records > 0 && this.#firstAt === undefined) {
+          if ((records > 0 || written > 0) && this.#firstAt === undefined) {
             this.#firstAt = now;
             this.#onFirstRecord();
           }

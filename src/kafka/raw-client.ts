@@ -63,19 +63,21 @@ const READ_COMMITTED = 1;
 /** A record batch is returned whole, so this only bounds how many batches one fetch brings. */
 const FETCH_BYTES = 64 * 1024;
 
+/** A kafkajs cluster object of the client (read_committed unless told otherwise). */
+export function clusterOf<C = RawCluster>(kafka: KafkaClient, isolationLevel = READ_COMMITTED): C {
+  const key = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
+  const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
+  if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
+  return (create as (options: object) => C)({ allowAutoTopicCreation: false, isolationLevel });
+}
+
 export class RawClient {
   readonly #cluster: RawCluster;
 
   constructor(kafka: KafkaClient) {
-    const key = Object.getOwnPropertySymbols(kafka).find(
-      (s) => s.description === 'private:Kafka:createCluster',
-    );
-    const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
-    if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
-    this.#cluster = (create as (options: object) => RawCluster)({
-      allowAutoTopicCreation: false,
-      isolationLevel: READ_COMMITTED,
-    });
+    this.#cluster = clusterOf(kafka);
   }
 
   /** The cluster object itself, for requests built elsewhere (transactions.ts). */
