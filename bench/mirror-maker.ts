@@ -25,7 +25,7 @@ export type MirrorMakerFlavour = 'default' | 'tuned' | 'eos';
  * - producer max.in.flight.requests.per.connection=5 with enable.idempotence=true: Connect forces
  *   one request in flight and no idempotence on source-task producers (Worker.baseProducerConfigs);
  *   idempotence keeps per-partition order with 5 in flight.
- * - producer batch.size=512 KiB (default 16 KiB) and linger.ms=10: large batches per partition,
+ * - producer batch.size=960 KiB (default 16 KiB) and linger.ms=10: large batches per partition,
  *   the size kafka-mirror's requests go up to (producer.maxRequestBytes).
  * - producer compression.type=none: the records are random letters, and MirrorMaker 2 recompresses
  *   every batch anyway; kept explicit.
@@ -72,7 +72,7 @@ export function mirrorMakerProperties(
       [`${s}->${t}.tasks.max`, partitions],
       [`${t}.producer.enable.idempotence`, 'true'],
       [`${t}.producer.max.in.flight.requests.per.connection`, 5],
-      [`${t}.producer.batch.size`, 524_288],
+      [`${t}.producer.batch.size`, 983_040],
       [`${t}.producer.linger.ms`, 10],
       [`${t}.producer.compression.type`, 'none'],
       [`${t}.producer.send.buffer.bytes`, -1],

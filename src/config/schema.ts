@@ -95,7 +95,7 @@ const topLevel = {
     maxRequestBytes: {
       doc: "Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics' max.message.bytes.",
       format: 'size',
-      default: '512KiB',
+      default: '960KiB',
     },
     concurrency: {
       doc: 'Produce requests in flight at once per flow, across partitions (one per partition at most, so retries never reorder).',

@@ -132,3 +132,47 @@ test(
     assert.equal(await daemon.stop('SIGTERM'), 0);
   }),
 );
+
+test(
+  "requests larger than the target topic's max.message.bytes are split until they fit: everything lands, in order, nothing halts",
+  { timeout: 300_000 },
+  clusters.guard(async (t) => {
+    const topic = `split-${randomUUID().slice(0, 6)}`;
+    const src = client(clusters.source.bootstrapServers);
+    const dst = client(clusters.target.bootstrapServers);
+    await createTopic(src, topic, { partitions: 1 });
+    // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
+    await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });
+    const producer = src.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const total = 3000;
+    for (let from = 0; from < total; from += 500) {
+      const messages = Array.from({ length: 500 }, (_, i) => ({
+        key: `k${from + i}`,
+        value: randomBytes(1000), // incompressible
+      }));
+      await producer.send({ topic, acks: -1, messages });
+    }
+    await producer.disconnect();
+    const daemon = await startDaemon(
+      t,
+      flowConfig(clusters.source, clusters.target, { name: topic, topics: { include: [topic] } }),
+    );
+    assert.ok(await waitForRecords(dst, topic, total, 120_000), 'every record replicated');
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    const offsets = (await readTopic(dst, topic)).map((r) => Number(header(r, 'km.src.offset')));
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: total }, (_, i) => i),
+      'each record once, in source order',
+    );
+    assert.ok(
+      !daemon.logs.some((l) => String(l['msg']).startsWith('partition halted')),
+      'no partition halted',
+    );
+    assert.ok(
+      daemon.logs.some((l) => String(l['msg']).includes('larger than the max message size')),
+      'the first requests were refused as too large (the test exercises the split)',
+    );
+  }),
+);

@@ -90,7 +90,7 @@ test('a minimal document gets every documented default', () => {
   });
   assert.deepEqual(config.producer, {
     compression: 'source',
-    maxRequestBytes: 512 * 2 ** 10,
+    maxRequestBytes: 960 * 2 ** 10,
     concurrency: 32,
     requestTimeoutMs: 30_000,
   });
