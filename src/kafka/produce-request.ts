@@ -120,7 +120,7 @@ export function recordBodySize(
 }
 
 /** Bytes `writeRecord` writes for these fields. */
-export function recordSize(
+function recordSize(
   key: Bytes,
   value: Bytes,
   headers: HeaderPairs,
@@ -368,7 +368,7 @@ function inChunk(
   topic: string,
   transactionalId: string | null,
   batch: PreparedBatch,
-): { buf: Buffer; headerBytes: number; free: number } | undefined {
+): { buf: Buffer; free: number } | undefined {
   const chunk = (data.messages[0] as ChunkMessage | undefined)?.[CHUNK];
   if (chunk === undefined || !hasHeadroom(chunk.body) || batch.size !== BATCH_HEADER + chunk.body.length)
     return undefined;
@@ -387,7 +387,7 @@ function inChunk(
   if (free < 0) return undefined; // framing copies when the frame does not fit in `free`
   const { body } = chunk;
   const start = body.byteOffset - BATCH_HEADER - headerBytes;
-  return { buf: Buffer.from(body.buffer, start, headerBytes + batch.size), headerBytes, free };
+  return { buf: Buffer.from(body.buffer, start, headerBytes + batch.size), free };
 }
 
 /**

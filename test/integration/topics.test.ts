@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import type { Message } from 'kafkajs';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { client, createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const clusters = clusterPair();
@@ -143,17 +143,9 @@ test(
     await createTopic(src, topic, { partitions: 1 });
     // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
     await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });
-    const producer = src.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
     const total = 3000;
-    for (let from = 0; from < total; from += 500) {
-      const messages = Array.from({ length: 500 }, (_, i) => ({
-        key: `k${from + i}`,
-        value: randomBytes(1000), // incompressible
-      }));
-      await producer.send({ topic, acks: -1, messages });
-    }
-    await producer.disconnect();
+    const messages = Array.from({ length: total }, (_, i) => ({ key: `k${i}`, value: randomBytes(1000) })); // incompressible
+    await produceAll(src, topic, messages, 500);
     const daemon = await startDaemon(
       t,
       flowConfig(clusters.source, clusters.target, { name: topic, topics: { include: [topic] } }),
