@@ -1,6 +1,7 @@
 // End-to-end replication latency under steady load: a consumer on the target topic compares each
 // record's CreateTime (set by the producer on the source, and kept by both replicators) with the
 // time it is consumed. Same consumer, same settings, for every system.
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer } from 'kafkajs';
 import { kafkajs } from '../src/kafka/kafkajs.ts';
@@ -14,6 +15,8 @@ export interface LatencySummary {
   readonly maxMs: number;
   /** Seconds from the first to the last measured record consumed. */
   readonly seconds: number;
+  /** Share of the machine's CPU (all processes) busy from the start of measurement to now. */
+  readonly machineBusyPct: number | null;
 }
 
 /** The value at quantile `q` of sorted values (nearest rank). */
@@ -23,12 +26,37 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[rank] as number;
 }
 
+export interface TimelineRow {
+  readonly second: number;
+  readonly records: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Share of the machine's CPU time spent busy during this second; null when not sampled. */
+  readonly cpuBusyPct: number | null;
+}
+
+/** The machine's busy and total CPU ticks since boot (first line of /proc/stat). */
+function machineCpu(): { busy: number; total: number } {
+  const ticks = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '')
+    .split(/\s+/)
+    .map(Number);
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
 export class LatencyProbe {
   readonly #consumer: Consumer;
   #seen = 0;
   /** Records with CreateTime >= this (epoch ms) are measured; earlier ones (warm-up) only counted. */
   #measureFrom = Number.POSITIVE_INFINITY;
   readonly #latencies: number[] = [];
+  /** Epoch ms at which each measured record was consumed (same index as #latencies). */
+  readonly #consumedAt: number[] = [];
+  /** Machine CPU counters once a second while measuring, for the timeline. */
+  readonly #cpu: { at: number; busy: number; total: number }[] = [];
+  #cpuSampler: NodeJS.Timeout | undefined;
   #firstAt = 0;
   #lastAt = 0;
   #crashed: unknown;
@@ -65,6 +93,7 @@ export class LatencyProbe {
           if (probe.#latencies.length === 0) probe.#firstAt = now;
           probe.#lastAt = now;
           probe.#latencies.push(now - createTime);
+          probe.#consumedAt.push(now);
         }
       },
     });
@@ -83,6 +112,9 @@ export class LatencyProbe {
   /** From now on, records created at or after `epochMs` are measured. */
   measureFrom(epochMs: number): void {
     this.#measureFrom = epochMs;
+    this.#cpu.push({ at: Date.now(), ...machineCpu() });
+    this.#cpuSampler = setInterval(() => this.#cpu.push({ at: Date.now(), ...machineCpu() }), 1000);
+    this.#cpuSampler.unref();
   }
 
   /** Waits until `count` measured records have been consumed. */
@@ -102,10 +134,56 @@ export class LatencyProbe {
       p99Ms: quantile(sorted, 0.99),
       maxMs: sorted.length === 0 ? NaN : (sorted[sorted.length - 1] as number),
       seconds: (this.#lastAt - this.#firstAt) / 1000,
+      machineBusyPct: this.#busySince(),
     };
   }
 
+  #busySince(): number | null {
+    const first = this.#cpu[0];
+    if (first === undefined) return null;
+    const now = machineCpu();
+    return now.total === first.total
+      ? null
+      : Math.round((100 * (now.busy - first.busy)) / (now.total - first.total));
+  }
+
+  /**
+   * Second by second from the first measured record: records consumed, their latency quantiles,
+   * and how busy the machine's CPUs were (all processes; 100 = every core busy). Shows whether
+   * latency comes from a start-up burst, a steady lag or a saturated machine.
+   */
+  timeline(): TimelineRow[] {
+    const rows: TimelineRow[] = [];
+    if (this.#latencies.length === 0) return rows;
+    const start = this.#consumedAt[0] as number;
+    const seconds = Math.floor(((this.#consumedAt.at(-1) as number) - start) / 1000) + 1;
+    const buckets: number[][] = Array.from({ length: seconds }, () => []);
+    this.#latencies.forEach((ms, i) =>
+      buckets[Math.floor(((this.#consumedAt[i] as number) - start) / 1000)]?.push(ms),
+    );
+    buckets.forEach((bucket, second) => {
+      const sorted = Float64Array.from(bucket).sort();
+      const from = start + second * 1000;
+      const before = this.#cpu.findLast((c) => c.at <= from);
+      const after = this.#cpu.find((c) => c.at >= from + 1000);
+      const busy =
+        before === undefined || after === undefined || after.total === before.total
+          ? null
+          : Math.round((100 * (after.busy - before.busy)) / (after.total - before.total));
+      rows.push({
+        second,
+        records: sorted.length,
+        p50Ms: quantile(sorted, 0.5),
+        p99Ms: quantile(sorted, 0.99),
+        maxMs: sorted.length === 0 ? NaN : (sorted[sorted.length - 1] as number),
+        cpuBusyPct: busy,
+      });
+    });
+    return rows;
+  }
+
   async stop(): Promise<void> {
+    clearInterval(this.#cpuSampler);
     await this.#consumer.disconnect().catch(() => undefined);
   }
 

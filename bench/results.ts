@@ -21,6 +21,8 @@ export interface RunResult {
   readonly cpuSeconds: number | null;
   /** From the first record on the target to the last: the copy alone, start-up excluded. */
   readonly copyCpuSeconds: number | null;
+  /** steady-50pct: share of the machine's CPU (every process) busy while the steady records were measured. */
+  readonly machineBusyPct?: number | null;
   readonly error?: string;
 }
 
@@ -42,6 +44,8 @@ export interface ScenarioResult {
   readonly wallSeconds: number | null;
   /** Extra: median of each run's maximum latency (steady-50pct). */
   readonly maxMs: number | null;
+  /** Extra (steady-50pct): median share of the machine's CPU, all processes, busy during measurement. */
+  readonly machineBusyPct: number | null;
   /** Extra: repetitions that completed, and those that failed (with the first error). */
   readonly runs: number;
   readonly failedRuns: number;
@@ -114,6 +118,10 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
       copyCpuSeconds: round(medianOf(ok, 'copyCpuSeconds'), 1),
       wallSeconds: round(medianOf(ok, 'wallSeconds'), 1),
       maxMs: round(medianOf(ok, 'maxMs'), 0),
+      machineBusyPct: round(
+        median(ok.flatMap((r) => (r.machineBusyPct == null ? [] : [r.machineBusyPct]))),
+        0,
+      ),
       runs: ok.length,
       failedRuns: failed.length,
       ...(failed[0]?.error === undefined ? {} : { firstError: failed[0].error.split('\n')[0] }),
@@ -192,6 +200,7 @@ export function renderMarkdown(report: BenchReport): string {
   );
   out.push('| --- | ---: | ---: | ---: | --- |');
   const scenarios = [...new Set(rows.map((r) => r.name))];
+  let busyLine: string | undefined;
   for (const name of scenarios) {
     const km = find(rows, name, 'kafka-mirror');
     if (name === 'backlog-1k-eos') continue; // its own line below
@@ -205,6 +214,11 @@ export function renderMarkdown(report: BenchReport): string {
       out.push(
         `| ${name} (latency, lower is better) | ${latency('mm2-default')} | ${latency('mm2-tuned')} | ${latency('ceiling-produce')} | ceiling-produce (produce to consume on the target) |`,
       );
+      const busy = rows
+        .filter((r) => r.name === name && r.machineBusyPct !== null)
+        .map((r) => `${r.system} ${r.machineBusyPct}%`);
+      if (busy.length > 0)
+        busyLine = `Machine CPU busy while steady-50pct was measured (all processes, median of runs): ${busy.join(', ')}.`;
       continue;
     }
     const ceiling = ceilingOf(rows, name);
@@ -221,6 +235,7 @@ export function renderMarkdown(report: BenchReport): string {
         `kafka-mirror exactly-once / its own at-least-once backlog-1k ${times(ratio(eos, find(rows, 'backlog-1k', 'kafka-mirror')))}.`,
     );
   }
+  if (busyLine !== undefined) out.push('', busyLine);
   out.push('', '## Targets of issue 8', '');
   out.push(...targets(rows).map((line) => `- ${line}`), '');
   return out.join('\n');

@@ -1,11 +1,13 @@
 // One run = one system, one scenario, one repetition, on fresh target topics. Every process a run
 // starts is stopped in a finally block (and by the launcher's reaper if this process dies).
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { KafkaCluster } from '../test/support/kafka/index.ts';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
 import type { BenchProcess, Usage } from './child-process.ts';
 import { startKafkaMirror, type FlowNames } from './kafka-mirror-process.ts';
-import { LatencyProbe } from './latency-probe.ts';
+import { LatencyProbe, type TimelineRow } from './latency-probe.ts';
 import { startMirrorMaker } from './mirror-maker.ts';
 import {
   consumePerformance,
@@ -219,6 +221,13 @@ export async function runCatchUp(
   }
 }
 
+async function writeTimeline(file: string, rows: readonly TimelineRow[]): Promise<void> {
+  const lines = rows.map((r) =>
+    [r.second, r.records, r.p50Ms, r.p99Ms, r.maxMs, r.cpuBusyPct ?? '–'].join('\t'),
+  );
+  await writeFile(file, ['second\trecords\tp50Ms\tp99Ms\tmaxMs\tcpuBusyPct', ...lines, ''].join('\n'));
+}
+
 /**
  * Steady load on a fresh source topic: start the system, warm it up (records in every partition
  * replicated and consumed), then produce `rate` records/s for the scenario's duration and measure
@@ -278,6 +287,7 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
     const usage = (replicator ?? load).sample();
     await load.finish(ctx.timeoutMs);
     const latency = probe.summary();
+    await writeTimeline(path.join(ctx.logDir, `${label(ctx, system)}-latency.tsv`), probe.timeline());
     return {
       scenario: ctx.scenario.name,
       system,
@@ -289,6 +299,7 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
       p50Ms: latency.p50Ms,
       p99Ms: latency.p99Ms,
       maxMs: latency.maxMs,
+      machineBusyPct: latency.machineBusyPct,
       maxRssMb: usage?.maxRssMb ?? null,
       cpuSeconds: usage?.cpuSeconds ?? null,
       copyCpuSeconds: null,
