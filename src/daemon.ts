@@ -9,6 +9,8 @@ import { ClusterIdentityError, ShutdownTimeoutError } from './errors.ts';
 import { createClient } from './kafka/client.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from './kafka/heartbeat.ts';
 import { SourceReader } from './kafka/source-reader.ts';
+import { IdempotentWriter } from './kafka/idempotent-writer.ts';
+import { clusterOf } from './kafka/raw-client.ts';
 import { TargetWriter } from './kafka/target-writer.ts';
 import { TransactionalWriter } from './kafka/transactional-writer.ts';
 import { TopicAdmin } from './kafka/topic-admin.ts';
@@ -28,7 +30,7 @@ const DISCONNECT_TIMEOUT_MS = 5000;
 interface RunningFlow {
   readonly flow: Flow;
   readonly reader: SourceReader;
-  readonly writer: TargetWriter | TransactionalWriter;
+  readonly writer: TargetWriter | IdempotentWriter | TransactionalWriter;
   readonly sourceAdmin: TopicAdmin;
   readonly admins: readonly TopicAdmin[];
   readonly heartbeat: HeartbeatEmitter | undefined;
@@ -454,6 +456,12 @@ export class Daemon {
       metrics.retried();
       metrics.error('target', errorCode(error));
     };
+    const targetOptions = {
+      ...this.#config.producer,
+      logger,
+      onRetry,
+      topicExists: (topic: string) => targetAdmin.topicExists(topic),
+    };
     const writer =
       config.delivery === 'exactly-once'
         ? new TransactionalWriter(this.#client(config.target), {
@@ -467,12 +475,9 @@ export class Daemon {
             onTransaction: (result) => metrics.transaction(result),
             topicExists: (topic) => targetAdmin.topicExists(topic),
           })
-        : new TargetWriter(this.#client(config.target), {
-            ...this.#config.producer,
-            logger,
-            onRetry,
-            topicExists: (topic) => targetAdmin.topicExists(topic),
-          });
+        : this.#config.producer.maxInFlightPerPartition > 1
+          ? new IdempotentWriter(clusterOf(this.#client(config.target)), targetOptions)
+          : new TargetWriter(this.#client(config.target), targetOptions);
     let flow: Flow | undefined;
     const reader = new SourceReader(
       source,

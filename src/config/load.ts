@@ -202,6 +202,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       compression: get<Config['producer']['compression']>('producer.compression'),
       maxRequestBytes: parseSize(get('producer.maxRequestBytes')),
       concurrency: get<number>('producer.concurrency'),
+      maxInFlightPerPartition: get<number>('producer.maxInFlightPerPartition'),
       requestTimeoutMs: get<number>('producer.requestTimeoutMs'),
     },
     shutdown: { timeoutMs: get<number>('shutdown.timeoutMs') },

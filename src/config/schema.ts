@@ -17,6 +17,16 @@ const positiveInt = {
   coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
 };
 
+/** Produce requests in flight per partition: a broker keeps the last 5 batches of an idempotent producer per partition. */
+const inFlight = {
+  name: 'in-flight',
+  validate: (value: unknown) => {
+    if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 5)
+      throw new Error('must be an integer from 1 to 5');
+  },
+  coerce: positiveInt.coerce,
+};
+
 const stringList = {
   name: 'string-list',
   validate: (value: unknown) => {
@@ -39,7 +49,7 @@ const bool = {
   coerce: (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value),
 };
 
-export const formats = [size, positiveInt, stringList, bool];
+export const formats = [size, positiveInt, inFlight, stringList, bool];
 
 const topLevel = {
   clusters: {
@@ -98,9 +108,14 @@ const topLevel = {
       default: '960KiB',
     },
     concurrency: {
-      doc: 'Produce requests in flight at once per flow, across partitions (one per partition at most, so retries never reorder).',
+      doc: 'Produce requests in flight at once per flow, across partitions.',
       format: 'positive-int',
       default: 32,
+    },
+    maxInFlightPerPartition: {
+      doc: "Produce requests in flight at once per target partition, at-least-once flows (1 to 5). Above 1 the writes are idempotent: each partition's requests carry a producer id and sequence numbers, so the target appends them in order whatever is retried, and a retried request the target already has is not written twice. Several requests per round trip are what fill a long link. 1: one request at a time, without a producer id (for a target that refuses InitProducerId: before Kafka 3.0 it needs the IDEMPOTENT_WRITE permission). Exactly-once flows always write one request at a time per partition.",
+      format: 'in-flight',
+      default: 5,
     },
     requestTimeoutMs: {
       doc: 'How long the target may take to acknowledge a produce request (acks=all).',

@@ -71,6 +71,7 @@ export interface Config {
     readonly compression: TargetCompression;
     readonly maxRequestBytes: number;
     readonly concurrency: number;
+    readonly maxInFlightPerPartition: number;
     readonly requestTimeoutMs: number;
   };
   readonly shutdown: { readonly timeoutMs: number };

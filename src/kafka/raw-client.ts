@@ -24,7 +24,8 @@ export interface RawBroker {
   offsetCommit(request: object): Promise<unknown>;
   produce(request: object): Promise<unknown>;
   initProducerId(request: {
-    transactionalId: string;
+    /** null: an idempotent producer without transactions. */
+    transactionalId: string | null;
     transactionTimeout: number;
   }): Promise<{ producerId: string; producerEpoch: number }>;
   addPartitionsToTxn(request: object): Promise<unknown>;

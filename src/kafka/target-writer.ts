@@ -41,6 +41,8 @@ export interface WriterOptions {
   /** Record bytes per produce request for one partition; larger writes are split. */
   maxRequestBytes: number;
   requestTimeoutMs: number;
+  /** Produce requests in flight per partition (IdempotentWriter; TargetWriter sends one at a time). */
+  maxInFlightPerPartition?: number;
   logger: Logger;
   /** Called for every failed produce attempt that will be retried. */
   onRetry?: (error: unknown) => void;
@@ -136,7 +138,14 @@ export class TargetWriter {
     await this.#producer.disconnect();
   }
 
-  async write(topic: string, partition: number, records: RecordChunk): Promise<void> {
+  async write(
+    topic: string,
+    partition: number,
+    records: RecordChunk,
+    _source?: unknown,
+    throttle?: () => Promise<void>,
+  ): Promise<void> {
+    await throttle?.();
     // Recreated by an operator since? Then it is written again (after a restart or rebalance).
     if (this.#deleted.has(topic) && (await this.#options.topicExists?.(topic).catch(() => false)) === true) {
       this.#deleted.delete(topic);
@@ -186,6 +195,10 @@ export class TargetWriter {
         const type = protocolErrorType(error);
         if (type !== undefined && TOO_LARGE.has(type) && records.count > 1) {
           const half = Math.ceil(records.count / 2);
+          this.#options.logger.warn(
+            { topic, partition, records: records.count, bytes: records.body.length, error: type },
+            'the target refused a request as too large; sending it in two halves',
+          );
           await this.#send(topic, partition, sliceChunk(records, 0, half));
           await this.#send(topic, partition, sliceChunk(records, half, records.count));
           return;

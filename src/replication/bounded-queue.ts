@@ -13,7 +13,10 @@ interface Entry<T> {
 
 interface Lane<T> {
   readonly entries: Entry<T>[];
-  scheduled: boolean;
+  /** Tasks of this lane in the executor (started or not). */
+  running: number;
+  /** Of those, tasks not started yet: each will take an entry when it starts. */
+  starting: number;
   halted: boolean;
 }
 
@@ -40,20 +43,24 @@ export class QueueClosedError extends Error {
  * queue stops the source fetch instead of growing memory (one item larger than the whole budget
  * is admitted alone, so it cannot wedge the flow).
  *
- * Writes run on a p-queue whose concurrency bounds produce requests in flight. A lane never has
- * more than one item being written: its next item is scheduled only after the previous one
- * finished, so a retried write can never be overtaken by a later one (order per partition). A lane
- * re-enters the p-queue after every item, which keeps busy partitions from starving others.
+ * Writes run on a p-queue whose concurrency bounds produce requests in flight. A lane has at most
+ * `perLane` items being written at once (default 1). The worker is called for a lane's items in
+ * the order they were pushed, synchronously as each starts: with one item per lane a retried
+ * write can never be overtaken by a later one; with more, the worker must keep the order itself
+ * (the idempotent writer numbers each item when it is called). A lane re-enters the p-queue after
+ * every item, which keeps busy partitions from starving others.
  *
- * When the worker fails for an item, the lane halts: the item and everything queued behind it are
- * dropped (and their budget released), later pushes to that lane are dropped, and `onHalt` is
- * told. Nothing of a halted lane is ever marked written, so nothing past the failure is committed.
+ * When the worker fails for an item, the lane halts: everything queued behind the item is dropped
+ * (and its budget released), later pushes to that lane are dropped, and `onHalt` is told once.
+ * Items of the lane still being written finish (their own failures are not reported again).
+ * Nothing of a halted lane is ever marked written past the failure, so nothing past it is committed.
  */
 export class BoundedQueue<T> {
   readonly #budget: QueueBudget;
   readonly #worker: (lane: string, item: T) => Promise<void>;
   readonly #onHalt: (lane: string, error: unknown) => void;
   readonly #executor: PQueue;
+  readonly #perLane: number;
   readonly #lanes = new Map<string, Lane<T>>();
   readonly #waiters: Waiter<T>[] = [];
   #records = 0;
@@ -63,10 +70,13 @@ export class BoundedQueue<T> {
   constructor(options: {
     budget: QueueBudget;
     concurrency: number;
+    /** Items of one lane written at once (default 1). */
+    perLane?: number;
     worker: (lane: string, item: T) => Promise<void>;
     onHalt: (lane: string, error: unknown) => void;
   }) {
     this.#budget = options.budget;
+    this.#perLane = Math.max(1, options.perLane ?? 1);
     this.#worker = options.worker;
     this.#onHalt = options.onHalt;
     this.#executor = new PQueue({ concurrency: options.concurrency });
@@ -109,7 +119,7 @@ export class BoundedQueue<T> {
     const state = this.#lanes.get(lane);
     if (state === undefined) return;
     for (const entry of state.entries.splice(0)) this.#release(entry);
-    if (!state.scheduled) this.#lanes.delete(lane);
+    if (state.running === 0) this.#lanes.delete(lane);
   }
 
   /** Resolves when every admitted item has been written (or dropped). */
@@ -136,7 +146,7 @@ export class BoundedQueue<T> {
   #enqueue(laneKey: string, entry: Entry<T>): void {
     let lane = this.#lanes.get(laneKey);
     if (lane === undefined) {
-      lane = { entries: [], scheduled: false, halted: false };
+      lane = { entries: [], running: 0, starting: 0, halted: false };
       this.#lanes.set(laneKey, lane);
     }
     if (lane.halted) {
@@ -148,32 +158,48 @@ export class BoundedQueue<T> {
   }
 
   #schedule(laneKey: string, lane: Lane<T>): void {
-    if (lane.scheduled || lane.entries.length === 0) return;
-    lane.scheduled = true;
-    void this.#executor.add(async () => {
-      const entry = lane.entries.shift();
-      if (entry === undefined) {
-        lane.scheduled = false;
-        return;
-      }
-      try {
-        await this.#worker(laneKey, entry.item);
-      } catch (error) {
-        lane.halted = true;
-        for (const dropped of lane.entries.splice(0)) this.#release(dropped);
+    // Each task takes the lane's first entry when it starts: p-queue starts tasks in the order
+    // they were added, so a lane's items reach the worker in order.
+    while (!lane.halted && lane.running < this.#perLane && lane.entries.length > lane.starting) {
+      lane.running++;
+      lane.starting++;
+      void this.#executor.add(() => this.#run(laneKey, lane));
+    }
+  }
+
+  async #run(laneKey: string, lane: Lane<T>): Promise<void> {
+    lane.starting--;
+    const entry = lane.halted ? undefined : lane.entries.shift();
+    if (entry === undefined) {
+      lane.running--;
+      this.#forget(laneKey, lane);
+      return;
+    }
+    try {
+      await this.#worker(laneKey, entry.item);
+    } catch (error) {
+      const first = !lane.halted;
+      lane.halted = true;
+      for (const dropped of lane.entries.splice(0)) this.#release(dropped);
+      if (first) {
         try {
           this.#onHalt(laneKey, error);
         } catch {
           // the halt is recorded in the lane; a failing observer must not break the queue
         }
-      } finally {
-        this.#release(entry);
-        lane.scheduled = false;
-        if (!lane.halted && lane.entries.length === 0 && this.#lanes.get(laneKey) === lane)
-          this.#lanes.delete(laneKey);
-        this.#schedule(laneKey, lane);
       }
-    });
+    } finally {
+      this.#release(entry);
+      lane.running--;
+      this.#forget(laneKey, lane);
+      this.#schedule(laneKey, lane);
+    }
+  }
+
+  /** An idle, empty, healthy lane is removed (a halted one stays: later pushes to it are dropped). */
+  #forget(laneKey: string, lane: Lane<T>): void {
+    if (!lane.halted && lane.running === 0 && lane.entries.length === 0 && this.#lanes.get(laneKey) === lane)
+      this.#lanes.delete(laneKey);
   }
 
   #release(entry: Entry<T>): void {

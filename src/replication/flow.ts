@@ -42,9 +42,11 @@ export interface SourcePosition {
 }
 
 /**
- * The target side. At least once (kafka/target-writer.ts): `write` resolves once every record is
- * acknowledged. Exactly once (kafka/transactional-writer.ts): it resolves once they are sent in
- * the lane's open transaction, with `committed` settling when that transaction does.
+ * The target side. At least once (kafka/target-writer.ts, kafka/idempotent-writer.ts): `write`
+ * resolves once every record is acknowledged; it is called for a lane's chunks in their order, and
+ * awaits `throttle` (the flow's bandwidth cap) before sending. Exactly once
+ * (kafka/transactional-writer.ts): it resolves once they are sent in the lane's open transaction,
+ * with `committed` settling when that transaction does.
  */
 export interface FlowTarget {
   write(
@@ -52,6 +54,7 @@ export interface FlowTarget {
     partition: number,
     records: RecordChunk,
     source: SourcePosition,
+    throttle?: () => Promise<void>,
   ): Promise<void | { readonly committed: Promise<void> }>;
 }
 
@@ -202,6 +205,8 @@ export class Flow {
     this.#queue = new BoundedQueue<WriteItem>({
       budget: init.settings.queue,
       concurrency: init.settings.producer.concurrency,
+      // Exactly-once lanes write one chunk at a time inside their transaction.
+      perLane: this.#transactional === undefined ? init.settings.producer.maxInFlightPerPartition : 1,
       worker: (_lane, item) => this.#write(item),
       onHalt: (lane, error) => this.#halt(lane, error),
     });
@@ -615,16 +620,22 @@ export class Flow {
 
   async #write(item: WriteItem): Promise<void> {
     const lane = laneOf(item.sourceTopic, item.sourcePartition);
-    const stale = () => this.#transactional !== undefined && this.#lanes.get(lane)?.epoch !== item.epoch;
-    if (stale()) return; // restored since
-    await this.#limiter?.take(item.payload);
-    // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
-    if (stale()) return;
-    const written = await this.#target.write(item.topic, item.partition, item.records, {
-      topic: item.sourceTopic,
-      partition: item.sourcePartition,
-      next: item.ticket.nextOffset,
-    });
+    const source = { topic: item.sourceTopic, partition: item.sourcePartition, next: item.ticket.nextOffset };
+    const limiter = this.#limiter;
+    const throttle = limiter === undefined ? undefined : () => limiter.take(item.payload);
+    let written: Awaited<ReturnType<FlowTarget['write']>>;
+    if (this.#transactional === undefined) {
+      // Called as the queue starts the item, before any wait: a pipelined writer numbers a lane's
+      // chunks in this order, then waits for the bandwidth cap.
+      written = await this.#target.write(item.topic, item.partition, item.records, source, throttle);
+    } else {
+      const stale = () => this.#lanes.get(lane)?.epoch !== item.epoch;
+      if (stale()) return; // restored since
+      await throttle?.();
+      // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
+      if (stale()) return;
+      written = await this.#target.write(item.topic, item.partition, item.records, source);
+    }
     if (written === undefined) {
       this.#tracker.complete(item.ticket);
       this.#metrics.writtenAt(item.kind, item.sourceTopic, item.records.timestamps, item.payload);

@@ -133,38 +133,47 @@ test(
   }),
 );
 
-test(
-  "requests larger than the target topic's max.message.bytes are split until they fit: everything lands, in order, nothing halts",
-  { timeout: 300_000 },
-  clusters.guard(async (t) => {
-    const topic = `split-${randomUUID().slice(0, 6)}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
-    await createTopic(src, topic, { partitions: 1 });
-    // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
-    await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });
-    const total = 3000;
-    const messages = Array.from({ length: total }, (_, i) => ({ key: `k${i}`, value: randomBytes(1000) })); // incompressible
-    await produceAll(src, topic, messages, 500);
-    const daemon = await startDaemon(
-      t,
-      flowConfig(clusters.source, clusters.target, { name: topic, topics: { include: [topic] } }),
-    );
-    assert.ok(await waitForRecords(dst, topic, total, 120_000), 'every record replicated');
-    assert.equal(await daemon.stop('SIGTERM'), 0);
-    const offsets = (await readTopic(dst, topic)).map((r) => Number(header(r, 'km.src.offset')));
-    assert.deepEqual(
-      offsets,
-      Array.from({ length: total }, (_, i) => i),
-      'each record once, in source order',
-    );
-    assert.ok(
-      !daemon.logs.some((l) => String(l['msg']).startsWith('partition halted')),
-      'no partition halted',
-    );
-    assert.ok(
-      daemon.logs.some((l) => String(l['msg']).includes('larger than the max message size')),
-      'the first requests were refused as too large (the test exercises the split)',
-    );
-  }),
-);
+// Both writers: the pipelined one (the default) and one request at a time (maxInFlightPerPartition 1).
+for (const inFlight of [5, 1])
+  test(
+    `requests larger than the target topic's max.message.bytes are split until they fit: everything lands, in order, nothing halts (${inFlight} in flight)`,
+    { timeout: 300_000 },
+    clusters.guard(async (t) => {
+      const topic = `split-${randomUUID().slice(0, 6)}`;
+      const src = client(clusters.source.bootstrapServers);
+      const dst = client(clusters.target.bootstrapServers);
+      await createTopic(src, topic, { partitions: 1 });
+      // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
+      await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });
+      const total = 3000;
+      const messages = Array.from({ length: total }, (_, i) => ({ key: `k${i}`, value: randomBytes(1000) })); // incompressible
+      await produceAll(src, topic, messages, 500);
+      const daemon = await startDaemon(
+        t,
+        flowConfig(
+          clusters.source,
+          clusters.target,
+          { name: topic, topics: { include: [topic] } },
+          { producer: { maxInFlightPerPartition: inFlight } },
+        ),
+      );
+      assert.ok(await waitForRecords(dst, topic, total, 120_000), 'every record replicated');
+      assert.equal(await daemon.stop('SIGTERM'), 0);
+      const offsets = (await readTopic(dst, topic)).map((r) => Number(header(r, 'km.src.offset')));
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: total }, (_, i) => i),
+        'each record once, in source order',
+      );
+      assert.ok(
+        !daemon.logs.some((l) => String(l['msg']).startsWith('partition halted')),
+        'no partition halted',
+      );
+      assert.ok(
+        daemon.logs.some(
+          (l) => l['msg'] === 'the target refused a request as too large; sending it in two halves',
+        ),
+        'the first requests were refused as too large (the test exercises the split)',
+      );
+    }),
+  );

@@ -92,6 +92,7 @@ test('a minimal document gets every documented default', () => {
     compression: 'source',
     maxRequestBytes: 960 * 2 ** 10,
     concurrency: 32,
+    maxInFlightPerPartition: 5,
     requestTimeoutMs: 30_000,
   });
   assert.deepEqual(config.shutdown, { timeoutMs: 30_000 });
@@ -347,14 +348,15 @@ test('bad sizes and numbers are reported with their key path', () => {
     ...minimal(),
     queue: { maxRecords: 0, maxBytes: '-1' },
     consumer: { maxBytesPerPartition: 1.5 },
-    producer: { concurrency: 'many', compression: 'brotli' },
+    producer: { concurrency: 'many', compression: 'brotli', maxInFlightPerPartition: 6 },
   });
   assertHasProblem(problems, /^queue\.maxRecords: must be a positive integer/);
   assertHasProblem(problems, /^queue\.maxBytes: must be a byte size/);
   assertHasProblem(problems, /^consumer\.maxBytesPerPartition: must be a byte size/);
   assertHasProblem(problems, /^producer\.concurrency: must be a positive integer/);
   assertHasProblem(problems, /^producer\.compression: must be one of/);
-  assert.equal(problems.length, 5);
+  assertHasProblem(problems, /^producer\.maxInFlightPerPartition: must be an integer from 1 to 5/);
+  assert.equal(problems.length, 6);
 });
 
 test('the result is deeply frozen', () => {

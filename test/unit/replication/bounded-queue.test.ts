@@ -25,7 +25,7 @@ function deferred(): Deferred {
  * A queue whose worker blocks on a gate per item until the test opens it. Records the order in
  * which items start and finish, and how many run at once (overall and per lane).
  */
-function gatedQueue(budget: QueueBudget, concurrency = 4) {
+function gatedQueue(budget: QueueBudget, concurrency = 4, perLane = 1) {
   const gates = new Map<string, Deferred>();
   const started: string[] = [];
   const finished: string[] = [];
@@ -45,6 +45,7 @@ function gatedQueue(budget: QueueBudget, concurrency = 4) {
   const queue = new BoundedQueue<string>({
     budget,
     concurrency,
+    perLane,
     worker: async (lane, item) => {
       started.push(item);
       active++;
@@ -349,6 +350,53 @@ test(
     assert.deepEqual(q.started, ['a1', 'b1', 'b2', 'b3'], 'a2, a3 and a4 never reach the worker');
     assert.deepEqual(q.finished, ['b1', 'b2', 'b3']);
     assert.equal(q.halts.length, 1, 'onHalt is called once per halt');
+    assert.equal(q.queue.records, 0);
+    assert.equal(q.queue.bytes, 0);
+  },
+);
+
+test(
+  'with perLane, a lane has up to that many items being written, started in push order',
+  bounded,
+  async () => {
+    const q = gatedQueue(roomy, 8, 3);
+    for (const item of ['a1', 'a2', 'a3', 'a4', 'a5']) await q.queue.push('a', item, 1, 1);
+    await q.queue.push('b', 'b1', 1, 1);
+    await flush();
+    assert.deepEqual(q.started, ['a1', 'a2', 'a3', 'b1'], 'three of lane a at once, and lane b beside them');
+    q.open('a2'); // finishing out of order frees a slot for the next item in order
+    await flush();
+    assert.deepEqual(q.started, ['a1', 'a2', 'a3', 'b1', 'a4']);
+    for (const item of ['a1', 'a3', 'a4', 'a5', 'b1']) q.open(item);
+    await q.queue.onIdle();
+    assert.deepEqual(q.started, ['a1', 'a2', 'a3', 'b1', 'a4', 'a5']);
+    assert.equal(q.maxActivePerLane(), 3);
+    assert.equal(q.queue.records, 0);
+  },
+);
+
+test(
+  'with perLane, a failure halts the lane once: items in flight finish, queued ones are dropped',
+  bounded,
+  async () => {
+    const q = gatedQueue({ maxRecords: 100, maxBytes: 100_000 }, 8, 2);
+    for (const [item, records] of [
+      ['a1', 1],
+      ['a2', 2],
+      ['a3', 4],
+    ] as const)
+      await q.queue.push('a', item, records, records * 10);
+    await flush();
+    assert.deepEqual(q.started, ['a1', 'a2']);
+    const boom = new Error('refused');
+    q.fail('a1', boom);
+    await flush();
+    assert.deepEqual(q.halts, [['a', boom]]);
+    assert.equal(q.queue.records, 2, 'a3 dropped and released; a2 still being written');
+    q.fail('a2', new Error('an earlier write failed'));
+    await q.queue.onIdle();
+    assert.deepEqual(q.halts, [['a', boom]], 'the second failure of a halted lane is not reported');
+    assert.deepEqual(q.started, ['a1', 'a2'], 'a3 never reaches the worker');
     assert.equal(q.queue.records, 0);
     assert.equal(q.queue.bytes, 0);
   },

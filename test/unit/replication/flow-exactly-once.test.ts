@@ -126,7 +126,14 @@ function setup(t: TestContext) {
     config,
     settings: {
       queue: { maxRecords: 1000, maxBytes: 2 ** 24 },
-      producer: { compression: 'none', maxRequestBytes: 2 ** 20, concurrency: 4, requestTimeoutMs: 1000 },
+      // Ignored in exactly-once mode: a lane writes one chunk at a time in its transaction.
+      producer: {
+        compression: 'none',
+        maxRequestBytes: 2 ** 20,
+        concurrency: 4,
+        maxInFlightPerPartition: 5,
+        requestTimeoutMs: 1000,
+      },
     },
     source,
     target,

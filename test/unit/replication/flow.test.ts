@@ -149,9 +149,10 @@ class FakeTarget implements FlowTarget {
     return this.#pending.filter((p) => partition === undefined || p.call.partition === partition).length;
   }
 
-  /** Lets the oldest held write (of `partition`, if given) finish. */
-  release(partition?: number): void {
-    const at = this.#pending.findIndex((p) => partition === undefined || p.call.partition === partition);
+  /** Lets the oldest held write (of `partition`, if given; the newest with `newest`) finish. */
+  release(partition?: number, newest = false): void {
+    const matches = (p: { call: WriteCall }) => partition === undefined || p.call.partition === partition;
+    const at = newest ? this.#pending.findLastIndex(matches) : this.#pending.findIndex(matches);
     assert.notEqual(at, -1, `a held write for partition ${partition}`);
     const [held] = this.#pending.splice(at, 1);
     held?.gate.resolve();
@@ -222,13 +223,21 @@ function setup(
     sourceTopics?: Record<string, number>;
     targetTopics?: Record<string, number>;
     heartbeatTopic?: string;
+    /** producer.maxInFlightPerPartition (default 1). */
+    perLane?: number;
   } = {},
 ) {
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(line) } });
   const settings: Pick<Config, 'queue' | 'producer'> = {
     queue: options.queue ?? { maxRecords: 1600, maxBytes: 64 * 1024 * 1024 },
-    producer: { compression: 'none', maxRequestBytes: 1024 * 1024, concurrency: 4, requestTimeoutMs: 1000 },
+    producer: {
+      compression: 'none',
+      maxRequestBytes: 1024 * 1024,
+      concurrency: 4,
+      maxInFlightPerPartition: options.perLane ?? 1,
+      requestTimeoutMs: 1000,
+    },
   };
   const source = new FakeSource();
   const target = new FakeTarget();
@@ -375,6 +384,44 @@ test(
     assert.deepEqual(offsetsOf(target.written(topic, 0)), [0, 2]);
     await flow.commit();
     assert.deepEqual(source.commits, [[{ topic, partition: 0, offset: 5 }]]);
+  },
+);
+
+test(
+  'with maxInFlightPerPartition, chunks of a partition are written at once, handed over in source order, committed in order',
+  {
+    timeout: 2000,
+  },
+  async (t) => {
+    const { flow, source, target } = setup(t, { perLane: 3 });
+    const topic = `orders-${id()}`;
+    target.hold = true;
+    for (let from = 0; from < 8; from += 2)
+      await flow.onBatch({ topic, partition: 0, records: records(from, from + 1) }, noKeepAlive);
+    await waitFor(() => target.pending(0) === 3, 'three writes of partition 0 at once');
+    await flush(10);
+    assert.equal(target.pending(0), 3, 'never more than maxInFlightPerPartition');
+    assert.deepEqual(
+      target.attempts.map((a) => offsetsOf(a.records)),
+      [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ],
+    );
+    target.release(0, true); // the third finishes first
+    await waitFor(() => target.pending(0) === 3, 'the fourth chunk takes the free slot');
+    assert.deepEqual(offsetsOf(target.attempts[3]?.records ?? []), [6, 7]);
+    await flow.commit();
+    assert.deepEqual(source.commits, [], 'nothing is committed past the first chunk, still in flight');
+    target.release(0);
+    await waitFor(() => target.writes.length === 2, 'the first chunk acknowledged');
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 0, offset: 2 }]], 'only the acknowledged prefix');
+    target.releaseAll();
+    await waitFor(() => target.writes.length === 4, 'every chunk acknowledged');
+    await flow.commit();
+    assert.deepEqual(source.commits.at(-1), [{ topic, partition: 0, offset: 8 }]);
   },
 );
 

@@ -1,0 +1,311 @@
+// The pipelined writer's ordering logic (src/kafka/idempotent-writer.ts) against a model of a
+// broker's idempotence checks: it appends a batch only right after the one before it, answers a
+// resend of one of the producer's last 5 batches as a duplicate, and loses requests and answers at
+// random. Whatever fails, every record must land, first occurrences in order. The real broker is
+// exercised by the integration and fault suites, which run with this writer by default; this test
+// reaches the orderings that real faults reach only by luck.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { EarlierWriteFailedError, IdempotentWriter } from '../../../src/kafka/idempotent-writer.ts';
+import { CHUNK, type ChunkMessage } from '../../../src/kafka/produce-request.ts';
+import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
+import { decodeChunk, encodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+
+const require = createRequire(import.meta.url);
+const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
+  createErrorFromCode(code: number): Error;
+};
+const { KafkaJSRequestTimeoutError, KafkaJSConnectionError } = require('kafkajs/src/errors') as {
+  KafkaJSRequestTimeoutError: new (message: string) => Error;
+  KafkaJSConnectionError: new (message: string) => Error;
+};
+
+const ERROR = {
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
+  DUPLICATE_SEQUENCE_NUMBER: 46,
+  NOT_LEADER_OR_FOLLOWER: 6,
+  UNKNOWN_PRODUCER_ID: 59,
+  COORDINATOR_LOAD_IN_PROGRESS: 14,
+  MESSAGE_TOO_LARGE: 10,
+};
+
+/** A deterministic pseudo-random sequence (mulberry32), so a failing seed can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Faults {
+  /** Share of requests lost before the broker sees them (nothing appended, the client sees a connection error). */
+  lost: number;
+  /** Share whose answer is lost after the broker handled them (the client sees a timeout). */
+  unanswered: number;
+  /** Share refused with a retriable error (nothing appended). */
+  refused: number;
+  /** Kafka's leniency: a producer id the broker has no state for may start at any sequence number. */
+  lenient: boolean;
+  /** Records larger than this are refused as MESSAGE_TOO_LARGE (whole request bytes). */
+  maxRequestBytes?: number;
+}
+
+interface ProducerState {
+  lastSequence: number;
+  /** First sequence numbers of its last 5 batches. */
+  recent: number[];
+}
+
+/**
+ * One partition leader reached over one connection: requests are handled in the order they were
+ * sent, each after a random delay, answers come back in that order.
+ */
+class ModelBroker implements RawBroker {
+  /** Record values in log order (every append, duplicates included). */
+  readonly log: string[] = [];
+  readonly producers = new Map<string, ProducerState>();
+  #nextProducerId = 1000;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #random: () => number;
+  readonly #faults: Faults;
+  initFailures = 1;
+
+  constructor(random: () => number, faults: Faults) {
+    this.#random = random;
+    this.#faults = faults;
+  }
+
+  async initProducerId(): Promise<{ producerId: string; producerEpoch: number }> {
+    await sleep(1);
+    if (this.initFailures-- > 0) throw createErrorFromCode(ERROR.COORDINATOR_LOAD_IN_PROGRESS);
+    return { producerId: String(this.#nextProducerId++), producerEpoch: 0 };
+  }
+
+  produce(request: object): Promise<unknown> {
+    const { producerId, topicData } = request as {
+      producerId: string;
+      topicData: Array<{ partitions: Array<{ firstSequence: number; messages: ChunkMessage[] }> }>;
+    };
+    const data = topicData[0]?.partitions[0];
+    assert.ok(data !== undefined);
+    const chunk = (data.messages[0] as ChunkMessage)[CHUNK];
+    const roll = this.#random();
+    const delay = Math.floor(this.#random() * 3);
+    // Handled in sending order, like one connection's requests on a broker.
+    const handled = this.#queue.then(async () => {
+      await sleep(delay);
+      if (roll < this.#faults.lost) throw new KafkaJSConnectionError('connection lost (model)');
+      if (roll < this.#faults.lost + this.#faults.refused)
+        throw createErrorFromCode(ERROR.NOT_LEADER_OR_FOLLOWER);
+      const error = this.#append(producerId, data.firstSequence, chunk);
+      if (roll < this.#faults.lost + this.#faults.refused + this.#faults.unanswered)
+        throw new KafkaJSRequestTimeoutError('answer lost (model)');
+      if (error !== undefined) throw createErrorFromCode(error);
+      return { topics: [{ topicName: 't', partitions: [{ partition: 0, errorCode: 0 }] }] };
+    });
+    this.#queue = handled.catch(() => {});
+    return handled;
+  }
+
+  /** The broker's checks (ProducerStateManager): an error code, or undefined once appended. */
+  #append(producerId: string, firstSequence: number, chunk: RecordChunk): number | undefined {
+    if (this.#faults.maxRequestBytes !== undefined && chunk.body.length > this.#faults.maxRequestBytes)
+      return ERROR.MESSAGE_TOO_LARGE;
+    const state = this.producers.get(producerId);
+    if (state === undefined) {
+      if (firstSequence !== 0 && !this.#faults.lenient) return ERROR.UNKNOWN_PRODUCER_ID;
+    } else if (state.recent.includes(firstSequence)) {
+      return ERROR.DUPLICATE_SEQUENCE_NUMBER;
+    } else if (firstSequence !== state.lastSequence + 1) {
+      return ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER;
+    }
+    for (const record of decodeChunk(chunk)) this.log.push(String(record.value));
+    const recent = [...(state?.recent ?? []), firstSequence].slice(-5);
+    this.producers.set(producerId, { lastSequence: firstSequence + chunk.count - 1, recent });
+    return undefined;
+  }
+
+  fetch(): never {
+    throw new Error('not used');
+  }
+  offsetCommit(): never {
+    throw new Error('not used');
+  }
+  addPartitionsToTxn(): never {
+    throw new Error('not used');
+  }
+  endTxn(): never {
+    throw new Error('not used');
+  }
+}
+
+function modelCluster(broker: ModelBroker): RawCluster {
+  return {
+    connect: async () => {},
+    disconnect: async () => {},
+    addTargetTopic: async () => {},
+    refreshMetadata: async () => {},
+    findLeaderForPartitions: (_topic, partitions) => ({ '1': partitions }),
+    findBroker: async () => broker,
+    findGroupCoordinator: async () => broker,
+  };
+}
+
+const quiet = createLogger({ level: 'fatal', destination: { write: () => {} } });
+
+function writer(broker: ModelBroker, maxRequestBytes = 300) {
+  return new IdempotentWriter(modelCluster(broker), {
+    compression: 'none',
+    maxRequestBytes,
+    requestTimeoutMs: 1000,
+    maxInFlightPerPartition: 5,
+    retryBackoffMs: 1,
+    logger: quiet,
+  });
+}
+
+/** Chunks of 1 to 6 records whose values count up from 0 across chunks. */
+function chunks(count: number, next: () => number): RecordChunk[] {
+  let value = 0;
+  return Array.from({ length: count }, () =>
+    encodeChunk(
+      Array.from({ length: 1 + Math.floor(next() * 6) }, () => ({
+        key: null,
+        value: Buffer.from(String(value++).padStart(40, '0')),
+        timestamp: '1700000000000',
+        headers: [],
+      })),
+    ),
+  );
+}
+
+/** Writes the chunks as the flow's queue does: in order, at most `window` unresolved at once. */
+async function writeAll(target: IdempotentWriter, all: readonly RecordChunk[], window = 5): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for (const chunk of all) {
+    while (running.size >= window) await Promise.race(running);
+    const write = target.write('t', 0, chunk).finally(() => running.delete(write));
+    running.add(write);
+  }
+  await Promise.all(running);
+}
+
+/** Every value once at least, first occurrences in order 0, 1, 2, ... */
+function assertOrderedOnce(log: readonly string[], total: number, seed: number): void {
+  const seen = new Set<number>();
+  const firsts: number[] = [];
+  for (const value of log.map(Number)) {
+    if (!seen.has(value)) firsts.push(value);
+    seen.add(value);
+  }
+  assert.deepEqual(
+    firsts,
+    Array.from({ length: total }, (_, i) => i),
+    `seed ${seed}: records lost or reordered`,
+  );
+}
+
+/** A writer that stops making progress fails the test instead of hanging the run. */
+const bounded = { timeout: 60_000 };
+
+const totalOf = (all: readonly RecordChunk[]) => all.reduce((sum, c) => sum + c.count, 0);
+
+test(
+  'with requests and answers lost at random, every record lands, first occurrences in order',
+  bounded,
+  async () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const next = random(seed);
+      const broker = new ModelBroker(next, { lost: 0.1, unanswered: 0.1, refused: 0.05, lenient: false });
+      const target = writer(broker);
+      const all = chunks(120, next);
+      await writeAll(target, all);
+      assertOrderedOnce(broker.log, totalOf(all), seed);
+      assert.ok(broker.log.length < totalOf(all) * 2, `seed ${seed}: ${broker.log.length} appends`);
+      await target.close();
+    }
+  },
+);
+
+test(
+  'a broker that takes any first sequence for a new producer id still gets the records in order',
+  bounded,
+  async () => {
+    // Kafka accepts any sequence number from a producer id it has no state for: if a second request
+    // went out before the first was acknowledged and the first were lost, the second would land first.
+    for (let seed = 101; seed <= 112; seed++) {
+      const next = random(seed);
+      const broker = new ModelBroker(next, { lost: 0.2, unanswered: 0.05, refused: 0.05, lenient: true });
+      const target = writer(broker);
+      const all = chunks(60, next);
+      await writeAll(target, all);
+      assertOrderedOnce(broker.log, totalOf(all), seed);
+      await target.close();
+    }
+  },
+);
+
+test(
+  'when the broker forgets the producer id, what is unacknowledged is renumbered and sent again in order',
+  bounded,
+  async () => {
+    for (let seed = 201; seed <= 206; seed++) {
+      const next = random(seed);
+      const broker = new ModelBroker(next, { lost: 0.05, unanswered: 0.05, refused: 0, lenient: false });
+      const target = writer(broker);
+      const all = chunks(150, next);
+      // The producer state goes away now and then (as retention can remove it on a real broker).
+      let forgetting = true;
+      const forget = (async () => {
+        while (forgetting) {
+          await sleep(3);
+          broker.producers.clear();
+        }
+      })();
+      await writeAll(target, all);
+      forgetting = false;
+      await forget;
+      assertOrderedOnce(broker.log, totalOf(all), seed);
+      await target.close();
+    }
+  },
+);
+
+test(
+  'a request the broker finds too large is split in place; a single record too large fails the partition',
+  bounded,
+  async () => {
+    const next = random(7);
+    const broker = new ModelBroker(next, {
+      lost: 0,
+      unanswered: 0,
+      refused: 0,
+      lenient: false,
+      maxRequestBytes: 150,
+    });
+    const target = writer(broker, 10_000);
+    const all = chunks(30, next);
+    await writeAll(target, all);
+    assertOrderedOnce(broker.log, totalOf(all), 7);
+
+    const huge = encodeChunk([
+      { key: null, value: Buffer.alloc(400, 1), timestamp: '1700000000000', headers: [] },
+    ]);
+    const after = encodeChunk([
+      { key: null, value: Buffer.from('after'), timestamp: '1700000000000', headers: [] },
+    ]);
+    const refused = target.write('t', 0, huge);
+    const behind = target.write('t', 0, after);
+    await assert.rejects(refused, /MESSAGE_TOO_LARGE/);
+    await assert.rejects(behind, EarlierWriteFailedError);
+    assert.ok(!broker.log.includes('after'), 'nothing after the refused record is written');
+    await target.close();
+  },
+);
