@@ -15,6 +15,9 @@ import { codecOf, FATAL, TOO_LARGE, type WriterOptions } from './target-writer.t
 /** Answers that mean the broker's state for this producer id no longer matches ours. */
 const LOST_STATE = new Set(['UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 
+/** Whether the broker surely has state for this id: it acknowledged a request under it lately. */
+const known = (session: Session) => Date.now() - session.acknowledgedAt < RECONFIRM_AFTER_MS;
+
 /** Failures that end a write at once: nothing was sent, and retrying cannot help. */
 const isRetriable = (error: unknown) =>
   !(
@@ -26,11 +29,19 @@ const isRetriable = (error: unknown) =>
 /** Kafka's sequence numbers are int32 and wrap to 0. */
 const SEQUENCE_SPAN = 2 ** 31;
 
+/**
+ * After this long without an acknowledgement the broker may have expired the producer id
+ * (`producer.id.expiration.ms`, 1 day by default) and would take any sequence number: the
+ * partition sends one request at a time again until one is acknowledged.
+ */
+const RECONFIRM_AFTER_MS = 10 * 60_000;
+
 /** A producer id of one partition; the broker knows it once one request under it was appended. */
 interface Session {
   readonly producerId: string;
   readonly epoch: number;
-  confirmed: boolean;
+  /** When the broker last acknowledged a request under this id (0: never). */
+  acknowledgedAt: number;
   /** Attempts under this id whose answer is awaited. */
   inFlight: number;
 }
@@ -77,7 +88,8 @@ export class EarlierWriteFailedError extends Error {
  * - A retried request keeps its sequence number: the broker appends it once (an answer lost to a
  *   timeout comes back as a duplicate, which is success), and never after a request that follows it.
  * - Under a new producer id the broker accepts any first sequence number, so until one request is
- *   acknowledged only the oldest unacknowledged request of the partition is sent.
+ *   acknowledged (and again after 10 minutes without an acknowledgement, when the broker may have
+ *   expired the id) only the oldest unacknowledged request of the partition is sent.
  * - When the broker has lost its state for the id (answers like UNKNOWN_PRODUCER_ID, or
  *   OUT_OF_ORDER_SEQUENCE_NUMBER for the oldest request, whose predecessors are all acknowledged),
  *   the partition takes a new producer id once every request under the old one has been answered,
@@ -221,7 +233,7 @@ export class IdempotentWriter {
       const type = error === undefined ? undefined : protocolErrorType(error);
       // A duplicate: an earlier attempt was appended and its answer lost.
       if (error === undefined || type === 'DUPLICATE_SEQUENCE_NUMBER') {
-        if (session !== undefined) session.confirmed = true;
+        if (session !== undefined) session.acknowledgedAt = Date.now();
         return;
       }
       if (this.#abort.signal.aborted || (session === undefined && !isRetriable(error))) throw error;
@@ -263,11 +275,13 @@ export class IdempotentWriter {
 
   /**
    * Waits until the request may be sent, and gives the producer id to send it under and the
-   * partition's leader: every request before it must be in flight under the same id (so the broker
-   * gets them in order), at most `maxInFlightPerPartition` of them (a request retried after a lost
-   * answer is then still among the 5 batches the broker checks for duplicates), none of an earlier id may still be in flight, and under an id the broker
-   * does not know yet only the oldest unacknowledged request goes (the broker would take any
-   * sequence number first).
+   * partition's leader:
+   * - every request before it must be in flight under the same id (the broker gets them in order),
+   *   at most `maxInFlightPerPartition` of them (a request resent after a lost answer is then still
+   *   among the 5 batches the broker checks for duplicates);
+   * - no request under an earlier id may still be in flight;
+   * - under an id the broker may not know (no recent acknowledgement), only the oldest
+   *   unacknowledged request goes: the broker would take any sequence number first.
    */
   async #turn(state: Partition, request: Request): Promise<{ session: Session; broker: RawBroker }> {
     for (;;) {
@@ -284,7 +298,7 @@ export class IdempotentWriter {
       if (
         state.session === session &&
         state.retired.length === 0 &&
-        (at === 0 || (session.confirmed && at < this.#limit && before.every((r) => r.sentIn === session)))
+        (at === 0 || (known(session) && at < this.#limit && before.every((r) => r.sentIn === session)))
       )
         return { session, broker };
       await changed;
@@ -301,7 +315,7 @@ export class IdempotentWriter {
           return {
             producerId: answer.producerId,
             epoch: answer.producerEpoch,
-            confirmed: false,
+            acknowledgedAt: 0,
             inFlight: 0,
           };
         } catch (error) {
