@@ -61,6 +61,8 @@ interface Partition {
   starting: Promise<Session> | undefined;
   /** Producer ids given up while requests under them were still in flight. */
   retired: Session[];
+  /** Given up an id: renumber from 0 once nothing under the old one is in flight. */
+  renumber: boolean;
   nextSequence: number;
   /** Requests not yet acknowledged, in sequence order. */
   readonly unacked: Request[];
@@ -175,6 +177,7 @@ export class IdempotentWriter {
         session: undefined,
         starting: undefined,
         retired: [],
+        renumber: false,
         nextSequence: 0,
         unacked: [],
         failed: undefined,
@@ -291,6 +294,7 @@ export class IdempotentWriter {
       if (state.failed !== undefined)
         throw new EarlierWriteFailedError(state.topic, state.partition, state.failed);
       state.retired = state.retired.filter((old) => old.inFlight > 0);
+      if (state.renumber && state.retired.length === 0) this.#renumbered(state);
       const session = state.session ?? (await this.#session(state));
       const broker = await this.#leader(state.topic, state.partition);
       const at = state.unacked.indexOf(request);
@@ -298,6 +302,7 @@ export class IdempotentWriter {
       if (
         state.session === session &&
         state.retired.length === 0 &&
+        !state.renumber &&
         (at === 0 || (known(session) && at < this.#limit && before.every((r) => r.sentIn === session)))
       )
         return { session, broker };
@@ -353,17 +358,27 @@ export class IdempotentWriter {
     if (state.session !== session) return; // done already by another request of the partition
     state.session = undefined;
     state.retired.push(session);
+    state.renumber = true;
+    this.#options.logger.warn(
+      { topic: state.topic, partition: state.partition, error: type, unacknowledged: state.unacked.length },
+      'the target lost this partition’s producer state; resending what is unacknowledged under a new producer id',
+    );
+    state.wake();
+  }
+
+  /**
+   * Numbers what is unacknowledged from 0, for a new producer id. Done only once every request
+   * under the old id is answered: one of them may still have been appended, and is then no longer
+   * among what needs a number.
+   */
+  #renumbered(state: Partition): void {
     let sequence = 0;
     for (const request of state.unacked) {
       request.sequence = sequence;
       sequence = (sequence + request.chunk.count) % SEQUENCE_SPAN;
     }
     state.nextSequence = sequence;
-    this.#options.logger.warn(
-      { topic: state.topic, partition: state.partition, error: type, unacknowledged: state.unacked.length },
-      'the target lost this partition’s producer state; resending what is unacknowledged under a new producer id',
-    );
-    state.wake();
+    state.renumber = false;
   }
 
   /** A request the broker found too large is replaced by its two halves, in its place in the order. */
