@@ -8,9 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { chunkMessage } from './produce-request.ts';
-import type { RawBroker, RawCluster } from './raw-client.ts';
+import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
-import { codecOf, FATAL, TOO_LARGE, type WriterOptions } from './target-writer.ts';
+import { codecOf, FATAL, PendingRequests, TOO_LARGE, type WriterOptions } from './target-writer.ts';
 
 /** Answers that mean the broker's state for this producer id no longer matches ours. */
 const LOST_STATE = new Set(['UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
@@ -105,8 +105,8 @@ export class IdempotentWriter {
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
   readonly #partitions = new Map<string, Partition>();
-  /** Start time of every produce request not yet acknowledged (retries included). */
-  readonly #pending = new Set<{ since: number }>();
+  /** Writes not yet acknowledged (retries included). */
+  readonly #pending = new PendingRequests();
   /** Requests in flight per partition: a broker remembers an idempotent producer's last 5 batches per partition. */
   readonly #limit: number;
   /** First retry delay; doubled per attempt up to 30 s, with jitter. */
@@ -133,9 +133,7 @@ export class IdempotentWriter {
 
   /** When the oldest write still waiting for the target began (undefined when none is). */
   pendingSince(): number | undefined {
-    let oldest: number | undefined;
-    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
-    return oldest;
+    return this.#pending.oldest();
   }
 
   /**
@@ -160,7 +158,7 @@ export class IdempotentWriter {
     });
     return (async () => {
       await throttle?.();
-      await this.#tracked(() => Promise.all(requests.map((request) => this.#deliver(state, request))));
+      await this.#pending.track(() => Promise.all(requests.map((request) => this.#deliver(state, request))));
     })();
   }
 
@@ -296,7 +294,7 @@ export class IdempotentWriter {
       state.retired = state.retired.filter((old) => old.inFlight > 0);
       if (state.renumber && state.retired.length === 0) this.#renumbered(state);
       const session = state.session ?? (await this.#session(state));
-      const broker = await this.#leader(state.topic, state.partition);
+      const broker = await leaderOf(this.#cluster, state.topic, state.partition);
       const at = state.unacked.indexOf(request);
       const before = state.unacked.slice(0, Math.max(0, at));
       if (
@@ -315,7 +313,7 @@ export class IdempotentWriter {
     state.starting ??= (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          const broker = await this.#leader(state.topic, state.partition);
+          const broker = await leaderOf(this.#cluster, state.topic, state.partition);
           const answer = await broker.initProducerId({ transactionalId: null, transactionTimeout: 60_000 });
           return {
             producerId: answer.producerId,
@@ -440,25 +438,5 @@ export class IdempotentWriter {
     );
     if (acknowledged !== true)
       throw new Error(`produce response for ${topic}/${partition} did not acknowledge the partition`);
-  }
-
-  async #leader(topic: string, partition: number): Promise<RawBroker> {
-    await this.#cluster.addTargetTopic(topic);
-    const nodeId = Object.keys(this.#cluster.findLeaderForPartitions(topic, [partition]))[0];
-    if (nodeId === undefined) {
-      await this.#cluster.refreshMetadata();
-      throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
-    }
-    return this.#cluster.findBroker({ nodeId });
-  }
-
-  async #tracked<T>(request: () => Promise<T>): Promise<T> {
-    const pending = { since: Date.now() };
-    this.#pending.add(pending);
-    try {
-      return await request();
-    } finally {
-      this.#pending.delete(pending);
-    }
   }
 }

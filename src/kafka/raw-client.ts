@@ -60,6 +60,20 @@ const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessage
   abortedTransactions: unknown[];
 }) => Array<SourceRecord & { isControlRecord?: boolean }>;
 
+/**
+ * The leader of a partition, the topic added to the cluster's metadata first; a retriable error
+ * while no leader is known (the metadata is refreshed for the retry).
+ */
+export async function leaderOf(cluster: RawCluster, topic: string, partition: number): Promise<RawBroker> {
+  await cluster.addTargetTopic(topic);
+  const nodeId = Object.keys(cluster.findLeaderForPartitions(topic, [partition]))[0];
+  if (nodeId === undefined) {
+    await cluster.refreshMetadata();
+    throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
+  }
+  return cluster.findBroker({ nodeId });
+}
+
 const READ_COMMITTED = 1;
 /** A record batch is returned whole, so this only bounds how many batches one fetch brings. */
 const FETCH_BYTES = 64 * 1024;

@@ -36,6 +36,31 @@ export const FATAL = new Set([
 ]);
 export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
+/**
+ * Requests waiting for the target, for the writers' `pendingSince()`: a target that is down or
+ * blackholed shows as a request pending for long, before any timeout fires.
+ */
+export class PendingRequests {
+  readonly #pending = new Set<{ since: number }>();
+
+  async track<T>(request: () => Promise<T>): Promise<T> {
+    const pending = { since: Date.now() };
+    this.#pending.add(pending);
+    try {
+      return await request();
+    } finally {
+      this.#pending.delete(pending);
+    }
+  }
+
+  /** When the oldest request still waiting began (undefined when none is). */
+  oldest(): number | undefined {
+    let oldest: number | undefined;
+    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
+    return oldest;
+  }
+}
+
 export interface WriterOptions {
   compression: TargetCompression;
   /** Record bytes per produce request for one partition; larger writes are split. */
@@ -71,8 +96,8 @@ export class TargetWriter {
   readonly #kafka: KafkaClient;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
-  /** Start time of every produce request not yet acknowledged (retries included). */
-  readonly #pending = new Set<{ since: number }>();
+  /** Produce requests not yet acknowledged (retries included). */
+  readonly #pending = new PendingRequests();
   /** Topics confirmed deleted from the target; writes to them reject without a request. */
   readonly #deleted = new Set<string>();
   #replacing: Promise<void> | undefined;
@@ -159,19 +184,11 @@ export class TargetWriter {
    * that is down or blackholed shows as a write pending for long, before any timeout fires.
    */
   pendingSince(): number | undefined {
-    let oldest: number | undefined;
-    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
-    return oldest;
+    return this.#pending.oldest();
   }
 
   async #send(topic: string, partition: number, records: RecordChunk): Promise<void> {
-    const pending = { since: Date.now() };
-    this.#pending.add(pending);
-    try {
-      await this.#attempt(topic, partition, records);
-    } finally {
-      this.#pending.delete(pending);
-    }
+    await this.#pending.track(() => this.#attempt(topic, partition, records));
   }
 
   async #attempt(topic: string, partition: number, records: RecordChunk): Promise<void> {

@@ -14,7 +14,7 @@ import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
 import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
 import { RawClient } from './raw-client.ts';
-import { TOO_LARGE } from './target-writer.ts';
+import { PendingRequests, TOO_LARGE } from './target-writer.ts';
 import { PartitionTransaction } from './transactions.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
@@ -121,7 +121,7 @@ export class TransactionalWriter {
   /** Per positions partition: committed positions read so far and the offset to read on from. */
   readonly #snapshots = new Map<number, { offset: number; positions: Map<string, number> }>();
   readonly #reading = new Map<number, Promise<unknown>>();
-  readonly #pending = new Set<{ since: number }>();
+  readonly #pending = new PendingRequests();
   /** Takeovers in flight: a rebalance of hundreds of partitions is not a burst of as many InitProducerId requests. */
   readonly #acquiring = new PQueue({ concurrency: ACQUIRE_CONCURRENCY });
   #positionsPartitions = POSITIONS_PARTITIONS;
@@ -202,7 +202,7 @@ export class TransactionalWriter {
     const position = (await this.#acquiring.add(async () => {
       // A lane given up while it waited here must not initialise its id: that would fence the newer owner.
       if (released()) return undefined;
-      await this.#tracked(() => txn.init());
+      await this.#pending.track(() => txn.init());
       return this.#committedPosition(lane);
     })) as number | undefined;
     if (released()) throw new TransactionFencedError(txn.transactionalId, 'released while acquiring');
@@ -272,13 +272,11 @@ export class TransactionalWriter {
 
   /** When the oldest request still waiting for the target began (undefined when none is). */
   pendingSince(): number | undefined {
-    let oldest: number | undefined;
-    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
-    return oldest;
+    return this.#pending.oldest();
   }
 
   async #begin(lane: Lane, topic: string, partition: number): Promise<OpenTransaction> {
-    await this.#tracked(() =>
+    await this.#pending.track(() =>
       lane.txn.begin([
         { topic, partition },
         { topic: this.#options.positionsTopic, partition: lane.positionsPartition },
@@ -297,7 +295,7 @@ export class TransactionalWriter {
   ): Promise<void> {
     for (const chunk of requestChunks(records, this.#options.maxRequestBytes)) {
       try {
-        await this.#tracked(() => txn.send(topic, partition, chunk));
+        await this.#pending.track(() => txn.send(topic, partition, chunk));
       } catch (error) {
         const type = (error as { kafkaError?: string }).kafkaError;
         if (type === undefined || !TOO_LARGE.has(type) || chunk.count === 1) throw error;
@@ -321,10 +319,10 @@ export class TransactionalWriter {
           headers: [],
         },
       ]);
-      await this.#tracked(() =>
+      await this.#pending.track(() =>
         lane.txn.send(this.#options.positionsTopic, lane.positionsPartition, position),
       );
-      await this.#tracked(() => lane.txn.commit());
+      await this.#pending.track(() => lane.txn.commit());
       lane.open = undefined;
       this.#options.onTransaction?.('committed');
       open.resolve();
@@ -341,9 +339,11 @@ export class TransactionalWriter {
     if (open === undefined) return;
     let fenced = error instanceof TransactionFencedError && !released;
     if (!fenced)
-      await this.#tracked(() => lane.txn.abort()).catch((failure: unknown) => {
-        fenced = failure instanceof TransactionFencedError;
-      });
+      await this.#pending
+        .track(() => lane.txn.abort())
+        .catch((failure: unknown) => {
+          fenced = failure instanceof TransactionFencedError;
+        });
     this.#options.onTransaction?.(fenced ? 'fenced' : 'aborted');
     open.reject(error);
   }
@@ -361,16 +361,6 @@ export class TransactionalWriter {
     const run = lane.tail.then(task, task);
     lane.tail = run.catch(() => {});
     return run;
-  }
-
-  async #tracked<T>(request: () => Promise<T>): Promise<T> {
-    const pending = { since: Date.now() };
-    this.#pending.add(pending);
-    try {
-      return await request();
-    } finally {
-      this.#pending.delete(pending);
-    }
   }
 
   /**

@@ -10,7 +10,7 @@ import type { TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import { protocolErrorType, rootCause } from './client.ts';
 import { chunkMessage } from './produce-request.ts';
-import type { RawBroker, RawCluster } from './raw-client.ts';
+import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import type { RecordChunk } from './record-chunk.ts';
 import { codecOf, FATAL } from './target-writer.ts';
 
@@ -124,7 +124,7 @@ export class PartitionTransaction {
     ];
     await this.#retrying(`Produce ${topic}/${partition}`, async () => {
       try {
-        const broker = await this.#leader(topic, partition);
+        const broker = await leaderOf(this.#cluster, topic, partition);
         await broker.produce({
           ...this.#identity(),
           acks: -1,
@@ -176,16 +176,6 @@ export class PartitionTransaction {
       producerId: this.#producerId,
       producerEpoch: this.#epoch,
     };
-  }
-
-  async #leader(topic: string, partition: number): Promise<RawBroker> {
-    await this.#cluster.addTargetTopic(topic);
-    const nodeId = Object.keys(this.#cluster.findLeaderForPartitions(topic, [partition]))[0];
-    if (nodeId === undefined) {
-      await this.#cluster.refreshMetadata();
-      throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
-    }
-    return this.#cluster.findBroker({ nodeId });
   }
 
   /** A request to the id's transaction coordinator, found again after it moved. */

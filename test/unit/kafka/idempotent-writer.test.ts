@@ -13,6 +13,7 @@ import { CHUNK, type ChunkMessage } from '../../../src/kafka/produce-request.ts'
 import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
 import { decodeChunk, encodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+import { mulberry32 } from '../../support/random.ts';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
@@ -31,18 +32,6 @@ const ERROR = {
   COORDINATOR_LOAD_IN_PROGRESS: 14,
   MESSAGE_TOO_LARGE: 10,
 };
-
-/** A deterministic pseudo-random sequence (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Faults {
   /** Share of requests lost before the broker sees them (nothing appended, the client sees a connection error). */
@@ -222,7 +211,7 @@ test(
   bounded,
   async () => {
     for (let seed = 1; seed <= 10; seed++) {
-      const next = random(seed);
+      const next = mulberry32(seed);
       const broker = new ModelBroker(next, { lost: 0.1, unanswered: 0.1, refused: 0.05, lenient: false });
       const target = writer(broker);
       const all = chunks(120, next);
@@ -241,7 +230,7 @@ test(
     // Kafka accepts any sequence number from a producer id it has no state for: if a second request
     // went out before the first was acknowledged and the first were lost, the second would land first.
     for (let seed = 101; seed <= 112; seed++) {
-      const next = random(seed);
+      const next = mulberry32(seed);
       const broker = new ModelBroker(next, { lost: 0.2, unanswered: 0.05, refused: 0.05, lenient: true });
       const target = writer(broker);
       const all = chunks(60, next);
@@ -257,7 +246,7 @@ test(
   bounded,
   async () => {
     for (let seed = 201; seed <= 206; seed++) {
-      const next = random(seed);
+      const next = mulberry32(seed);
       const broker = new ModelBroker(next, { lost: 0.05, unanswered: 0.05, refused: 0, lenient: false });
       const target = writer(broker);
       const all = chunks(150, next);
@@ -282,7 +271,7 @@ test(
   'a request the broker finds too large is split in place; a single record too large fails the partition',
   bounded,
   async () => {
-    const next = random(7);
+    const next = mulberry32(7);
     const broker = new ModelBroker(next, {
       lost: 0,
       unanswered: 0,

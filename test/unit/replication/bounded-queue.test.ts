@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { BoundedQueue, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
 import { flush, watch } from '../../support/settled.ts';
+import { mulberry32 } from '../../support/random.ts';
 
 interface Deferred {
   readonly promise: Promise<void>;
@@ -531,18 +532,6 @@ test(
     );
   },
 );
-
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Item {
   readonly lane: string;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OffsetTracker } from '../../../src/replication/offset-tracker.ts';
 import type { Ticket } from '../../../src/replication/offset-tracker.ts';
+import { mulberry32 } from '../../support/random.ts';
 
 test('a new partition has no watermark and nothing in flight', () => {
   const tracker = new OffsetTracker();
@@ -194,18 +195,6 @@ test('drop() of an unknown partition changes nothing', () => {
   tracker.complete(t);
   assert.equal(tracker.watermark('p'), 3);
 });
-
-/** mulberry32, so a failing order can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('the watermark stays right across the internal compaction of done tickets (> 1024)', () => {
   const tracker = new OffsetTracker();
