@@ -15,17 +15,6 @@ import { codecOf, FATAL, PendingRequests, TOO_LARGE, type WriterOptions } from '
 /** Answers that mean the broker's state for this producer id no longer matches ours. */
 const LOST_STATE = new Set(['UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
 
-/** Whether the broker surely has state for this id: it acknowledged a request under it lately. */
-const known = (session: Session) => Date.now() - session.acknowledgedAt < RECONFIRM_AFTER_MS;
-
-/** Failures that end a write at once: nothing was sent, and retrying cannot help. */
-const isRetriable = (error: unknown) =>
-  !(
-    error instanceof EarlierWriteFailedError ||
-    error instanceof WriteRejectedError ||
-    error instanceof TargetTopicMissingError
-  );
-
 /** Kafka's sequence numbers are int32 and wrap to 0. */
 const SEQUENCE_SPAN = 2 ** 31;
 
@@ -73,6 +62,9 @@ interface Partition {
   wake: () => void;
 }
 
+/** Whether the broker surely has state for this id: it acknowledged a request under it lately. */
+const known = (session: Session) => Date.now() - session.acknowledgedAt < RECONFIRM_AFTER_MS;
+
 /** Why a request is not sent: a request before it in its partition failed for good. */
 export class EarlierWriteFailedError extends Error {
   constructor(topic: string, partition: number, cause: Error) {
@@ -80,6 +72,12 @@ export class EarlierWriteFailedError extends Error {
     this.name = 'EarlierWriteFailedError';
   }
 }
+
+/** Failures that end a write before anything was sent, where retrying cannot help. */
+const endsTheWrite = (error: unknown) =>
+  error instanceof EarlierWriteFailedError ||
+  error instanceof WriteRejectedError ||
+  error instanceof TargetTopicMissingError;
 
 /**
  * Writes records of target partitions, in order, acks=all, with up to `maxInFlightPerPartition`
@@ -237,7 +235,7 @@ export class IdempotentWriter {
         if (session !== undefined) session.acknowledgedAt = Date.now();
         return;
       }
-      if (this.#abort.signal.aborted || (session === undefined && !isRetriable(error))) throw error;
+      if (this.#abort.signal.aborted || (session === undefined && endsTheWrite(error))) throw error;
       if (type !== undefined && TOO_LARGE.has(type) && request.chunk.count > 1) {
         await this.#split(state, request, type);
         return;
