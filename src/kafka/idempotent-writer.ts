@@ -6,7 +6,7 @@
 // only right after the one before it, whatever is retried and whatever answer was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
-import { protocolErrorType, rootCause } from './client.ts';
+import { backoffMs, protocolErrorType, rootCause } from './client.ts';
 import { chunkMessage } from './produce-request.ts';
 import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
@@ -262,7 +262,7 @@ export class IdempotentWriter {
       else if (type !== undefined && /LEADER|UNKNOWN_TOPIC/.test(type))
         await this.#cluster.refreshMetadata().catch(() => {});
       this.#options.onRetry?.(error);
-      const delay = Math.min(30_000, this.#backoffMs * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
+      const delay = backoffMs(attempt, this.#backoffMs, 30_000);
       this.#options.logger.warn(
         { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
         'write to target failed; retrying',
@@ -328,8 +328,7 @@ export class IdempotentWriter {
               new WriteRejectedError(state.topic, state.partition, type, rootCause(error)),
             );
           this.#options.onRetry?.(error);
-          const delay =
-            Math.min(30_000, this.#backoffMs * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
+          const delay = backoffMs(attempt, this.#backoffMs, 30_000);
           // A broker that just started answers that it is still loading, briefly: not worth a warning.
           const starting = type === 'COORDINATOR_LOAD_IN_PROGRESS' && attempt < 5;
           this.#options.logger[starting ? 'debug' : 'warn'](

@@ -3,7 +3,7 @@ import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Compression, TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { protocolErrorType, rootCause } from './client.ts';
+import { backoffMs, protocolErrorType, rootCause } from './client.ts';
 import { kafkajs } from './kafkajs.ts';
 import { chunkMessage } from './produce-request.ts';
 import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
@@ -233,7 +233,7 @@ export class TargetWriter {
           }
         }
         this.#options.onRetry?.(error);
-        const delay = Math.min(30_000, 200 * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
+        const delay = backoffMs(attempt, 200, 30_000);
         this.#options.logger.warn(
           { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
           'write to target failed; retrying',

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
-import { protocolErrorType, rootCause } from './client.ts';
+import { backoffMs, protocolErrorType, rootCause } from './client.ts';
 import { chunkMessage } from './produce-request.ts';
 import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import type { RecordChunk } from './record-chunk.ts';
@@ -222,7 +222,7 @@ export class PartitionTransaction {
         this.#options.onRetry?.(error, what);
         // CONCURRENT_TRANSACTIONS (markers of the previous transaction still being written) clears in milliseconds.
         const base = type === 'CONCURRENT_TRANSACTIONS' ? 20 : 100;
-        const delay = Math.min(5000, base * 2 ** Math.min(attempts, 8)) * (0.5 + Math.random() / 2);
+        const delay = backoffMs(attempts, base, 5000);
         await sleep(delay, undefined, { signal: this.#options.signal }).catch(() => {});
         if (this.#options.signal.aborted) throw error;
       }
