@@ -46,6 +46,15 @@ function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+/** Percent of CPU time busy between two readings of machineCpu(); null without two distinct readings. */
+function busyPct(
+  from: { busy: number; total: number } | undefined,
+  to: { busy: number; total: number } | undefined,
+): number | null {
+  if (from === undefined || to === undefined || to.total === from.total) return null;
+  return Math.round((100 * (to.busy - from.busy)) / (to.total - from.total));
+}
+
 export class LatencyProbe {
   readonly #consumer: Consumer;
   #seen = 0;
@@ -139,12 +148,7 @@ export class LatencyProbe {
   }
 
   #busySince(): number | null {
-    const first = this.#cpu[0];
-    if (first === undefined) return null;
-    const now = machineCpu();
-    return now.total === first.total
-      ? null
-      : Math.round((100 * (now.busy - first.busy)) / (now.total - first.total));
+    return busyPct(this.#cpu[0], machineCpu());
   }
 
   /**
@@ -166,10 +170,7 @@ export class LatencyProbe {
       const from = start + second * 1000;
       const before = this.#cpu.findLast((c) => c.at <= from);
       const after = this.#cpu.find((c) => c.at >= from + 1000);
-      const busy =
-        before === undefined || after === undefined || after.total === before.total
-          ? null
-          : Math.round((100 * (after.busy - before.busy)) / (after.total - before.total));
+      const busy = busyPct(before, after);
       rows.push({
         second,
         records: sorted.length,
