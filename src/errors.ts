@@ -11,6 +11,8 @@ export const errorCodes = [
   'KM_ADMIN_LISTEN',
   'KM_GROUP_ACTIVE',
   'KM_TRANSACTION_FENCED',
+  'KM_CORRUPT_RECORD_BATCH',
+  'KM_COMMIT_UNACKNOWLEDGED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -149,5 +151,45 @@ export class TransactionFencedError extends KafkaMirrorError {
       { cause, retriable: true },
     );
     this.transactionalId = transactionalId;
+  }
+}
+
+/**
+ * The source group did not acknowledge a commit of watermarks: the flow's consumer was not in its
+ * group (stopped, restarting after a crash), so nothing was sent. Nothing is marked committed; the
+ * next commit sends the same watermarks.
+ */
+export class CommitNotAcknowledgedError extends KafkaMirrorError {
+  static readonly code = 'KM_COMMIT_UNACKNOWLEDGED';
+  readonly partitions: number;
+  constructor(partitions: number) {
+    super(
+      CommitNotAcknowledgedError.code,
+      `the source group did not acknowledge the commit of ${partitions} partition(s): the consumer is not in its group; the next commit sends it again`,
+      { retriable: true },
+    );
+    this.partitions = partitions;
+  }
+}
+
+/**
+ * A record batch fetched from the source failed its check (CRC-32C, size or magic byte, as
+ * Kafka's consumer with check.crcs): corrupted on the broker's disk or on the way. Never copied;
+ * the partition halts before it, and nothing from it on is committed.
+ */
+export class CorruptRecordBatchError extends KafkaMirrorError {
+  static readonly code = 'KM_CORRUPT_RECORD_BATCH';
+  readonly topic: string;
+  readonly partition: number;
+  /** The base offset of the batch. */
+  readonly offset: number;
+  constructor(topic: string, partition: number, offset: number, reason: string) {
+    super(
+      CorruptRecordBatchError.code,
+      `record batch of ${topic}/${partition} at offset ${offset} is corrupt (${reason}); the partition halts before it`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
   }
 }

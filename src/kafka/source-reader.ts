@@ -2,6 +2,7 @@ import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceBatch, type SourceRecord } from '../replication/records.ts';
+import type { SourceOffset } from '../replication/flow.ts';
 import { FetchSizer } from './fetch-sizer.ts';
 import { fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
 
@@ -177,11 +178,34 @@ export class SourceReader {
     }
   }
 
-  async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {
-    if (offsets.length === 0) return;
-    await this.#consumer.commitOffsets(
-      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
-    );
+  /**
+   * Commits to the flow's group; resolves with the offsets the group coordinator acknowledged.
+   * kafkajs's commitOffsets returns without error, and without sending anything, while its consumer
+   * is not running (stopped, restarting after a crash), and also when it stops during the
+   * commit's retries. The acknowledgement is therefore taken from kafkajs's COMMIT_OFFSETS event,
+   * emitted (synchronously) only after an OffsetCommit response without any partition error: as
+   * Kafka's ConsumerCoordinator, where a commit is done only on such a response
+   * (OffsetCommitResponseHandler) and fails outright when the consumer is not in an active group.
+   */
+  async commit(offsets: ReadonlyArray<SourceOffset>): Promise<SourceOffset[]> {
+    if (offsets.length === 0) return [];
+    const key = (topic: string, partition: number, offset: string) =>
+      `${topic}\u0000${partition}\u0000${offset}`;
+    const acknowledged = new Set<string>();
+    // Any commit answered while this one runs counts, also a concurrent one: the coordinator
+    // acknowledged that very offset of that partition.
+    const remove = this.#consumer.on(this.#consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+      for (const { topic, partitions } of payload.topics)
+        for (const p of partitions) acknowledged.add(key(topic, p.partition, String(p.offset)));
+    });
+    try {
+      await this.#consumer.commitOffsets(
+        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
+      );
+    } finally {
+      remove();
+    }
+    return offsets.filter((o) => acknowledged.has(key(o.topic, o.partition, String(o.offset))));
   }
 
   /** Stops fetching; returns once no batch is being handed over. */

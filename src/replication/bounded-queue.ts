@@ -18,6 +18,8 @@ interface Lane<T> {
   /** Of those, tasks not started yet: each will take an entry when it starts. */
   starting: number;
   halted: boolean;
+  /** Bumped by dropLane: an item taken before it belongs to an earlier assignment of the lane. */
+  era: number;
 }
 
 interface Waiter<T> {
@@ -31,6 +33,14 @@ export class QueueClosedError extends Error {
   constructor() {
     super('the queue is closed');
     this.name = 'QueueClosedError';
+  }
+}
+
+/** The lane was dropped (its partition reassigned) while the push waited for room. */
+export class LaneDroppedError extends Error {
+  constructor(lane: string) {
+    super(`the queue lane ${JSON.stringify(lane)} was dropped`);
+    this.name = 'LaneDroppedError';
   }
 }
 
@@ -54,6 +64,7 @@ export class QueueClosedError extends Error {
  * (and its budget released), later pushes to that lane are dropped, and `onHalt` is told once.
  * Items of the lane still being written finish (their own failures are not reported again).
  * Nothing of a halted lane is ever marked written past the failure, so nothing past it is committed.
+ * `dropLane` (the partition reassigned) ends all of that: the lane starts afresh, not halted.
  */
 export class BoundedQueue<T> {
   readonly #budget: QueueBudget;
@@ -62,7 +73,7 @@ export class BoundedQueue<T> {
   readonly #executor: PQueue;
   readonly #perLane: number;
   readonly #lanes = new Map<string, Lane<T>>();
-  readonly #waiters: Waiter<T>[] = [];
+  #waiters: Waiter<T>[] = [];
   #records = 0;
   #bytes = 0;
   #closed = false;
@@ -114,12 +125,30 @@ export class BoundedQueue<T> {
     this.#enqueue(lane, entry);
   }
 
-  /** Drops what waits in a lane (a revoked partition); an item being written completes. */
+  /**
+   * Starts a lane afresh (its partition was reassigned and is read again from its committed
+   * offset): what waits in it is dropped, pushes to it still waiting for room reject with
+   * LaneDroppedError, and a halt is forgotten. Items being written complete; a failure of one of
+   * them no longer halts the lane, which belongs to the new assignment. They still count against
+   * `perLane`, so a new item never runs beside more of them than that.
+   */
   dropLane(lane: string): void {
+    // The lane's waiters go first: a release admits waiters, and one of this lane would be queued
+    // into it and written ahead of the replay of everything dropped here.
+    const waiting = this.#waiters.filter((w) => w.lane === lane);
+    if (waiting.length > 0) {
+      this.#waiters = this.#waiters.filter((w) => w.lane !== lane);
+      for (const waiter of waiting) waiter.reject(new LaneDroppedError(lane));
+    }
     const state = this.#lanes.get(lane);
-    if (state === undefined) return;
-    for (const entry of state.entries.splice(0)) this.#release(entry);
-    if (state.running === 0) this.#lanes.delete(lane);
+    if (state !== undefined) {
+      state.era++;
+      state.halted = false;
+      for (const entry of state.entries.splice(0)) this.#release(entry);
+      if (state.running === 0) this.#lanes.delete(lane);
+    }
+    // A rejected waiter may have held back others that fit.
+    this.#admit();
   }
 
   /** Resolves when every admitted item has been written (or dropped). */
@@ -146,7 +175,7 @@ export class BoundedQueue<T> {
   #enqueue(laneKey: string, entry: Entry<T>): void {
     let lane = this.#lanes.get(laneKey);
     if (lane === undefined) {
-      lane = { entries: [], running: 0, starting: 0, halted: false };
+      lane = { entries: [], running: 0, starting: 0, halted: false, era: 0 };
       this.#lanes.set(laneKey, lane);
     }
     if (lane.halted) {
@@ -175,9 +204,12 @@ export class BoundedQueue<T> {
       this.#forget(laneKey, lane);
       return;
     }
+    const era = lane.era;
     try {
       await this.#worker(laneKey, entry.item);
     } catch (error) {
+      // An item taken before a dropLane: its lane has been started afresh since.
+      if (lane.era !== era) return;
       const first = !lane.halted;
       lane.halted = true;
       for (const dropped of lane.entries.splice(0)) this.#release(dropped);
@@ -205,6 +237,10 @@ export class BoundedQueue<T> {
   #release(entry: Entry<T>): void {
     this.#records -= entry.records;
     this.#bytes -= entry.bytes;
+    this.#admit();
+  }
+
+  #admit(): void {
     // Wake waiters in arrival order while they fit; the first one that does not fit keeps its place.
     while (this.#waiters.length > 0) {
       const next = this.#waiters[0];

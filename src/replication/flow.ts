@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
+import { CommitNotAcknowledgedError, TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import { chunkCharge, encodeChunk, type RecordChunk } from '../kafka/record-chunk.ts';
-import { BoundedQueue } from './bounded-queue.ts';
+import { BoundedQueue, LaneDroppedError } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
 import { ProvenanceHeader, provenanceStamp, type Stamped } from './provenance.ts';
 import {
@@ -30,8 +30,20 @@ export interface FlowSource {
   seek(topic: string, partition: number, offset: number): void;
   /** Stops fetching every partition while the consumer stays in its group (so it can still commit). */
   pauseAll(): void;
-  commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void>;
+  /**
+   * Commits the offsets to the flow's group. Resolves with those the group coordinator
+   * acknowledged: none when the consumer is not in its group (stopped, restarting); rejects when
+   * the commit failed.
+   */
+  commit(offsets: ReadonlyArray<SourceOffset>): Promise<ReadonlyArray<SourceOffset>>;
   stop(): Promise<void>;
+}
+
+/** An offset to commit for a source partition: the next record to read. */
+export interface SourceOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
 }
 
 /** Where a source partition's replication stands: every record before `next` is written. */
@@ -372,7 +384,7 @@ export class Flow {
       else {
         // Encoded now: the queue holds one buffer per chunk, not objects per record.
         const chunk = encodeChunk(out, batch.compression);
-        await this.#enqueue(
+        const queued = await this.#enqueue(
           lane,
           {
             kind,
@@ -388,6 +400,7 @@ export class Flow {
           },
           keepAlive,
         );
+        if (!queued) return false;
       }
       out = [];
       wire = 0;
@@ -431,8 +444,17 @@ export class Flow {
     return this.#generation === generation && this.#lanes.get(lane) === state;
   }
 
-  async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<void> {
-    const admitted = this.#queue.push(lane, item, item.records.count, item.bytes);
+  /** False: a rejoin dropped the lane while the chunk waited for room; it is not queued. */
+  async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<boolean> {
+    // A rejected push may have no listener left (a failed heartbeat ended this batch): the
+    // rejection is handled here either way.
+    const admitted = this.#queue.push(lane, item, item.records.count, item.bytes).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof LaneDroppedError) return false;
+        throw error;
+      },
+    );
     // While the queue is full the source fetch is held here (backpressure); the group still
     // needs heartbeats or it would evict this instance.
     let done = false;
@@ -444,7 +466,7 @@ export class Flow {
       await Promise.race([admitted, sleep(1000)]);
       if (!done) await keepAlive();
     }
-    await admitted;
+    return admitted;
   }
 
   /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
@@ -453,9 +475,21 @@ export class Flow {
     this.#joined = true;
     this.#metrics.rebalanced(assigned.length);
     this.#generation++;
-    // Halted partitions restart from their committed offset and halt again if still refused.
-    for (const lane of this.stats.halted.keys()) this.#queue.dropLane(lane);
+    // A halted partition is retried from its committed offset, wherever it is assigned now: it is
+    // either running again or, while the target still refuses the record, halted again (logged,
+    // counted). kafkajs keeps a pause across a rejoin, so it is resumed here; a partition now
+    // owned by another instance is not fetched here whatever its pause.
+    for (const [lane, reason] of this.stats.halted) {
+      const { topic, partition } = splitLane(lane);
+      this.#queue.dropLane(lane);
+      this.#source.resume(topic, partition);
+      this.#logger.info(
+        { topic, partition, reason },
+        'halted partition resumed after a rebalance; retrying from the committed offset',
+      );
+    }
     this.stats.halted.clear();
+    this.#metrics.state(this.exportedState);
     for (const lane of this.#tracker.partitions()) {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
@@ -575,9 +609,25 @@ export class Flow {
     if (moved.length === 0) return;
     const offsets = moved.map(([lane, offset]) => ({ ...splitLane(lane), offset }));
     try {
-      await this.#source.commit(offsets);
-      for (const [lane, offset] of moved) this.#tracker.markCommitted(lane, offset);
-      this.#logger.debug({ partitions: offsets.length }, 'committed watermarks');
+      const acknowledged = await this.#source.commit(offsets);
+      // As Kafka's ConsumerCoordinator (OffsetCommitResponseHandler): an offset counts as
+      // committed only once the coordinator answered it without error. kafkajs returns without
+      // sending anything while its consumer is not running; what was not acknowledged stays
+      // uncommitted and goes with the next commit.
+      const done = new Set(acknowledged.map((o) => `${laneOf(o.topic, o.partition)}\u0000${o.offset}`));
+      let missed = 0;
+      for (const [lane, offset] of moved) {
+        if (done.has(`${lane}\u0000${offset}`)) this.#tracker.markCommitted(lane, offset);
+        else missed++;
+      }
+      if (missed > 0) {
+        const error = new CommitNotAcknowledgedError(missed);
+        this.#metrics.error('source', error.code);
+        this.#logger.warn(
+          { err: error, partitions: missed },
+          'commit to source group not acknowledged; will retry',
+        );
+      } else this.#logger.debug({ partitions: offsets.length }, 'committed watermarks');
     } catch (error) {
       this.#metrics.error('source', errorCode(error));
       this.#logger.warn({ err: error }, 'commit to source group failed; will retry');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { BoundedQueue, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
+import { BoundedQueue, LaneDroppedError, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
 import { flush, watch } from '../../support/settled.ts';
 import { mulberry32 } from '../../support/random.ts';
@@ -450,6 +450,76 @@ test(
     assert.ok(q.finished.includes('a4'), 'the lane accepts new items after a drop');
     assert.equal(q.queue.records, 0);
     assert.equal(q.queue.bytes, 0);
+  },
+);
+
+// Bug (issue 19, defect 2): a push waiting for room survived dropLane. dropLane's own release
+// admitted it into the dropped lane, so it was written after the item in flight, ahead of the
+// replay of everything dropped: the flow wrote 0-9, 160-169, 0-9, 10-19.
+test(
+  'dropLane rejects pushes of that lane waiting for room (LaneDroppedError); they are never written',
+  bounded,
+  async () => {
+    const q = gatedQueue({ maxRecords: 10, maxBytes: 1_000_000 }, 4);
+    await q.queue.push('a', 'a1', 4, 0); // being written
+    await q.queue.push('a', 'a2', 4, 0); // queued
+    await q.queue.push('b', 'b1', 2, 0);
+    const a3 = watch(q.queue.push('a', 'a3', 4, 0)); // waits for room
+    const c1 = watch(q.queue.push('c', 'c1', 9, 0)); // a lane with nothing queued or running
+    const b2 = watch(q.queue.push('b', 'b2', 4, 0)); // waits behind them
+    await flush();
+    assert.equal(a3.settled() || c1.settled() || b2.settled(), false, 'the queue is full');
+
+    q.queue.dropLane('a');
+    q.queue.dropLane('c');
+    await flush();
+    assert.ok(a3.error() instanceof LaneDroppedError, `a3: ${String(a3.error())}`);
+    assert.ok(c1.error() instanceof LaneDroppedError, `c1: ${String(c1.error())}`);
+    assert.equal(b2.settled(), true, 'a waiter of another lane takes the room');
+    assert.equal(b2.error(), undefined);
+    assert.equal(q.queue.records, 10, 'a1 (being written), b1 and b2');
+
+    for (const item of ['a1', 'b1', 'b2']) q.open(item);
+    await q.queue.onIdle();
+    assert.deepEqual(q.started.sort(), ['a1', 'b1', 'b2'], 'a2, a3 and c1 never reach the worker');
+    assert.equal(q.queue.records, 0);
+    await q.queue.push('a', 'a4', 1, 0);
+    q.open('a4');
+    await q.queue.onIdle();
+    assert.ok(q.finished.includes('a4'), 'the lane takes new pushes after the drop');
+  },
+);
+
+// Bug (issue 19, defect 3): dropLane of a halted lane with an item still being written kept the
+// lane object, halted: every later push to the lane was dropped, silently, for good.
+test(
+  'dropLane of a halted lane with an item still being written: the lane takes and writes new items',
+  bounded,
+  async () => {
+    const q = gatedQueue({ maxRecords: 100, maxBytes: 100_000 }, 8, 2);
+    await q.queue.push('a', 'a1', 1, 1);
+    await q.queue.push('a', 'a2', 1, 1);
+    await flush();
+    const refused = new Error('refused');
+    q.fail('a1', refused);
+    await flush();
+    assert.equal(q.queue.isHalted('a'), true);
+
+    q.queue.dropLane('a'); // a2 is still being written
+    assert.equal(q.queue.isHalted('a'), false, 'a dropped lane is not halted');
+    await q.queue.push('a', 'a3', 1, 1);
+    await flush();
+    assert.deepEqual(q.started, ['a1', 'a2', 'a3'], 'a3 is written beside a2 (perLane 2)');
+    q.fail('a2', new Error('an item from before the drop failed'));
+    await flush();
+    assert.equal(q.queue.isHalted('a'), false, 'a failure from before the drop does not halt the lane');
+    await q.queue.push('a', 'a4', 1, 1);
+    q.open('a3');
+    q.open('a4');
+    await q.queue.onIdle();
+    assert.deepEqual(q.finished, ['a3', 'a4']);
+    assert.deepEqual(q.halts, [['a', refused]], 'the halt is reported once');
+    assert.equal(q.queue.records, 0);
   },
 );
 

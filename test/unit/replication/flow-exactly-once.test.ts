@@ -10,6 +10,7 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import {
   Flow,
   type FlowSource,
+  type SourceOffset,
   type SourcePosition,
   type TransactionalTarget,
 } from '../../../src/replication/flow.ts';
@@ -38,8 +39,9 @@ class Source implements FlowSource {
     this.calls.push(`seek ${partition} ${offset}`);
   }
   pauseAll(): void {}
-  async commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: number }>): Promise<void> {
+  async commit(offsets: readonly SourceOffset[]): Promise<readonly SourceOffset[]> {
     for (const { partition, offset } of offsets) this.commits.push({ partition, offset });
+    return offsets;
   }
   async stop(): Promise<void> {}
 }

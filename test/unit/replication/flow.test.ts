@@ -30,9 +30,9 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
-/** Waits (without timers of its own) until `condition` holds; fails the test after 500 ms. */
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 500;
+/** Waits (without timers of its own) until `condition` holds; fails the test after `ms` (500 ms). */
+async function waitFor(condition: () => boolean, what: string, ms = 500): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -58,6 +58,11 @@ class FakeSource implements FlowSource {
   stops = 0;
   failCommits = 0;
   failSetTopics = 0;
+  /**
+   * False: the consumer is not in its group (stopped, restarting after a crash). kafkajs's
+   * commitOffsets then returns without sending anything; the reader reports nothing acknowledged.
+   */
+  running = true;
 
   async setTopics(topics: readonly string[], restart?: boolean): Promise<void> {
     this.events.push('setTopics');
@@ -88,17 +93,19 @@ class FakeSource implements FlowSource {
     this.events.push('pauseAll');
   }
 
-  async commit(offsets: readonly Offset[]): Promise<void> {
+  async commit(offsets: readonly Offset[]): Promise<readonly Offset[]> {
     this.events.push('commit');
     if (this.failCommits > 0) {
       this.failCommits--;
       throw new Error('The coordinator is not available');
     }
+    if (!this.running) return [];
     this.commits.push(
       offsets
         .map((o) => ({ ...o }))
         .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
     );
+    return offsets;
   }
 
   async stop(): Promise<void> {
@@ -491,6 +498,30 @@ test(
   },
 );
 
+// Bug (issue 19, defect 7): kafkajs's commitOffsets returns without error when its consumer is not
+// running, and the flow marked the offsets committed: they were not sent again.
+test(
+  'a commit the group did not acknowledge (consumer not running) is not counted as done; the next commit sends it',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target, logged } = setup(t);
+    const topic = `orders-${id()}`;
+    await flow.onBatch({ topic, partition: 2, records: records(0, 4) }, noKeepAlive);
+    await waitFor(() => target.writes.length === 1, 'the write');
+
+    source.running = false;
+    await flow.commit();
+    assert.deepEqual(source.commits, []);
+
+    source.running = true;
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 2, offset: 5 }]]);
+    await flow.commit();
+    assert.equal(source.commits.length, 1, 'committed once it was acknowledged');
+    assert.equal(logged('commit to source group not acknowledged; will retry').length, 1);
+  },
+);
+
 test(
   'a batch larger than 1/16 of the record budget is queued in chunks, written in order',
   {
@@ -710,6 +741,132 @@ test(
       const missing = Array.from({ length: offset }, (_, i) => i).filter((o) => !written.has(o));
       assert.deepEqual(missing, [], `committed ${offset} but these records were never written`);
     }
+  },
+);
+
+// Bug (issue 19, defect 2): a push waiting for room in a full queue survived the rejoin's
+// dropLane and was written later, ahead of the replay of what the rejoin dropped (0-9, 160-169,
+// 0-9, 10-19): the first occurrences of 10-159 came after 160-169.
+for (const rejoin of ['the heartbeat fails, then the group is joined', 'the group is joined']) {
+  test(
+    `a batch waiting for room when ${rejoin} is never written; the replay keeps source order`,
+    { timeout: 5000 },
+    async (t) => {
+      // 160 records of budget: chunks of 10 records.
+      const { flow, target } = setup(t, { queue: { maxRecords: 160, maxBytes: 64 * 1024 * 1024 } });
+      const topic = `orders-${id()}`;
+      target.hold = true; // a frozen target
+      await flow.onBatch({ topic, partition: 0, records: records(0, 9) }, noKeepAlive);
+      await waitFor(() => target.pending(0) === 1, '0-9 in flight');
+      // kafkajs's heartbeat answers REBALANCE_IN_PROGRESS once another instance joins.
+      const rebalancing = rejoin.startsWith('the heartbeat fails');
+      const keepAlive = async () => {
+        if (rebalancing) throw new Error('The group is rebalancing, so a rejoin is needed');
+      };
+      const held = watch(flow.onBatch({ topic, partition: 0, records: records(10, 169) }, keepAlive));
+      await waitFor(() => flow.queued.records === 160, 'the queue to fill; 160-169 waits for room');
+      // The flow heartbeats the group after each second of waiting.
+      if (rebalancing) await waitFor(() => held.settled(), 'the failed heartbeat to end the batch', 3000);
+      assert.equal(held.settled(), rebalancing);
+
+      flow.onAssignment([{ topic, partition: 0 }]);
+      if (!rebalancing) {
+        await waitFor(() => held.settled(), 'the held batch to end');
+        assert.equal(held.error(), undefined);
+      }
+      target.releaseAll();
+      await waitFor(() => target.pending() === 0 && flow.queued.records === 0, 'the writer to go idle');
+      // The reader resumes from the committed offset (nothing was committed).
+      await flow.onBatch({ topic, partition: 0, records: records(0, 9) }, noKeepAlive);
+      await flow.onBatch({ topic, partition: 0, records: records(10, 19) }, noKeepAlive);
+      await waitFor(() => flow.queued.records === 0, 'the replay written');
+      await flush(10);
+      assert.deepEqual(offsetsOf(target.written(topic, 0)), [
+        ...Array.from({ length: 10 }, (_, i) => i),
+        ...Array.from({ length: 20 }, (_, i) => i),
+      ]);
+    },
+  );
+}
+
+// Bug (issue 19, defect 3): onAssignment forgot a halt but left the partition paused (kafkajs
+// keeps pauses across a rejoin): stuck, and reported as not halted.
+test(
+  'a halted partition is resumed after a rebalance, halts again (reported) while the target still refuses, and is copied once it accepts',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target, logged } = setup(t);
+    const topic = `orders-${id()}`;
+    const halted = 'partition halted: the target refused a record; nothing past it will be committed';
+    target.failures.set(
+      `${topic}/1`,
+      new Error('The request included a message larger than the max message size'),
+    );
+    await flow.onBatch({ topic, partition: 1, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => flow.stats.halted.size === 1, 'the halt');
+    assert.deepEqual(source.pauses, [[topic, 1]]);
+
+    flow.onAssignment([{ topic, partition: 1 }]);
+    assert.deepEqual(
+      source.resumes,
+      [[topic, 1]],
+      'the partition is fetched again from its committed offset',
+    );
+    assert.equal(flow.stats.halted.size, 0);
+    await flow.onBatch({ topic, partition: 1, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => flow.stats.halted.size === 1, 'the halt, again');
+    assert.equal(logged(halted).length, 2, 'each halt is logged');
+    assert.deepEqual(source.pauses, [
+      [topic, 1],
+      [topic, 1],
+    ]);
+
+    // The operator removes the cause; the next rebalance retries, and the records arrive.
+    target.failures.clear();
+    flow.onAssignment([{ topic, partition: 0 }]); // moved to another instance: still resumed here
+    assert.deepEqual(source.resumes, [
+      [topic, 1],
+      [topic, 1],
+    ]);
+    flow.onAssignment([{ topic, partition: 1 }]);
+    await flow.onBatch({ topic, partition: 1, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => target.writes.length === 1, 'the write');
+    assert.equal(flow.stats.halted.size, 0);
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 1, offset: 2 }]]);
+  },
+);
+
+// Bug (issue 19, defect 3): a halted lane with a write still in flight survived the rebalance's
+// dropLane, still halted: every later batch of the partition was swallowed, and nothing reported.
+test(
+  'a halted partition with a write still in flight takes batches again after a rebalance',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target } = setup(t, { perLane: 2 });
+    const topic = `orders-${id()}`;
+    target.hold = true;
+    target.failures.set(
+      `${topic}/1`,
+      new Error('The request included a message larger than the max message size'),
+    );
+    await flow.onBatch({ topic, partition: 1, records: records(0, 1) }, noKeepAlive);
+    await flow.onBatch({ topic, partition: 1, records: records(2, 3) }, noKeepAlive);
+    await waitFor(() => target.pending(1) === 2, 'two writes in flight');
+    target.release(1);
+    await waitFor(() => flow.stats.halted.size === 1, 'the halt');
+
+    flow.onAssignment([{ topic, partition: 1 }]); // 2-3 is still in flight
+    target.release(1);
+    await flush(10);
+    assert.equal(flow.stats.halted.size, 0, 'a write from before the rebalance does not halt it again');
+    target.failures.clear();
+    target.hold = false;
+    await flow.onBatch({ topic, partition: 1, records: records(0, 3) }, noKeepAlive);
+    await waitFor(() => target.writes.length === 1, 'the replay written');
+    assert.deepEqual(offsetsOf(target.written(topic, 1)), [0, 1, 2, 3]);
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 1, offset: 4 }]]);
   },
 );
 
