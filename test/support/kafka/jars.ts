@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { singleFlight, withFileLock } from './fetch-lock.ts';
 import { cacheDir, supportDir } from './paths.ts';
 
 const run = promisify(execFile);
@@ -38,13 +40,13 @@ export interface KafkaRuntime {
 /**
  * Resolves Kafka's jars through the pom in this folder into `.cache/kafka/<version>/libs`, once.
  * Later calls reuse the cache. Kafka 4.x logs with log4j2, 3.x with reload4j; the pom's profiles
- * add the backend that Kafka's own POMs leave out.
+ * add the backend that Kafka's own POMs leave out. Safe to call from several launchers at once, in
+ * one process or several (fetch-lock.ts): one of them fetches, the others wait for it.
  */
 export async function ensureKafkaRuntime(version: string = kafkaVersionFromEnv()): Promise<KafkaRuntime> {
   const home = path.join(cacheDir, 'kafka', version);
   const libDir = path.join(home, 'libs');
-  const marker = path.join(home, 'complete');
-  if (!existsSync(marker)) await download(version, home, libDir, marker);
+  if (!isComplete(home)) await singleFlight(`kafka ${version}`, () => fetchKafka(version, home));
   const jars = (await readdir(libDir)).filter((f) => f.endsWith('.jar')).sort();
   const log4j2 = kafkaMajor(version) >= 4;
   return {
@@ -57,13 +59,43 @@ export async function ensureKafkaRuntime(version: string = kafkaVersionFromEnv()
   };
 }
 
-async function download(version: string, home: string, libDir: string, marker: string): Promise<void> {
+/** The `complete` marker is written last, after `libs` is in place: without it nothing there is trusted. */
+function isComplete(home: string): boolean {
+  return existsSync(path.join(home, 'complete')) && existsSync(path.join(home, 'libs'));
+}
+
+async function fetchKafka(version: string, home: string): Promise<void> {
   await requireCommand('mvn', ['--version'], 'Maven is needed to fetch Kafka jars from Maven Central');
   await mkdir(home, { recursive: true });
-  // Copy into a private directory and rename it into place, so a concurrent or interrupted run
-  // never sees a half-filled lib directory.
-  const staging = path.join(home, `libs.tmp-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
+  // One lock for every version: they share the Maven repository, which Maven 3.8 does not lock.
+  await withFileLock(path.join(cacheDir, 'm2.lock'), `fetching Kafka jars into ${cacheDir}`, async () => {
+    if (isComplete(home)) return; // another process fetched it while we waited
+    const libDir = path.join(home, 'libs');
+    const marker = path.join(home, 'complete');
+    // What an interrupted attempt left: a lock holder is the only writer, so these are dead.
+    for (const entry of await readdir(home)) {
+      if (entry.includes('.tmp-')) await rm(path.join(home, entry), { recursive: true, force: true });
+    }
+    // A private folder per attempt, renamed into place once Maven has copied every jar.
+    const staging = path.join(home, `libs.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      process.stderr.write(
+        `launcher: fetching Apache Kafka ${version} jars from Maven Central into ${home} (once)\n`,
+      );
+      await resolve(version, staging);
+      await rm(marker, { force: true });
+      await rm(libDir, { recursive: true, force: true });
+      await rename(staging, libDir);
+      const pending = `${marker}.tmp-${process.pid}`;
+      await writeFile(pending, `${new Date().toISOString()}\n`);
+      await rename(pending, marker);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  });
+}
+
+async function resolve(version: string, outputDirectory: string): Promise<void> {
   const args = [
     '-B',
     '-q',
@@ -74,7 +106,7 @@ async function download(version: string, home: string, libDir: string, marker: s
     `-P${kafkaMajor(version) >= 4 ? 'log4j2' : 'log4j1'}`,
     'org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy-dependencies',
     '-DincludeScope=runtime',
-    `-DoutputDirectory=${staging}`,
+    `-DoutputDirectory=${outputDirectory}`,
   ];
   try {
     await run('mvn', args, { maxBuffer: 64 * 1024 * 1024 });
@@ -85,9 +117,6 @@ async function download(version: string, home: string, libDir: string, marker: s
       { cause: error },
     );
   }
-  await rm(libDir, { recursive: true, force: true });
-  await rename(staging, libDir);
-  await writeFile(marker, `${new Date().toISOString()}\n`);
 }
 
 export async function requireCommand(command: string, args: string[], why: string): Promise<void> {

@@ -1,9 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { singleFlight, withFileLock } from './fetch-lock.ts';
 import { requireCommand } from './jars.ts';
 import { cacheDir } from './paths.ts';
 import { freePort } from './ports.ts';
@@ -15,24 +16,45 @@ export const TOXIPROXY_VERSION = 'v2.12.0';
 const binDir = path.join(cacheDir, 'bin');
 const serverBinary = path.join(binDir, 'toxiproxy-server');
 
-/** Builds toxiproxy-server with `go install` into `.cache/bin`, once. */
+/**
+ * Builds toxiproxy-server with `go install` into `.cache/bin`, once. Safe to call from several
+ * launchers at once, in one process or several (fetch-lock.ts): each build goes to a private
+ * folder and the binary is renamed into place whole, so its presence means it is complete.
+ */
 export async function ensureToxiproxy(): Promise<string> {
   if (existsSync(serverBinary)) return serverBinary;
+  await singleFlight('toxiproxy', buildToxiproxy);
+  return serverBinary;
+}
+
+async function buildToxiproxy(): Promise<void> {
   await requireCommand('go', ['version'], 'Go is needed to build toxiproxy-server (`go install`)');
   await mkdir(binDir, { recursive: true });
-  try {
-    await run('go', ['install', `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`], {
-      env: { ...process.env, GOBIN: binDir },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch (error) {
-    throw new Error(`go install of toxiproxy ${TOXIPROXY_VERSION} failed: ${String(error)}`, {
-      cause: error,
-    });
-  }
-  // `go install` names the binary after its directory (cmd/server).
-  await rename(path.join(binDir, 'server'), serverBinary);
-  return serverBinary;
+  await withFileLock(path.join(binDir, 'toxiproxy.lock'), 'building toxiproxy-server', async () => {
+    if (existsSync(serverBinary)) return;
+    for (const entry of await readdir(binDir)) {
+      if (entry.startsWith('toxiproxy.tmp-'))
+        await rm(path.join(binDir, entry), { recursive: true, force: true });
+    }
+    const staging = await mkdtemp(path.join(binDir, `toxiproxy.tmp-${process.pid}-`));
+    try {
+      process.stderr.write(
+        `launcher: building toxiproxy-server ${TOXIPROXY_VERSION} into ${binDir} (once)\n`,
+      );
+      await run('go', ['install', `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`], {
+        env: { ...process.env, GOBIN: staging },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      // `go install` names the binary after its directory (cmd/server).
+      await rename(path.join(staging, 'server'), serverBinary);
+    } catch (error) {
+      throw new Error(`go install of toxiproxy ${TOXIPROXY_VERSION} failed: ${String(error)}`, {
+        cause: error,
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  });
 }
 
 /** A toxic as Toxiproxy's HTTP API takes it. `stream` defaults to downstream (server to client). */
