@@ -1,11 +1,12 @@
 // The kafka-mirror command line. The only module that writes to the terminal and exits the process.
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from './config/index.ts';
+import { getHeapStatistics } from 'node:v8';
+import { configWarnings, loadConfigFile, type Config } from './config/index.ts';
 import { Daemon, inspectClusters } from './daemon.ts';
 import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
-import { createLogger } from './observability/logger.ts';
+import { createLogger, PRETTY_MISSING, prettyPrinterInstalled } from './observability/logger.ts';
 import { packageVersion } from './version.ts';
 import { failover, type GroupSyncResult } from './offsets/group-sync.ts';
 import { migrationStatus, type MigrationStatus } from './offsets/migrate-status.ts';
@@ -25,19 +26,20 @@ Commands:
               exit 2 on a conflict
   validate    check a config file offline and print what it defines
   status      ask a running daemon (its /status endpoint) and print its flows as a table
-  verify      audit what a flow replicated: missing, duplicated, reordered or altered records;
-              exit 3 when a record is missing, reordered or altered
+  verify      audit what a flow replicated: missing, duplicated, reordered or altered records,
+              copies of aborted transactions; exit 3 when one is missing, reordered, altered or aborted
   offsets     translate: where a source consumer group's committed offsets are on the target;
               failover: commit that translation to the group on the target (once, for a switchover)
   migrate-status  per topic of a flow: is the target caught up (lag 0, same partitions and topic
               configs, synced group offsets in place)? exit 1 until every topic is
-  version     print the version
+  version     print the version (also --version, -v)
+  help        help of a command: kafka-mirror help <command>
 
-Run kafka-mirror <command> --help for the options of a command.
+Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
 Exit codes: 0 ok, 1 runtime failure (shutdown timed out, daemon not ready or unreachable for
 status), 2 bad usage, invalid config or a plan conflict, 3 verify found records missing,
-reordered or altered.
+reordered, altered or of aborted transactions.
 `;
 
 /** `kafka-mirror <command> --help`. */
@@ -52,8 +54,10 @@ Serves /metrics, /healthz, /readyz and /status on admin.host:admin.port (default
 `,
   validate: `Usage: kafka-mirror validate --config <file>
 
-Checks the config offline (no cluster is contacted): every problem is listed with its key path,
-exit 2. Secret files and TLS files must be readable. Prints the flows on success.
+Checks the config offline (no cluster is contacted): every problem is listed with its key path
+(and the environment variable its value came from), exit 2. Secret files and TLS files must be
+readable. Prints the flows on success, and warnings on stderr (exit 0): KAFKA_MIRROR_* variables
+that are no setting, a V8 heap limit below what the flows need, log.pretty without pino-pretty.
 
   -c, --config <file>  config file (YAML or JSON)
 `,
@@ -82,7 +86,8 @@ Compares source and target of each flow, partition by partition, through the pro
 (km.src.*): every source record from the log start up to the flow's committed offset must be on
 the target once, in order, with the same key, value, headers and timestamp. Both sides are
 streamed, so topics larger than memory are fine. Reads only. Prints a table (or --json) and exits 3
-when a record is missing, reordered or altered; duplicates (at-least-once) are reported only.
+when a record is missing, reordered or altered, or a target record is a copy of a record of an
+aborted source transaction; duplicates (at-least-once) are reported only.
 
   -c, --config <file>  config file (YAML or JSON)
       --flow <name>    only this flow
@@ -132,6 +137,42 @@ Prints the kafka-mirror and Node.js versions.
 `,
 };
 
+/** The options each command takes (besides --help) and how many arguments follow its name. */
+const COMMAND_OPTIONS: Record<string, { options: readonly string[]; args: number }> = {
+  start: { options: ['config'], args: 0 },
+  validate: { options: ['config'], args: 0 },
+  plan: { options: ['config'], args: 0 },
+  status: { options: ['url', 'config', 'json'], args: 0 },
+  verify: { options: ['config', 'flow', 'topic', 'since', 'json'], args: 0 },
+  offsets: { options: ['config', 'flow', 'group', 'json'], args: 1 },
+  'migrate-status': { options: ['config', 'flow', 'json'], args: 0 },
+  version: { options: [], args: 0 },
+  help: { options: [], args: 1 },
+};
+
+/** Refuses an option or an argument the command does not take, before anything runs. */
+function checkUsage(positionals: readonly string[], given: readonly string[]): void {
+  const [command = '', ...rest] = positionals;
+  const usage = COMMAND_OPTIONS[command];
+  if (usage === undefined) return; // an unknown command is refused by name below
+  const name = [command, ...rest.slice(0, usage.args)].join(' ');
+  for (const option of given) {
+    if (option !== 'help' && !usage.options.includes(option))
+      throw new UsageError(`${name} does not take --${option}; run kafka-mirror help ${command}`);
+  }
+  const [extra] = rest.slice(usage.args);
+  if (extra !== undefined) throw new UsageError(`${name} takes no argument "${extra}"`);
+}
+
+/** Warnings about a valid config in this environment, for `validate` (`start` logs them too). */
+function warningsOf(config: Config): string[] {
+  const warnings = configWarnings(config, process.env, {
+    heapLimitBytes: getHeapStatistics().heap_size_limit,
+  });
+  if (config.log.pretty && !prettyPrinterInstalled()) warnings.push(PRETTY_MISSING);
+  return warnings;
+}
+
 /** A point in time given as ISO 8601 or epoch milliseconds. */
 function parseTime(text: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
@@ -161,18 +202,26 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         topic: { type: 'string' },
         since: { type: 'string' },
         group: { type: 'string' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
     const [command] = positionals;
+    checkUsage(positionals, Object.keys(values));
     if (command !== undefined && values.help === true && COMMAND_HELP[command] !== undefined) {
       io.out(COMMAND_HELP[command]);
       return ExitCode.OK;
     }
-    if (values.help === true || command === undefined || command === 'help') {
+    if (command === 'help' && positionals[1] !== undefined) {
+      const help = COMMAND_HELP[positionals[1]];
+      if (help === undefined) throw new UsageError(`no command "${positionals[1]}"; run kafka-mirror --help`);
+      io.out(help);
+      return ExitCode.OK;
+    }
+    if (values.help === true || command === 'help' || (command === undefined && values.version !== true)) {
       io.out(HELP);
       return command === undefined && values.help !== true ? ExitCode.USAGE : ExitCode.OK;
     }
-    if (command === 'version') {
+    if (command === 'version' || command === undefined) {
       io.out(`kafka-mirror ${packageVersion()} (node ${process.versions.node})\n`);
       return ExitCode.OK;
     }
@@ -216,6 +265,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       if (values.config === undefined) throw new UsageError(`${command} needs --config <file>`);
       const config = await loadConfigFile(values.config, process.env);
       if (command === 'validate') {
+        for (const warning of warningsOf(config)) io.err(`kafka-mirror: warning: ${warning}\n`);
         const flows = config.flows.map(
           (f) => `  ${f.name}: ${f.source} -> ${f.target} (group ${f.group}, naming ${f.naming})`,
         );
@@ -324,8 +374,8 @@ function renderReport(report: VerifyReport): string {
   }
   lines.push(
     report.ok
-      ? 'OK: nothing missing, reordered or altered up to the committed offsets'
-      : 'FAILED: records are missing, reordered or altered (see above)',
+      ? 'OK: nothing missing, reordered or altered, and no record of an aborted transaction, up to the committed offsets'
+      : 'FAILED: records are missing, reordered, altered or of aborted transactions (see above)',
   );
   return `${lines.join('\n')}\n`;
 }
@@ -396,10 +446,13 @@ function table(rows: ReadonlyArray<readonly string[]>): string[] {
   );
 }
 
-async function start(config: Awaited<ReturnType<typeof loadConfigFile>>): Promise<number> {
-  const logger = createLogger(config.log);
+async function start(config: Config): Promise<number> {
+  const logger = createLogger(config.log); // warns itself when log.pretty cannot be honoured
   const daemon = new Daemon(config, logger);
   logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');
+  // The daemon compares the heap with the flows' budgets itself (Daemon#start).
+  for (const warning of configWarnings(config, process.env, { heapLimitBytes: Infinity }))
+    logger.warn(warning);
   try {
     await daemon.start();
   } catch (error) {

@@ -38,9 +38,28 @@ export function renderConfigDocs(): string {
 <!-- Generated from src/config/schema.ts by \`npm run docs:config\`; do not edit by hand. -->
 
 One YAML or JSON file, validated strictly at start (\`kafka-mirror validate --config <file>\` checks
-it offline): unknown keys are errors, and every problem is reported at once with its key path
-(exit code 2). Sizes take a number of bytes or a string such as \`"64MiB"\`, \`"512KiB"\`, \`"10MB"\`.
-Environment variables override the keys that name one. Example: \`config/active-passive.yaml\`.
+it offline): unknown keys are errors (with the key probably meant: "did you mean ...?"), and every
+problem is reported at once with its key path (exit code 2); a YAML syntax error points at the line
+where the unclosed bracket or quote opens. Environment variables override the keys that name one;
+a bad value from a variable is reported with the variable's name, and a \`KAFKA_MIRROR_*\` variable
+that is no setting is warned about (a typo would otherwise be ignored). Example:
+\`config/active-passive.yaml\`.
+
+Formats:
+
+- \`size\`: a number of bytes or a string such as \`"64MiB"\`, \`"512KiB"\`, \`"10MB"\`;
+  \`positive-size\`: the same, above 0.
+- \`milliseconds\`: a whole number from 1 to 2147483647 (about 24.8 days): Node fires a longer
+  timer after 1 ms, so larger values are refused.
+- \`replication-factor\`: -1 (the target cluster's \`default.replication.factor\`) or 1 to 16.
+  Offline, \`validate\` cannot know the target's brokers; \`kafka-mirror plan\` reports a factor above
+  the target's broker count as a conflict (exit 2) and the daemon logs it at start.
+- \`positive-int\`: a whole number above 0; \`bool\`: \`true\` or \`false\`.
+
+\`validate\` also warns (exit code still 0) when the V8 heap limit of the process, as set by
+\`NODE_OPTIONS\`, is below what the flows need (the flows' queue budgets + 64 MiB,
+docs/operations.md, Memory), and when \`log.pretty\` is set where pino-pretty is not installed
+(the container image: the daemon then writes JSON lines).
 
 ## Top level
 
@@ -59,6 +78,23 @@ ${rows(clusterSchema, 'clusters.<alias>.').join('\n')}
 
 ${HEADER}
 ${rows(flowSchema, 'flows[].').join('\n')}
+
+### Flows between the same clusters
+
+Several flows may run between one source and one target (different tuning, \`exactly-once\` for
+some topics), but never for the same topic: each flow has its own consumer group, so a topic two
+flows select is copied twice and every record lands twice on the target. \`validate\` refuses two
+flows with the same source and target when it can tell offline, naming both flows and a pattern
+they share:
+
+- a literal include of one flow (a name without regular-expression syntax, such as \`payments\` or
+  \`orders\\.eu\`) that both flows select, their excludes applied;
+- or the same include pattern in both flows, when neither flow excludes that same pattern.
+
+Different regular expressions that select some names in common (\`orders\\..*\` and \`.*\\.eu\`) are
+not compared offline: \`kafka-mirror plan\` checks the topics that exist and reports each topic two
+flows would copy as a conflict (exit 2). Give such flows disjoint \`topics.include\` and
+\`topics.exclude\`.
 
 ## Secrets
 

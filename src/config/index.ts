@@ -1,5 +1,7 @@
 export { loadConfigFile, parseConfig, positionsTopicOf } from './load.ts';
+export { HEAP_HEADROOM_BYTES, heapNeed, heapWarning } from './heap.ts';
 export { parseSize } from './sizes.ts';
+export { configWarnings } from './warnings.ts';
 export type {
   ClusterConfig,
   Compression,

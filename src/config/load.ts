@@ -1,11 +1,13 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import convict from 'convict';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.ts';
-import { clusterSchema, flowSchema, formats, topLevelSchema } from './schema.ts';
+import { flowOverlaps } from './flow-overlap.ts';
+import { clusterSchema, envName, flowSchema, formats, topLevelSchema } from './schema.ts';
 import { parseSize } from './sizes.ts';
+import { closest } from './suggest.ts';
 import type { ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
+import { parseYamlText } from './yaml.ts';
 
 for (const format of formats) convict.addFormat(format);
 
@@ -19,16 +21,9 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}):
   } catch (error) {
     throw new ConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
   }
-  let document: unknown;
-  try {
-    document = parseYaml(text, { uniqueKeys: true }) as unknown; // YAML is a superset of JSON
-  } catch (error) {
-    // Only the first line: the parser's message goes on to quote the offending source line, and that
-    // line may hold a password (DESIGN.md invariant 7). The first line has the line and column.
-    const [first] = (error as Error).message.split('\n');
-    throw new ConfigError(file, [`not valid YAML or JSON: ${first ?? 'parse error'}`]);
-  }
-  return parseConfig(document ?? {}, file, env);
+  const parsed = parseYamlText(text);
+  if ('problem' in parsed) throw new ConfigError(file, [`not valid YAML or JSON: ${parsed.problem}`]);
+  return parseConfig(parsed.document ?? {}, file, env);
 }
 
 /** Validates a parsed document. `env` supplies the documented environment overrides. */
@@ -165,13 +160,13 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         startFrom: f('startFrom') as FlowConfig['startFrom'],
         refreshIntervalMs: f('refreshIntervalMs') as number,
         commitIntervalMs: f('commitIntervalMs') as number,
-        maxBytesPerSecond: parseSize(f('maxBytesPerSecond')),
+        maxBytesPerSecond: sizeOf(f('maxBytesPerSecond')),
         replicationFactor: f('replicationFactor') as number,
         topicConfigs: f('topicConfigs') as string[],
         delivery: f('delivery') as FlowConfig['delivery'],
         transaction: {
           maxRecords: f('transaction.maxRecords') as number,
-          maxBytes: parseSize(f('transaction.maxBytes')),
+          maxBytes: sizeOf(f('transaction.maxBytes')),
           intervalMs: f('transaction.intervalMs') as number,
           timeoutMs: f('transaction.timeoutMs') as number,
           positionsTopic,
@@ -184,6 +179,13 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
         },
       });
     });
+  }
+
+  for (const { first, second, example } of flowOverlaps(flows)) {
+    const [a, b] = [flows[first], flows[second]] as [FlowConfig, FlowConfig];
+    problems.push(
+      `flows[${second}] ("${b.name}") and flows[${first}] ("${a.name}") both copy topics from ${a.source} to ${a.target} (such as ${example}): every record would be written twice; give them disjoint topics.include and topics.exclude`,
+    );
   }
 
   if (problems.length > 0) throw new ConfigError(source, problems);
@@ -296,6 +298,7 @@ function saslOf(
     password = env[name] ?? '';
     if (password === '')
       problems.push(`${prefix}.passwordEnv: environment variable ${name} is not set or empty`);
+    return { mechanism, username, password, passwordEnv: name };
   }
   return { mechanism, username, password };
 }
@@ -330,13 +333,58 @@ function validated(
             p.startsWith(`${prefix}${undeclared[1]?.replace(/\.[^.]+$/, '')}: must be a value`),
           )
         )
-          problems.push(`${prefix}${undeclared[1]}: unknown key`);
+          problems.push(`${prefix}${undeclared[1]}: unknown key${didYouMean(schema, undeclared[1])}`);
       } else if (overridden?.[1] !== undefined) {
         problems.push(`${prefix}${overridden[1]}: must be a value, not a mapping`);
-      } else problems.push(`${prefix}${line.replace(/: value was .*$/, '')}`);
+      } else {
+        const problem = line.replace(/: value was .*$/, '');
+        // The environment wins over the file: a bad value of a key with a variable set came from it.
+        const variable = envName(problem.split(':')[0] ?? '');
+        const fromEnv = prefix === '' && env[variable] !== undefined ? ` (from ${variable})` : '';
+        problems.push(`${prefix}${problem}${fromEnv}`);
+      }
     }
   }
   return get;
+}
+
+const isLeaf = (node: unknown) =>
+  typeof node === 'object' && node !== null && 'doc' in node && 'default' in node;
+
+/** Paths of every key of a schema. */
+function keyPaths(schema: object, prefix = ''): string[] {
+  return Object.entries(schema).flatMap(([key, node]: [string, unknown]) =>
+    isLeaf(node) ? [`${prefix}${key}`] : keyPaths(node as object, `${prefix}${key}.`),
+  );
+}
+
+/**
+ * "; did you mean X?" for an unknown key path of a schema: the closest key beside the first
+ * unknown part, or else where keys of that exact name live (`maxBytes` at the top level).
+ */
+function didYouMean(schema: object, path: string): string {
+  let node = schema as Record<string, unknown>;
+  for (const part of path.split('.')) {
+    const inner = node[part];
+    if (inner === undefined) {
+      const sibling = closest(part, Object.keys(node));
+      if (sibling !== undefined) return `; did you mean ${sibling}?`;
+      const elsewhere = keyPaths(schema).filter((p) => p.split('.').at(-1) === part);
+      return elsewhere.length > 0 ? `; did you mean ${elsewhere.slice(0, 3).join(' or ')}?` : '';
+    }
+    if (isLeaf(inner)) return '';
+    node = inner as Record<string, unknown>;
+  }
+  return '';
+}
+
+/** A size convict has validated (an invalid one is a problem already, and the config is not returned). */
+function sizeOf(value: unknown): number {
+  try {
+    return parseSize(value);
+  } catch {
+    return 0;
+  }
 }
 
 function deepFreeze<T>(value: T): T {

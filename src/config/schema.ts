@@ -1,12 +1,24 @@
 // The configuration schema: the single source of truth for every key, its default and its
 // documentation. Three parts, each validated strictly by convict: the top level, one schema per
 // cluster entry and one per flow entry (convict has no schema for maps and lists of objects).
-import { parseSize } from './sizes.ts';
+import { parseSize, SIZE_ABOVE_ZERO } from './sizes.ts';
+
+const coerceInt = (value: unknown) =>
+  typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
 
 const size = {
   name: 'size',
   validate: (value: unknown) => void parseSize(value),
-  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  coerce: coerceInt,
+};
+
+/** A byte budget or limit: 0 would stop the daemon from fetching, queueing or writing anything. */
+const positiveSize = {
+  name: 'positive-size',
+  validate: (value: unknown) => {
+    if (parseSize(value) === 0) throw new Error(SIZE_ABOVE_ZERO);
+  },
+  coerce: coerceInt,
 };
 
 const positiveInt = {
@@ -14,7 +26,38 @@ const positiveInt = {
   validate: (value: unknown) => {
     if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new Error('must be a positive integer');
   },
-  coerce: (value: unknown) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  coerce: coerceInt,
+};
+
+/** Node's timers take at most 2^31-1 ms; a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Milliseconds of a timeout or interval. */
+const duration = {
+  name: 'milliseconds',
+  validate: (value: unknown) => {
+    if (!Number.isSafeInteger(value) || (value as number) <= 0 || (value as number) > MAX_DURATION_MS)
+      throw new Error(
+        `must be a positive integer of milliseconds, at most ${MAX_DURATION_MS} (about 24.8 days: Node fires a longer timer after 1 ms)`,
+      );
+  },
+  coerce: coerceInt,
+};
+
+/** Above this, a replication factor is a typo rather than a plan: 16 copies of every record. */
+export const MAX_REPLICATION_FACTOR = 16;
+
+/** -1 (the target's default.replication.factor) or a number of copies; plan and start compare it with the target's brokers. */
+const replicationFactor = {
+  name: 'replication-factor',
+  validate: (value: unknown) => {
+    const n = value as number;
+    if (!Number.isSafeInteger(n) || (n !== -1 && (n < 1 || n > MAX_REPLICATION_FACTOR)))
+      throw new Error(
+        `must be -1 (the target's default) or from 1 to ${MAX_REPLICATION_FACTOR}, and at most the target's broker count`,
+      );
+  },
+  coerce: coerceInt,
 };
 
 /** Produce requests in flight per partition: a broker keeps the last 5 batches of an idempotent producer per partition. */
@@ -24,7 +67,7 @@ const inFlight = {
     if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > 5)
       throw new Error('must be an integer from 1 to 5');
   },
-  coerce: positiveInt.coerce,
+  coerce: coerceInt,
 };
 
 const stringList = {
@@ -49,7 +92,16 @@ const bool = {
   coerce: (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value),
 };
 
-export const formats = [size, positiveInt, inFlight, stringList, bool];
+export const formats = [
+  size,
+  positiveSize,
+  positiveInt,
+  duration,
+  replicationFactor,
+  inFlight,
+  stringList,
+  bool,
+];
 
 const topLevel = {
   clusters: {
@@ -70,29 +122,29 @@ const topLevel = {
     },
     maxBytes: {
       doc: 'Memory of the records buffered per flow, held encoded as they will be written (keys, values, headers, record framing) plus 12 bytes per record and 4 KiB per chunk of up to producer.maxRequestBytes. When full, fetching pauses. Size the V8 heap to the budgets: docs/operations.md, Memory.',
-      format: 'size',
+      format: 'positive-size',
       default: '64MiB',
     },
   },
   consumer: {
     maxBytes: {
       doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record and 144 per header for the objects that hold them). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
-      format: 'size',
+      format: 'positive-size',
       default: '8MiB',
     },
     maxBytesPerPartition: {
       doc: 'Memory per partition in one fetch, decoded (sized like consumer.maxBytes). Large values suit long, fast links.',
-      format: 'size',
+      format: 'positive-size',
       default: '2MiB',
     },
     maxWaitMs: {
       doc: 'How long the source broker may hold a fetch waiting for data.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 500,
     },
     sessionTimeoutMs: {
       doc: 'Source consumer-group session timeout: how long before a silent instance loses its partitions.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 30_000,
     },
   },
@@ -104,7 +156,7 @@ const topLevel = {
     },
     maxRequestBytes: {
       doc: "Upper bound of record bytes in one produce request for one partition (records are split across requests above it). Keep below the target topics' max.message.bytes.",
-      format: 'size',
+      format: 'positive-size',
       default: '960KiB',
     },
     concurrency: {
@@ -119,14 +171,14 @@ const topLevel = {
     },
     requestTimeoutMs: {
       doc: 'How long the target may take to acknowledge a produce request (acks=all).',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 30_000,
     },
   },
   shutdown: {
     timeoutMs: {
       doc: 'On SIGTERM: time allowed to stop fetching, drain the queue, flush and commit (flows still connecting included) before the daemon gives up; closing connections then takes at most 5 s more. Give orchestrators a grace period above both.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 30_000,
     },
   },
@@ -138,14 +190,14 @@ const topLevel = {
     },
     intervalMs: {
       doc: 'Time between heartbeats of a flow.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 5000,
     },
   },
   metrics: {
     lagIntervalMs: {
       doc: "How often each flow reads the source's log-end and committed offsets for `kafka_mirror_lag_records`, the progress log and /status.",
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 10_000,
     },
   },
@@ -162,7 +214,7 @@ const topLevel = {
     },
     stallTimeoutMs: {
       doc: 'A flow whose oldest write has waited this long for the target is not ready (/readyz 503, `kafka_mirror_flow_ready` 0): the target is down, unreachable or far too slow.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 30_000,
     },
   },
@@ -173,7 +225,7 @@ const topLevel = {
       default: 'info',
     },
     pretty: {
-      doc: 'Human-readable log lines instead of JSON (for terminals, not for production).',
+      doc: 'Human-readable log lines instead of JSON (for terminals, not for production). Needs pino-pretty, a development dependency: where it is not installed (the container image) the daemon writes JSON lines and warns once.',
       format: 'bool',
       default: false,
     },
@@ -215,7 +267,7 @@ export const clusterSchema = {
     format: String,
     default: 'kafka-mirror',
   },
-  connectionTimeoutMs: { doc: 'TCP connect timeout.', format: 'positive-int', default: 10_000 },
+  connectionTimeoutMs: { doc: 'TCP connect timeout.', format: 'milliseconds', default: 10_000 },
   tls: {
     enabled: {
       doc: 'Connect with TLS. Implied when `ca`, `cert` or `key` is set; alone, the system CAs verify the brokers.',
@@ -306,12 +358,12 @@ export const flowSchema = {
   },
   refreshIntervalMs: {
     doc: 'How often source topics are listed to pick up new matching topics and partitions.',
-    format: 'positive-int',
+    format: 'milliseconds',
     default: 30_000,
   },
   commitIntervalMs: {
     doc: 'How often the acknowledged watermark is committed to the source group (also on rebalance and shutdown).',
-    format: 'positive-int',
+    format: 'milliseconds',
     default: 5000,
   },
   maxBytesPerSecond: {
@@ -320,8 +372,8 @@ export const flowSchema = {
     default: 0,
   },
   replicationFactor: {
-    doc: "Replication factor of topics created on the target; -1 uses the target cluster's default.",
-    format: 'int',
+    doc: "Replication factor of topics created on the target: -1 uses the target cluster's default, otherwise 1 to 16 and at most the target's broker count (`plan` and start compare it with the brokers the target has).",
+    format: 'replication-factor',
     default: -1,
   },
   delivery: {
@@ -337,17 +389,17 @@ export const flowSchema = {
     },
     maxBytes: {
       doc: 'Exactly-once: a partition commits its transaction once it holds this many record bytes.',
-      format: 'size',
+      format: 'positive-size',
       default: '32MiB',
     },
     intervalMs: {
       doc: "Exactly-once: a partition's open transaction is committed at the latest this long after it began. Read_committed consumers of the target see records only once committed, so this is the latency it adds.",
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 1000,
     },
     timeoutMs: {
       doc: "Exactly-once: the transaction timeout given to the target's coordinator, which aborts a transaction open longer (a frozen or cut-off instance). At most the brokers' transaction.max.timeout.ms.",
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 60_000,
     },
   },
@@ -369,7 +421,7 @@ export const flowSchema = {
     },
     intervalMs: {
       doc: 'How often the selected groups are synced. A failover replays at most what the groups consumed on the source in one interval.',
-      format: 'positive-int',
+      format: 'milliseconds',
       default: 10_000,
     },
   },

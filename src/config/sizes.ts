@@ -9,6 +9,8 @@ const UNITS: Record<string, number> = {
   gib: 2 ** 30,
 };
 
+export const SIZE_ABOVE_ZERO = 'must be a byte size above 0, such as 1048576, "64MiB" or "10MB"';
+
 /** Parses a byte size: a non-negative integer, or a string such as "64MiB", "512 KiB", "10MB". */
 export function parseSize(value: unknown): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;

@@ -23,6 +23,8 @@ export interface SaslConfig {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
   readonly username: string;
   readonly password: string;
+  /** The environment variable the password came from, when it came from one (not a secret). */
+  readonly passwordEnv?: string;
 }
 
 export interface FlowConfig {

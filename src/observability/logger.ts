@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -15,14 +16,34 @@ const REDACT = [
   '*.tls.key',
 ];
 
+export const PRETTY_MISSING =
+  'log.pretty is set but pino-pretty is not installed here (it is a development dependency, left out of the container image): writing JSON lines';
+
+/**
+ * Whether pino-pretty can be loaded, resolved from here as pino's transport resolves it. It is a
+ * devDependency: `npm ci --omit=dev` (the container image) leaves it out, and pino would throw at
+ * start.
+ */
+export function prettyPrinterInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * JSON lines on stdout (or `destination` in tests), one logger per process; modules take a child
- * with their flow/topic/partition fields. `pretty` is for terminals (the demo), not production.
+ * with their flow/topic/partition fields. `pretty` is for terminals (the demo), not production:
+ * where pino-pretty is not installed the lines stay JSON, after one warning.
  */
 export function createLogger(options: {
   level: string;
   pretty?: boolean;
   destination?: DestinationStream;
+  /** Whether pino-pretty is installed (tests); prettyPrinterInstalled by default. */
+  prettyPrinter?: () => boolean;
 }): Logger {
   const base = {
     level: options.level,
@@ -30,15 +51,19 @@ export function createLogger(options: {
     redact: { paths: REDACT, censor: '[REDACTED]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (options.destination !== undefined) return pino(base, options.destination);
-  if (options.pretty === true) {
-    return pino({
+  const wanted = options.pretty === true;
+  const pretty = wanted && (options.prettyPrinter ?? prettyPrinterInstalled)();
+  let logger: Logger;
+  if (options.destination !== undefined) logger = pino(base, options.destination);
+  else if (pretty) {
+    logger = pino({
       ...base,
       transport: {
         target: 'pino-pretty',
         options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service' },
       },
     });
-  }
-  return pino(base);
+  } else logger = pino(base);
+  if (wanted && !pretty) logger.warn(PRETTY_MISSING);
+  return logger;
 }

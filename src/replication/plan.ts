@@ -17,13 +17,26 @@ export interface PlannedFlow {
   readonly naming: string;
   /** Undefined when a cluster of the flow could not be reached. */
   readonly topics: readonly PlannedTopic[] | undefined;
+  /** Why its clusters could not be reached (`asia: connection refused (...)`), when known. */
+  readonly unreachable?: string;
+}
+
+/** What `plan` learnt about the clusters besides their topics. */
+export interface ClusterFacts {
+  /** Brokers each cluster that answered has now. */
+  readonly brokers?: ReadonlyMap<string, number>;
+  /** Why each cluster that did not answer could not be reached. */
+  readonly causes?: ReadonlyMap<string, string>;
 }
 
 export interface Plan {
   readonly flows: readonly PlannedFlow[];
   /** Flows that lead back to where they started; kept harmless by provenance (km.hops). */
   readonly loops: readonly string[];
-  /** Two flows writing one remote topic from different sources with identity names: refused. */
+  /**
+   * Refused (exit 2): one remote topic written from different sources with identity names; two
+   * flows copying one topic between the same clusters; a replication factor above the target's brokers.
+   */
   readonly conflicts: readonly string[];
 }
 
@@ -35,6 +48,7 @@ export interface Plan {
 export function makePlan(
   config: Config,
   topicsByCluster: ReadonlyMap<string, ReadonlyMap<string, number> | undefined>,
+  facts: ClusterFacts = {},
 ): Plan {
   const aliases = Object.keys(config.clusters);
   const flows: PlannedFlow[] = config.flows.map((flow) => {
@@ -58,6 +72,10 @@ export function makePlan(
                     : 'exists';
               return { source: topic, partitions, remote, action };
             });
+    const causes = [flow.source, flow.target].flatMap((alias) => {
+      const cause = facts.causes?.get(alias);
+      return cause === undefined ? [] : [`${alias}: ${cause}`];
+    });
     return {
       name: flow.name,
       source: flow.source,
@@ -65,6 +83,7 @@ export function makePlan(
       group: flow.group,
       naming: flow.naming,
       topics,
+      ...(causes.length > 0 ? { unreachable: causes.join('; ') } : {}),
     };
   });
 
@@ -82,6 +101,7 @@ export function makePlan(
     .map(
       ([key, sources]) => `${key} is written from ${[...sources].sort().join(' and ')} with identity names`,
     );
+  conflicts.push(...copiedTwice(flows), ...replicationFactorConflicts(config, facts.brokers));
 
   // Loops: cycles in the graph of flows (cluster -> cluster).
   const edges = new Map<string, string[]>();
@@ -100,6 +120,43 @@ export function makePlan(
   return { flows, loops: [...loops].sort(), conflicts };
 }
 
+/**
+ * Two flows between the same clusters selecting one source topic: each has its own consumer group,
+ * so every record would be written twice. validate refuses what it can tell offline
+ * (src/config/flow-overlap.ts); here the topics that exist tell the rest.
+ */
+function copiedTwice(flows: readonly PlannedFlow[]): string[] {
+  const conflicts: string[] = [];
+  for (const [j, b] of flows.entries()) {
+    for (const a of flows.slice(0, j)) {
+      if (a.source !== b.source || a.target !== b.target) continue;
+      const theirs = new Set(b.topics?.map((t) => t.source));
+      const shared = (a.topics ?? []).filter((t) => theirs.has(t.source)).map((t) => t.source);
+      const [first] = shared;
+      if (first === undefined) continue;
+      const more = shared.length > 1 ? ` (and ${shared.length - 1} more topics)` : '';
+      conflicts.push(
+        `flows ${a.name} and ${b.name} both copy ${a.source}/${first}${more} to ${a.target}: every record would be written twice`,
+      );
+    }
+  }
+  return conflicts;
+}
+
+/** A flow creating topics with more replicas than its target has brokers: every creation fails. */
+function replicationFactorConflicts(
+  config: Config,
+  brokers: ReadonlyMap<string, number> | undefined,
+): string[] {
+  return config.flows.flatMap((flow) => {
+    const count = brokers?.get(flow.target);
+    if (count === undefined || flow.replicationFactor <= count) return [];
+    return [
+      `flow ${flow.name}: replicationFactor ${flow.replicationFactor} but ${flow.target} has ${count} broker(s): topics cannot be created there (use -1 for the target's default)`,
+    ];
+  });
+}
+
 function rotateToSmallest(cycle: string[]): string[] {
   const smallest = [...cycle].sort()[0];
   const at = cycle.indexOf(smallest ?? '');
@@ -112,7 +169,10 @@ export function renderPlan(plan: Plan): string {
     lines.push(
       `flow ${flow.name}: ${flow.source} -> ${flow.target} (group ${flow.group}, naming ${flow.naming})`,
     );
-    if (flow.topics === undefined) lines.push('  (a cluster of this flow could not be reached)');
+    if (flow.topics === undefined)
+      lines.push(
+        `  (a cluster of this flow could not be reached${flow.unreachable === undefined ? '' : `: ${flow.unreachable}`})`,
+      );
     else if (flow.topics.length === 0) lines.push('  no matching source topics');
     for (const t of flow.topics ?? []) {
       const action =

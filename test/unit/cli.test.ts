@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -135,4 +137,77 @@ test('offsets and migrate-status name what is missing (exit 2) before any cluste
     assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
     assert.match(io.stderr, message);
   }
+});
+
+test('--version and -v print the version like the version command', async () => {
+  for (const args of [['--version'], ['-v']]) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.OK, args.join(' '));
+    assert.match(io.stdout, /^kafka-mirror \d+\.\d+\.\d+ \(node /);
+  }
+});
+
+test("help <command> prints that command's help; help of an unknown command is a usage error", async () => {
+  const { io, sink } = capture();
+  assert.equal(await main(['help', 'validate'], sink), ExitCode.OK);
+  assert.match(io.stdout, /^Usage: kafka-mirror validate --config <file>/);
+  const general = capture();
+  assert.equal(await main(['help'], general.sink), ExitCode.OK);
+  assert.match(general.io.stdout, /^kafka-mirror: Kafka cross-cluster replication daemon/);
+  const unknown = capture();
+  assert.equal(await main(['help', 'replicate'], unknown.sink), ExitCode.USAGE);
+  assert.match(unknown.io.stderr, /no command "replicate"/);
+});
+
+test('an option or argument that the command does not take is refused (exit 2), before anything runs', async () => {
+  const config = new URL('../../config/active-passive.yaml', import.meta.url).pathname;
+  const cases: Array<[string[], RegExp]> = [
+    [['validate', '--config', config, '--url', 'http://x'], /validate does not take --url/],
+    [['validate', '--config', config, '--json'], /validate does not take --json/],
+    [['start', '--config', config, '--flow', 'x'], /start does not take --flow/],
+    [['plan', '--config', config, '--group', 'g'], /plan does not take --group/],
+    [['status', '--flow', 'x'], /status does not take --flow/],
+    [['version', '--config', config], /version does not take --config/],
+    [
+      ['migrate-status', '--config', config, '--flow', 'x', '--since', '1'],
+      /migrate-status does not take --since/,
+    ],
+    [['validate', '--config', config, 'extra'], /validate takes no argument "extra"/],
+    [['offsets', 'translate', 'more', '--config', config], /offsets translate takes no argument "more"/],
+  ];
+  for (const [args, message] of cases) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
+    assert.match(io.stderr, message, args.join(' '));
+    assert.equal(io.stdout, '', args.join(' '));
+  }
+});
+
+test('validate warns about an unknown KAFKA_MIRROR_* variable and a heap too small for the flows, exit 0', async (t) => {
+  const saved = process.env['KAFKA_MIRROR_QUEUE_MAXBYTES'];
+  process.env['KAFKA_MIRROR_QUEUE_MAXBYTES'] = '1MiB';
+  t.after(() => {
+    if (saved === undefined) delete process.env['KAFKA_MIRROR_QUEUE_MAXBYTES'];
+    else process.env['KAFKA_MIRROR_QUEUE_MAXBYTES'] = saved;
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-mirror-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'big.yaml');
+  // A budget far above any heap this test runs with.
+  writeFileSync(
+    file,
+    'clusters: { us: { bootstrapServers: [us:9092] }, eu: { bootstrapServers: [eu:9092] } }\n' +
+      'flows: [{ source: us, target: eu }]\nqueue: { maxBytes: 256GiB }\n',
+  );
+  const { io, sink } = capture();
+  assert.equal(await main(['validate', '--config', file], sink), ExitCode.OK, io.stderr);
+  assert.match(io.stdout, /valid; 1 flow\(s\)/);
+  assert.match(
+    io.stderr,
+    /^kafka-mirror: warning: environment variable KAFKA_MIRROR_QUEUE_MAXBYTES .* did you mean KAFKA_MIRROR_QUEUE_MAX_BYTES\?$/m,
+  );
+  assert.match(
+    io.stderr,
+    /^kafka-mirror: warning: the V8 heap limit \(\d+ MiB\) is below what the flows need/m,
+  );
 });

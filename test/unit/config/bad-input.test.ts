@@ -159,7 +159,7 @@ const rows: Row[] = [
       us['bootstrap'] = us['bootstrapServers'];
       delete us['bootstrapServers'];
     }),
-    stderr: /clusters\.us\.bootstrap: unknown key/,
+    stderr: /clusters\.us\.bootstrap: unknown key; did you mean bootstrapServers\?/,
   },
   {
     name: 'a cluster that is a string',
@@ -225,7 +225,7 @@ const rows: Row[] = [
     config: edit((doc, ctx) =>
       asiaSasl(doc, ctx, { mechanism: 'scram-sha-512', username: 'mirror', pasword: ctx.secret }),
     ),
-    stderr: /clusters\.asia\.sasl\.pasword: unknown key/,
+    stderr: /clusters\.asia\.sasl\.pasword: unknown key; did you mean password\?/,
   },
   {
     name: 'SASL without a username',
@@ -388,7 +388,7 @@ const rows: Row[] = [
   {
     name: 'an unknown key in a flow',
     config: edit((doc) => (flow(doc)['sourceCluster'] = 'us')),
-    stderr: /flows\[0\]\.sourceCluster: unknown key/,
+    stderr: /flows\[0\]\.sourceCluster: unknown key; did you mean source\?/,
   },
   {
     name: 'a flow naming an unknown cluster',
@@ -453,7 +453,7 @@ const rows: Row[] = [
   {
     name: 'replicationFactor is a word',
     config: edit((doc) => (flow(doc)['replicationFactor'] = 'three')),
-    stderr: /flows\[0\]\.replicationFactor: must be an integer/,
+    stderr: /flows\[0\]\.replicationFactor: must be -1 \(the target's default\) or from 1 to 16/,
   },
   {
     name: 'an unknown delivery mode',
@@ -536,7 +536,78 @@ const rows: Row[] = [
     name: 'an environment override that is not a number',
     config: edit(() => {}),
     env: () => ({ KAFKA_MIRROR_QUEUE_MAX_RECORDS: 'many' }),
-    stderr: /queue\.maxRecords: must be a positive integer/,
+    stderr: /queue\.maxRecords: must be a positive integer.*\(from KAFKA_MIRROR_QUEUE_MAX_RECORDS\)$/m,
+  },
+
+  // --- values found accepted or mishandled (issue 20) ---
+  {
+    name: 'a negative bandwidth cap in a flow',
+    config: edit((doc) => (flow(doc)['maxBytesPerSecond'] = '-1MiB')),
+    stderr: /flows\[0\]\.maxBytesPerSecond: must be a byte size/,
+  },
+  {
+    name: 'a negative transaction size in a flow',
+    config: edit((doc) => (flow(doc)['transaction'] = { maxBytes: -5 })),
+    stderr: /flows\[0\]\.transaction\.maxBytes: must be a byte size/,
+  },
+  {
+    name: 'a transaction size of zero',
+    config: edit((doc) => (flow(doc)['transaction'] = { maxBytes: '0MiB' })),
+    stderr: /flows\[0\]\.transaction\.maxBytes: must be a byte size above 0/,
+  },
+  {
+    name: 'queue.maxBytes is zero',
+    config: edit((doc) => (doc['queue'] = { maxBytes: 0 })),
+    stderr: /queue\.maxBytes: must be a byte size above 0/,
+  },
+  {
+    name: 'consumer.maxBytes is zero',
+    config: edit((doc) => (doc['consumer'] = { maxBytes: 0 })),
+    stderr: /consumer\.maxBytes: must be a byte size above 0/,
+  },
+  {
+    name: 'producer.maxRequestBytes is zero',
+    config: edit((doc) => (doc['producer'] = { maxRequestBytes: '0KiB' })),
+    stderr: /producer\.maxRequestBytes: must be a byte size above 0/,
+  },
+  ...[0, -7, 1000].map((factor): Row => ({
+    name: `replicationFactor ${factor}`,
+    config: edit((doc) => (flow(doc)['replicationFactor'] = factor)),
+    stderr: /flows\[0\]\.replicationFactor: must be -1 \(the target's default\) or from 1 to 16/,
+  })),
+  {
+    name: 'shutdown.timeoutMs above 2^31-1 ms (Node would fire the timer after 1 ms)',
+    config: edit((doc) => (doc['shutdown'] = { timeoutMs: 2_147_483_648 })),
+    stderr: /shutdown\.timeoutMs: must be a positive integer.* at most 2147483647/,
+  },
+  {
+    name: 'heartbeats.intervalMs above 2^31-1 ms',
+    config: edit((doc) => (doc['heartbeats'] = { intervalMs: 3_000_000_000 })),
+    stderr: /heartbeats\.intervalMs: must be a positive integer.* at most 2147483647/,
+  },
+  {
+    name: 'a flow duration above 2^31-1 ms',
+    config: edit((doc) => (flow(doc)['commitIntervalMs'] = 2 ** 32)),
+    stderr: /flows\[0\]\.commitIntervalMs: must be a positive integer.* at most 2147483647/,
+  },
+  {
+    name: 'a duration above 2^31-1 ms from an environment variable',
+    config: edit(() => {}),
+    env: () => ({ KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS: '2147483648' }),
+    stderr: /shutdown\.timeoutMs: must be .* \(from KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS\)$/m,
+  },
+  {
+    name: 'two flows with different names copying the same topics between the same clusters',
+    config: edit((doc) =>
+      doc.flows.push({
+        name: 'orders-again',
+        source: 'us',
+        target: 'asia',
+        topics: { include: ['orders\\.eu'] },
+      }),
+    ),
+    stderr:
+      /flows\[1\] \("orders-again"\) and flows\[0\] \("us->asia"\) both copy topics from us to asia \(such as orders\\\.eu\)/,
   },
 
   // --- syntax ---
@@ -544,7 +615,8 @@ const rows: Row[] = [
     name: 'YAML: an unclosed flow sequence',
     config: (ctx) =>
       yamlWithPassword(ctx, 'password: SECRET').replace('[kafka-us-1:9092]', '[kafka-us-1:9092'),
-    stderr: /not valid YAML or JSON: .* at line \d+, column \d+/,
+    // Where the unclosed `[` opens (line 3), not where the parser noticed (line 4).
+    stderr: /not valid YAML or JSON: .* at line 3, column 23\b/,
   },
   {
     name: 'YAML: a tab used for indentation',
@@ -554,7 +626,8 @@ const rows: Row[] = [
   {
     name: 'YAML: an unclosed quote in the password',
     config: (ctx) => yamlWithPassword(ctx, 'password: "SECRET'),
-    stderr: /not valid YAML or JSON: Missing closing "quote at line \d+/,
+    // Where the quoted password starts (line 9), not the end of the file where the parser noticed.
+    stderr: /not valid YAML or JSON: Missing closing "quote at line 9, column 17\b/,
   },
   {
     name: 'YAML: a misindented key right after the password',
@@ -676,3 +749,27 @@ for (const row of rows) {
     for (const secret of secrets) assert.ok(!stderr.includes(secret), `stderr shows the secret:\n${stderr}`);
   });
 }
+
+test('every broken value of a file is reported at once, exit 2, each under its key', async (t) => {
+  const { ctx } = await context(t);
+  const doc = base(ctx.secret);
+  doc['queue'] = { maxBytes: 0 };
+  doc['shutdown'] = { timeoutMs: 2_147_483_648 };
+  Object.assign(flow(doc), {
+    maxBytesPerSecond: '-1MiB',
+    transaction: { maxBytes: -5 },
+    replicationFactor: 0,
+  });
+  const file = ctx.file('all.yaml', stringify(doc));
+  const { code, stderr } = await validate(file);
+  assert.equal(code, ExitCode.USAGE, stderr);
+  for (const key of [
+    'queue.maxBytes',
+    'shutdown.timeoutMs',
+    'flows[0].maxBytesPerSecond',
+    'flows[0].transaction.maxBytes',
+    'flows[0].replicationFactor',
+  ]) {
+    assert.ok(stderr.includes(`  - ${key}: `), `${key} not named in:\n${stderr}`);
+  }
+});

@@ -143,7 +143,12 @@ test('the password can come from an environment variable of the env parameter', 
     'test.yaml',
     { US_KAFKA_PASSWORD: SECRET },
   ).clusters['us']?.sasl;
-  assert.deepEqual(sasl, { mechanism: 'scram-sha-256', username: 'alice', password: SECRET });
+  assert.deepEqual(sasl, {
+    mechanism: 'scram-sha-256',
+    username: 'alice',
+    password: SECRET,
+    passwordEnv: 'US_KAFKA_PASSWORD',
+  });
 });
 
 test('two or three password sources are a problem naming the sasl key, without the secret', async (t) => {
@@ -236,7 +241,7 @@ test('mistakes around the password never print it', () => {
   for (const [sasl, pattern] of [
     [
       { mechanism: 'plain', username: 'alice', pasword: SECRET },
-      /^clusters\.us\.sasl\.pasword: unknown key$/,
+      /^clusters\.us\.sasl\.pasword: unknown key; did you mean password\?$/,
     ],
     [{ mechanism: 'plain', username: 'alice', password: Number(digits) }, /^clusters\.us\.sasl\.password: /],
     [{ mechanism: 'plain', username: 'alice', password: [SECRET] }, /^clusters\.us\.sasl\.password: /],

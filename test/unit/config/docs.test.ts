@@ -18,5 +18,8 @@ test('every key of the schema appears in the generated docs with its default', (
   ]) {
     assert.ok(docs.includes(`| \`${key}\` |`), key);
   }
-  assert.match(docs, /\| `queue.maxBytes` \| size \| `"64MiB"` \| `KAFKA_MIRROR_QUEUE_MAX_BYTES` \|/);
+  assert.match(
+    docs,
+    /\| `queue.maxBytes` \| positive-size \| `"64MiB"` \| `KAFKA_MIRROR_QUEUE_MAX_BYTES` \|/,
+  );
 });

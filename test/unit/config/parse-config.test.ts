@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../src/config/index.ts';
+import { clusterSchema, flowSchema, topLevelSchema } from '../../../src/config/schema.ts';
 import { ConfigError, KafkaMirrorError } from '../../../src/errors.ts';
 
 /** The smallest valid document: two clusters and one flow between them. */
@@ -253,10 +254,11 @@ test('duplicate flow names are reported, explicit or defaulted', () => {
       { name: 'eu->us', source: 'us', target: 'eu' },
     ],
   });
-  assert.deepEqual(problems, [
-    'flows[1].name: "x" is used by another flow',
-    'flows[3].name: "eu->us" is used by another flow',
-  ]);
+  // (These flows also copy the same topics twice each way: reported too, test/unit/config/flow-overlap.test.ts.)
+  assert.deepEqual(
+    problems.filter((p) => p.includes('.name: ')),
+    ['flows[1].name: "x" is used by another flow', 'flows[3].name: "eu->us" is used by another flow'],
+  );
 });
 
 test('invalid include and exclude regular expressions are reported with their index', () => {
@@ -467,4 +469,130 @@ test('an environment override of a yes/no key must be true or false', () => {
     () => parseConfig(minimal(), 'config', { KAFKA_MIRROR_HEARTBEATS_ENABLED: 'yes' }),
     /heartbeats\.enabled: must be true or false/,
   );
+});
+
+/** Every key whose name ends in Ms, with its path (`flows[0].` and `clusters.us.` for the per-entry schemas). */
+function durationKeys(): string[] {
+  const walk = (schema: object, prefix: string): string[] =>
+    Object.entries(schema).flatMap(([key, node]: [string, unknown]) =>
+      typeof node === 'object' && node !== null && 'doc' in node
+        ? key.endsWith('Ms')
+          ? [`${prefix}${key}`]
+          : []
+        : walk(node as object, `${prefix}${key}.`),
+    );
+  return [
+    ...walk(topLevelSchema, ''),
+    ...walk(clusterSchema, 'clusters.us.'),
+    ...walk(flowSchema, 'flows[0].'),
+  ];
+}
+
+/** minimal() with `value` at a dotted path such as `flows[0].transaction.timeoutMs`. */
+function withValue(path: string, value: unknown): Record<string, unknown> {
+  const document = minimal();
+  const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.');
+  let node = document as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[parts.at(-1) as string] = value;
+  return document;
+}
+
+test('every duration refuses more than 2^31-1 ms (Node fires such a timer after 1 ms) and takes 2^31-1', () => {
+  const keys = durationKeys();
+  assert.ok(keys.length >= 13, keys.join(', '));
+  for (const key of keys) {
+    const escaped = key.replace(/[.[\]]/g, '\\$&');
+    assertHasProblem(
+      problemsOf(withValue(key, 2 ** 31)),
+      new RegExp(`^${escaped}: must be a positive integer.* at most 2147483647`),
+    );
+    // transaction.intervalMs must also stay below transaction.timeoutMs
+    const document = withValue(key, 2 ** 31 - 1);
+    if (key === 'flows[0].transaction.intervalMs') continue;
+    assert.doesNotThrow(() => parseConfig(document), key);
+  }
+});
+
+test('sizes that budget memory or requests must be above zero; the bandwidth cap may be 0 (none)', () => {
+  for (const key of [
+    'queue.maxBytes',
+    'consumer.maxBytes',
+    'consumer.maxBytesPerPartition',
+    'producer.maxRequestBytes',
+    'flows[0].transaction.maxBytes',
+  ]) {
+    const escaped = key.replace(/[.[\]]/g, '\\$&');
+    for (const zero of [0, '0', '0MiB']) {
+      assertHasProblem(
+        problemsOf(withValue(key, zero)),
+        new RegExp(`^${escaped}: must be a byte size above 0`),
+      );
+    }
+  }
+  assert.equal(parseConfig(withValue('flows[0].maxBytesPerSecond', 0)).flows[0]?.maxBytesPerSecond, 0);
+});
+
+test('a malformed size inside a flow is reported under its key with every other problem', () => {
+  const document = minimal();
+  (document['flows'] as Array<Record<string, unknown>>)[0] = {
+    source: 'us',
+    target: 'eu',
+    maxBytesPerSecond: '-1MiB',
+    transaction: { maxBytes: -5 },
+    replicationFactor: 1000,
+  };
+  const problems = problemsOf({ ...document, queue: { maxBytes: 0 } });
+  assertHasProblem(problems, /^flows\[0\]\.maxBytesPerSecond: must be a byte size/);
+  assertHasProblem(problems, /^flows\[0\]\.transaction\.maxBytes: must be a byte size/);
+  assertHasProblem(problems, /^flows\[0\]\.replicationFactor: must be -1/);
+  assertHasProblem(problems, /^queue\.maxBytes: must be a byte size above 0/);
+  assert.equal(problems.length, 4, problems.join('\n'));
+});
+
+test('replicationFactor is -1 or 1 to 16', () => {
+  for (const factor of [-1, 1, 3, 16]) {
+    assert.equal(
+      parseConfig(withValue('flows[0].replicationFactor', factor)).flows[0]?.replicationFactor,
+      factor,
+    );
+  }
+  for (const factor of [0, -2, -7, 17, 1000, 2.5]) {
+    assertHasProblem(
+      problemsOf(withValue('flows[0].replicationFactor', factor)),
+      /^flows\[0\]\.replicationFactor: must be -1 \(the target's default\) or from 1 to 16/,
+    );
+  }
+});
+
+test('a problem with a value from an environment variable names the variable', () => {
+  const problems = problemsOf(minimal(), {
+    KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS: '3000000000',
+    KAFKA_MIRROR_QUEUE_MAX_BYTES: '0',
+  });
+  assertHasProblem(problems, /^shutdown\.timeoutMs: .* \(from KAFKA_MIRROR_SHUTDOWN_TIMEOUT_MS\)$/);
+  assertHasProblem(problems, /^queue\.maxBytes: .* \(from KAFKA_MIRROR_QUEUE_MAX_BYTES\)$/);
+  const fromFile = problemsOf({ ...minimal(), shutdown: { timeoutMs: 3_000_000_000 } });
+  assert.doesNotMatch(fromFile.join('\n'), /from KAFKA_MIRROR/);
+});
+
+test('an unknown key suggests the key it is closest to, or where a key of that name lives', () => {
+  const problems = problemsOf({
+    ...minimal(),
+    queue: { maxByte: '1MiB' },
+    maxBytes: '1MiB',
+    logs: { level: 'debug' },
+    clusters: {
+      us: { bootstrapServer: ['a:1'] },
+      eu: { bootstrapServers: ['b:1'], SASL: { mechanism: 'plain' } },
+    },
+    flows: [{ source: 'us', target: 'eu', topic: { include: ['x'] }, transaction: { timeout: 1 } }],
+  });
+  assertHasProblem(problems, /^queue\.maxByte: unknown key; did you mean maxBytes\?$/);
+  assertHasProblem(problems, /^maxBytes: unknown key; did you mean queue\.maxBytes or consumer\.maxBytes\?$/);
+  assertHasProblem(problems, /^logs\.level: unknown key; did you mean log\?$/);
+  assertHasProblem(problems, /^clusters\.us\.bootstrapServer: unknown key; did you mean bootstrapServers\?$/);
+  assertHasProblem(problems, /^clusters\.eu\.SASL\.mechanism: unknown key; did you mean sasl\?$/);
+  assertHasProblem(problems, /^flows\[0\]\.topic\.include: unknown key; did you mean topics\?$/);
+  assertHasProblem(problems, /^flows\[0\]\.transaction\.timeout: unknown key; did you mean timeoutMs\?$/);
 });

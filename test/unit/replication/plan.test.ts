@@ -106,3 +106,70 @@ test('a flow whose cluster is unreachable is reported as such', () => {
   assert.equal(plan.flows[0]?.topics, undefined);
   assert.match(renderPlan(plan), /could not be reached/);
 });
+
+test('two flows between the same clusters selecting one existing topic are a conflict naming both', () => {
+  // Different patterns, so validate cannot tell offline; the topics that exist tell.
+  const config = parseConfig({
+    clusters: clusters('us', 'asia'),
+    flows: [
+      { name: 'orders', source: 'us', target: 'asia', topics: { include: ['orders\\..*'] } },
+      { name: 'europe', source: 'us', target: 'asia', topics: { include: ['.*\\.eu'] } },
+    ],
+  });
+  const topics = new Map([
+    [
+      'us',
+      new Map([
+        ['orders.eu', 3],
+        ['orders.us', 3],
+        ['payments.eu', 1],
+      ]),
+    ],
+    ['asia', new Map<string, number>()],
+  ]);
+  const plan = makePlan(config, topics);
+  assert.deepEqual(plan.conflicts, [
+    'flows orders and europe both copy us/orders.eu to asia: every record would be written twice',
+  ]);
+  assert.match(renderPlan(plan), /^CONFLICT: flows orders and europe both copy us\/orders\.eu/m);
+});
+
+test("a replicationFactor above the target's broker count is a conflict that says so", () => {
+  const config = parseConfig({
+    clusters: clusters('us', 'asia'),
+    flows: [{ source: 'us', target: 'asia', replicationFactor: 3 }],
+  });
+  const topics = new Map([
+    ['us', new Map([['orders', 1]])],
+    ['asia', new Map<string, number>()],
+  ]);
+  const small = makePlan(config, topics, {
+    brokers: new Map([
+      ['asia', 1],
+      ['us', 3],
+    ]),
+  });
+  assert.deepEqual(small.conflicts, [
+    "flow us->asia: replicationFactor 3 but asia has 1 broker(s): topics cannot be created there (use -1 for the target's default)",
+  ]);
+  assert.deepEqual(makePlan(config, topics, { brokers: new Map([['asia', 3]]) }).conflicts, []);
+  assert.deepEqual(makePlan(config, topics).conflicts, [], 'broker counts unknown: nothing said');
+});
+
+test('a cluster that cannot be reached is shown with the cause', () => {
+  const config = parseConfig({ clusters: clusters('us', 'asia'), flows: [{ source: 'us', target: 'asia' }] });
+  const plan = makePlan(
+    config,
+    new Map([
+      ['us', new Map()],
+      ['asia', undefined],
+    ]),
+    {
+      causes: new Map([['asia', 'connection refused (ECONNREFUSED at kafka-asia:9093)']]),
+    },
+  );
+  assert.match(
+    renderPlan(plan),
+    /could not be reached: asia: connection refused \(ECONNREFUSED at kafka-asia:9093\)/,
+  );
+});
