@@ -486,6 +486,7 @@ export class Daemon {
         onBatch: (batch, keepAlive) => (flow as Flow).onBatch(batch, keepAlive),
         onAssignment: (assigned) => flow?.onAssignment(assigned),
         onRebalancing: () => flow?.onRebalancing(),
+        onCorruptBatch: (error) => flow?.onCorruptBatch(error),
         onCrash: (error) => {
           metrics.error('source', errorCode(error));
           flow?.onCrash();

@@ -1,8 +1,8 @@
 // `kafka-mirror verify`: audits what a flow replicated. For every source partition of the flow's
 // topics, the records from the log start (or the first at `since`) up to the flow's committed
 // offset (everything the flow claims as replicated) are compared with the target partition
-// through the provenance headers: missing, duplicated, reordered or altered records. Reads only;
-// commits nothing.
+// through the provenance headers: missing, duplicated, reordered or altered records, and copies
+// of records of aborted source transactions. Reads only; commits nothing.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { Config, FlowConfig } from './config/index.ts';
@@ -34,10 +34,18 @@ export interface TopicAudit {
 export interface VerifyReport {
   readonly topics: TopicAudit[];
   readonly totals: Record<
-    'checked' | 'replicated' | 'skipped' | 'missing' | 'duplicated' | 'reordered' | 'altered' | 'unknown',
+    | 'checked'
+    | 'replicated'
+    | 'skipped'
+    | 'missing'
+    | 'duplicated'
+    | 'reordered'
+    | 'altered'
+    | 'aborted'
+    | 'unknown',
     number
   >;
-  /** No record missing, reordered or altered. */
+  /** No record missing, reordered or altered, and none of an aborted transaction on the target. */
   readonly ok: boolean;
 }
 
@@ -50,6 +58,7 @@ export const COUNTS = [
   'duplicated',
   'reordered',
   'altered',
+  'aborted',
   'unknown',
 ] as const;
 
@@ -105,7 +114,9 @@ async function verifyFlow(
           };
           return auditPartition(
             scope,
-            readPartition(clients.source, { topic, partition: mark.partition, from, to }, options.idleMs),
+            readPartition(clients.source, { topic, partition: mark.partition, from, to }, options.idleMs, {
+              aborted: true,
+            }),
             onTarget === undefined
               ? nothing()
               : readPartition(
@@ -155,5 +166,6 @@ export async function verify(
   }
   const totals = Object.fromEntries(COUNTS.map((k) => [k, 0])) as VerifyReport['totals'];
   for (const topic of topics) for (const p of topic.partitions) for (const k of COUNTS) totals[k] += p[k];
-  return { topics, totals, ok: totals.missing === 0 && totals.reordered === 0 && totals.altered === 0 };
+  const ok = totals.missing === 0 && totals.reordered === 0 && totals.altered === 0 && totals.aborted === 0;
+  return { topics, totals, ok };
 }

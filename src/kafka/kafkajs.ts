@@ -28,8 +28,11 @@ import net, { type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
+import { CorruptRecordBatchError } from '../errors.ts';
+import { abortedBatches } from './aborted-transactions.ts';
 import { decompressFrame } from './lz4.ts';
 import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
+import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from './record-batches.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -178,52 +181,6 @@ function groupMessagesPerPartition<M>(init: {
 
 replaceModule(kafkajsFile('producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
 
-type BatchMessage = { offset: string; isControlRecord?: boolean };
-interface BatchData {
-  messages: BatchMessage[];
-  abortedTransactions?: unknown[];
-}
-const batchFile = kafkajsFile('consumer/batch.js');
-const KafkaBatch = require(batchFile) as new (
-  topic: string,
-  fetchedOffset: string,
-  data: BatchData,
-) => object;
-const filterAbortedMessages = require(kafkajsFile('consumer/filterAbortedMessages.js')) as (args: {
-  messages: BatchMessage[];
-  abortedTransactions?: unknown[];
-}) => BatchMessage[];
-
-/**
- * kafkajs's Batch with its offset filter in plain numbers: it parsed a Long from every record's
- * offset string to drop records before the fetched offset (a compressed batch starts before it).
- * Offsets beyond 2^53 go through kafkajs's own code.
- */
-class Batch extends KafkaBatch {
-  constructor(topic: string, fetchedOffset: string, data: BatchData) {
-    const from = Number(fetchedOffset);
-    if (!(from <= EXACT)) {
-      super(topic, fetchedOffset, data);
-      return;
-    }
-    super(topic, fetchedOffset, { ...data, messages: [] });
-    const within = data.messages.filter((m) => Number(m.offset) >= from);
-    Object.assign(this, {
-      rawMessages: data.messages,
-      messagesWithinOffset: within,
-      // As kafkajs: no records of aborted transactions, no control records.
-      messages: filterAbortedMessages({
-        messages: within,
-        abortedTransactions: data.abortedTransactions,
-      }).filter((m) => !m.isControlRecord),
-    });
-  }
-}
-replaceModule(batchFile, Batch);
-replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
-replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
-replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
-
 /** What a partition's record set in a fetch response held: its complete record batches. */
 export interface FetchedRecordSet {
   /** Wire bytes of the complete batches (a trailing partial batch, cut by the size limit, is not counted). */
@@ -232,44 +189,52 @@ export interface FetchedRecordSet {
   readonly nextOffset: number | undefined;
   /** Compression codec (attributes & 7) of the first data batch (control batches are never compressed), or undefined if none. */
   readonly codec: number | undefined;
+  /** The complete v2 batches, in offset order (before the first invalid one). */
+  readonly batches: readonly RecordBatchHeader[];
+  /** The first batch that failed its check: neither it nor anything after it was decoded. */
+  readonly invalid: InvalidBatch | undefined;
 }
 
 const fetchedSets = new WeakMap<object, FetchedRecordSet>();
 
 /**
- * Walks the record batch headers of a record set (v2 batches: base offset int64, batch length
- * int32, then 11 bytes to the last offset delta int32). Compaction can empty a batch or remove
- * its last records, but a batch keeps its offset range, so this, not the decoded records, says
- * where the next fetch starts.
+ * The record set at `start` (its int32 size, then its batches), read from the batch headers and
+ * checked (record-batches.ts). Compaction can empty a batch or remove its last records, but a
+ * batch keeps its offset range, so this, not the decoded records, says where the next fetch starts.
  */
-function recordSetOf(buffer: Buffer, start: number): FetchedRecordSet {
+function recordSetOf(buffer: Buffer, start: number): FetchedRecordSet & { end: number } {
   const size = buffer.length - start >= 4 ? buffer.readInt32BE(start) : 0;
   // Never past the buffer: a record set that claims more than arrived is what kafkajs skips too.
   const end = Math.min(buffer.length, start + 4 + Math.max(0, size));
-  let at = start + 4;
-  let wireBytes = 0;
-  let nextOffset: number | undefined;
-  let codec: number | undefined;
-  while (end - at >= 27) {
-    const length = buffer.readInt32BE(at + 8);
-    if (12 + length > end - at) break; // partial: the response's size limit cut it
-    const magic = buffer.readInt8(at + 16);
-    if (magic === 2) {
-      nextOffset = Number(buffer.readBigInt64BE(at)) + buffer.readInt32BE(at + 23) + 1;
-      const attributes = buffer.readInt16BE(at + 21);
-      if ((attributes & 0x20) === 0) codec ??= attributes & 0x07;
-    }
-    wireBytes += 12 + length;
-    at += 12 + length;
-  }
-  return { wireBytes, nextOffset, codec };
+  const set = readRecordSet(buffer, start + 4, end);
+  const last = set.batches.at(-1);
+  return {
+    wireBytes: set.wireBytes,
+    nextOffset: last === undefined ? undefined : Number(last.lastOffset) + 1,
+    codec: set.batches.find((b) => !b.control)?.codec,
+    batches: set.batches,
+    invalid: set.invalid,
+    end,
+  };
 }
 
+const KafkaDecoder = require(kafkajsFile('protocol/decoder.js')) as new (buffer: Buffer) => Decoder;
 const decodeMessagesFile = kafkajsFile('protocol/requests/fetch/v4/decodeMessages.js');
 const decodeMessages = require(decodeMessagesFile) as (decoder: Decoder) => Promise<unknown[]>;
 replaceModule(decodeMessagesFile, async (decoder: Decoder) => {
-  const set = recordSetOf(decoder.buffer, decoder.offset);
-  const records = await decodeMessages(decoder);
+  const start = decoder.offset;
+  const { end, ...set } = recordSetOf(decoder.buffer, start);
+  let records: unknown[];
+  if (set.invalid === undefined) records = await decodeMessages(decoder);
+  else {
+    // Only the batches before the invalid one are decoded: its bytes cannot be trusted, and a
+    // consumer must not skip it for a later one (Kafka's consumer raises an error there).
+    const valid = decoder.buffer.subarray(start + 4, set.invalid.position);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(valid.length);
+    records = await decodeMessages(new KafkaDecoder(Buffer.concat([size, valid])));
+    decoder.offset = end;
+  }
   fetchedSets.set(records, set);
   return records;
 });
@@ -288,6 +253,132 @@ export function fetchedSet(batch: KafkaJs.Batch): FetchedRecordSet | undefined {
   const raw = (batch as unknown as { rawMessages?: object }).rawMessages;
   return raw === undefined ? undefined : fetchedSets.get(raw);
 }
+
+type BatchMessage = {
+  offset: string;
+  isControlRecord?: boolean;
+  /** The record's batch (decodeRecord's batchContext); legacy message sets have none. */
+  batchContext?: { firstOffset?: string };
+};
+/** An aborted transaction as kafkajs decodes it from a fetch response. */
+interface WireAbortedTransaction {
+  producerId: string;
+  firstOffset: string;
+}
+interface BatchData {
+  messages: BatchMessage[];
+  abortedTransactions?: WireAbortedTransaction[];
+}
+const batchFile = kafkajsFile('consumer/batch.js');
+const KafkaBatch = require(batchFile) as new (
+  topic: string,
+  fetchedOffset: string,
+  data: BatchData,
+) => {
+  topic: string;
+  partition: number;
+  fetchedOffset: string;
+  isEmpty(): boolean;
+  lastOffset(): string;
+};
+
+/**
+ * A fetched partition's decoded records as Kafka's read_committed consumer reads them
+ * (aborted-transactions.ts): the data records it returns, and those of aborted transactions it
+ * skips. Control records are in neither. `records` is the array the fetch decoded them into (its
+ * record set says where each batch ends).
+ */
+export function splitCommitted<M extends BatchMessage>(
+  records: M[],
+  abortedTransactions: readonly WireAbortedTransaction[] | null | undefined,
+): { committed: M[]; aborted: M[] } {
+  const data = (m: M) => m.isControlRecord !== true;
+  if (abortedTransactions === null || abortedTransactions === undefined || abortedTransactions.length === 0)
+    return { committed: records.filter(data), aborted: [] };
+  const set = fetchedSets.get(records);
+  if (set === undefined)
+    throw new Error('records of a fetch with aborted transactions were not decoded through kafkajs.ts');
+  const transactions = abortedTransactions.map((a) => ({
+    producerId: BigInt(a.producerId),
+    firstOffset: BigInt(a.firstOffset),
+  }));
+  // Each record names its batch by the batch's base offset (kafkajs's batchContext.firstOffset).
+  const skipped = new Set(abortedBatches(set.batches, transactions).map((b) => String(b.baseOffset)));
+  if (skipped.size === 0) return { committed: records.filter(data), aborted: [] };
+  const committed: M[] = [];
+  const aborted: M[] = [];
+  for (const m of records) {
+    if (!data(m)) continue;
+    const base = m.batchContext?.firstOffset;
+    (base !== undefined && skipped.has(base) ? aborted : committed).push(m);
+  }
+  return { committed, aborted };
+}
+
+const abortedOf = new WeakMap<object, BatchMessage[]>();
+
+/**
+ * kafkajs's Batch with two things of Kafka's consumer that kafkajs lacks: aborted transactions
+ * filtered per record batch (splitCommitted), and a batch that failed its check
+ * (record-batches.ts) never passed over: its records and those after it are not decoded, the
+ * batch is handed on even when nothing before the bad batch remains (so the reader learns of it,
+ * corruptBatchOf), and its last offset stops before the bad batch, so no position moves past it.
+ * Its offset filter is in plain numbers while they are exact (kafkajs parsed a Long from every
+ * record's offset).
+ */
+class Batch extends KafkaBatch {
+  constructor(topic: string, fetchedOffset: string, data: BatchData) {
+    super(topic, fetchedOffset, { ...data, messages: [], abortedTransactions: [] });
+    const from = Number(fetchedOffset);
+    let atOrAfter: (m: BatchMessage) => boolean;
+    if (from <= EXACT) atOrAfter = (m) => Number(m.offset) >= from;
+    else {
+      const exact = BigInt(fetchedOffset);
+      atOrAfter = (m) => BigInt(m.offset) >= exact;
+    }
+    const { committed, aborted } = splitCommitted(data.messages, data.abortedTransactions);
+    Object.assign(this, {
+      rawMessages: data.messages,
+      messagesWithinOffset: data.messages.filter(atOrAfter),
+      messages: committed.filter(atOrAfter),
+    });
+    if (aborted.length > 0) abortedOf.set(this, aborted.filter(atOrAfter));
+  }
+
+  override isEmpty(): boolean {
+    return super.isEmpty() && this.#invalid() === undefined;
+  }
+
+  override lastOffset(): string {
+    const invalid = this.#invalid();
+    if (invalid === undefined) return super.lastOffset();
+    const fetched = BigInt(this.fetchedOffset);
+    return String((invalid.baseOffset > fetched ? invalid.baseOffset : fetched) - 1n);
+  }
+
+  #invalid(): InvalidBatch | undefined {
+    const raw = (this as unknown as { rawMessages?: object }).rawMessages;
+    return raw === undefined ? undefined : fetchedSets.get(raw)?.invalid;
+  }
+}
+replaceModule(batchFile, Batch);
+
+/** The records of aborted transactions a fetched batch skipped (at or after its fetched offset), in offset order. */
+export function abortedRecordsOf(batch: KafkaJs.Batch): readonly unknown[] {
+  return abortedOf.get(batch) ?? [];
+}
+
+/** The batch of a fetched partition that failed its check (record-batches.ts), as the error that halts the partition. */
+export function corruptBatchOf(batch: KafkaJs.Batch): CorruptRecordBatchError | undefined {
+  const invalid = fetchedSet(batch)?.invalid;
+  return invalid === undefined
+    ? undefined
+    : new CorruptRecordBatchError(batch.topic, batch.partition, Number(invalid.baseOffset), invalid.reason);
+}
+
+replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
+replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
+replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
 
 export interface GroupFetchLimits {
   readonly maxBytes: number;

@@ -4,17 +4,19 @@
 // without joining it (kafkajs's admin.setOffsets joins the group as a member, which would make a
 // group that must stay idle briefly active). Both use the client's own cluster object (same
 // connections, TLS and SASL settings).
-import { createRequire } from 'node:module';
 import type { Kafka as KafkaClient } from 'kafkajs';
+import { CorruptRecordBatchError } from '../errors.ts';
 import type { SourceRecord } from '../replication/records.ts';
-import { fetchedRecordSet } from './kafkajs.ts'; // also: the patched decoders, before any kafkajs module loads
+// Also: the patched decoders, before any kafkajs module loads.
+import { fetchedRecordSet, splitCommitted } from './kafkajs.ts';
 
-interface FetchedPartition {
+/** One partition of a fetch response, as kafkajs decodes it. */
+export interface FetchedPartition {
   partition: number;
   errorCode: number;
   highWatermark: string;
   lastStableOffset?: string;
-  abortedTransactions: unknown[];
+  abortedTransactions: Array<{ producerId: string; firstOffset: string }> | null;
   messages: Array<SourceRecord & { isControlRecord?: boolean }>;
 }
 
@@ -54,12 +56,6 @@ export interface CommittedRead {
   readonly lastStableOffset: number;
 }
 
-const require = createRequire(import.meta.url);
-const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages.js') as (input: {
-  messages: unknown[];
-  abortedTransactions: unknown[];
-}) => Array<SourceRecord & { isControlRecord?: boolean }>;
-
 /**
  * The leader of a partition, the topic added to the cluster's metadata first; a retriable error
  * while no leader is known (the metadata is refreshed for the retry).
@@ -86,6 +82,36 @@ export function clusterOf<C = RawCluster>(kafka: KafkaClient, isolationLevel = R
   const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
   if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
   return (create as (options: object) => C)({ allowAutoTopicCreation: false, isolationLevel });
+}
+
+/**
+ * What a read_committed fetch at `offset` brought: its committed data records at or after the
+ * offset, without records of aborted transactions (filtered per record batch as Kafka's consumer
+ * does, splitCommitted) and control markers. A batch that failed its check (record-batches.ts)
+ * fails the read: nothing after it can be trusted, nor skipped.
+ */
+export function committedRead(topic: string, fetched: FetchedPartition, offset: number): CommittedRead {
+  const set = fetchedRecordSet(fetched.messages);
+  if (set?.invalid !== undefined)
+    throw new CorruptRecordBatchError(
+      topic,
+      fetched.partition,
+      Number(set.invalid.baseOffset),
+      set.invalid.reason,
+    );
+  const records = splitCommitted(fetched.messages, fetched.abortedTransactions).committed.filter(
+    (m) => Number(m.offset) >= offset,
+  );
+  const next = set?.nextOffset;
+  if (next !== undefined && next <= offset)
+    throw new Error(`${topic}/${fetched.partition}: fetch at ${offset} made no progress`);
+  const highWatermark = Number(fetched.highWatermark);
+  return {
+    records,
+    next: next ?? offset,
+    highWatermark,
+    lastStableOffset: Number(fetched.lastStableOffset ?? highWatermark),
+  };
 }
 
 export class RawClient {
@@ -133,20 +159,7 @@ export class RawClient {
   /** One read_committed fetch at `offset`: the committed data records it brought and where to go on. */
   async read(topic: string, partition: number, offset: number): Promise<CommittedRead> {
     await this.#cluster.addTargetTopic(topic);
-    const fetched = await this.#fetch(topic, partition, offset);
-    const records = filterAbortedMessages(fetched).filter(
-      (m) => m.isControlRecord !== true && Number(m.offset) >= offset,
-    );
-    const next = fetchedRecordSet(fetched.messages)?.nextOffset;
-    if (next !== undefined && next <= offset)
-      throw new Error(`${topic}/${partition}: fetch at ${offset} made no progress`);
-    const highWatermark = Number(fetched.highWatermark);
-    return {
-      records,
-      next: next ?? offset,
-      highWatermark,
-      lastStableOffset: Number(fetched.lastStableOffset ?? highWatermark),
-    };
+    return committedRead(topic, await this.#fetch(topic, partition, offset), offset);
   }
 
   /** The first committed data record at or after `offset`, or undefined before the partition's end. */

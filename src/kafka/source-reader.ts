@@ -4,7 +4,8 @@ import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceBatch, type SourceRecord } from '../replication/records.ts';
 import type { SourceOffset } from '../replication/flow.ts';
 import { FetchSizer } from './fetch-sizer.ts';
-import { fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
+import type { CorruptRecordBatchError } from '../errors.ts';
+import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
 
 /** Kafka's codec ids (record batch attributes & 7). */
 const CODECS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -28,6 +29,8 @@ export interface BatchHandler {
   onRebalancing(): void;
   /** The consumer crashed; it restarts and rejoins by itself (onAssignment follows). */
   onCrash(error: unknown): void;
+  /** A fetched batch failed its check (kafkajs.ts): the partition halts before it. */
+  onCorruptBatch(error: CorruptRecordBatchError): void;
 }
 
 export interface ReaderOptions {
@@ -118,7 +121,11 @@ export class SourceReader {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        if (!isRunning() || isStale()) return;
+        // Handed on even when empty; its records before the bad batch are still copied (issue 19).
+        const corrupt = corruptBatchOf(batch);
+        if (corrupt !== undefined) this.#handler.onCorruptBatch(corrupt);
+        if (batch.messages.length === 0) return;
         // Zero copy: the patched decoder (kafkajs.ts) already gives each message the SourceRecord
         // shape: offset and timestamp strings, key and value Buffers, headers as an ordered list.
         const records = batch.messages as unknown as SourceRecord[];

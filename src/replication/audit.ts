@@ -1,7 +1,8 @@
 // The comparison behind `kafka-mirror verify`: one source partition against its target partition,
 // matched by the provenance headers the writer stamps (km.src.* and km.hops). Both sides are
 // streamed in order and only a compact set of the source offsets seen on the target is kept, so a
-// partition far larger than memory is audited in one pass over each side.
+// partition far larger than memory is audited in one pass over each side. The source side also
+// carries the records of aborted transactions, marked: a copy of one on the target is a leak.
 import { createHash } from 'node:crypto';
 import { ProvenanceHeader, replicatedFrom } from './provenance.ts';
 import type { HeaderList } from './records.ts';
@@ -12,6 +13,8 @@ export interface AuditRecord {
   readonly value: Buffer | null;
   readonly headers: HeaderList;
   readonly timestamp: string;
+  /** A source record of an aborted transaction: never to be replicated. */
+  readonly aborted?: boolean;
 }
 
 export interface AuditScope {
@@ -26,7 +29,7 @@ export interface AuditScope {
   readonly to: number;
 }
 
-export type ProblemKind = 'missing' | 'duplicated' | 'reordered' | 'altered' | 'unknown';
+export type ProblemKind = 'missing' | 'duplicated' | 'reordered' | 'altered' | 'aborted' | 'unknown';
 
 export interface PartitionAudit {
   readonly topic: string;
@@ -43,6 +46,8 @@ export interface PartitionAudit {
   duplicated: number;
   reordered: number;
   altered: number;
+  /** Target records copied from a source record of an aborted transaction (every copy counts). */
+  aborted: number;
   /** Target records naming a source offset in range that the source does not have (compacted since?). */
   unknown: number;
   /** The first problems found, for a person to look at. */
@@ -147,6 +152,7 @@ export async function auditPartition(
     duplicated: 0,
     reordered: 0,
     altered: 0,
+    aborted: 0,
     unknown: 0,
     examples: [],
   };
@@ -155,6 +161,7 @@ export async function auditPartition(
   };
   const seen = new OffsetSet();
   const passed = new OffsetSet(); // counted missing when the walk went past them
+  const abortedOnSource = new OffsetSet(); // source records of aborted transactions walked past
   let highest = -1;
   const sources = source[Symbol.asyncIterator]();
   let next = await sources.next();
@@ -162,7 +169,8 @@ export async function auditPartition(
   /** Moves past one source record that the target has not shown (yet). */
   const passOver = async (record: AuditRecord) => {
     const offset = Number(record.offset);
-    if (inRange(offset)) {
+    if (record.aborted === true) abortedOnSource.add(offset);
+    else if (inRange(offset)) {
       result.checked++;
       if (loopGuarded(record, scope.targetId)) result.skipped++;
       else {
@@ -177,6 +185,19 @@ export async function auditPartition(
   for await (const record of target) {
     const offset = replicatedFrom(record.headers, scope);
     if (offset === undefined || !inRange(offset)) continue;
+    if (offset > highest) {
+      // The walk reaches this offset first, so that an aborted source record there is known.
+      while (next.done !== true && Number(next.value.offset) < offset) await passOver(next.value);
+      if (next.done !== true && Number(next.value.offset) === offset && next.value.aborted === true)
+        await passOver(next.value);
+    }
+    if (abortedOnSource.has(offset)) {
+      result.aborted++;
+      note('aborted', offset);
+      // The walk went past it: a source record before it that comes later is out of order.
+      highest = Math.max(highest, offset);
+      continue;
+    }
     if (seen.has(offset)) {
       result.duplicated++;
       note('duplicated', offset);

@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { CommitNotAcknowledgedError, TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
+import {
+  CommitNotAcknowledgedError,
+  CorruptRecordBatchError,
+  TargetTopicMissingError,
+  WriteRejectedError,
+} from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import { chunkCharge, encodeChunk, type RecordChunk } from '../kafka/record-chunk.ts';
@@ -720,6 +725,12 @@ export class Flow {
     );
   }
 
+  /** The reader fetched a batch that failed its check: the partition halts before it. */
+  onCorruptBatch(error: CorruptRecordBatchError): void {
+    const lane = laneOf(error.topic, error.partition);
+    if (!this.stats.halted.has(lane)) this.#halt(lane, error); // once, not per fetch in flight
+  }
+
   #halt(lane: string, error: unknown): void {
     const { topic, partition } = splitLane(lane);
     const reason = error instanceof Error ? error.message : String(error);
@@ -730,7 +741,9 @@ export class Flow {
       { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },
       error instanceof TargetTopicMissingError
         ? 'partition halted: the target topic was deleted; nothing past it will be committed'
-        : 'partition halted: the target refused a record; nothing past it will be committed',
+        : error instanceof CorruptRecordBatchError
+          ? 'partition halted: a fetched record batch is corrupt; nothing past it will be committed'
+          : 'partition halted: the target refused a record; nothing past it will be committed',
     );
   }
 }

@@ -64,6 +64,7 @@ test('a faithful copy has nothing to report', async () => {
       duplicated: 0,
       reordered: 0,
       altered: 0,
+      aborted: 0,
       unknown: 0,
       examples: 0,
     },
@@ -152,6 +153,38 @@ test('a target record naming a source offset the source does not have is unknown
   );
   assert.equal(result.unknown, 1);
   assert.equal(result.missing, 0);
+});
+
+test('every target copy of a source record of an aborted transaction is counted as aborted, wherever it sits', async () => {
+  // Source: 0-2 committed, 3-5 an aborted transaction (read by verify, marked), 6-9 committed.
+  const withAborted = sources.map((r) => (['3', '4', '5'].includes(r.offset) ? { ...r, aborted: true } : r));
+  const leaked = (offset: number) => replica(withAborted[offset] as AuditRecord);
+  const committed = (offset: number) => replica(sources[offset] as AuditRecord);
+  // Copied in source order with the aborted ones, one of them twice.
+  let result = await audit(
+    [0, 1, 2, 3, 4, 5, 5, 6, 7, 8, 9].map((o) => (o >= 3 && o <= 5 ? leaked(o) : committed(o))),
+    withAborted,
+  );
+  assert.equal(result.aborted, 4);
+  assert.equal(result.checked, 7, 'the aborted records are not records to replicate');
+  assert.equal(result.replicated, 7);
+  assert.equal(result.missing + result.reordered + result.unknown + result.duplicated, 0);
+  assert.deepEqual(
+    result.examples.map((e) => `${e.kind}@${e.sourceOffset}`),
+    ['aborted@3', 'aborted@4', 'aborted@5', 'aborted@5'],
+  );
+  // A faithful copy of the same source: nothing aborted, nothing missing.
+  result = await audit([0, 1, 2, 6, 7, 8, 9].map(committed), withAborted);
+  assert.equal(result.aborted, 0);
+  assert.equal(result.missing, 0);
+  assert.equal(result.checked, 7);
+  // A leak after a later committed record, and at the end.
+  result = await audit(
+    [0, 1, 2, 6, 4, 7, 8, 9, 5].map((o) => (o === 4 || o === 5 ? leaked(o) : committed(o))),
+    withAborted,
+  );
+  assert.equal(result.aborted, 2);
+  assert.equal(result.missing + result.reordered + result.unknown, 0);
 });
 
 test('everything missing when the target has nothing', async () => {
