@@ -13,6 +13,7 @@ export const errorCodes = [
   'KM_TRANSACTION_FENCED',
   'KM_CORRUPT_RECORD_BATCH',
   'KM_COMMIT_UNACKNOWLEDGED',
+  'KM_RESPONSE_FRAMING',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -191,5 +192,21 @@ export class CorruptRecordBatchError extends KafkaMirrorError {
     this.topic = topic;
     this.partition = partition;
     this.offset = offset;
+  }
+}
+
+/**
+ * Bytes read from a broker connection cannot be a Kafka response: a size that is negative, above
+ * the largest response (MAX_RESPONSE_BYTES, src/kafka/response-reader.ts), or too small for a
+ * correlation id. Nothing after it can be read: the connection is closed, its requests fail
+ * retriably and the client reconnects.
+ */
+export class ResponseFramingError extends KafkaMirrorError {
+  static readonly code = 'KM_RESPONSE_FRAMING';
+  /** The size read. */
+  readonly size: number;
+  constructor(detail: string, size: number) {
+    super(ResponseFramingError.code, `not a Kafka response: ${detail}`, { retriable: true });
+    this.size = size;
   }
 }

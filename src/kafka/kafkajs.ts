@@ -28,11 +28,12 @@ import net, { type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
-import { CorruptRecordBatchError } from '../errors.ts';
+import { CorruptRecordBatchError, ResponseFramingError } from '../errors.ts';
 import { abortedBatches } from './aborted-transactions.ts';
 import { decompressFrame } from './lz4.ts';
 import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
 import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from './record-batches.ts';
+import { ResponseReader } from './response-reader.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -406,26 +407,62 @@ export function setGroupFetchLimits(groupId: string, limits: GroupFetchLimits | 
   else groupFetchLimits.set(groupId, limits);
 }
 
-/** A response being read off a connection: its 4-byte size, then its bytes. */
-interface Assembly {
-  readonly size: Buffer;
-  sizeRead: number;
-  response: Buffer | undefined;
-  read: number;
-}
-const ASSEMBLY = Symbol('response being read');
+const READER = Symbol('response reader of the socket');
 interface ConnectionState {
-  [ASSEMBLY]?: Assembly;
-  authHandlers?: { onSuccess(data: Buffer): void } | null;
+  socket?: Socket;
+  [READER]?: ResponseReader;
+  authHandlers?: { onSuccess(data: Buffer): void; onError(): void } | null;
   authExpectResponse?: boolean;
   requestQueue: { fulfillRequest(response: { size: number; correlationId: number; payload: Buffer }): void };
+  isConnected(): boolean;
+  logError(message: string, extra: object): void;
 }
-const Connection = require(kafkajsFile('network/connection.js')) as { prototype: object };
+const Connection = require(kafkajsFile('network/connection.js')) as {
+  prototype: { connect(): Promise<boolean>; disconnect(): Promise<boolean> };
+};
+const { connect, disconnect } = Connection.prototype;
+
+/**
+ * kafkajs keeps a Connection as long as its Broker and connects it again after its socket dropped
+ * (ConnectionPool.getConnection), while what was read of a response cut part way belongs to the
+ * dropped socket only: each socket gets a reader of its own (response-reader.ts). The socket a
+ * new one replaces is destroyed, so that nothing it still brings reaches the new reader: kafkajs
+ * only half-closes it, and replaces it only once disconnected, every request on it answered or
+ * failed.
+ */
+Object.defineProperty(Connection.prototype, 'connect', {
+  value: function (this: ConnectionState): Promise<boolean> {
+    const previous = this.socket;
+    const connecting = connect.call(this); // kafkajs makes the socket at once, unless connected
+    if (this.socket !== undefined && this.socket !== previous) {
+      previous?.destroy();
+      this[READER] = new ResponseReader((frame) => deliver(this, frame));
+    }
+    return connecting;
+  },
+  writable: true,
+  configurable: true,
+});
+
+/** Once kafkajs has disconnected, what the old socket still brings answers no request: not read. */
+Object.defineProperty(Connection.prototype, 'disconnect', {
+  value: async function (this: ConnectionState): Promise<boolean> {
+    const reader = this[READER];
+    const disconnected = await disconnect.call(this);
+    if (this[READER] === reader && !this.isConnected()) this[READER] = undefined;
+    return disconnected;
+  },
+  writable: true,
+  configurable: true,
+});
+
 /**
  * kafkajs's Connection.processData, reading each response into one buffer of its size as its bytes
  * arrive. kafkajs kept every socket chunk until the response was complete, then concatenated them
  * (a second copy of every fetched byte, in a new buffer per response); this copies each chunk
- * once and keeps none, so a socket may read into a buffer it reuses (readIntoOneBuffer).
+ * once and keeps none, so a socket may read into a buffer it reuses (readIntoOneBuffer). Bytes
+ * that cannot be a response close the socket (closeMisframed) instead of throwing out of the
+ * socket's data handler, where nothing catches them.
  */
 Object.defineProperty(Connection.prototype, 'processData', {
   value: function processData(this: ConnectionState, data: Buffer): void {
@@ -434,41 +471,50 @@ Object.defineProperty(Connection.prototype, 'processData', {
       this.authHandlers.onSuccess(Buffer.from(data));
       return;
     }
-    const state = (this[ASSEMBLY] ??= { size: Buffer.alloc(4), sizeRead: 0, response: undefined, read: 0 });
-    let at = 0;
-    while (at < data.length) {
-      if (state.response === undefined) {
-        const n = Math.min(4 - state.sizeRead, data.length - at);
-        state.size.set(data.subarray(at, at + n), state.sizeRead);
-        state.sizeRead += n;
-        at += n;
-        if (state.sizeRead < 4) return;
-        state.response = Buffer.allocUnsafe(state.size.readInt32BE(0));
-        state.read = 0;
-      }
-      const n = Math.min(state.response.length - state.read, data.length - at);
-      state.response.set(data.subarray(at, at + n), state.read);
-      state.read += n;
-      at += n;
-      if (state.read < state.response.length) return;
-      const response = state.response;
-      state.response = undefined;
-      state.sizeRead = 0;
-      if (this.authHandlers) {
-        // A response during authentication goes to its handler, size included (as kafkajs).
-        this.authHandlers.onSuccess(Buffer.concat([state.size, response]));
-        continue;
-      }
-      this.requestQueue.fulfillRequest({
-        size: response.length,
-        correlationId: response.readInt32BE(0),
-        payload: response.subarray(4),
-      });
+    const reader = this[READER];
+    if (reader === undefined) return; // disconnected: every request of the socket has failed
+    try {
+      reader.feed(data);
+    } catch (error) {
+      if (!(error instanceof ResponseFramingError)) throw error;
+      closeMisframed(this, error);
     }
   },
   writable: true,
   configurable: true,
 });
+
+/** A complete response, to the authentication under way or to its request, as kafkajs does. */
+function deliver(connection: ConnectionState, frame: Buffer): void {
+  if (connection.authHandlers) {
+    // During authentication the handler takes the response whole, size included (as kafkajs).
+    connection.authHandlers.onSuccess(frame);
+    return;
+  }
+  const size = frame.length - 4;
+  if (size < 4)
+    throw new ResponseFramingError(`a size of ${size} bytes, too small for a correlation id`, size);
+  connection.requestQueue.fulfillRequest({
+    size,
+    correlationId: frame.readInt32BE(4),
+    payload: frame.subarray(8),
+  });
+}
+
+/**
+ * Nothing after bytes that are not a Kafka response can be read. As Kafka's Selector closes a
+ * channel whose NetworkReceive threw InvalidReceiveException (clients/.../network/Selector.java):
+ * the socket is destroyed with the error, kafkajs's error handler fails the connection's requests
+ * with a retriable KafkaJSConnectionError that carries its code and disconnects, and the next
+ * request connects a new socket. An authentication under way fails as when the broker closes
+ * (kafkajs's error handler leaves it waiting).
+ */
+function closeMisframed(connection: ConnectionState, error: ResponseFramingError): void {
+  connection[READER] = undefined;
+  connection.logError(`closing the connection: ${error.message}`, { err: error });
+  connection.authHandlers?.onError();
+  connection.socket?.destroy(error);
+}
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 
