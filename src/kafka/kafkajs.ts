@@ -415,7 +415,9 @@ interface ConnectionState {
   authExpectResponse?: boolean;
   requestQueue: { fulfillRequest(response: { size: number; correlationId: number; payload: Buffer }): void };
   isConnected(): boolean;
-  logError(message: string, extra: object): void;
+  broker: string;
+  clientId: string;
+  logger: { namespace(name: string): { error(message: string, extra: object): void } };
 }
 const Connection = require(kafkajsFile('network/connection.js')) as {
   prototype: { connect(): Promise<boolean>; disconnect(): Promise<boolean> };
@@ -511,7 +513,12 @@ function deliver(connection: ConnectionState, frame: Buffer): void {
  */
 function closeMisframed(connection: ConnectionState, error: ResponseFramingError): void {
   connection[READER] = undefined;
-  connection.logError(`closing the connection: ${error.message}`, { err: error });
+  // Not in kafkajs's Connection namespace, whose errors are retried connection failures (debug).
+  connection.logger.namespace('ResponseReader').error(`closing the connection: ${error.message}`, {
+    broker: connection.broker,
+    clientId: connection.clientId,
+    err: error,
+  });
   connection.authHandlers?.onError();
   connection.socket?.destroy(error);
 }
