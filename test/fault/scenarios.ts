@@ -151,6 +151,31 @@ async function blackhole(cluster: KafkaCluster, ms: number): Promise<void> {
   for (const toxic of toxics) await network.removeToxic(toxic);
 }
 
+/**
+ * Responses from the cluster cut part way, twice: for 3 s every connection is closed after its
+ * first `bytes` of responses (limit_data; each connection opened meanwhile gets the same), then for
+ * 1 s reset_peer closes each live connection at its next chunk, part way through what it was
+ * receiving, and resets each one opened meanwhile after swallowing its first response.
+ */
+async function cutResponses(cluster: KafkaCluster, bytes: number): Promise<void> {
+  const network = cluster.network;
+  assert.ok(network !== undefined, `${cluster.name} runs behind Toxiproxy`);
+  const limit = await network.addToxic({ type: 'limit_data', stream: 'downstream', attributes: { bytes } });
+  await sleep(3000);
+  await network.removeToxic(limit);
+  await sleep(1000);
+  const reset = await network.addToxic({
+    type: 'reset_peer',
+    stream: 'downstream',
+    attributes: { timeout: 0 },
+  });
+  await sleep(1000);
+  await network.removeToxic(reset);
+}
+
+/** Rounds of response-cut-midway, each cutting the source's responses, then the target's. */
+const CUT_ROUNDS = 3;
+
 /** One broker of a 3-node cluster (RF 3, min.insync.replicas 2) on `side` killed for 10 s mid-stream. */
 function brokerSigkill(side: 'source' | 'target', duplicateBound: number): Scenario['run'] {
   return async (t, options) => {
@@ -312,6 +337,42 @@ export const scenarios: readonly Scenario[] = [
       // A reset can cut a request the broker already appended: its retry duplicates it. About
       // five resets hit each connection.
       duplicatesWithin(t, s, result, 5 * QUEUE_RECORDS);
+      return result;
+    },
+  },
+  {
+    name: 'response-cut-midway',
+    title: 'responses from source and target cut part way, again and again (limit_data, reset_peer)',
+    async run(t, options) {
+      const s = await setup(t, { source: { toxiproxy: true }, target: { toxiproxy: true } }, options);
+      const direct = s.source.directBootstrapServers;
+      assert.ok(direct !== undefined, 'the test producer needs a path around the proxy');
+      const startedAt = Date.now();
+      const daemon = await started(t, s);
+      // Values of 512 bytes, about 1 MB/s: fetch responses of hundreds of KB, which a 150 KB
+      // limit cuts part way; the target's produce responses are small, cut wherever 20 KB falls.
+      const writing = stream(client(direct), s.topic, 90_000, RATE, 512);
+      for (let round = 0; round < CUT_ROUNDS; round++) {
+        for (const [side, bytes] of [
+          ['source', 150_000],
+          ['target', 20_000],
+        ] as const) {
+          await sleep(1000);
+          await cutResponses(s[side], bytes);
+          assert.equal(daemon.child.exitCode ?? daemon.child.signalCode, null, 'the daemon is up');
+        }
+      }
+      await writing;
+      // A connection is new after every cut: none may read the rest of the old one's response.
+      const misframed = daemon.logs.filter(
+        (l) => (l['err'] as { code?: string } | undefined)?.code === 'KM_RESPONSE_FRAMING',
+      );
+      assert.deepEqual(misframed, [], 'no connection misframed after a cut');
+      const result = await finish(s, 'response-cut-midway', [daemon], startedAt, options);
+      // A source cut can fail a heartbeat or a commit and rejoin the group, re-reading from the
+      // last commit: one crash window per cut at most. A target cut loses answers to requests the
+      // target may have appended: their retry, within the queue, is inside that window too.
+      duplicatesWithin(t, s, result, 2 * CUT_ROUNDS * CRASH_WINDOW);
       return result;
     },
   },
