@@ -456,10 +456,12 @@ export class Daemon {
       metrics.retried();
       metrics.error('target', errorCode(error));
     };
+    const onResend = (reason: string) => metrics.produceRetried(reason);
     const targetOptions = {
       ...this.#config.producer,
       logger,
       onRetry,
+      onResend,
       topicExists: (topic: string) => targetAdmin.topicExists(topic),
     };
     const writer =
@@ -472,6 +474,7 @@ export class Daemon {
             replicationFactor: config.replicationFactor,
             logger,
             onRetry,
+            onResend,
             onTransaction: (result) => metrics.transaction(result),
             topicExists: (topic) => targetAdmin.topicExists(topic),
           })

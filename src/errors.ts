@@ -51,21 +51,27 @@ export class ConfigError extends KafkaMirrorError {
 }
 
 /**
- * The target refused a record for a reason retrying cannot fix (too large for the topic's
- * max.message.bytes, not authorized, ...). The partition halts; nothing past it is committed.
+ * The target refused a record for a reason retrying cannot fix: an error Kafka marks not retriable
+ * (too large for the topic's max.message.bytes, a timestamp the topic does not take, not
+ * authorized, ...; src/kafka/produce-errors.ts). The partition halts; nothing past it is
+ * committed. `remedy` says what the operator does about it.
  */
 export class WriteRejectedError extends KafkaMirrorError {
   static readonly code = 'KM_WRITE_REJECTED';
   readonly topic: string;
   readonly partition: number;
   readonly kafkaError: string;
-  constructor(topic: string, partition: number, kafkaError: string, cause: unknown) {
-    super(WriteRejectedError.code, `target refused a record of ${topic}/${partition}: ${kafkaError}`, {
-      cause,
-    });
+  readonly remedy: string | undefined;
+  constructor(topic: string, partition: number, kafkaError: string, cause: unknown, remedy?: string) {
+    super(
+      WriteRejectedError.code,
+      `target refused a record of ${topic}/${partition}: ${kafkaError}${remedy === undefined ? '' : `; ${remedy}`}`,
+      { cause },
+    );
     this.topic = topic;
     this.partition = partition;
     this.kafkaError = kafkaError;
+    this.remedy = remedy;
   }
 }
 

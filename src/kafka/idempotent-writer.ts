@@ -6,14 +6,15 @@
 // only right after the one before it, whatever is retried and whatever answer was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
-import { backoffMs, protocolErrorType, rootCause } from './client.ts';
-import { chunkMessage } from './produce-request.ts';
+import { backoffMs, rootCause } from './client.ts';
+import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
+import { chunkMessage, sendProduce } from './produce-request.ts';
 import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
-import { codecOf, FATAL, PendingRequests, TOO_LARGE, type WriterOptions } from './target-writer.ts';
+import { codecOf, PendingRequests, type WriterOptions } from './target-writer.ts';
 
-/** Answers that mean the broker's state for this producer id no longer matches ours. */
-const LOST_STATE = new Set(['UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+/** Kafka's code (kafkajs names it GROUP_LOAD_IN_PROGRESS). */
+const COORDINATOR_LOAD_IN_PROGRESS = 14;
 
 /** Kafka's sequence numbers are int32 and wrap to 0. */
 const SEQUENCE_SPAN = 2 ** 31;
@@ -41,6 +42,8 @@ interface Request {
   sequence: number;
   /** The producer id of the attempt in flight, if one is. */
   sentIn: Session | undefined;
+  /** The attempt in flight is built and queued on the connection: the next request may follow it. */
+  handedOver: boolean;
 }
 
 interface Partition {
@@ -149,7 +152,7 @@ export class IdempotentWriter {
     if (state.failed !== undefined)
       return Promise.reject(new EarlierWriteFailedError(topic, partition, state.failed));
     const requests = [...requestChunks(records, this.#options.maxRequestBytes)].map((chunk) => {
-      const request: Request = { chunk, sequence: state.nextSequence, sentIn: undefined };
+      const request: Request = { chunk, sequence: state.nextSequence, sentIn: undefined, handedOver: false };
       state.nextSequence = (state.nextSequence + chunk.count) % SEQUENCE_SPAN;
       state.unacked.push(request);
       return request;
@@ -217,9 +220,8 @@ export class IdempotentWriter {
         // Nothing is awaited from the turn to the send: a partition's requests go out in order.
         session.inFlight++;
         request.sentIn = session;
-        const answer = this.#produce(turn.broker, state, session, request);
-        state.wake(); // the next request may follow this one now
-        await answer;
+        request.handedOver = false;
+        await this.#produce(turn.broker, state, session, request);
       } catch (failure) {
         error = failure;
       } finally {
@@ -229,20 +231,22 @@ export class IdempotentWriter {
           state.wake(); // a request waiting for this one's id to retire, or to be resent first
         }
       }
-      const type = error === undefined ? undefined : protocolErrorType(error);
-      // A duplicate: an earlier attempt was appended and its answer lost.
-      if (error === undefined || type === 'DUPLICATE_SEQUENCE_NUMBER') {
+      // Every answer is classified as Kafka's producer would (produce-errors.ts).
+      const answer = error === undefined ? undefined : produceErrorOf(error);
+      if (error === undefined || answer?.action === ProduceAction.DONE) {
+        // DONE: a duplicate, an earlier attempt was appended and its answer lost.
         if (session !== undefined) session.acknowledgedAt = Date.now();
         return;
       }
       if (this.#abort.signal.aborted || (session === undefined && endsTheWrite(error))) throw error;
-      if (type !== undefined && TOO_LARGE.has(type) && request.chunk.count > 1) {
-        await this.#split(state, request, type);
+      if (answer?.action === ProduceAction.SPLIT && request.chunk.count > 1) {
+        this.#options.onResend?.(answer.name);
+        await this.#split(state, request, answer.name);
         return;
       }
-      if (type !== undefined && FATAL.has(type))
-        throw this.#fail(state, new WriteRejectedError(topic, partition, type, rootCause(error)));
-      if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
+      if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
+        throw this.#fail(state, rejected(topic, partition, answer, error));
+      if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
         if (!(await this.#options.topicExists(topic).catch(() => true))) {
           // Every metadata refresh of the shared cluster would fail on it from now on.
           (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
@@ -250,17 +254,20 @@ export class IdempotentWriter {
         }
       }
       if (state.failed !== undefined) throw new EarlierWriteFailedError(topic, partition, state.failed);
+      this.#options.onResend?.(resendReason(error));
       // Refused because a request before it is not appended (that one is retried): this one goes
-      // again right behind it, without a backoff of its own.
-      if (type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && state.unacked[0] !== request) continue;
-      if (
-        session !== undefined &&
-        type !== undefined &&
-        (LOST_STATE.has(type) || type === 'OUT_OF_ORDER_SEQUENCE_NUMBER')
-      )
-        this.#renumber(state, session, type);
-      else if (type !== undefined && /LEADER|UNKNOWN_TOPIC/.test(type))
-        await this.#cluster.refreshMetadata().catch(() => {});
+      // again right behind it, without a backoff of its own, as TransactionManager.canRetry retries
+      // an out-of-order batch that is not the next one. Routine, and handled here: debug.
+      if (answer?.name === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && state.unacked[0] !== request) {
+        this.#options.logger.debug(
+          { topic, partition, sequence: request.sequence, error: answer.name },
+          'a request behind an unacknowledged one was refused; resending it behind that one',
+        );
+        continue;
+      }
+      if (session !== undefined && answer?.action === ProduceAction.RESEQUENCE)
+        this.#renumber(state, session, answer.name);
+      else if (answer?.staleMetadata === true) await this.#cluster.refreshMetadata().catch(() => {});
       this.#options.onRetry?.(error);
       const delay = backoffMs(attempt, this.#backoffMs, 30_000);
       this.#options.logger.warn(
@@ -275,9 +282,10 @@ export class IdempotentWriter {
   /**
    * Waits until the request may be sent, and gives the producer id to send it under and the
    * partition's leader:
-   * - every request before it must be in flight under the same id (the broker gets them in order),
-   *   at most `maxInFlightPerPartition` of them (a request resent after a lost answer is then still
-   *   among the 5 batches the broker checks for duplicates);
+   * - every request before it must be in flight under the same id and queued on the connection
+   *   already (so the broker gets them in order: sendProduce), at most `maxInFlightPerPartition`
+   *   of them (a request resent after a lost answer is then still among the 5 batches the broker
+   *   checks for duplicates);
    * - no request under an earlier id may still be in flight;
    * - under an id the broker may not know (no recent acknowledgement), only the oldest
    *   unacknowledged request goes: the broker would take any sequence number first.
@@ -299,7 +307,8 @@ export class IdempotentWriter {
         state.session === session &&
         state.retired.length === 0 &&
         !state.renumber &&
-        (at === 0 || (known(session) && at < this.#limit && before.every((r) => r.sentIn === session)))
+        (at === 0 ||
+          (known(session) && at < this.#limit && before.every((r) => r.sentIn === session && r.handedOver)))
       )
         return { session, broker };
       await changed;
@@ -320,17 +329,16 @@ export class IdempotentWriter {
             inFlight: 0,
           };
         } catch (error) {
-          const type = protocolErrorType(error);
+          const answer = produceErrorOf(error);
           if (this.#abort.signal.aborted) throw error;
-          if (type !== undefined && /AUTHORIZATION/.test(type))
-            throw this.#fail(
-              state,
-              new WriteRejectedError(state.topic, state.partition, type, rootCause(error)),
-            );
+          // Not allowed to write idempotently (IDEMPOTENT_WRITE, brokers before Kafka 3.0): halts as
+          // a produce refused for authorization does.
+          if (answer !== undefined && /AUTHORIZATION/.test(answer.name))
+            throw this.#fail(state, rejected(state.topic, state.partition, answer, error));
           this.#options.onRetry?.(error);
           const delay = backoffMs(attempt, this.#backoffMs, 30_000);
           // A broker that just started answers that it is still loading, briefly: not worth a warning.
-          const starting = type === 'COORDINATOR_LOAD_IN_PROGRESS' && attempt < 5;
+          const starting = answer?.code === COORDINATOR_LOAD_IN_PROGRESS && attempt < 5;
           this.#options.logger[starting ? 'debug' : 'warn'](
             { topic: state.topic, partition: state.partition, attempt, err: rootCause(error) },
             'could not get a producer id from the target; retrying',
@@ -390,11 +398,17 @@ export class IdempotentWriter {
       'the target refused a request as too large; sending it in two halves',
     );
     const halves: Request[] = [
-      { chunk: sliceChunk(request.chunk, 0, half), sequence: request.sequence, sentIn: undefined },
+      {
+        chunk: sliceChunk(request.chunk, 0, half),
+        sequence: request.sequence,
+        sentIn: undefined,
+        handedOver: false,
+      },
       {
         chunk: sliceChunk(request.chunk, half, request.chunk.count),
         sequence: (request.sequence + half) % SEQUENCE_SPAN,
         sentIn: undefined,
+        handedOver: false,
       },
     ];
     state.unacked.splice(state.unacked.indexOf(request), 1, ...halves);
@@ -408,25 +422,33 @@ export class IdempotentWriter {
     return error;
   }
 
-  /** Sends the request; broker.produce is called before anything is awaited. */
+  /** Sends the request (before anything is awaited); the partition's next request may follow once it is handed over. */
   async #produce(broker: RawBroker, state: Partition, session: Session, request: Request): Promise<void> {
     const { topic, partition } = state;
-    const response = (await broker.produce({
-      transactionalId: null,
-      producerId: session.producerId,
-      producerEpoch: session.epoch,
-      acks: -1,
-      timeout: this.#options.requestTimeoutMs,
-      compression: codecOf(this.#options.compression, request.chunk),
-      topicData: [
-        {
-          topic,
-          partitions: [
-            { partition, firstSequence: request.sequence, messages: [chunkMessage(request.chunk)] },
-          ],
-        },
-      ],
-    })) as {
+    const handedOver = () => {
+      request.handedOver = true;
+      state.wake();
+    };
+    const response = (await sendProduce(
+      broker,
+      {
+        transactionalId: null,
+        producerId: session.producerId,
+        producerEpoch: session.epoch,
+        acks: -1,
+        timeout: this.#options.requestTimeoutMs,
+        compression: codecOf(this.#options.compression, request.chunk),
+        topicData: [
+          {
+            topic,
+            partitions: [
+              { partition, firstSequence: request.sequence, messages: [chunkMessage(request.chunk)] },
+            ],
+          },
+        ],
+      },
+      handedOver,
+    )) as {
       topics?: Array<{ topicName: string; partitions: Array<{ partition: number; errorCode: number }> }>;
     };
     const acknowledged = response.topics?.some(

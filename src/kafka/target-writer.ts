@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Compression, TargetCompression } from '../config/index.ts';
-import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { backoffMs, protocolErrorType, rootCause } from './client.ts';
+import { backoffMs, rootCause } from './client.ts';
 import { kafkajs } from './kafkajs.ts';
+import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
 import { chunkMessage } from './produce-request.ts';
 import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
 
@@ -20,21 +21,6 @@ export const COMPRESSION: Record<Compression, number> = {
 /** The codec a chunk is written with: the configured one, or with `source` the one its records had there. */
 export const codecOf = (setting: TargetCompression, chunk: RecordChunk): number =>
   COMPRESSION[setting === 'source' ? (chunk.compression ?? 'none') : setting];
-
-/** Errors that retrying cannot fix: the partition halts and an operator decides (DESIGN.md invariant 6). */
-export const FATAL = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-  'TOPIC_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'INVALID_REQUIRED_ACKS',
-  'INVALID_TOPIC_EXCEPTION',
-  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
-  'POLICY_VIOLATION',
-]);
-export const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 /**
  * Requests waiting for the target, for the writers' `pendingSince()`: a target that is down or
@@ -72,6 +58,11 @@ export interface WriterOptions {
   /** Called for every failed produce attempt that will be retried. */
   onRetry?: (error: unknown) => void;
   /**
+   * Called for every produce request sent again (after a backoff, right behind an earlier one, or
+   * split in halves), with why: kafka_mirror_produce_retries_total's `reason` (produce-errors.ts resendReason).
+   */
+  onResend?: (reason: string) => void;
+  /**
    * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
    * and the write rejects with TargetTopicMissingError instead of retrying forever.
    */
@@ -85,10 +76,12 @@ export interface WriterOptions {
  * Each produce request carries one partition. kafkajs keeps the retry state of a multi-partition
  * send per broker and can resolve without a partition whose leader moved to a broker that had
  * already answered (found by the launcher's SIGKILL test), so a partition's acknowledgement is
- * also checked in the response. Retriable failures are retried with capped exponential backoff
- * for as long as it takes (an unreachable target makes the flow wait, never skip). A record the
- * target refuses (too large, not authorized) rejects with WriteRejectedError; a too-large
- * request of several records is split first, so only a record that is too large on its own halts.
+ * also checked in the response. Every answer is classified as Kafka's producer would
+ * (produce-errors.ts): retriable failures are retried with capped exponential backoff for as long
+ * as it takes (an unreachable target makes the flow wait, never skip); a refusal Kafka marks not
+ * retriable (too large, a timestamp the topic does not take, not authorized) rejects with
+ * WriteRejectedError; a too-large request of several records is split first, so only a record
+ * that is too large on its own halts.
  * A write to a topic deleted from the target rejects with TargetTopicMissingError.
  */
 export class TargetWriter {
@@ -209,23 +202,23 @@ export class TargetWriter {
         throw new Error(`produce response for ${topic}/${partition} did not acknowledge the partition`);
       } catch (error) {
         if (this.#abort.signal.aborted) throw error;
-        const type = protocolErrorType(error);
-        if (type !== undefined && TOO_LARGE.has(type) && records.count > 1) {
+        const answer = produceErrorOf(error);
+        if (answer?.action === ProduceAction.SPLIT && records.count > 1) {
           const half = Math.ceil(records.count / 2);
           this.#options.logger.warn(
-            { topic, partition, records: records.count, bytes: records.body.length, error: type },
+            { topic, partition, records: records.count, bytes: records.body.length, error: answer.name },
             'the target refused a request as too large; sending it in two halves',
           );
+          this.#options.onResend?.(answer.name);
           await this.#send(topic, partition, sliceChunk(records, 0, half));
           await this.#send(topic, partition, sliceChunk(records, half, records.count));
           return;
         }
-        if (type !== undefined && FATAL.has(type)) {
-          throw new WriteRejectedError(topic, partition, type, rootCause(error));
-        }
+        if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
+          throw rejected(topic, partition, answer, error);
         // A leader whose metadata is behind answers this briefly for a new topic; a deleted topic
         // answers it for good. The target's topic list tells them apart (a failed check retries).
-        if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
+        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
           const exists = await this.#options.topicExists(topic).catch(() => true);
           if (!exists) {
             await this.#forget(topic);
@@ -233,6 +226,7 @@ export class TargetWriter {
           }
         }
         this.#options.onRetry?.(error);
+        this.#options.onResend?.(resendReason(error));
         const delay = backoffMs(attempt, 200, 30_000);
         this.#options.logger.warn(
           { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },

@@ -14,7 +14,8 @@ import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
 import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
 import { RawClient } from './raw-client.ts';
-import { PendingRequests, TOO_LARGE } from './target-writer.ts';
+import { ProduceAction, produceErrorOf } from './produce-errors.ts';
+import { PendingRequests } from './target-writer.ts';
 import { PartitionTransaction } from './transactions.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
@@ -48,6 +49,8 @@ export interface TransactionalWriterOptions {
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
   readonly onRetry?: (error: unknown) => void;
+  /** Called for every produce request sent again, with why (kafka_mirror_produce_retries_total). */
+  readonly onResend?: (reason: string) => void;
   readonly onTransaction?: (result: TransactionResult) => void;
   /** Whether a topic exists on the target (a deleted one halts its partitions). */
   readonly topicExists?: (topic: string) => Promise<boolean>;
@@ -184,6 +187,7 @@ export class TransactionalWriter {
       compression,
       signal: this.#abort.signal,
       onRetry: (error) => this.#options.onRetry?.(error),
+      onResend: this.#options.onResend,
       topicExists: this.#options.topicExists,
     });
     const lane: Lane = {
@@ -297,8 +301,10 @@ export class TransactionalWriter {
       try {
         await this.#pending.track(() => txn.send(topic, partition, chunk));
       } catch (error) {
-        const type = (error as { kafkaError?: string }).kafkaError;
-        if (type === undefined || !TOO_LARGE.has(type) || chunk.count === 1) throw error;
+        // A WriteRejectedError whose cause is an answer Kafka's producer splits on (produce-errors.ts).
+        const answer = error instanceof WriteRejectedError ? produceErrorOf(error) : undefined;
+        if (answer?.action !== ProduceAction.SPLIT || chunk.count === 1) throw error;
+        this.#options.onResend?.(answer.name);
         const half = Math.ceil(chunk.count / 2);
         await this.#send(txn, topic, partition, sliceChunk(chunk, 0, half));
         await this.#send(txn, topic, partition, sliceChunk(chunk, half, chunk.count));

@@ -9,14 +9,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TargetCompression } from '../config/index.ts';
 import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
 import { backoffMs, protocolErrorType, rootCause } from './client.ts';
+import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
 import { chunkMessage } from './produce-request.ts';
 import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import type { RecordChunk } from './record-chunk.ts';
-import { codecOf, FATAL } from './target-writer.ts';
+import { codecOf } from './target-writer.ts';
 
 const TRANSACTION_COORDINATOR = 1;
 
-/** Answers that mean this producer's epoch is over: a newer owner, or a transaction the coordinator ended. */
+/**
+ * Answers of the coordinator's requests that mean this producer's epoch is over: a newer owner, or
+ * a transaction the coordinator ended (a produce's answers are classified by produce-errors.ts).
+ */
 const FENCED = new Set([
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
@@ -27,9 +31,6 @@ const FENCED = new Set([
   'UNKNOWN_PRODUCER_ID',
 ]);
 
-/** Refusals retrying cannot fix; the partition halts (DESIGN.md invariant 6), as in at-least-once mode. */
-const REJECTED = new Set([...FATAL, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_TRANSACTION_TIMEOUT']);
-
 export interface TransactionOptions {
   readonly transactionalId: string;
   /** The coordinator aborts a transaction open longer than this. */
@@ -39,6 +40,8 @@ export interface TransactionOptions {
   readonly signal: AbortSignal;
   /** Called for every failed request that will be retried. */
   readonly onRetry?: (error: unknown, what: string) => void;
+  /** Called for every produce request sent again, with why (produce-errors.ts resendReason). */
+  readonly onResend?: (reason: string) => void;
   /**
    * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
    * and the send rejects with TargetTopicMissingError instead of retrying.
@@ -104,8 +107,11 @@ export class PartitionTransaction {
   }
 
   /**
-   * Writes records to one partition in the open transaction, acks=all. A retriable failure is
-   * resent with the same sequence number, so the broker keeps each record once.
+   * Writes records to one partition in the open transaction, acks=all. Answers are classified as
+   * Kafka's transactional producer would (produce-errors.ts): a retriable failure is resent with
+   * the same sequence number, so the broker keeps each record once; a refusal retrying cannot fix
+   * rejects with WriteRejectedError (the partition halts; a too-large one the caller may split);
+   * an answer that ends the transaction rejects with TransactionFencedError.
    */
   async send(topic: string, partition: number, records: RecordChunk): Promise<void> {
     const key = `${topic}\u0000${partition}`;
@@ -122,7 +128,9 @@ export class PartitionTransaction {
         ],
       },
     ];
+    let failed: unknown;
     await this.#retrying(`Produce ${topic}/${partition}`, async () => {
+      if (failed !== undefined) this.#options.onResend?.(resendReason(failed));
       try {
         const broker = await leaderOf(this.#cluster, topic, partition);
         await broker.produce({
@@ -133,13 +141,18 @@ export class PartitionTransaction {
           topicData,
         });
       } catch (error) {
-        const type = protocolErrorType(error);
+        failed = error;
+        const answer = produceErrorOf(error, { transactional: true });
         // The broker has this batch already (an earlier attempt's answer was lost).
-        if (type === 'DUPLICATE_SEQUENCE_NUMBER') return;
-        if (type !== undefined && REJECTED.has(type))
-          throw new WriteRejectedError(topic, partition, type, rootCause(error));
+        if (answer?.action === ProduceAction.DONE) return;
+        if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
+          throw rejected(topic, partition, answer, error);
+        // TransactionManager: the transaction is abortable (or the producer fenced): it is aborted
+        // and the partition restored from its committed position.
+        if (answer?.action === ProduceAction.ABORT)
+          throw new TransactionFencedError(this.transactionalId, rootCause(error));
         // A leader whose metadata is behind answers this briefly; a deleted topic for good.
-        if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
+        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
           if (!(await this.#options.topicExists(topic).catch(() => true))) {
             // Every metadata refresh of the shared cluster would fail on it from now on.
             (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
@@ -205,7 +218,12 @@ export class PartitionTransaction {
       try {
         return await attempt();
       } catch (error) {
-        if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
+        if (
+          error instanceof WriteRejectedError ||
+          error instanceof TargetTopicMissingError ||
+          error instanceof TransactionFencedError
+        )
+          throw error;
         const type = protocolErrorType(error);
         if (type !== undefined && FENCED.has(type))
           throw new TransactionFencedError(this.transactionalId, rootCause(error));

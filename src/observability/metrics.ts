@@ -29,6 +29,7 @@ export class Metrics {
   readonly queueMaxBytes: Gauge<'flow'>;
   readonly errors: Counter<'flow' | 'side' | 'code'>;
   readonly retries: Counter<'flow'>;
+  readonly produceRetries: Counter<'flow' | 'reason'>;
   readonly rebalances: Counter<'flow'>;
   readonly transactions: Counter<'flow' | 'result'>;
   readonly laneRestores: Counter<'flow' | 'reason'>;
@@ -174,6 +175,12 @@ export class Metrics {
       labelNames: ['flow'],
       registers,
     });
+    this.produceRetries = new Counter({
+      name: 'kafka_mirror_produce_retries_total',
+      help: "Produce requests sent to the target again, by reason: Kafka's error name of the answer (OUT_OF_ORDER_SEQUENCE_NUMBER, NOT_LEADER_OR_FOLLOWER, MESSAGE_TOO_LARGE for a split) or the client error without one.",
+      labelNames: ['flow', 'reason'],
+      registers,
+    });
     this.rebalances = new Counter({
       name: 'kafka_mirror_rebalances_total',
       help: 'Times this instance (re)joined the source consumer group.',
@@ -284,6 +291,11 @@ export class FlowMetrics {
 
   retried(): void {
     this.#metrics.retries.inc({ flow: this.#flow });
+  }
+
+  /** A produce request sent again (produce-errors.ts resendReason says why). */
+  produceRetried(reason: string): void {
+    this.#metrics.produceRetries.inc({ flow: this.#flow, reason });
   }
 
   rebalanced(assigned: number): void {

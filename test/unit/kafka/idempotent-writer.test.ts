@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { EarlierWriteFailedError, IdempotentWriter } from '../../../src/kafka/idempotent-writer.ts';
-import { CHUNK, type ChunkMessage } from '../../../src/kafka/produce-request.ts';
+import { kafkajs } from '../../../src/kafka/kafkajs.ts';
+import { CHUNK, frameRequest, type ChunkMessage } from '../../../src/kafka/produce-request.ts';
 import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
 import { decodeChunk, encodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -23,6 +24,17 @@ const { KafkaJSRequestTimeoutError, KafkaJSConnectionError } = require('kafkajs/
   KafkaJSRequestTimeoutError: new (message: string) => Error;
   KafkaJSConnectionError: new (message: string) => Error;
 };
+const { requests } = require('kafkajs/src/protocol/requests') as {
+  requests: { Produce: ProduceDefinitions };
+};
+
+interface ProtocolRequest {
+  request: { encode(): Promise<{ buffer: Buffer }>; apiKey: number; apiVersion: number };
+  response: unknown;
+}
+interface ProduceDefinitions {
+  protocol(version: { version: number }): (args: object) => ProtocolRequest;
+}
 
 const ERROR = {
   OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
@@ -53,15 +65,25 @@ interface ProducerState {
 }
 
 /**
- * One partition leader reached over one connection: requests are handled in the order they were
- * sent, each after a random delay, answers come back in that order.
+ * One partition leader reached over one connection, with kafkajs's Broker and Connection in front
+ * of it: a request is built first (encoded and compressed, kafka-mirror's real encoder) and queued
+ * for the socket once built, as kafkajs's Connection.send does. The broker handles requests in the
+ * order they were queued, each after a random delay; answers come back in that order.
  */
 class ModelBroker implements RawBroker {
   /** Record values in log order (every append, duplicates included). */
   readonly log: string[] = [];
   readonly producers = new Map<string, ProducerState>();
+  /** Error answers given, by Kafka error code. */
+  readonly answers = new Map<number, number>();
+  /** Failed produce attempts as the client sees them (lost, unanswered, refused), duplicates aside. */
+  failures = 0;
+  /** Error answers kafkajs's Connection.send would have logged (at error: a warning in our log). */
+  loggedByClient = 0;
   #nextProducerId = 1000;
+  #correlationId = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #args = new WeakMap<object, object>();
   readonly #random: () => number;
   readonly #faults: Faults;
   initFailures = 1;
@@ -77,29 +99,58 @@ class ModelBroker implements RawBroker {
     return { producerId: String(this.#nextProducerId++), producerEpoch: 0 };
   }
 
-  produce(request: object): Promise<unknown> {
-    const { producerId, topicData } = request as {
-      producerId: string;
-      topicData: Array<{ partitions: Array<{ firstSequence: number; messages: ChunkMessage[] }> }>;
+  /** kafkajs's Broker.lookupRequest once connected: Produce v7, as the brokers of the tests answer. */
+  lookupRequest(_apiKey: number, definitions: ProduceDefinitions): (args: object) => ProtocolRequest {
+    const build = definitions.protocol({ version: 7 });
+    return (args) => {
+      const built = build(args);
+      this.#args.set(built.request, args);
+      return built;
     };
-    const data = topicData[0]?.partitions[0];
-    assert.ok(data !== undefined);
-    const chunk = (data.messages[0] as ChunkMessage)[CHUNK];
+  }
+
+  readonly connectionPool = {
+    send: (protocolRequest: ProtocolRequest & { logResponseError?: boolean }) => this.#send(protocolRequest),
+  };
+
+  async disconnect(): Promise<void> {}
+
+  /** As kafkajs's Broker.produce. */
+  produce(args: object): Promise<unknown> {
+    return this.connectionPool.send(this.lookupRequest(0, requests.Produce)(args));
+  }
+
+  /** kafkajs's Connection.send: the request is built (createRequest), then queued for the socket. */
+  async #send(protocolRequest: ProtocolRequest & { logResponseError?: boolean }): Promise<unknown> {
+    const { request } = protocolRequest;
+    const { topicData } = this.#args.get(request) as {
+      topicData: Array<{ partitions: Array<{ messages: ChunkMessage[] }> }>;
+    };
+    const chunk = (topicData[0]?.partitions[0]?.messages[0] as ChunkMessage)[CHUNK];
+    const framed = await frameRequest({ request, correlationId: this.#correlationId++, clientId: 'model' });
+    // What the broker reads: the producer id and the sequence number in the batch header.
+    const { producerId, firstSequence } = batchHeader(framed.buffer);
     const roll = this.#random();
     const delay = Math.floor(this.#random() * 3);
-    // Handled in sending order, like one connection's requests on a broker.
+    // Handled in the order queued, like one connection's requests on a broker.
     const handled = this.#queue.then(async () => {
       await sleep(delay);
       if (roll < this.#faults.lost) throw new KafkaJSConnectionError('connection lost (model)');
       if (roll < this.#faults.lost + this.#faults.refused)
         throw createErrorFromCode(ERROR.NOT_LEADER_OR_FOLLOWER);
-      const error = this.#append(producerId, data.firstSequence, chunk);
+      const error = this.#append(producerId, firstSequence, chunk);
       if (roll < this.#faults.lost + this.#faults.refused + this.#faults.unanswered)
         throw new KafkaJSRequestTimeoutError('answer lost (model)');
-      if (error !== undefined) throw createErrorFromCode(error);
+      if (error !== undefined) {
+        this.answers.set(error, (this.answers.get(error) ?? 0) + 1);
+        if (protocolRequest.logResponseError !== false) this.loggedByClient++;
+        throw createErrorFromCode(error);
+      }
       return { topics: [{ topicName: 't', partitions: [{ partition: 0, errorCode: 0 }] }] };
     });
-    this.#queue = handled.catch(() => {});
+    this.#queue = handled.catch((error: unknown) => {
+      if ((error as { type?: string }).type !== 'DUPLICATE_SEQUENCE_NUMBER') this.failures++;
+    });
     return handled;
   }
 
@@ -133,6 +184,19 @@ class ModelBroker implements RawBroker {
   endTxn(): never {
     throw new Error('not used');
   }
+}
+
+/** Producer id and first sequence number of a framed produce request of one batch (v3 to v7). */
+function batchHeader(frame: Buffer): { producerId: string; firstSequence: number } {
+  let at = 4 + 2 + 2 + 4; // size, api key and version, correlation id
+  at += 2 + frame.readInt16BE(at); // client id
+  const transactionalId = frame.readInt16BE(at);
+  at += 2 + Math.max(0, transactionalId) + 2 + 4 + 4; // transactional id, acks, timeout, topic count
+  at += 2 + frame.readInt16BE(at) + 4 + 4 + 4; // topic, partition count, partition, batch size
+  return {
+    producerId: frame.readBigInt64BE(at + 43).toString(),
+    firstSequence: frame.readInt32BE(at + 53),
+  };
 }
 
 function modelCluster(broker: ModelBroker): RawCluster {
@@ -296,5 +360,107 @@ test(
     await assert.rejects(behind, EarlierWriteFailedError);
     assert.ok(!broker.log.includes('after'), 'nothing after the refused record is written');
     await target.close();
+  },
+);
+
+test(
+  'requests of a partition reach the connection in sequence order, also when a later one is built first',
+  bounded,
+  async (t) => {
+    // A codec whose compression takes longer for more bytes, as a real one does on its thread: a
+    // small request sent after a large one is built first. Before, it was queued first too, and
+    // the broker refused it with OUT_OF_ORDER_SEQUENCE_NUMBER (issue 19, defect 8).
+    const { CompressionCodecs, CompressionTypes } = kafkajs;
+    const lz4 = CompressionCodecs[CompressionTypes.LZ4];
+    CompressionCodecs[CompressionTypes.LZ4] = () => ({
+      compress: async (encoder: { buffer: Buffer }) => {
+        await sleep(Math.ceil(encoder.buffer.length / 1000));
+        return Buffer.from(encoder.buffer);
+      },
+      decompress: async (buffer: Buffer) => buffer,
+    });
+    t.after(() => (CompressionCodecs[CompressionTypes.LZ4] = lz4));
+    const broker = new ModelBroker(mulberry32(301), { lost: 0, unanswered: 0, refused: 0, lenient: false });
+    const resent: string[] = [];
+    const target = new IdempotentWriter(modelCluster(broker), {
+      compression: 'lz4',
+      maxRequestBytes: 1_000_000,
+      requestTimeoutMs: 1000,
+      maxInFlightPerPartition: 5,
+      retryBackoffMs: 1,
+      logger: quiet,
+      onResend: (reason) => resent.push(reason),
+    });
+    // Large and small chunks in turn: about 20 KB (20 ms to compress here) and one record.
+    let value = 0;
+    const record = (size: number) => ({
+      key: null,
+      value: Buffer.from(String(value++).padStart(size, '0')),
+      timestamp: '1700000000000',
+      headers: [],
+    });
+    const all = Array.from({ length: 40 }, (_, i) =>
+      encodeChunk(i % 2 === 0 ? Array.from({ length: 100 }, () => record(200)) : [record(40)]),
+    );
+    await writeAll(target, all);
+    await target.close();
+    assertOrderedOnce(broker.log, totalOf(all), 301);
+    assert.equal(
+      broker.answers.get(ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER) ?? 0,
+      0,
+      'a request overtook one sent before it',
+    );
+    assert.deepEqual(resent, [], 'nothing was sent twice');
+  },
+);
+
+test(
+  'every resend is counted with its reason; answers the writer handles itself are logged at debug only',
+  bounded,
+  async () => {
+    const next = mulberry32(401);
+    const broker = new ModelBroker(next, { lost: 0.1, unanswered: 0.1, refused: 0.05, lenient: false });
+    const lines: Array<Record<string, unknown>> = [];
+    const resent: string[] = [];
+    const target = new IdempotentWriter(modelCluster(broker), {
+      compression: 'none',
+      maxRequestBytes: 300,
+      requestTimeoutMs: 1000,
+      maxInFlightPerPartition: 5,
+      retryBackoffMs: 1,
+      logger: createLogger({
+        level: 'debug',
+        destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+      }),
+      onResend: (reason) => resent.push(reason),
+    });
+    const all = chunks(120, next);
+    await writeAll(target, all);
+    await target.close();
+    assertOrderedOnce(broker.log, totalOf(all), 401);
+    // Lost requests leave the ones behind them refused as out of order, and lost answers come back
+    // as duplicates: the test reaches both.
+    const outOfOrder = broker.answers.get(ERROR.OUT_OF_ORDER_SEQUENCE_NUMBER) ?? 0;
+    assert.ok(outOfOrder > 0 && (broker.answers.get(ERROR.DUPLICATE_SEQUENCE_NUMBER) ?? 0) > 0);
+    assert.equal(resent.length, broker.failures, 'each failed attempt is sent again once, and counted');
+    assert.equal(resent.filter((r) => r === 'OUT_OF_ORDER_SEQUENCE_NUMBER').length, outOfOrder);
+    assert.ok(resent.includes('KafkaJSConnectionError') && resent.includes('NOT_LEADER_OR_FOLLOWER'));
+    // A request refused because one before it is not appended yet is resent behind it: at debug.
+    // Only the oldest request refused out of order means the broker lost the producer's state
+    // (here when a lost resend let five later batches pass it): a new producer id, at warn.
+    const behind = lines.filter(
+      (l) => l['msg'] === 'a request behind an unacknowledged one was refused; resending it behind that one',
+    );
+    const lost = lines.filter(
+      (l) => l['msg'] === 'write to target failed; retrying' && /out of order/.test(JSON.stringify(l['err'])),
+    );
+    assert.ok(behind.length > 0);
+    assert.ok(behind.every((l) => l['level'] === 20));
+    assert.equal(behind.length + lost.length, outOfOrder, 'every out-of-order answer is logged once');
+    const duplicates = lines.filter(
+      (l) => Number(l['level']) > 20 && /duplicate sequence|DUPLICATE_SEQUENCE/i.test(JSON.stringify(l)),
+    );
+    assert.deepEqual(duplicates, [], 'a duplicate is an acknowledgement');
+    assert.equal(broker.loggedByClient, 0, "kafkajs's own log line for an error answer");
   },
 );
