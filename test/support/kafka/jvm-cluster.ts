@@ -9,7 +9,7 @@ import { ensureKafkaRuntime, kafkaVersionFromEnv, type KafkaRuntime } from './ja
 import { waitForBrokers } from './metadata.ts';
 import { cacheDir } from './paths.ts';
 import { freePorts } from './ports.ts';
-import { exited, killHard, terminate, track } from './processes.ts';
+import { exited, killAllTracked, killHard, terminate, track } from './processes.ts';
 import { kafkajsSecurity, prepareSecurity, type PreparedSecurity } from './security.ts';
 import { clusterNetwork, ToxiproxyServer } from './toxiproxy.ts';
 import type { ClusterNetwork, ClusterOptions, ClusterSecurity, KafkaCluster } from './types.ts';
@@ -29,6 +29,11 @@ function jvmFlags(profile: 'test' | 'bench'): string[] {
     '-Djava.net.preferIPv4Stack=true',
   ];
 }
+
+/** Run directories of clusters this process started (or is starting) and has not stopped yet. */
+const unstopped = new Set<string>();
+/** Set by `abortAll`: nothing more is started, and nothing is kept. */
+let aborted = false;
 
 interface NodeState {
   readonly id: number;
@@ -98,6 +103,7 @@ export class JvmCluster implements KafkaCluster {
       `${new Date().toISOString().replace(/[:.]/g, '-')}-${name}-${randomBytes(3).toString('hex')}`,
     );
     await mkdir(dir, { recursive: true });
+    unstopped.add(dir);
     const security =
       options.security === undefined
         ? undefined
@@ -199,14 +205,29 @@ export class JvmCluster implements KafkaCluster {
       .join('\n');
   }
 
+  /**
+   * For a process that must exit now (the demo's second Ctrl-C): SIGKILLs every process the
+   * launcher started here and removes the run directory of every cluster not yet stopped,
+   * including clusters still starting. Nothing is kept.
+   */
+  static async abortAll(): Promise<void> {
+    aborted = true;
+    const dirs = [...unstopped];
+    unstopped.clear();
+    await killAllTracked();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+
   async stop(options: { keepLogs?: boolean } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    unstopped.delete(this.#dir);
     await Promise.all(
       [...this.#nodes.values()].map((n) => (n.process === undefined ? undefined : killHard(n.process))),
     );
     await this.#proxy?.stop();
-    if (options.keepLogs === true || process.env['KAFKA_MIRROR_KEEP_LOGS'] === 'always') {
+    const keep = options.keepLogs === true || process.env['KAFKA_MIRROR_KEEP_LOGS'] === 'always';
+    if (keep && !aborted) {
       // Keep logs and configs, drop the (large) data directories.
       await Promise.all(
         [...this.#nodes.values()].map((n) => rm(path.join(n.dir, 'data'), { recursive: true, force: true })),
@@ -231,6 +252,7 @@ export class JvmCluster implements KafkaCluster {
   }
 
   async #java(args: string[], logFile: string): Promise<ChildProcess> {
+    if (aborted) throw new Error(`${this.name}: the launcher was aborted`);
     const out = openSync(logFile, 'a');
     try {
       // detached: a Ctrl-C in the terminal reaches the test or demo process, which then stops

@@ -53,6 +53,11 @@ export async function terminate(child: ChildProcess, graceMs: number): Promise<v
   clearTimeout(timer);
 }
 
+/** SIGKILLs every process registered here and waits for them: for a process that must exit now. */
+export async function killAllTracked(): Promise<void> {
+  await Promise.all([...live].map((child) => killHard(child)));
+}
+
 export async function killHard(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const done = exited(child);
