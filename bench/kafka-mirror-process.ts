@@ -1,10 +1,11 @@
 // `kafka-mirror`: the real daemon, compiled (`npm run build`), run as the container image runs it
 // (production V8 flags and malloc settings from test/support/daemon.ts), with default tuning.
 import { existsSync, statSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { productionEnv } from '../test/support/daemon.ts';
 import { repoRoot } from '../test/support/kafka/paths.ts';
+import { parseExposition } from '../test/support/prometheus.ts';
 import { BenchProcess } from './child-process.ts';
 
 const cli = path.join(repoRoot, 'dist/cli.js');
@@ -89,4 +90,29 @@ export async function startKafkaMirror(
     logFile: path.join(runDir, `${label}.log`),
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv, NODE_OPTIONS: nodeOptions(runDir) },
   });
+}
+
+/**
+ * The running daemon's kafka_mirror_produce_retries_total by reason (produce requests sent again:
+ * after an error, behind an earlier request, or split), read from its admin server, whose port its
+ * log names. Undefined when it cannot be read.
+ */
+export async function produceRetries(daemon: BenchProcess): Promise<Record<string, number> | undefined> {
+  try {
+    const listening = (await readFile(daemon.logFile, 'utf8'))
+      .split('\n')
+      .filter((line) => line.includes('"admin server listening"'))
+      .map((line) => JSON.parse(line) as { port?: number })[0];
+    if (listening?.port === undefined) return undefined;
+    const response = await fetch(`http://127.0.0.1:${listening.port}/metrics`);
+    const reasons: Record<string, number> = {};
+    for (const sample of parseExposition(await response.text())) {
+      if (sample.name !== 'kafka_mirror_produce_retries_total') continue;
+      const reason = sample.labels['reason'] ?? '';
+      reasons[reason] = (reasons[reason] ?? 0) + sample.value;
+    }
+    return reasons;
+  } catch {
+    return undefined;
+  }
 }

@@ -23,6 +23,9 @@ export interface RunResult {
   readonly copyCpuSeconds: number | null;
   /** steady-50pct: share of the machine's CPU (every process) busy while the steady records were measured. */
   readonly machineBusyPct?: number | null;
+  /** kafka-mirror: produce requests it sent again (kafka_mirror_produce_retries_total), by reason. */
+  readonly resends?: number | null;
+  readonly resendReasons?: Readonly<Record<string, number>>;
   readonly error?: string;
 }
 
@@ -46,6 +49,8 @@ export interface ScenarioResult {
   readonly maxMs: number | null;
   /** Extra (steady-50pct): median share of the machine's CPU, all processes, busy during measurement. */
   readonly machineBusyPct: number | null;
+  /** Extra (kafka-mirror): median of the produce requests it sent again per run; target 0. */
+  readonly resends: number | null;
   /** Extra: repetitions that completed, and those that failed (with the first error). */
   readonly runs: number;
   readonly failedRuns: number;
@@ -122,6 +127,7 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
         median(ok.flatMap((r) => (r.machineBusyPct == null ? [] : [r.machineBusyPct]))),
         0,
       ),
+      resends: median(ok.flatMap((r) => (r.resends == null ? [] : [r.resends]))),
       runs: ok.length,
       failedRuns: failed.length,
       ...(failed[0]?.error === undefined ? {} : { firstError: failed[0].error.split('\n')[0] }),
@@ -179,11 +185,12 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(
     '(ceiling-consume: its fetch time); `wall`: from process start, start-up included. `CPU s`: user + system time of',
     'the process from its start to the last record; `copy CPU s`: the same between the first and the last record.',
+    '`resends`: produce requests kafka-mirror sent again (kafka_mirror_produce_retries_total), median per run.',
     '',
   );
   out.push(
-    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | copy CPU s | runs |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | copy CPU s | resends | runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const r of rows) {
     const runs =
@@ -191,7 +198,7 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       `| ${r.name} | ${r.system} | ${cell(r.records)} | ${cell(Math.round(r.bytes / MB))} | ${cell(r.seconds)} | ${cell(r.wallSeconds)} | ` +
         `${cell(r.recordsPerSec)} | ${cell(r.mbPerSec)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.maxMs)} | ` +
-        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${cell(r.copyCpuSeconds)} | ${runs.replaceAll('|', '/')} |`,
+        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${cell(r.copyCpuSeconds)} | ${cell(r.resends)} | ${runs.replaceAll('|', '/')} |`,
     );
   }
   out.push('', '## Ratios (records/s, same run)', '');

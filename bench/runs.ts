@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import type { KafkaCluster } from '../test/support/kafka/index.ts';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
 import type { BenchProcess, Usage } from './child-process.ts';
-import { startKafkaMirror, type FlowNames } from './kafka-mirror-process.ts';
+import { produceRetries, startKafkaMirror, type FlowNames } from './kafka-mirror-process.ts';
 import { LatencyProbe, type TimelineRow } from './latency-probe.ts';
 import { startMirrorMaker } from './mirror-maker.ts';
 import {
@@ -191,6 +191,7 @@ export async function runCatchUp(
         throw new Error(`${system} wrote no transaction markers: it did not write transactionally`);
       // Read before stopping: shutdown work is not part of the run.
       const usage = writer.sample();
+      const retried = system === 'kafka-mirror' ? await produceRetries(writer) : undefined;
       if (system === 'ceiling-produce') await writer.finish(ctx.timeoutMs);
       const result = throughput(
         ctx,
@@ -208,6 +209,9 @@ export async function runCatchUp(
         ...result,
         copyCpuSeconds:
           usage === undefined || first === undefined ? null : usage.cpuSeconds - first.cpuSeconds,
+        ...(retried === undefined
+          ? {}
+          : { resends: Object.values(retried).reduce((a, b) => a + b, 0), resendReasons: retried }),
       };
     } catch (error) {
       const tail = writer === undefined ? '' : `\n${await writer.tail(15)}`;
