@@ -254,7 +254,8 @@ export class IdempotentWriter {
         }
       }
       if (state.failed !== undefined) throw new EarlierWriteFailedError(topic, partition, state.failed);
-      this.#options.onResend?.(resendReason(error));
+      // Sent and failed: it goes again (a failure before the send is no resend).
+      if (session !== undefined) this.#options.onResend?.(resendReason(error));
       // Refused because a request before it is not appended (that one is retried): this one goes
       // again right behind it, without a backoff of its own, as TransactionManager.canRetry retries
       // an out-of-order batch that is not the next one. Routine, and handled here: debug.

@@ -131,8 +131,10 @@ export class PartitionTransaction {
     let failed: unknown;
     await this.#retrying(`Produce ${topic}/${partition}`, async () => {
       if (failed !== undefined) this.#options.onResend?.(resendReason(failed));
+      let sent = false;
       try {
         const broker = await leaderOf(this.#cluster, topic, partition);
+        sent = true;
         await broker.produce({
           ...this.#identity(),
           acks: -1,
@@ -141,7 +143,7 @@ export class PartitionTransaction {
           topicData,
         });
       } catch (error) {
-        failed = error;
+        if (sent) failed = error;
         const answer = produceErrorOf(error, { transactional: true });
         // The broker has this batch already (an earlier attempt's answer was lost).
         if (answer?.action === ProduceAction.DONE) return;
