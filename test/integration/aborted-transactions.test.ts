@@ -10,7 +10,7 @@ import { TopicAdmin } from '../../src/kafka/topic-admin.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { audit } from '../fault/support.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { flowConfig, startDaemon } from '../support/daemon.ts';
+import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import {
   ABORTED_PREFIX,
   COMMITTED_PREFIX,
@@ -18,7 +18,15 @@ import {
   shortValue,
   writeInterleavedAborts,
 } from '../support/interleaved-transactions.ts';
-import { client, createTopic, header, readTopic, type Consumed } from '../support/kafka-client.ts';
+import {
+  client,
+  createTopic,
+  header,
+  produceAll,
+  readTopic,
+  withAdmin,
+  type Consumed,
+} from '../support/kafka-client.ts';
 import { waitForCommitted } from '../support/replication-checks.ts';
 
 const clusters = clusterPair();
@@ -179,5 +187,74 @@ test(
       await writer.close();
       await admin.disconnect();
     }
+  }),
+);
+
+test(
+  'verify counts every target record copied from a record of an aborted source transaction',
+  { timeout: 300_000 },
+  clusters.guard(async (t) => {
+    const { source, target } = clusters;
+    const src = client(source.bootstrapServers);
+    const dst = client(target.bootstrapServers);
+    const topic = `leaked-${randomUUID().slice(0, 6)}`;
+    const flow = `leaked-${randomUUID().slice(0, 6)}`;
+    await createTopic(src, topic, { partitions: 1 });
+    await createTopic(dst, topic, { partitions: 1 });
+    const written = await writeInterleavedAborts(src, topic, { partitions: [0], rounds: 4 });
+    const committed = written.committed.get(0)?.length ?? 0;
+    // A target as a leaking copy makes it: every data record of the source, aborted or not, in
+    // order, with its provenance, written as committed records.
+    const all = await readTopic(src, topic, 60_000, true);
+    assert.equal(all.length, committed + written.aborted);
+    await produceAll(
+      dst,
+      topic,
+      all.map((r) => ({
+        value: r.valueBytes,
+        timestamp: r.timestamp,
+        partition: 0,
+        headers: {
+          'km.src.cluster': 'src',
+          'km.src.topic': topic,
+          'km.src.partition': '0',
+          'km.src.offset': r.offset,
+        },
+      })),
+    );
+    // The flow claims everything as replicated.
+    const ends = await withAdmin(src, (a) => a.fetchTopicOffsets(topic));
+    await withAdmin(src, (a) =>
+      a.setOffsets({
+        groupId: `kafka-mirror.${flow}`,
+        topic,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+      }),
+    );
+    const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
+    const result = await runCli(['verify', '--config', await configFile(t, config), '--json']);
+    assert.equal(result.code, 3, result.stdout + result.stderr);
+    const report = JSON.parse(result.stdout) as { ok: boolean; totals: Record<string, number> };
+    t.diagnostic(JSON.stringify(report.totals));
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      {
+        checked: report.totals['checked'],
+        replicated: report.totals['replicated'],
+        aborted: report.totals['aborted'],
+        missing: report.totals['missing'],
+        unknown: report.totals['unknown'],
+        reordered: report.totals['reordered'],
+      },
+      {
+        checked: committed,
+        replicated: committed,
+        aborted: written.aborted,
+        missing: 0,
+        unknown: 0,
+        reordered: 0,
+      },
+      'every leaked record reported as aborted, and nothing else',
+    );
   }),
 );
