@@ -1,10 +1,15 @@
 // `npm run bench:launcher`: how long the local launcher takes to bring up a 1-node and a 3-node
 // cluster (format + start + metadata sees every node), and each idle node's resident memory.
-// Figures feed docs/development.md. Bounded: a fixed number of repetitions.
-import { readFileSync } from 'node:fs';
+// Figures feed docs/development.md. Bounded: a fixed number of repetitions. With BENCH_FETCH=1,
+// also how long `npm run setup` takes on an empty cache (a temporary KAFKA_MIRROR_CACHE_DIR:
+// downloads the Kafka jars from Maven Central and builds toxiproxy-server).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startCluster } from '../test/support/kafka/index.ts';
+import { repoRoot } from '../test/support/kafka/paths.ts';
 
 function rssMb(pid: number | undefined): number {
   if (pid === undefined) return NaN;
@@ -35,9 +40,27 @@ for (const nodes of [1, 3] as const) {
     idleRssMbPerNode: Math.round(median(rss)),
   });
 }
+let setupSecondsEmptyCache: number | undefined;
+if (process.env['BENCH_FETCH'] === '1') {
+  const empty = mkdtempSync(path.join(os.tmpdir(), 'kafka-mirror-bench-cache-'));
+  try {
+    const started = performance.now();
+    execFileSync(process.execPath, [path.join(repoRoot, 'test/support/setup.ts')], {
+      env: { ...process.env, KAFKA_MIRROR_CACHE_DIR: empty },
+      stdio: 'inherit',
+    });
+    setupSecondsEmptyCache = +((performance.now() - started) / 1000).toFixed(1);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+}
 console.log(
   JSON.stringify(
-    { machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, rows },
+    {
+      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      rows,
+      setupSecondsEmptyCache,
+    },
     null,
     2,
   ),
