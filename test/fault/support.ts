@@ -23,6 +23,8 @@ export interface FaultResult {
   lost: number;
   duplicated: number;
   reordered: number;
+  /** Records of aborted source transactions found on the target (scenarios with source transactions). */
+  aborted?: number;
   seconds: number;
 }
 
