@@ -281,7 +281,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       }
       if (command === 'plan') {
         const logger = createLogger({ level: 'error', destination: process.stderr });
-        const plan = makePlan(config, (await inspectClusters(config, logger)).topics);
+        const { topics, brokers, causes } = await inspectClusters(config, logger);
+        const plan = makePlan(config, topics, { brokers, causes });
         io.out(renderPlan(plan));
         return plan.conflicts.length > 0 ? ExitCode.USAGE : ExitCode.OK;
       }

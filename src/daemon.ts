@@ -4,9 +4,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import type { Config, FlowConfig } from './config/index.ts';
+import { heapWarning, type Config, type FlowConfig } from './config/index.ts';
 import { ClusterIdentityError, ShutdownTimeoutError } from './errors.ts';
 import { createClient } from './kafka/client.ts';
+import { probeCluster, type ClusterAnswer } from './kafka/cluster-probe.ts';
+import { connectCause, isConnectFailure } from './kafka/connect-cause.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from './kafka/heartbeat.ts';
 import { SourceReader } from './kafka/source-reader.ts';
 import { IdempotentWriter } from './kafka/idempotent-writer.ts';
@@ -20,10 +22,9 @@ import { Metrics, errorCode, type FlowMetrics } from './observability/metrics.ts
 import { GroupOffsetSync } from './offsets/group-sync.ts';
 import { Flow } from './replication/flow.ts';
 import { measureLag, type PartitionLag } from './replication/lag.ts';
+import { Reachability } from './reachability.ts';
 import { packageVersion } from './version.ts';
 
-/** Heap beyond the queue budgets: runtime, code, clients, one decoded fetch per source broker. */
-const HEAP_HEADROOM_BYTES = 64 * 2 ** 20;
 /** After the drain, how long closing client connections may take before the process exits anyway. */
 const DISCONNECT_TIMEOUT_MS = 5000;
 
@@ -45,6 +46,8 @@ interface FlowEntry {
   running: RunningFlow | undefined;
   /** Why the flow could not start, while it is retried. */
   startError: string | undefined;
+  /** The cluster whose client failed while the flow was connecting, if one did. */
+  failedOn: string | undefined;
   lag: readonly PartitionLag[];
   lagAt: number | undefined;
   lagFailing: boolean;
@@ -66,6 +69,8 @@ export class Daemon {
   readonly #stop = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #startedAt = Date.now();
+  /** Which clusters answer; flows wait here for theirs. */
+  readonly #reach: Reachability;
   #closing: Promise<void> | undefined;
 
   constructor(config: Config, logger: Logger, options: { metrics?: Metrics } = {}) {
@@ -81,11 +86,24 @@ export class Daemon {
         metrics,
         running: undefined,
         startError: undefined,
+        failedOn: undefined,
         lag: [],
         lagAt: undefined,
         lagFailing: false,
       });
     }
+    this.#reach = new Reachability(config.clusters, logger, {
+      probe: (cluster) =>
+        probeCluster(cluster, logger, { requestTimeoutMs: config.producer.requestTimeoutMs }),
+      signal: this.#stop.signal,
+      onAnswer: (alias, answer) => this.#checkReplicationFactor(alias, answer),
+      onFailure: (alias, error) => {
+        for (const entry of this.#flows.values()) {
+          if (entry.config.source === alias) entry.metrics.error('source', errorCode(error));
+          else if (entry.config.target === alias) entry.metrics.error('target', errorCode(error));
+        }
+      },
+    });
     this.#admin = new AdminServer(
       {
         metrics: async () => {
@@ -103,18 +121,18 @@ export class Daemon {
   }
 
   /**
-   * Starts the admin server, checks that no two aliases are the same cluster (those reachable
-   * now; the others when their flow connects), then starts every flow. A flow whose clusters are
-   * unreachable is retried with backoff until close(). Rejects with ClusterIdentityError or
-   * AdminListenError.
+   * Starts the admin server, probes every cluster once, checks that no two aliases are the same
+   * cluster (those reachable now; the others when their flow connects), then starts every flow. A
+   * flow whose clusters are unreachable waits for them (each probed with backoff, one log line per
+   * cluster and retry) until close(). Rejects with ClusterIdentityError or AdminListenError.
    */
   async start(): Promise<{ adminPort: number }> {
     // First, so probes answer (not ready) while clusters are being reached.
     const { port } = await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
     this.#checkHeap();
     // Bounded: an unreachable cluster must not hold up the flows of the others.
-    const { ids } = await inspectClusters(this.#config, this.#logger, false);
-    for (const [alias, id] of ids) this.#registerClusterId(alias, id);
+    for (const [alias, answer] of await this.#reach.probeAll())
+      this.#registerClusterId(alias, answer.clusterId);
     for (const entry of this.#flows.values()) {
       const starting = this.#startWithRetry(entry).finally(() => this.#starting.delete(starting));
       this.#starting.add(starting);
@@ -149,6 +167,21 @@ export class Daemon {
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       ready: readiness.ready,
       draining: this.#closing !== undefined,
+      clusters: Object.fromEntries(
+        Object.keys(this.#config.clusters).map((alias) => {
+          const state = this.#reach.state(alias);
+          return [
+            alias,
+            {
+              reachable: state?.reachable ?? null,
+              cause: state?.cause?.text ?? null,
+              kind: state?.cause?.kind ?? null,
+              nextRetryAt:
+                state?.nextRetryAt === undefined ? null : new Date(state.nextRetryAt).toISOString(),
+            },
+          ];
+        }),
+      ),
       flows: [...this.#flows].map(([name, entry]) => {
         const flow = entry.running?.flow;
         const halted = new Map(flow?.haltedPartitions().map((h) => [`${h.topic}/${h.partition}`, h.reason]));
@@ -160,7 +193,7 @@ export class Daemon {
           state: flow?.exportedState ?? 'starting',
           ready: readiness.flows[name]?.length === 0,
           notReady: readiness.flows[name],
-          startError: entry.startError,
+          startError: entry.running === undefined ? this.#startError(entry) : undefined,
           assignedPartitions: flow?.assigned.length ?? 0,
           recordsWritten: flow?.stats.recordsWritten ?? 0,
           delivery: entry.config.delivery,
@@ -250,27 +283,42 @@ export class Daemon {
    * end in an out-of-memory crash under a backlog: say so at start (docs/operations.md, Memory).
    */
   #checkHeap(): void {
-    const MiB = 2 ** 20;
-    const budgets = this.#config.queue.maxBytes * this.#config.flows.length;
-    const needed = budgets + HEAP_HEADROOM_BYTES;
-    const limit = getHeapStatistics().heap_size_limit;
-    if (limit < needed) {
-      this.#logger.warn(
+    const warning = heapWarning(this.#config, getHeapStatistics().heap_size_limit);
+    if (warning !== undefined) this.#logger.warn(warning);
+  }
+
+  /**
+   * A replication factor above the target's brokers makes every topic creation there fail: said
+   * when the target answers (validate cannot know the brokers; `plan` refuses it).
+   */
+  #checkReplicationFactor(alias: string, answer: ClusterAnswer): void {
+    for (const { config } of this.#flows.values()) {
+      if (config.target !== alias || config.replicationFactor <= answer.brokers) continue;
+      this.#logger.error(
         {
-          heapLimitMiB: Math.round(limit / MiB),
-          queueBudgetsMiB: Math.round(budgets / MiB),
-          recommended: `--max-old-space-size=${Math.ceil(needed / MiB)}`,
+          flow: config.name,
+          target: alias,
+          replicationFactor: config.replicationFactor,
+          brokers: answer.brokers,
         },
-        'the V8 heap limit is below the queue budgets plus 64 MiB: a full backlog may exhaust it; raise --max-old-space-size in NODE_OPTIONS or lower queue.maxBytes',
+        "flows[].replicationFactor is above the target's broker count: topics cannot be created there (use -1 for the target's default)",
       );
     }
+  }
+
+  /** Why a flow is not running yet: a cluster it waits for, or its last failure. */
+  #startError(entry: FlowEntry): string | undefined {
+    const { source, target } = entry.config;
+    const waiting = [source, target].flatMap((alias) => this.#reach.reason(alias) ?? []);
+    return waiting.length > 0 ? waiting.join('; ') : entry.startError;
   }
 
   #notReady(entry: FlowEntry): string[] {
     if (this.#closing !== undefined) return ['draining: the daemon is shutting down'];
     const running = entry.running;
     if (running === undefined) {
-      return [`starting${entry.startError === undefined ? '' : `: ${entry.startError}`}`];
+      const why = this.#startError(entry);
+      return [`starting${why === undefined ? '' : `: ${why}`}`];
     }
     const { flow, writer } = running;
     const reasons: string[] = [];
@@ -415,6 +463,10 @@ export class Daemon {
     const { config } = entry;
     const logger = this.#logger.child({ flow: config.name });
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
+      // An unreachable cluster is probed (one log line per cluster and retry), not the flow.
+      await Promise.all([this.#reach.until(config.source), this.#reach.until(config.target)]);
+      if (this.#stop.signal.aborted) return;
+      entry.failedOn = undefined;
       try {
         const running = await this.#startFlow(entry, logger);
         if (this.#stop.signal.aborted) {
@@ -431,10 +483,21 @@ export class Daemon {
         void this.#refreshLag(entry);
         return;
       } catch (error) {
+        if (entry.failedOn !== undefined && isConnectFailure(error)) {
+          // The cluster answered its probe, then the flow's clients could not reach it: the
+          // cluster's retry line says why, and the next attempt waits for it to answer again.
+          logger.debug({ err: error, cluster: entry.failedOn }, 'flow could not reach a cluster');
+          this.#reach.lost(entry.failedOn, error);
+          attempt = -1;
+          continue;
+        }
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
-        entry.startError = error instanceof Error ? error.message : String(error);
-        entry.metrics.error('source', errorCode(error));
-        logger.error({ err: error, retryInMs: delay }, 'flow could not start; retrying');
+        entry.startError = connectCause(error).text;
+        entry.metrics.error(entry.failedOn === config.target ? 'target' : 'source', errorCode(error));
+        logger.error(
+          { err: error, cause: entry.startError, retryInMs: delay },
+          'flow could not start; retrying',
+        );
         await sleep(delay, undefined, { signal: this.#stop.signal }).catch(() => {});
       }
     }
@@ -525,9 +588,23 @@ export class Daemon {
       groupSync,
     };
     try {
-      await Promise.all([sourceAdmin.connect(), targetAdmin.connect(), reader.connect()]);
-      await (writer instanceof TransactionalWriter ? writer.connect(targetAdmin) : writer.connect());
-      const [sourceId, targetId] = await Promise.all([sourceAdmin.clusterId(), targetAdmin.clusterId()]);
+      // Which cluster a connection failure came from, for its retry line (#startWithRetry).
+      const on = <T>(alias: string, step: Promise<T>): Promise<T> =>
+        step.catch((error: unknown) => {
+          entry.failedOn ??= alias;
+          throw error;
+        });
+      const { source: from, target: to } = config;
+      await Promise.all([
+        on(from, sourceAdmin.connect()),
+        on(to, targetAdmin.connect()),
+        on(from, reader.connect()),
+      ]);
+      await on(to, writer instanceof TransactionalWriter ? writer.connect(targetAdmin) : writer.connect());
+      const [sourceId, targetId] = await Promise.all([
+        on(from, sourceAdmin.clusterId()),
+        on(to, targetAdmin.clusterId()),
+      ]);
       this.#registerClusterId(config.source, sourceId);
       this.#registerClusterId(config.target, targetId);
       // Before the flow's first topic sync, so the sync finds the heartbeat topic to copy.
@@ -555,54 +632,43 @@ export class Daemon {
   }
 }
 
-/**
- * For `kafka-mirror plan`: every cluster's topics with their partition counts (undefined when a
- * cluster cannot be reached within its connection timeout). Refuses two aliases for one cluster.
- * Reads only.
- */
+/** What `kafka-mirror plan` learns from the clusters. */
 export interface ClusterInspection {
   /** Cluster id of every alias that answered. */
   readonly ids: Map<string, string>;
-  /** Topics and partition counts (when asked for), undefined for a cluster that did not answer. */
+  /** Topics and partition counts, undefined for a cluster that did not answer. */
   readonly topics: Map<string, Map<string, number> | undefined>;
+  /** Brokers of every cluster that answered. */
+  readonly brokers: Map<string, number>;
+  /** Why each cluster that did not answer could not be reached. */
+  readonly causes: Map<string, string>;
 }
 
 /**
- * Asks every cluster, each within three connection timeouts, for its cluster id (and its topics
- * with their partition counts when `withTopics`). Reads only. Refuses two aliases for one cluster
- * (ClusterIdentityError). Used at start and by `kafka-mirror plan`.
+ * For `kafka-mirror plan`: asks every cluster once, at the same time (probeCluster), for its
+ * cluster id, brokers and topics with their partition counts. Reads only. Refuses two aliases for
+ * one cluster (ClusterIdentityError).
  */
-export async function inspectClusters(
-  config: Config,
-  logger: Logger,
-  withTopics = true,
-): Promise<ClusterInspection> {
+export async function inspectClusters(config: Config, logger: Logger): Promise<ClusterInspection> {
   const ids = new Map<string, string>();
   const topics = new Map<string, Map<string, number> | undefined>();
+  const brokers = new Map<string, number>();
+  const causes = new Map<string, string>();
   await Promise.all(
     Object.values(config.clusters).map(async (cluster) => {
-      const admin = new TopicAdmin(createClient(cluster, logger, config.producer.requestTimeoutMs));
-      const limitMs = cluster.connectionTimeoutMs * 3;
       try {
-        const look = (async () => {
-          await admin.connect();
-          return {
-            id: await admin.clusterId(),
-            found: withTopics ? await admin.partitionCounts() : undefined,
-          };
-        })();
-        const answer = await Promise.race([look, sleep(limitMs, 'timeout' as const, { ref: false })]);
-        if (answer === 'timeout') throw new Error(`no answer within ${limitMs} ms`);
-        ids.set(cluster.alias, answer.id);
-        topics.set(cluster.alias, answer.found);
+        const answer = await probeCluster(cluster, logger, {
+          requestTimeoutMs: config.producer.requestTimeoutMs,
+          withTopics: true,
+        });
+        ids.set(cluster.alias, answer.clusterId);
+        topics.set(cluster.alias, answer.topics);
+        brokers.set(cluster.alias, answer.brokers);
       } catch (error) {
-        logger.warn(
-          { cluster: cluster.alias, err: error },
-          'cluster unreachable; checked again when its flows connect',
-        );
+        const cause = connectCause(error).text;
+        logger.warn({ cluster: cluster.alias, cause }, 'cluster unreachable');
         topics.set(cluster.alias, undefined);
-      } finally {
-        await admin.disconnect().catch(() => {});
+        causes.set(cluster.alias, cause);
       }
     }),
   );
@@ -610,5 +676,5 @@ export async function inspectClusters(
   for (const [alias, id] of ids) byId.set(id, [...(byId.get(id) ?? []), alias]);
   for (const [id, aliases] of byId)
     if (aliases.length > 1) throw new ClusterIdentityError(id, aliases.sort());
-  return { ids, topics };
+  return { ids, topics, brokers, causes };
 }

@@ -1,22 +1,42 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { Kafka as KafkaClient, SASLOptions, logCreator } from 'kafkajs';
+import type {
+  Kafka as KafkaClient,
+  Producer,
+  ProducerConfig,
+  RetryOptions,
+  SASLOptions,
+  logCreator,
+} from 'kafkajs';
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Kafka, logLevel, readIntoOneBuffer } from './kafkajs.ts';
+import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs.ts';
+import './kafkajs-request-queue.ts';
 
 /**
- * kafkajs logs go through pino, tagged with the cluster alias. kafkajs logs every failed request
- * it is about to retry at ERROR; those are transient by nature, so they become warnings, and the
- * daemon logs at error only what needs an operator.
+ * kafkajs's namespaces that log each failed connection attempt and each error response of the
+ * requests kafkajs retries itself (with the stack of the socket error). Whatever fails for good
+ * reaches our code as a rejected operation, which says so once with its cause (the daemon: one line
+ * per cluster and retry), so these are for debugging only.
  */
-function pinoLogCreator(logger: Logger): logCreator {
+const RETRIED_BY_KAFKAJS = new Set(['Connection', 'ConnectionPool', 'BrokerPool', 'RequestQueue']);
+
+/**
+ * kafkajs logs go through pino, tagged with the cluster alias. Its errors outside the connection
+ * layer (a consumer crash and restart, a failed admin retry) are transient by nature: warnings,
+ * without the stack, which stays at debug; the daemon logs at error what needs an operator.
+ * Its info lines narrate a lifecycle (starting, joined, paused, stopped) that our own log lines
+ * state where it matters: debug.
+ */
+export function kafkajsLogCreator(logger: Logger): logCreator {
   return () =>
-    ({ level, log }) => {
+    ({ namespace, level, log }) => {
       const { message, ...extra } = log;
-      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(extra, message);
-      else if (level === logLevel.INFO) logger.info(extra, message);
-      else logger.debug(extra, message);
+      const warning = level === logLevel.ERROR || level === logLevel.WARN;
+      if (warning && !RETRIED_BY_KAFKAJS.has(namespace)) {
+        const { stack: _stack, ...rest } = extra as { stack?: unknown };
+        logger.warn(rest, message);
+      } else logger.debug(extra, message);
     };
 }
 
@@ -34,20 +54,42 @@ function saslOptions(sasl: SaslConfig | undefined): SASLOptions | undefined {
   return { mechanism: sasl.mechanism, username, password } as SASLOptions;
 }
 
-export function createClient(cluster: ClusterConfig, logger: Logger, requestTimeoutMs = 30_000): KafkaClient {
-  return new Kafka({
+/**
+ * kafkajs with one default changed: producers use its DefaultPartitioner unless told otherwise.
+ * That is kafkajs 2's default anyway, but without it being named kafkajs logs a notice about its
+ * v1 -> v2 partitioner change on the first producer of every process. Every record we write names
+ * its partition, so the partitioner never decides anything.
+ */
+class Client extends Kafka {
+  override producer(config: ProducerConfig = {}): Producer {
+    return super.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner, ...config });
+  }
+}
+
+/**
+ * kafkajs's own retries smooth over leader moves and short outages; longer ones are retried by the
+ * flow with its own backoff, so nothing here gives up for good. A probe (cluster-probe.ts) gives
+ * its own: one attempt per bootstrap broker.
+ */
+const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 250, maxRetryTime: 5000, retries: 8 };
+
+export function createClient(
+  cluster: ClusterConfig,
+  logger: Logger,
+  requestTimeoutMs = 30_000,
+  retry: RetryOptions = DEFAULT_RETRY,
+): KafkaClient {
+  return new Client({
     clientId: cluster.clientId,
     brokers: [...cluster.bootstrapServers],
     ssl: tlsOptions(cluster.tls),
     sasl: saslOptions(cluster.sasl),
     connectionTimeout: cluster.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
-    // kafkajs's own retries smooth over leader moves and short outages; longer ones are retried
-    // by the flow with its own backoff, so nothing here gives up for good.
-    retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 8 },
+    retry,
     socketFactory: readIntoOneBuffer,
     logLevel: logLevel.INFO,
-    logCreator: pinoLogCreator(logger.child({ cluster: cluster.alias, component: 'kafkajs' })),
+    logCreator: kafkajsLogCreator(logger.child({ cluster: cluster.alias, component: 'kafkajs' })),
   });
 }
 

@@ -234,9 +234,7 @@ test(
         : undefined,
     );
     for (const to of ['inline', 'file', 'env', 'mtls']) {
-      await daemon.waitForLog(
-        (l) => l['flow'] === `src->${to}` && l['msg'] === 'flow could not start; retrying',
-      );
+      await daemon.waitForLog((l) => l['cluster'] === to && l['msg'] === 'cluster unreachable; retrying');
     }
     const answers = [
       (await get(base, '/metrics')).body,

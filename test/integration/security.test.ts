@@ -148,11 +148,10 @@ async function assertRefusedTarget(
     shutdown: { timeoutMs: 5000 },
   });
   const base = await daemon.adminUrl();
-  // Two failed attempts: the first is not a fluke, and the flow is retried, not given up. An
-  // authentication failure ends an attempt at once; kafkajs retries a TLS verification failure
-  // as a connection error (eight times, up to 5 s apart), so that attempt takes about 25 s.
+  // Two failed probes of the target: the first is not a fluke, and it is retried, not given up
+  // (one line per cluster and retry, with the cause: src/reachability.ts).
   const failures = () =>
-    daemon.logs.filter((l) => l['flow'] === flow && l['msg'] === 'flow could not start; retrying').length;
+    daemon.logs.filter((l) => l['cluster'] === 'dst' && l['msg'] === 'cluster unreachable; retrying').length;
   await eventually('two failed start attempts', async () => (failures() >= 2 ? true : undefined), 100_000);
   const readyz = await get(base, '/readyz');
   assert.equal(readyz.status, 503, '/readyz while the target refuses the daemon');

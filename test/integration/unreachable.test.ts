@@ -35,11 +35,13 @@ test(
       await waitForRecords(client(target.bootstrapServers), 'orders', 1000, 90_000),
       'the reachable flow did not replicate',
     );
+    // The unreachable cluster is probed with backoff (jitter: 50-100% of 1 s, then doubling).
     const retry = await daemon.waitForLog(
-      (l) => l['msg'] === 'flow could not start; retrying' && l['flow'] === 'src->dead',
+      (l) => l['msg'] === 'cluster unreachable; retrying' && l['cluster'] === 'dead',
       90_000,
     );
-    assert.ok(Number(retry['retryInMs']) >= 1000);
+    assert.ok(Number(retry['retryInMs']) >= 500);
+    assert.match(String(retry['cause']), /^connection refused \(ECONNREFUSED at /);
     assert.equal(
       daemon.logs.some((l) => l['msg'] === 'flow running' && l['flow'] === 'src->dead'),
       false,

@@ -45,7 +45,8 @@ export interface DaemonProcess {
 export async function startDaemon(
   t: TestContext,
   config: object,
-  options: { nodeOptions?: string } = {},
+  /** `warnings`: Node's process warnings on stderr, as in the container image (hidden by default). */
+  options: { nodeOptions?: string; warnings?: boolean } = {},
 ): Promise<DaemonProcess> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-daemon-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -68,7 +69,7 @@ export async function startDaemon(
       // As in the container image (productionEnv).
       env: {
         ...process.env,
-        NODE_NO_WARNINGS: '1',
+        NODE_NO_WARNINGS: options.warnings === true ? undefined : '1',
         ...productionEnv,
         NODE_OPTIONS: options.nodeOptions ?? productionNodeOptions,
       },

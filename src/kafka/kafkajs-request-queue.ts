@@ -1,0 +1,45 @@
+// A patch of kafkajs 2.2.4's RequestQueue (kafkajs/src/network/requestQueue/index.js), applied
+// when the client module loads (client.ts imports this file after kafkajs.ts).
+//
+// After every response kafkajs schedules a check of its pending requests at `throttledUntil - now`,
+// with throttledUntil -1 while no broker throttles: a timer of about -1.8e12 ms. Node 24 warns
+// (`TimeoutNegativeWarning`, printed at every start) and runs it after 1 ms, and as the check
+// schedules the next one, each connection that has answered once polls every millisecond for as
+// long as it lives. A check is only useful while a request waits: held by a broker's throttle
+// (until it ends) or by the in-flight limit (kafkajs polls every 10 ms, and a response frees a
+// slot anyway). As Kafka's ClusterConnectionStates#pollDelayMs
+// (clients/src/main/java/org/apache/kafka/clients/ClusterConnectionStates.java), which waits for
+// a throttle only while it lasts, for a node with something to send.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** kafkajs's interval for requests held by the in-flight limit (CHECK_PENDING_REQUESTS_INTERVAL). */
+const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+
+interface RequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: NodeJS.Timeout | null;
+  checkPendingRequests(): void;
+}
+
+const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: RequestQueue;
+};
+
+Object.defineProperty(RequestQueue.prototype, 'scheduleCheckPendingRequests', {
+  configurable: true,
+  writable: true,
+  value: function scheduleCheckPendingRequests(this: RequestQueue): void {
+    if (this.throttleCheckTimeoutId !== null || this.pending.length === 0) return;
+    const throttledForMs = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      throttledForMs > 0 ? throttledForMs : CHECK_PENDING_REQUESTS_INTERVAL_MS,
+    );
+  },
+});
