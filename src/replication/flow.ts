@@ -728,7 +728,10 @@ export class Flow {
   /** The reader fetched a batch that failed its check: the partition halts before it. */
   onCorruptBatch(error: CorruptRecordBatchError): void {
     const lane = laneOf(error.topic, error.partition);
-    if (!this.stats.halted.has(lane)) this.#halt(lane, error); // once, not per fetch in flight
+    // Halted once (not per fetch in flight), but paused every time: an exactly-once restore may
+    // have resumed it meanwhile.
+    if (this.stats.halted.has(lane)) this.#source.pause(error.topic, error.partition);
+    else this.#halt(lane, error);
   }
 
   #halt(lane: string, error: unknown): void {
