@@ -14,6 +14,7 @@ export const errorCodes = [
   'KM_CORRUPT_RECORD_BATCH',
   'KM_COMMIT_UNACKNOWLEDGED',
   'KM_RESPONSE_FRAMING',
+  'KM_TRANSACTION_REJECTED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -214,5 +215,34 @@ export class ResponseFramingError extends KafkaMirrorError {
   constructor(detail: string, size: number) {
     super(ResponseFramingError.code, `not a Kafka response: ${detail}`, { retriable: true });
     this.size = size;
+  }
+}
+
+/**
+ * Exactly-once: the target refused a request of a partition's transaction for a reason retrying
+ * cannot fix: the transaction coordinator's answer to FindCoordinator, InitProducerId,
+ * AddPartitionsToTxn or EndTxn is one Kafka's TransactionManager does not retry and that a new
+ * producer epoch does not cure (not authorized for the transactional id or for a topic of the
+ * transaction, a transaction timeout above the brokers' maximum, ...;
+ * src/kafka/coordinator-errors.ts). The partition halts; nothing past it is committed. `remedy`
+ * says what the operator does about it.
+ */
+export class TransactionRejectedError extends KafkaMirrorError {
+  static readonly code = 'KM_TRANSACTION_REJECTED';
+  readonly transactionalId: string;
+  /** The request refused (FindCoordinator, InitProducerId, AddPartitionsToTxn, EndTxn). */
+  readonly request: string;
+  readonly kafkaError: string;
+  readonly remedy: string;
+  constructor(transactionalId: string, request: string, kafkaError: string, cause: unknown, remedy: string) {
+    super(
+      TransactionRejectedError.code,
+      `target refused ${request} of transactional id ${transactionalId}: ${kafkaError}; ${remedy}`,
+      { cause },
+    );
+    this.transactionalId = transactionalId;
+    this.request = request;
+    this.kafkaError = kafkaError;
+    this.remedy = remedy;
   }
 }

@@ -162,7 +162,29 @@ export function produceErrorOf(
   error: unknown,
   options: { transactional?: boolean } = {},
 ): ProduceError | undefined {
-  let current = error as { name?: unknown; type?: unknown; code?: unknown; cause?: unknown } | null;
+  const answer = kafkaAnswerOf(error);
+  return answer === undefined
+    ? undefined
+    : classifyProduceError(answer.code, { ...options, name: answer.type });
+}
+
+/** kafkajs's code for an error code missing from its table (protocol/error.js unknownErrorCode). */
+const KAFKAJS_UNKNOWN = -99;
+
+/**
+ * The Kafka error code (and kafkajs's name for it) of a kafkajs protocol error in an error's cause
+ * chain, if any. kafkajs's table ends at code 88: a later code (PRODUCER_FENCED 90,
+ * TRANSACTION_ABORTABLE 120, ...) comes as code -99 with the real code only in the message, and is
+ * read from there.
+ */
+export function kafkaAnswerOf(error: unknown): { code: number; type: string } | undefined {
+  let current = error as {
+    name?: unknown;
+    type?: unknown;
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+  } | null;
   for (let depth = 0; depth < 10 && current !== null && typeof current === 'object'; depth++) {
     const { name, type, code } = current;
     if (
@@ -170,13 +192,24 @@ export function produceErrorOf(
       name.startsWith('KafkaJS') &&
       typeof type === 'string' &&
       typeof code === 'number'
-    )
-      return classifyProduceError(code, { ...options, name: type });
+    ) {
+      const unknown =
+        code === KAFKAJS_UNKNOWN ? /^Unknown error code (-?\d+)$/.exec(String(current.message)) : null;
+      return unknown === null
+        ? { code, type }
+        : { code: Number(unknown[1]), type: `ERROR_CODE_${unknown[1]}` };
+    }
     if (current.cause === current) break;
     current = current.cause as typeof current;
   }
   return undefined;
 }
+
+/** Kafka's verdict on an error code: its exception class is a RetriableException (Errors.java). */
+export const isRetriable = (code: number): boolean => RETRIABLE.has(code);
+
+/** Kafka's name of an error code a produce request can be answered with (Errors.java), if known here. */
+export const kafkaErrorName = (code: number): string | undefined => NAMES.get(code);
 
 /** The error a write fails with when the target refused it for good: the partition halts. */
 export const rejected = (topic: string, partition: number, answer: ProduceError, error: unknown) =>

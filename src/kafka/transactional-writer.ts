@@ -8,7 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { FlowConfig, TargetCompression } from '../config/index.ts';
-import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
+import {
+  TargetTopicMissingError,
+  TransactionFencedError,
+  TransactionRejectedError,
+  WriteRejectedError,
+} from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { protocolErrorType } from './client.ts';
 import { crc32c } from './produce-request.ts';
@@ -229,8 +234,10 @@ export class TransactionalWriter {
   /**
    * Sends records of a lane in its open transaction (beginning one if needed) and records
    * `source` as the lane's position. Resolves once the records are sent; `committed` settles with
-   * the transaction. Rejects only with WriteRejectedError or TargetTopicMissingError (the partition
-   * halts); any other failure (fenced, aborted) rejects `committed`.
+   * the transaction. Rejects only with WriteRejectedError, TargetTopicMissingError or
+   * TransactionRejectedError (the partition halts); any other failure (fenced, aborted) rejects
+   * `committed`. A refusal of the commit itself (the position record, EndTxn) rejects `committed`
+   * with the same errors: the partition halts too.
    */
   async write(
     topic: string,
@@ -261,7 +268,12 @@ export class TransactionalWriter {
         return { committed: open.committed };
       } catch (error) {
         await this.#abortOpen(lane, error);
-        if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) throw error;
+        if (
+          error instanceof WriteRejectedError ||
+          error instanceof TargetTopicMissingError ||
+          error instanceof TransactionRejectedError
+        )
+          throw error;
         return failedWrite(error);
       }
     });

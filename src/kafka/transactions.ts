@@ -1,35 +1,115 @@
 // Kafka transactions for one transactional id, built from the protocol requests themselves
-// (InitProducerId, AddPartitionsToTxn, Produce, EndTxn) on a shared kafkajs cluster object.
-// kafkajs's own transactional producer is not used: it needs a producer and its connections per
-// transactional id, never retries AddPartitionsToTxn or EndTxn, and a failed EndTxn leaves it in a
-// state it cannot leave (docs/design/exactly-once.md). Here every retriable failure is retried
-// with backoff, a produce is resent with the same sequence numbers (the broker drops what it
-// already has), and anything that says another owner took the id over is a TransactionFencedError.
+// (FindCoordinator, InitProducerId, AddPartitionsToTxn, Produce, EndTxn) on a shared kafkajs
+// cluster object. kafkajs's own transactional producer is not used: it needs a producer and its
+// connections per transactional id, never retries AddPartitionsToTxn or EndTxn, and a failed EndTxn
+// leaves it in a state it cannot leave (docs/design/exactly-once.md). Here the coordinator's
+// answers are classified as Kafka's TransactionManager does (coordinator-errors.ts) and a
+// produce's as its Sender does (produce-errors.ts): every retriable failure is retried with
+// backoff, a produce is resent with the same sequence numbers (the broker drops what it already
+// has), anything that says the epoch or its transaction is over is a TransactionFencedError (the
+// partition is restored), and a refusal neither can fix is a TransactionRejectedError or a
+// WriteRejectedError (the partition halts).
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TargetCompression } from '../config/index.ts';
-import { TargetTopicMissingError, TransactionFencedError, WriteRejectedError } from '../errors.ts';
+import {
+  TargetTopicMissingError,
+  TransactionFencedError,
+  TransactionRejectedError,
+  WriteRejectedError,
+} from '../errors.ts';
 import { backoffMs, protocolErrorType, rootCause } from './client.ts';
+import {
+  addPartitionsError,
+  CoordinatorAction,
+  coordinatorErrorOf,
+  rejectedTransaction,
+  type CoordinatorError,
+  type CoordinatorRequest,
+} from './coordinator-errors.ts';
 import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
 import { chunkMessage } from './produce-request.ts';
 import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
 import type { RecordChunk } from './record-chunk.ts';
 import { codecOf } from './target-writer.ts';
 
+const require = createRequire(import.meta.url);
+
 const TRANSACTION_COORDINATOR = 1;
+const ADD_PARTITIONS_TO_TXN = 24;
+
+/** A coordinator's answer that carries its classification (AddPartitionsToTxn's, read per partition). */
+class CoordinatorAnswer extends Error {
+  readonly answer: CoordinatorError;
+  constructor(answer: CoordinatorError, cause: unknown) {
+    super(answer.name, { cause });
+    this.answer = answer;
+  }
+}
+
+/** The parts of a kafkajs Broker that AddPartitionsToTxn is sent through (kafkajs/src/broker/index.js). */
+interface BrokerInternals {
+  lookupRequest(
+    apiKey: number,
+    definitions: unknown,
+  ): (args: object) => { request: unknown; response: object };
+  readonly connectionPool: { send(protocolRequest: object): Promise<unknown> };
+  disconnect(): Promise<void>;
+}
+
+/** kafkajs's Broker.findGroupCoordinator: FindCoordinator, answered by that broker. */
+interface CoordinatorLookup {
+  findGroupCoordinator(request: {
+    groupId: string;
+    coordinatorType: number;
+  }): Promise<{ coordinator: { nodeId: number } }>;
+}
+
+/** kafkajs's Cluster.getNodeIds: the brokers in the cluster's metadata. */
+interface NodeIds {
+  getNodeIds(): Array<string | number>;
+}
+
+/** AddPartitionsToTxn's answer as kafkajs decodes it (v0 and v1). */
+interface AddPartitionsAnswer {
+  errors: Array<{ topic: string; partitionErrors: Array<{ partition: number; errorCode: number }> }>;
+}
 
 /**
- * Answers of the coordinator's requests that mean this producer's epoch is over: a newer owner, or
- * a transaction the coordinator ended (a produce's answers are classified by produce-errors.ts).
+ * AddPartitionsToTxn with every partition's answer. kafkajs's Broker.addPartitionsToTxn throws the
+ * error of the first failed partition in the answer, and a broker that refuses one partition
+ * answers OPERATION_NOT_ATTEMPTED for the others (KafkaApis.handleAddPartitionsToTxnRequest), so
+ * the refusal itself (which topic may not be written) could be lost. As kafkajs's Broker does, but
+ * with the answer parsed as AddPartitionsToTxnHandler reads it (coordinator-errors.ts).
  */
-const FENCED = new Set([
-  'INVALID_PRODUCER_EPOCH',
-  'PRODUCER_FENCED',
-  'INVALID_PRODUCER_ID_MAPPING',
-  'INVALID_TXN_STATE',
-  'TRANSACTION_COORDINATOR_FENCED',
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'UNKNOWN_PRODUCER_ID',
-]);
+async function addPartitionsToTxn(
+  broker: RawBroker,
+  args: object,
+): Promise<Array<{ topic: string; partition: number; code: number }>> {
+  const kafkajsBroker = broker as unknown as BrokerInternals;
+  const { requests } = require('kafkajs/src/protocol/requests') as {
+    requests: { AddPartitionsToTxn: unknown };
+  };
+  const protocolRequest = kafkajsBroker.lookupRequest(
+    ADD_PARTITIONS_TO_TXN,
+    requests.AddPartitionsToTxn,
+  )(args);
+  let answer: AddPartitionsAnswer;
+  try {
+    answer = (await kafkajsBroker.connectionPool.send({
+      ...protocolRequest,
+      response: { ...protocolRequest.response, parse: async (data: unknown) => data },
+    })) as AddPartitionsAnswer;
+  } catch (error) {
+    // As Broker's sendRequest: a closed connection is dropped so that the next request reconnects.
+    if ((error as { name?: unknown }).name === 'KafkaJSConnectionClosedError')
+      await kafkajsBroker.disconnect();
+    throw error;
+  }
+  return answer.errors.flatMap(({ topic, partitionErrors }) =>
+    partitionErrors.map(({ partition, errorCode }) => ({ topic, partition, code: errorCode })),
+  );
+}
 
 export interface TransactionOptions {
   readonly transactionalId: string;
@@ -79,7 +159,11 @@ export class PartitionTransaction {
     return this.#options.transactionalId;
   }
 
-  /** InitProducerId: returns once every earlier owner is fenced and its transaction completed. */
+  /**
+   * InitProducerId: returns once every earlier owner is fenced and its transaction completed.
+   * Rejects with TransactionRejectedError when the coordinator refuses the id for good (not
+   * authorized, a timeout above the brokers' maximum).
+   */
   async init(): Promise<void> {
     const { transactionalId, timeoutMs } = this.#options;
     const answer = await this.#coordinated('InitProducerId', (broker) =>
@@ -96,12 +180,19 @@ export class PartitionTransaction {
     const topics = new Map<string, number[]>();
     for (const { topic, partition } of partitions)
       topics.set(topic, [...(topics.get(topic) ?? []), partition]);
-    await this.#coordinated('AddPartitionsToTxn', (broker) =>
-      broker.addPartitionsToTxn({
+    await this.#coordinated('AddPartitionsToTxn', async (broker) => {
+      const answers = await addPartitionsToTxn(broker, {
         ...this.#identity(),
         topics: [...topics].map(([topic, list]) => ({ topic, partitions: list })),
-      }),
-    );
+      });
+      const refused = addPartitionsError(answers);
+      if (refused !== undefined) {
+        const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
+          createErrorFromCode(code: number): Error;
+        };
+        throw new CoordinatorAnswer(refused, createErrorFromCode(refused.code));
+      }
+    });
     this.#open = true;
     this.#openedAt = Date.now();
   }
@@ -194,20 +285,62 @@ export class PartitionTransaction {
   }
 
   /** A request to the id's transaction coordinator, found again after it moved. */
-  async #coordinated<T>(what: string, request: (broker: RawBroker) => Promise<T>): Promise<T> {
+  async #coordinated<T>(
+    what: Exclude<CoordinatorRequest, 'FindCoordinator'>,
+    request: (broker: RawBroker) => Promise<T>,
+  ): Promise<T> {
     return this.#retrying(what, async () => {
-      this.#coordinator ??= await this.#cluster.findGroupCoordinator({
-        groupId: this.#options.transactionalId,
-        coordinatorType: TRANSACTION_COORDINATOR,
-      });
-      try {
-        return await request(this.#coordinator);
-      } catch (error) {
-        const type = protocolErrorType(error);
-        if (type === undefined || type.includes('COORDINATOR')) this.#coordinator = undefined;
-        throw error;
-      }
+      const coordinator =
+        this.#coordinator ?? (await this.#answered('FindCoordinator', () => this.#findCoordinator()));
+      this.#coordinator = coordinator;
+      return this.#answered(what, () => request(coordinator));
     });
+  }
+
+  /**
+   * The id's coordinator, asked of any broker. As TransactionManager's FindCoordinatorHandler, the
+   * lookup's own answer counts: kafkajs's Cluster.findGroupCoordinator asks the brokers in turn and
+   * swallows each answer, so TRANSACTIONAL_ID_AUTHORIZATION_FAILED (no DESCRIBE on the id) came
+   * back as "no coordinator found", retried for ever.
+   */
+  async #findCoordinator(): Promise<RawBroker> {
+    const nodeIds = (this.#cluster as RawCluster & NodeIds).getNodeIds();
+    const nodeId = nodeIds[Math.floor(Math.random() * nodeIds.length)];
+    if (nodeId === undefined) {
+      await this.#cluster.refreshMetadata();
+      throw Object.assign(new Error('no broker of the target known'), { retriable: true });
+    }
+    const broker = (await this.#cluster.findBroker({ nodeId: String(nodeId) })) as RawBroker &
+      CoordinatorLookup;
+    const { coordinator } = await broker.findGroupCoordinator({
+      groupId: this.#options.transactionalId,
+      coordinatorType: TRANSACTION_COORDINATOR,
+    });
+    return this.#cluster.findBroker({ nodeId: String(coordinator.nodeId) });
+  }
+
+  /**
+   * Runs a request of the coordinator and turns a failure into what follows from it
+   * (coordinator-errors.ts): a retriable error for #retrying, TransactionFencedError (the partition
+   * is restored) or TransactionRejectedError (it halts).
+   */
+  async #answered<T>(what: CoordinatorRequest, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      const answer = error instanceof CoordinatorAnswer ? error.answer : coordinatorErrorOf(error);
+      // Not an answer (the connection failed): found again, as TxnRequestHandler after a disconnect.
+      if (answer === undefined || answer.findCoordinator) this.#coordinator = undefined;
+      if (answer === undefined) throw error;
+      const cause = error instanceof CoordinatorAnswer ? error.cause : error;
+      if (answer.action === CoordinatorAction.RESTORE)
+        throw new TransactionFencedError(this.transactionalId, rootCause(cause));
+      if (answer.action === CoordinatorAction.HALT)
+        throw rejectedTransaction(what, answer, this.#options, cause);
+      // Kafka's verdict, also for codes kafkajs does not know (it marks those not retriable).
+      if ((error as { retriable?: unknown }).retriable === true) throw error;
+      throw Object.assign(new Error(`${what}: ${answer.name}`, { cause }), { retriable: true });
+    }
   }
 
   /**
@@ -223,12 +356,11 @@ export class PartitionTransaction {
         if (
           error instanceof WriteRejectedError ||
           error instanceof TargetTopicMissingError ||
-          error instanceof TransactionFencedError
+          error instanceof TransactionFencedError ||
+          error instanceof TransactionRejectedError
         )
           throw error;
         const type = protocolErrorType(error);
-        if (type !== undefined && FENCED.has(type))
-          throw new TransactionFencedError(this.transactionalId, rootCause(error));
         // The coordinator has aborted a transaction open this long: stop retrying into it.
         if (this.#open && Date.now() - this.#openedAt > this.#options.timeoutMs)
           throw new TransactionFencedError(this.transactionalId, error);

@@ -4,6 +4,7 @@ import {
   CommitNotAcknowledgedError,
   CorruptRecordBatchError,
   TargetTopicMissingError,
+  TransactionRejectedError,
   WriteRejectedError,
 } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -137,6 +138,11 @@ export interface FlowStats {
 }
 
 const laneOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** The target refused for good what a partition needs written: it halts (DESIGN.md invariant 6). */
+const refused = (error: unknown) =>
+  error instanceof WriteRejectedError ||
+  error instanceof TargetTopicMissingError ||
+  error instanceof TransactionRejectedError;
 const splitLane = (lane: string) => {
   const at = lane.lastIndexOf('\u0000');
   return { topic: lane.slice(0, at), partition: Number(lane.slice(at + 1)) };
@@ -559,6 +565,10 @@ export class Flow {
         return;
       } catch (error) {
         if (!current()) return; // restored anew meanwhile (a newer join or failure) or closing
+        // The coordinator refused the lane's transactional id for good (not authorized, ...):
+        // asking again gets the same answer. It stays paused and halted until a rebalance or a
+        // restart restores it again.
+        if (refused(error)) return this.#halt(lane, error);
         const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
         this.#metrics.error('target', errorCode(error));
         this.#logger.warn(
@@ -570,13 +580,26 @@ export class Flow {
     }
   }
 
-  /** Exactly-once: a transaction of the lane failed (fenced, aborted); it is restored and read again from its committed position. */
+  /**
+   * Exactly-once: a transaction of the lane failed. Fenced or aborted: it is restored and read again
+   * from its committed position. Refused for good (a record, the position record of its commit, or
+   * a request of its transaction): the partition halts, never restored into the same refusal.
+   */
   #laneFailed(lane: string, epoch: number, error: unknown): void {
-    // A refused record halts the partition (the queue's worker rejected with it): no restore.
-    if (error instanceof WriteRejectedError || error instanceof TargetTopicMissingError) return;
     const state = this.#lanes.get(lane);
     if (state === undefined || state.epoch !== epoch || this.#queue.isHalted(lane)) return;
     if (this.#state === FlowState.STOPPED) return;
+    if (refused(error)) {
+      if (this.stats.halted.has(lane)) return;
+      // A refused record also fails the queue's worker; a refused commit (the position record,
+      // EndTxn) only rejects `committed`, and nothing else would halt the lane: it looked stuck.
+      // A new epoch that is never made ready drops what is queued or being written for the lane and
+      // refuses what the reader fetched before the pause, until a rebalance restores it.
+      this.#lanes.set(lane, { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined });
+      this.#queue.dropLane(lane);
+      this.#halt(lane, error);
+      return;
+    }
     const { topic, partition } = splitLane(lane);
     this.#logger.warn(
       { topic, partition, err: error },
@@ -746,7 +769,9 @@ export class Flow {
         ? 'partition halted: the target topic was deleted; nothing past it will be committed'
         : error instanceof CorruptRecordBatchError
           ? 'partition halted: a fetched record batch is corrupt; nothing past it will be committed'
-          : 'partition halted: the target refused a record; nothing past it will be committed',
+          : error instanceof TransactionRejectedError
+            ? 'partition halted: the target refused its transaction; nothing past it will be committed'
+            : 'partition halted: the target refused a record; nothing past it will be committed',
     );
   }
 }

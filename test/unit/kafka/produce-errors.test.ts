@@ -172,8 +172,16 @@ test('the answer is found in the errors kafkajs throws, wrapped or not', () => {
   // No answer: a connection error or a timeout is retried by the writers without a classification.
   assert.equal(produceErrorOf(new KafkaJSConnectionError('closed')), undefined);
   assert.equal(produceErrorOf(new Error('no leader')), undefined);
-  // A code kafkajs does not know reaches us as its own placeholder: not retriable, as in Kafka.
-  const unknown = produceErrorOf(createErrorFromCode(128));
-  assert.equal(unknown?.name, 'KAFKAJS_UNKNOWN_ERROR_CODE');
-  assert.equal(unknown?.action, HALT);
+  // A code kafkajs does not know (its table ends at 88) reaches us as its placeholder, code -99,
+  // with the real code only in the message: it is read from there, so PRODUCER_FENCED (90) and
+  // TRANSACTION_ABORTABLE (120) abort a transaction instead of halting as an unknown error.
+  assert.equal(createErrorFromCode(90)['code' as keyof Error], -99, "kafkajs's placeholder");
+  assert.equal(produceErrorOf(createErrorFromCode(90), { transactional: true })?.name, 'PRODUCER_FENCED');
+  assert.equal(produceErrorOf(createErrorFromCode(90), { transactional: true })?.action, ABORT);
+  assert.equal(produceErrorOf(createErrorFromCode(120), { transactional: true })?.action, ABORT);
+  assert.equal(produceErrorOf(createErrorFromCode(100))?.action, RETRY, 'UNKNOWN_TOPIC_ID is retriable');
+  const unknown = produceErrorOf(createErrorFromCode(9999));
+  assert.equal(unknown?.code, 9999);
+  assert.equal(unknown?.name, 'ERROR_CODE_9999');
+  assert.equal(unknown?.action, HALT, 'not retriable, as in Kafka');
 });

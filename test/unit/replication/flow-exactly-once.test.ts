@@ -17,7 +17,7 @@ import {
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
-import { WriteRejectedError } from '../../../src/errors.ts';
+import { TransactionRejectedError, WriteRejectedError } from '../../../src/errors.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 
 const TOPIC = 'orders';
@@ -61,10 +61,16 @@ class Target implements TransactionalTarget {
   readonly released: number[] = [];
   readonly open = new Map<number, Txn>();
   flushed = 0;
+  /** What acquire rejects with, per partition (a coordinator refusal). */
+  readonly refuseAcquire = new Map<number, unknown>();
+  /** What write rejects with, per partition (the write itself refused). */
+  readonly refuseWrite = new Map<number, unknown>();
 
   async acquire(topic: string, partition: number): Promise<number | undefined> {
     this.acquired.push(partition);
     this.open.delete(partition);
+    const refused = this.refuseAcquire.get(partition);
+    if (refused !== undefined) throw refused;
     return this.positions.get(partition);
   }
   release(topic: string, partition: number): void {
@@ -75,6 +81,12 @@ class Target implements TransactionalTarget {
     for (const partition of [...this.open.keys()]) this.commit(partition);
   }
   async write(topic: string, partition: number, chunk: RecordChunk, source: SourcePosition) {
+    const refused = this.refuseWrite.get(partition);
+    if (refused !== undefined) {
+      // As the transactional writer: the open transaction is aborted with the refusal, then the write rejects.
+      if (this.open.has(partition)) this.fail(partition, refused);
+      throw refused;
+    }
     const records = decodeChunk(chunk);
     let txn = this.open.get(partition);
     if (txn === undefined) {
@@ -111,6 +123,7 @@ const catalog: TopicCatalog = {
 } as unknown as TopicCatalog;
 
 function setup(t: TestContext) {
+  const logs: Array<Record<string, unknown>> = [];
   const source = new Source();
   const target = new Target();
   const metrics = new Metrics();
@@ -140,11 +153,14 @@ function setup(t: TestContext) {
     source,
     target,
     catalogs: { source: catalog, target: catalog },
-    logger: createLogger({ level: 'fatal', destination: { write: () => {} } }),
+    logger: createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    }),
     metrics: metrics.flow(config.name),
   });
   t.after(() => flow.close(1000));
-  return { flow, source, target, registry: metrics.registry };
+  return { flow, source, target, logs, registry: metrics.registry };
 }
 
 const record = (offset: number): SourceRecord => ({
@@ -287,4 +303,151 @@ test('exactly-once: a transaction aborted because the target refused a record do
   assert.equal(source.calls.filter((c) => c.startsWith('seek')).length, 0);
   await flow.commit();
   assert.deepEqual(source.commits, [], 'nothing past the refused record is committed');
+});
+
+/** The partition's halt, as operators see it: /status's list (and kafka_mirror_halted_partitions) and one error line. */
+function assertHalted(
+  flow: Flow,
+  logs: ReadonlyArray<Record<string, unknown>>,
+  partition: number,
+  code: string,
+  message: RegExp,
+): Record<string, unknown> {
+  assert.deepEqual(
+    flow.haltedPartitions().map((h) => h.partition),
+    [partition],
+  );
+  const lines = logs.filter((l) => String(l['msg']).startsWith('partition halted'));
+  assert.equal(lines.length, 1, `one halt line: ${JSON.stringify(lines)}`);
+  const line = lines[0] as Record<string, unknown>;
+  assert.match(String(line['msg']), message);
+  assert.equal(line['level'], 50, 'logged at error');
+  assert.equal(line['partition'], partition);
+  assert.equal((line['err'] as Record<string, unknown>)['code'], code);
+  return line;
+}
+
+test('exactly-once: a refused position record (the transaction commit rejects with KM_WRITE_REJECTED) halts the partition instead of leaving it stuck', async (t) => {
+  const { flow, source, target, logs } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  // Only `committed` rejects: the records were sent, the position record of the commit was refused.
+  const refusal = new WriteRejectedError(
+    'kafka-mirror.positions.g',
+    3,
+    'MESSAGE_TOO_LARGE',
+    undefined,
+    'raise max.message.bytes',
+  );
+  target.fail(0, refusal);
+  for (let i = 0; i < 20; i++) await settle();
+  const line = assertHalted(flow, logs, 0, 'KM_WRITE_REJECTED', /the target refused a record/);
+  assert.equal((line['err'] as Record<string, unknown>)['remedy'], 'raise max.message.bytes');
+  assert.ok(source.calls.includes('pause 0'), 'fetching stops');
+  assert.deepEqual(target.acquired, [0], 'not restored into the same refusal');
+  // Batches fetched before the pause took effect are not written into the refused lane.
+  assert.equal(await flow.onBatch(batch(0, 10, 19), keepAlive), false);
+  await settle();
+  assert.equal(target.open.size, 0, 'nothing written after the halt');
+  await flow.commit();
+  assert.deepEqual(source.commits, [], 'nothing past the refusal is committed');
+});
+
+test('exactly-once: a partition whose takeover the coordinator refuses (KM_TRANSACTION_REJECTED) halts at once instead of retrying for ever', async (t) => {
+  const { flow, source, target, logs } = setup(t);
+  target.refuseAcquire.set(
+    1,
+    new TransactionRejectedError(
+      'g/orders/1',
+      'InitProducerId',
+      'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+      undefined,
+      'grant WRITE and DESCRIBE on TransactionalId prefixed g/',
+    ),
+  );
+  flow.onAssignment([
+    { topic: TOPIC, partition: 0 },
+    { topic: TOPIC, partition: 1 },
+  ]);
+  await restored(source, 1);
+  for (let i = 0; i < 20; i++) await settle();
+  const line = assertHalted(flow, logs, 1, 'KM_TRANSACTION_REJECTED', /transaction/);
+  assert.match(String((line['err'] as Record<string, unknown>)['remedy']), /TransactionalId/);
+  assert.equal(
+    logs.filter((l) => l['msg'] === 'cannot restore partition from the target; retrying').length,
+    0,
+    'not retried',
+  );
+  assert.deepEqual(target.acquired.sort(), [0, 1], 'asked once');
+  assert.deepEqual(
+    source.calls.filter((c) => c.startsWith('resume')),
+    ['resume 0'],
+    'the refused partition stays paused; the other one flows',
+  );
+  // A rebalance tries it again, like any halted partition.
+  target.refuseAcquire.delete(1);
+  flow.onAssignment([{ topic: TOPIC, partition: 1 }]);
+  for (let i = 0; i < 100 && !source.calls.includes('resume 1'); i++) await settle();
+  assert.ok(source.calls.includes('resume 1'), source.calls.join(', '));
+  assert.deepEqual(flow.haltedPartitions(), []);
+});
+
+test('exactly-once: a commit the coordinator refuses (EndTxn answered KM_TRANSACTION_REJECTED) halts the partition', async (t) => {
+  const { flow, source, target, logs } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  target.fail(
+    0,
+    new TransactionRejectedError(
+      'g/orders/0',
+      'EndTxn',
+      'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+      undefined,
+      'grant',
+    ),
+  );
+  for (let i = 0; i < 20; i++) await settle();
+  assertHalted(flow, logs, 0, 'KM_TRANSACTION_REJECTED', /transaction/);
+  assert.deepEqual(target.acquired, [0], 'not restored');
+  await flow.commit();
+  assert.deepEqual(source.commits, []);
+});
+
+test('exactly-once: a write the coordinator refuses (AddPartitionsToTxn answered KM_TRANSACTION_REJECTED) halts the partition once', async (t) => {
+  const { flow, source, target, logs } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  target.refuseWrite.set(
+    0,
+    new TransactionRejectedError(
+      'g/orders/0',
+      'AddPartitionsToTxn',
+      'TOPIC_AUTHORIZATION_FAILED',
+      undefined,
+      'grant WRITE on kafka-mirror.positions.g',
+    ),
+  );
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  for (let i = 0; i < 20; i++) await settle();
+  assertHalted(flow, logs, 0, 'KM_TRANSACTION_REJECTED', /transaction/);
+  assert.deepEqual(target.acquired, [0], 'not restored');
+});
+
+test('exactly-once: a record refused after others of its transaction were sent (both the write and `committed` reject) halts the partition once', async (t) => {
+  const { flow, source, target, logs } = setup(t);
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await settle();
+  target.refuseWrite.set(0, new WriteRejectedError(TOPIC, 0, 'INVALID_TIMESTAMP', undefined, 'raise it'));
+  await flow.onBatch(batch(0, 10, 19), keepAlive);
+  for (let i = 0; i < 20; i++) await settle();
+  assertHalted(flow, logs, 0, 'KM_WRITE_REJECTED', /the target refused a record/);
+  assert.deepEqual(target.acquired, [0], 'not restored');
+  await flow.commit();
+  assert.deepEqual(source.commits, []);
 });
