@@ -128,7 +128,7 @@ const topLevel = {
   },
   consumer: {
     maxBytes: {
-      doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record and 144 per header for the objects that hold them). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch; soft: a broker always returns at least one record batch per partition.',
+      doc: 'Memory one fetch from the source may bring in, decoded (payload plus 512 bytes per record and 144 per header for the objects that hold them). The daemon asks the broker for this divided by how much the data expands when decoded (compression, object overhead), measured on every batch, and decompresses at most this much of the compressed batches of a fetch (and one batch more), leaving the rest to the next fetch; soft: a broker always returns at least one record batch, and one is always decoded.',
       format: 'positive-size',
       default: '8MiB',
     },

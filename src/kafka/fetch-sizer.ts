@@ -5,7 +5,10 @@
 // A 4 MiB fetch of records that compress 10:1 decoded to about 40 MiB of payload and several
 // times that in objects, whatever the queue budget said. The sizer watches how much memory each
 // fetched partition batch takes per wire byte and asks for fewer wire bytes accordingly, so that
-// `consumer.maxBytes` and `consumer.maxBytesPerPartition` bound the memory of one fetch.
+// `consumer.maxBytes` and `consumer.maxBytesPerPartition` bound the memory of one fetch. The
+// estimate comes from batches already decoded and a limit never goes below 32 KiB or one batch,
+// so the decoding of each fetch is bounded as well: its compressed batches decompress into at most
+// `consumer.maxBytes` and one batch (decode-budget.ts).
 
 export interface FetchLimits {
   /** Wire bytes of one fetch response (Kafka's fetch.max.bytes). */
@@ -51,13 +54,17 @@ export class FetchSizer {
     this.#ratio = sample > this.#ratio ? sample : this.#ratio + (sample - this.#ratio) * DECAY;
   }
 
-  /** The wire limits to ask the broker for: the memory budget divided by the expansion. */
-  limits(): FetchLimits {
+  /**
+   * The wire limits to ask the broker for (the memory budget divided by the expansion), and the
+   * bytes the fetch's compressed batches may decompress into (the memory budget).
+   */
+  limits(): FetchLimits & { readonly decodedBytes: number } {
     const scale = (budget: number) =>
       Math.min(budget, Math.max(MIN_FETCH_BYTES, Math.floor(budget / this.#ratio)));
     return {
       maxBytes: scale(this.#budget.maxBytes),
       maxBytesPerPartition: scale(this.#budget.maxBytesPerPartition),
+      decodedBytes: this.#budget.maxBytes,
     };
   }
 }

@@ -10,8 +10,9 @@
 //    kafkajs/src/protocol/recordBatch/record/v0/). The replacements go into Node's module cache
 //    before kafkajs's record-batch modules capture them.
 // 2. Codecs. kafkajs only ships gzip; a replicator must read whatever the source topics use.
-//    snappy: kafkajs-snappy (pure JS); lz4: lz4-napi (N-API, prebuilt) to compress and our own
-//    decoder (lz4.ts) to decompress, Kafka's LZ4 frame format; zstd: Node 24's built-in zlib.
+//    snappy: kafkajs-snappy (pure JS) to compress and snappy.ts to decompress; lz4: our own
+//    compressor and decoder (lz4.ts), Kafka's LZ4 frame format; zstd: Node 24's built-in zlib.
+//    Decompression stays within each fetch's decode budget (decode-budget.ts).
 // 3. Speed (issue 8 profiles). kafkajs groups a send's messages by partition with an array spread
 //    per message, quadratic in the messages of one partition (a 1,000-record produce copied half a
 //    million array slots), computes each batch's CRC-32C in JavaScript a byte at a time (5 ms
@@ -30,10 +31,13 @@ import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
 import { CorruptRecordBatchError, ResponseFramingError } from '../errors.ts';
 import { abortedBatches } from './aborted-transactions.ts';
-import { decompressFrame } from './lz4.ts';
+import { decodeBudget, decodedBatches, withDecodeBudget } from './decode-budget.ts';
+import { FetchOrder } from './fetch-order.ts';
+import { compressFrame, decompressFrame } from './lz4.ts';
 import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
 import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from './record-batches.ts';
 import { ResponseReader } from './response-reader.ts';
+import { decompressSnappy } from './snappy.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -225,6 +229,8 @@ const decodeMessages = require(decodeMessagesFile) as (decoder: Decoder) => Prom
 replaceModule(decodeMessagesFile, async (decoder: Decoder) => {
   const start = decoder.offset;
   const { end, ...set } = recordSetOf(decoder.buffer, start);
+  const budget = decodeBudget();
+  const refused = budget?.refused ?? 0;
   let records: unknown[];
   if (set.invalid === undefined) records = await decodeMessages(decoder);
   else {
@@ -236,9 +242,24 @@ replaceModule(decodeMessagesFile, async (decoder: Decoder) => {
     records = await decodeMessages(new KafkaDecoder(Buffer.concat([size, valid])));
     decoder.offset = end;
   }
-  fetchedSets.set(records, set);
+  fetchedSets.set(records, budget !== undefined && budget.refused > refused ? cutShort(set, records) : set);
   return records;
 });
+
+/** The record set of a partition the decode budget cut short: the batches whose records were decoded (decode-budget.ts). */
+function cutShort(set: FetchedRecordSet, records: unknown[]): FetchedRecordSet {
+  const last = (records.at(-1) as { offset?: string } | undefined)?.offset;
+  const batches = decodedBatches(set.batches, last === undefined ? undefined : BigInt(last));
+  const lastBatch = batches.at(-1);
+  return {
+    wireBytes: batches.reduce((n, b) => n + b.size, 0),
+    nextOffset: lastBatch === undefined ? undefined : Number(lastBatch.lastOffset) + 1,
+    codec: batches.find((b) => !b.control)?.codec,
+    batches,
+    // An invalid batch lies past the cut: the fetch that gets there finds it.
+    invalid: undefined,
+  };
+}
 
 /** The record set a fetched partition's decoded records came from (the array kafkajs decoded them into). */
 export function fetchedRecordSet(records: object): FetchedRecordSet | undefined {
@@ -346,23 +367,63 @@ class Batch extends KafkaBatch {
     if (aborted.length > 0) abortedOf.set(this, aborted.filter(atOrAfter));
   }
 
+  /**
+   * For an eachBatch runner, not empty either while its record set ends past the fetched offset
+   * with nothing to return (transaction markers, aborted records, batches emptied by compaction):
+   * kafkajs's runner hands only non-empty batches to eachBatch, so the reader could not move past
+   * them. As Kafka's CompletedFetch.nextFetchedRecord and FetchCollector.fetchRecords, whose
+   * position passes every fetched batch, also when nothing is returned. An eachMessage runner
+   * keeps kafkajs's own path for them (it resolves lastOffset without handing anything on).
+   */
   override isEmpty(): boolean {
-    return super.isEmpty() && this.#invalid() === undefined;
+    return (
+      super.isEmpty() &&
+      this.#invalid() === undefined &&
+      !(toEachBatch.has(this) && this.#end() !== undefined)
+    );
   }
 
+  /** The offset before where the record set ends (its last complete batch, emptied ones included), or before a corrupt batch. */
   override lastOffset(): string {
     const invalid = this.#invalid();
-    if (invalid === undefined) return super.lastOffset();
+    if (invalid === undefined) {
+      const end = this.#end();
+      return end === undefined ? super.lastOffset() : String(end - 1);
+    }
     const fetched = BigInt(this.fetchedOffset);
     return String((invalid.baseOffset > fetched ? invalid.baseOffset : fetched) - 1n);
   }
 
   #invalid(): InvalidBatch | undefined {
+    return this.#set()?.invalid;
+  }
+
+  /** Where the record set ends when that is past the fetched offset. */
+  #end(): number | undefined {
+    const next = this.#set()?.nextOffset;
+    return next !== undefined && next > Number(this.fetchedOffset) ? next : undefined;
+  }
+
+  #set(): FetchedRecordSet | undefined {
     const raw = (this as unknown as { rawMessages?: object }).rawMessages;
-    return raw === undefined ? undefined : fetchedSets.get(raw)?.invalid;
+    return raw === undefined ? undefined : fetchedSets.get(raw);
   }
 }
 replaceModule(batchFile, Batch);
+
+/** Batches handed to a runner with eachBatch (Batch.isEmpty). */
+const toEachBatch = new WeakSet<object>();
+const Runner = require(kafkajsFile('consumer/runner.js')) as {
+  prototype: {
+    eachBatch?: unknown;
+    handleBatch(this: { eachBatch?: unknown }, batch: object): Promise<void>;
+  };
+};
+const handleBatch = Runner.prototype.handleBatch;
+Runner.prototype.handleBatch = function (batch) {
+  if (this.eachBatch !== undefined) toEachBatch.add(batch);
+  return handleBatch.call(this, batch);
+};
 
 /** The records of aborted transactions a fetched batch skipped (at or after its fetched offset), in offset order. */
 export function abortedRecordsOf(batch: KafkaJs.Batch): readonly unknown[] {
@@ -384,11 +445,23 @@ replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
 export interface GroupFetchLimits {
   readonly maxBytes: number;
   readonly maxBytesPerPartition: number;
+  /** Bytes the compressed batches of one fetch may decompress into (decode-budget.ts); unset: no bound. */
+  readonly decodedBytes?: number;
 }
 const groupFetchLimits = new Map<string, GroupFetchLimits>();
 const CONFIGURED = Symbol('configured fetch limits');
 type LimitedGroup = { groupId: string; [CONFIGURED]?: { maxBytes?: number; maxBytesPerPartition?: number } };
-const ConsumerGroup = require(kafkajsFile('consumer/consumerGroup.js')) as { prototype: object };
+const ConsumerGroup = require(kafkajsFile('consumer/consumerGroup.js')) as {
+  prototype: { fetch(this: LimitedGroup, nodeId: number): Promise<unknown[]> };
+};
+const groupFetch = ConsumerGroup.prototype.fetch;
+// Each fetch of a group decodes within the group's decode budget.
+ConsumerGroup.prototype.fetch = function fetch(this: LimitedGroup, nodeId: number) {
+  const bytes = groupFetchLimits.get(this.groupId)?.decodedBytes;
+  return bytes === undefined
+    ? groupFetch.call(this, nodeId)
+    : withDecodeBudget(bytes, () => groupFetch.call(this, nodeId));
+};
 // kafkajs reads these two fields at every fetch; they now answer the group's current limits.
 for (const field of ['maxBytes', 'maxBytesPerPartition'] as const) {
   Object.defineProperty(ConsumerGroup.prototype, field, {
@@ -406,6 +479,56 @@ export function setGroupFetchLimits(groupId: string, limits: GroupFetchLimits | 
   if (limits === undefined) groupFetchLimits.delete(groupId);
   else groupFetchLimits.set(groupId, limits);
 }
+
+// The order of a fetch's partitions (fetch-order.ts): kafkajs's Broker.fetch shuffles them at
+// random before it encodes the request; with the shuffle told to keep the order while Broker.fetch
+// starts, the request asks for them in the broker's FetchOrder, and the partitions a response
+// served go to the end of it.
+const shuffleFile = kafkajsFile('utils/shuffle.js');
+const brokerFile = kafkajsFile('broker/index.js');
+if (require.cache[brokerFile] !== undefined)
+  throw new Error('kafkajs loaded its broker before the fetch order patch');
+const shuffle = require(shuffleFile) as <T>(array: T[]) => T[];
+let keepOrder = false;
+replaceModule(shuffleFile, <T>(array: T[]) => (keepOrder ? array : shuffle(array)));
+interface FetchedPartition {
+  partition: number;
+  messages: object;
+}
+interface BrokerFetch {
+  fetch(request: {
+    topics: ReadonlyArray<{ topic: string; partitions: ReadonlyArray<{ partition: number }> }>;
+  }): Promise<{ responses: Array<{ topicName: string; partitions: FetchedPartition[] }> }>;
+}
+const Broker = require(brokerFile) as { prototype: BrokerFetch };
+const brokerFetch = Broker.prototype.fetch;
+const fetchOrders = new WeakMap<object, FetchOrder>();
+Broker.prototype.fetch = function fetch(this: BrokerFetch, request) {
+  let order = fetchOrders.get(this);
+  if (order === undefined) fetchOrders.set(this, (order = new FetchOrder()));
+  const topics = order.arrange(request.topics);
+  let response: ReturnType<BrokerFetch['fetch']>;
+  // Broker.fetch shuffles before its first await: the flag covers exactly that call.
+  keepOrder = true;
+  try {
+    response = brokerFetch.call(this, { ...request, topics });
+  } finally {
+    keepOrder = false;
+  }
+  return response.then((fetched) => {
+    // Served: bytes of the partition were decoded (Kafka's CompletedFetch.drain: bytesRead > 0).
+    // A partition the decode budget cut before its first batch got nothing and keeps its place.
+    const served: Array<{ topic: string; partition: number }> = [];
+    for (const { topicName, partitions } of fetched.responses)
+      for (const p of partitions) {
+        const set = fetchedSets.get(p.messages);
+        if ((set?.wireBytes ?? (p.messages as unknown[]).length) > 0)
+          served.push({ topic: topicName, partition: p.partition });
+      }
+    order.served(served);
+    return fetched;
+  });
+};
 
 const READER = Symbol('response reader of the socket');
 interface ConnectionState {
@@ -551,19 +674,43 @@ const defaultSocketFactory = require(kafkajsFile('network/socketFactory.js')) as
 
 const zstdCompress = promisify(zlib.zstdCompress);
 const zstdDecompress = promisify(zlib.zstdDecompress);
-const lz4 = require('lz4-napi') as { compressFrame(data: Uint8Array): Promise<Buffer> };
-const snappy = require('kafkajs-snappy') as () => unknown;
+const snappy = require('kafkajs-snappy') as () => { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
 const { CompressionCodecs, CompressionTypes } = kafkajs;
-type Codec = ReturnType<(typeof CompressionCodecs)[KafkaJs.CompressionTypes.GZIP]>;
-CompressionCodecs[CompressionTypes.Snappy] = snappy as () => Codec;
+const { KafkaJSPartialMessageError } = require(kafkajsFile('errors.js')) as {
+  KafkaJSPartialMessageError: new (message: string) => Error;
+};
+/**
+ * A codec's decompression within the decode budget of the fetch it runs in (decode-budget.ts): a
+ * batch refused is left for the next fetch the way kafkajs leaves a batch the size limit cut.
+ */
+const budgeted =
+  (decompress: (buffer: Buffer) => Buffer | Promise<Buffer>) =>
+  async (buffer: Buffer): Promise<Buffer> => {
+    const budget = decodeBudget();
+    if (budget !== undefined && !budget.admit())
+      throw new KafkaJSPartialMessageError('the decode budget of this fetch is spent');
+    const decoded = await decompress(buffer);
+    budget?.charge(decoded);
+    return decoded;
+  };
+const gzip = CompressionCodecs[CompressionTypes.GZIP]();
+CompressionCodecs[CompressionTypes.GZIP] = () => ({
+  ...gzip,
+  decompress: budgeted((b) => gzip.decompress(b)),
+});
+CompressionCodecs[CompressionTypes.Snappy] = () => ({
+  compress: snappy().compress,
+  // Into one buffer (snappy.ts): kafkajs-snappy copied a batch's output once per block.
+  decompress: budgeted(decompressSnappy),
+});
+// Both ways in JavaScript (lz4.ts explains why): every buffer stays visible to the garbage collector.
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
-  compress: (encoder: { buffer: Buffer }) => lz4.compressFrame(encoder.buffer),
-  // Decoded in JavaScript (lz4.ts explains why): the buffers stay visible to the garbage collector.
-  decompress: async (buffer: Buffer) => decompressFrame(buffer),
+  compress: async (encoder: { buffer: Buffer }) => compressFrame(encoder.buffer),
+  decompress: budgeted(decompressFrame),
 });
 CompressionCodecs[CompressionTypes.ZSTD] = () => ({
   compress: (encoder: { buffer: Buffer }) => zstdCompress(encoder.buffer),
-  decompress: (buffer: Buffer) => zstdDecompress(buffer),
+  decompress: budgeted(zstdDecompress),
 });
 
 /** The ordered headers of a consumed record (the patched decoder's list). */

@@ -1,6 +1,8 @@
 // Invariant 4: memory is bounded by the queue budget plus a constant, whatever the backlog or the
 // target's speed. A 1,000,000-record backlog (about 230 MB of record data) is replicated to a
 // target slowed by a Toxiproxy bandwidth limit; the daemon's RSS is sampled while the queue is full.
+// And whatever the source's codec (issue 19, defect 10): a backlog of large records is copied from
+// a topic of each codec with the production heap flags and the default queue.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -9,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { useCluster } from '../support/kafka/index.ts';
 import { client, createTopic } from '../support/kafka-client.ts';
+import { mulberry32 } from '../support/random.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
 
 const MiB = 2 ** 20;
@@ -121,3 +124,125 @@ test('memory while a 1,000,000-record backlog meets a slow target', { timeout: 6
     );
   });
 });
+
+/** The default queue budget (queue.maxBytes), which the production heap flags are sized for. */
+const DEFAULT_QUEUE_BYTES = 64 * MiB;
+/** The aim of issue 19 for every source codec: peak RSS within the queue budget plus 150 MiB. */
+const CODEC_MARGIN = 150 * MiB;
+const BACKLOG_RECORDS = 20_000;
+const PARTITIONS = 6;
+/** Record bytes the test's producer puts in one batch (the broker recompresses each batch whole). */
+const BATCH_BYTES = 512 * 1024;
+
+/**
+ * Values of 0 B to 64 KiB, most of them small (64 KiB x u^4: 13 KiB on average, 20,000 of them
+ * about 260 MB), each a piece of a log of JSON lines from 64 templates, such as topics of
+ * application logs carry: lz4 compresses it about 13:1, zstd 26:1, gzip 31:1, so a fetch decodes
+ * to many times its wire size.
+ */
+function backlogValues(seed: number): Buffer[] {
+  const random = mulberry32(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const words = Array.from({ length: 512 }, () =>
+    String.fromCharCode(
+      ...Array.from({ length: 3 + Math.floor(random() * 8) }, () => 97 + Math.floor(random() * 26)),
+    ),
+  );
+  const lines = Array.from(
+    { length: 64 },
+    () =>
+      `{"level":"${pick(['debug', 'info', 'warn', 'error'])}","service":"orders","user":"user-${Math.floor(random() * 10_000)}","message":"${Array.from({ length: 3 + Math.floor(random() * 10) }, () => pick(words)).join(' ')}"}\n`,
+  );
+  const log: string[] = [];
+  for (let length = 0; length < 4 * MiB; length += (log.at(-1) as string).length) log.push(pick(lines));
+  const pool = Buffer.from(log.join(''), 'latin1');
+  return Array.from({ length: BACKLOG_RECORDS }, () => {
+    const size = Math.floor(64 * 1024 * random() ** 4);
+    const start = Math.floor(random() * (pool.length - size));
+    return pool.subarray(start, start + size);
+  });
+}
+
+test(
+  'memory while a backlog of 0 B - 64 KiB records is copied from a topic of each codec, production heap flags',
+  { timeout: 1_800_000 },
+  async (t) => {
+    const [source, target] = await Promise.all([
+      useCluster(t, { name: 'source' }),
+      useCluster(t, { name: 'target' }),
+    ]);
+    const src = client(source.bootstrapServers);
+    const dst = client(target.bootstrapServers);
+    const values = backlogValues(19);
+    const peaks: Record<string, number> = {};
+    for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
+      const topic = `codec-${codec}-${randomUUID().slice(0, 6)}`;
+      // The broker compresses every batch the producer sends with the topic's codec.
+      await createTopic(src, topic, {
+        partitions: PARTITIONS,
+        config: { 'compression.type': codec === 'none' ? 'uncompressed' : codec },
+      });
+      const producer = src.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await producer.connect();
+      let messages: Array<{ partition: number; key: string; value: Buffer }> = [];
+      const bytes = new Array<number>(PARTITIONS).fill(0);
+      const flush = async () => {
+        if (messages.length > 0) await producer.send({ topic, acks: -1, messages });
+        messages = [];
+        bytes.fill(0);
+      };
+      for (let i = 0; i < BACKLOG_RECORDS; i++) {
+        const value = values[i] as Buffer;
+        const partition = i % PARTITIONS;
+        if ((bytes[partition] as number) + value.length > BATCH_BYTES) await flush();
+        messages.push({ partition, key: String(i), value });
+        bytes[partition] = (bytes[partition] as number) + value.length;
+      }
+      await flush();
+      await producer.disconnect();
+      assert.equal(await endOffsetTotal(src, topic), BACKLOG_RECORDS);
+
+      // The production flags and environment (startDaemon's defaults), the default queue and fetch sizes.
+      const daemon = await startDaemon(
+        t,
+        flowConfig(source, target, { name: topic, topics: { include: [topic] } }),
+      );
+      const pid = daemon.child.pid ?? 0;
+      await daemon.waitForLog((l) => l['msg'] === 'flow running');
+      const started = Date.now();
+      let peak = 0;
+      let copiedAt: number | undefined;
+      // Sampled until everything is on the target and 5 s beyond (what is released late shows too).
+      for (let checked = 0, until = Date.now() + 600_000; Date.now() < until;) {
+        await sleep(100);
+        peak = Math.max(peak, rssBytes(pid));
+        if (copiedAt === undefined && Date.now() - checked >= 1000) {
+          checked = Date.now();
+          const copied = await endOffsetTotal(dst, topic).catch(() => 0);
+          if (copied >= BACKLOG_RECORDS) {
+            copiedAt = Date.now();
+            until = copiedAt + 5000;
+          }
+        }
+      }
+      const settled = rssBytes(pid);
+      await daemon.stop('SIGKILL');
+      assert.ok(copiedAt !== undefined, `${codec}: the backlog was not copied within 10 minutes`);
+      peaks[codec] = peak;
+      t.diagnostic(
+        `${codec}: peak RSS ${(peak / MiB).toFixed(0)} MiB, ${(settled / MiB).toFixed(0)} MiB 5 s after; copied in ${((copiedAt - started) / 1000).toFixed(1)} s`,
+      );
+    }
+    // Measured figures per codec and what moved them: docs/operations.md, Memory.
+    for (const [codec, peak] of Object.entries(peaks)) {
+      assert.ok(
+        peak <= DEFAULT_QUEUE_BYTES + CODEC_MARGIN,
+        `${codec}: peak RSS ${(peak / MiB).toFixed(0)} MiB exceeds the queue budget ${DEFAULT_QUEUE_BYTES / MiB} MiB + ${CODEC_MARGIN / MiB} MiB`,
+      );
+    }
+  },
+);

@@ -9,6 +9,7 @@ test('before any batch, fetches assume uncompressed records of about 1 KiB (1.5 
   assert.deepEqual(new FetchSizer(budget).limits(), {
     maxBytes: Math.floor((4 * MiB) / 1.5),
     maxBytesPerPartition: Math.floor(MiB / 1.5),
+    decodedBytes: 4 * MiB,
   });
 });
 
@@ -48,5 +49,15 @@ test('tiny batches do not move the estimate, and the limits never go below the f
   sizer.observe(100, 1_000_000);
   assert.equal(sizer.ratio, 1.5);
   sizer.observe(10_000, 100 * 1_000_000);
-  assert.deepEqual(sizer.limits(), { maxBytes: MIN_FETCH_BYTES, maxBytesPerPartition: MIN_FETCH_BYTES });
+  assert.deepEqual(sizer.limits(), {
+    maxBytes: MIN_FETCH_BYTES,
+    maxBytesPerPartition: MIN_FETCH_BYTES,
+    decodedBytes: 4 * MiB,
+  });
+});
+
+test('what the compressed batches of one fetch may decompress into is the memory budget, whatever the estimate', () => {
+  const sizer = new FetchSizer(budget);
+  sizer.observe(10_000, 100 * 1_000_000);
+  assert.equal(sizer.limits().decodedBytes, budget.maxBytes);
 });
