@@ -1,8 +1,8 @@
 import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { payloadBytes, queueCharge, type SourceBatch, type SourceRecord } from '../replication/records.ts';
-import type { SourceOffset } from '../replication/flow.ts';
+import { payloadBytes, queueCharge, type SourceRecord } from '../replication/records.ts';
+import type { FetchedBatch, SourceOffset } from '../replication/flow.ts';
 import { FetchSizer } from './fetch-sizer.ts';
 import type { CorruptRecordBatchError } from '../errors.ts';
 import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
@@ -17,12 +17,13 @@ export interface TopicPartition {
 
 export interface BatchHandler {
   /**
-   * One fetched batch of one partition, in order. Resolves once the batch is accepted (queued);
+   * One fetched batch of one partition, in order, also one without records that only moves the
+   * position (`nextOffset`). Resolves once the batch is accepted (queued);
    * `keepAlive` heartbeats the group and is called while the handler waits for queue space.
    * False: the batch was dropped and the fetch position must not move past it (a rejoin or a
    * restore seeks elsewhere; a later resolve would undo that seek).
    */
-  onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<boolean>;
+  onBatch(batch: FetchedBatch, keepAlive: () => Promise<void>): Promise<boolean>;
   /** After every group (re)join: the partitions this instance now owns. */
   onAssignment(assigned: readonly TopicPartition[]): void;
   /** A rebalance started: the last chance to commit for partitions that may move away. */
@@ -125,21 +126,30 @@ export class SourceReader {
         // Handed on even when empty; its records before the bad batch are still copied (issue 19).
         const corrupt = corruptBatchOf(batch);
         if (corrupt !== undefined) this.#handler.onCorruptBatch(corrupt);
-        if (batch.messages.length === 0) return;
+        const fetched = fetchedSet(batch);
+        // Where the fetch ends: past its last complete record batch (before a corrupt one), also
+        // when that batch is a transaction marker, aborted or emptied by compaction. The patched
+        // Batch (kafkajs.ts) hands such a fetch on even without records, so that the flow commits
+        // past it and kafkajs fetches past it, as Kafka's consumer moves its position past every
+        // fetched batch (CompletedFetch.nextFetchedRecord, FetchCollector.fetchRecords).
+        const end = fetched?.nextOffset;
+        const from = Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+        const nextOffset = end !== undefined && end > from ? end : undefined;
+        if (batch.messages.length === 0 && nextOffset === undefined) return;
         // Zero copy: the patched decoder (kafkajs.ts) already gives each message the SourceRecord
         // shape: offset and timestamp strings, key and value Buffers, headers as an ordered list.
         const records = batch.messages as unknown as SourceRecord[];
-        const fetched = fetchedSet(batch);
         this.#sizeFetches(fetched?.wireBytes, records);
         const compression = fetched?.codec === undefined ? undefined : CODECS[fetched.codec];
         const taken = await this.#handler.onBatch(
-          { topic: batch.topic, partition: batch.partition, records, compression },
+          { topic: batch.topic, partition: batch.partition, records, compression, nextOffset },
           heartbeat,
         );
         if (!taken) return;
         // Advances kafkajs's fetch position only; what is committed is the flow's watermark.
         const last = batch.messages[batch.messages.length - 1];
-        if (last !== undefined) resolveOffset(last.offset);
+        if (nextOffset !== undefined) resolveOffset(String(nextOffset - 1));
+        else if (last !== undefined) resolveOffset(last.offset);
         await heartbeat();
       },
     });

@@ -45,6 +45,16 @@ export interface FlowSource {
   stop(): Promise<void>;
 }
 
+/** A batch as the reader fetched it (kafka/source-reader.ts). */
+export interface FetchedBatch extends SourceBatch {
+  /**
+   * Where the fetch goes on from: past its last complete record batch, whose records may all be
+   * passed over (a transaction marker, records of an aborted transaction, a batch emptied by
+   * compaction). Undefined: just past the last record.
+   */
+  readonly nextOffset?: number;
+}
+
 /** An offset to commit for a source partition: the next record to read. */
 export interface SourceOffset {
   readonly topic: string;
@@ -339,24 +349,38 @@ export class Flow {
   /**
    * Called by the reader for each fetched batch; resolves once the batch is queued. Resolves
    * false when the batch was dropped because its partition is being restored (exactly-once): the
-   * reader must then not move its fetch position past it.
+   * reader must then not move its fetch position past it. A batch without records (its fetch held
+   * only transaction markers, aborted records or batches emptied by compaction) only moves the
+   * watermark to where the fetch ends.
    */
-  async onBatch(batch: SourceBatch, keepAlive: () => Promise<void>): Promise<boolean> {
+  async onBatch(batch: FetchedBatch, keepAlive: () => Promise<void>): Promise<boolean> {
     const lane = laneOf(batch.topic, batch.partition);
-    if (this.#queue.isHalted(lane) || batch.records.length === 0) return true;
+    if (this.#queue.isHalted(lane) || (batch.records.length === 0 && batch.nextOffset === undefined))
+      return true;
     let records = batch.records;
+    // Where the fetch ends: its last chunk's ticket (or a skip) commits up to there, so a partition
+    // ending in a transaction marker or aborted records is committed to its end (lag 0).
+    const end = Math.max(batch.nextOffset ?? 0, Number(records.at(-1)?.offset ?? -1) + 1);
     const state = this.#lanes.get(lane);
     if (this.#transactional !== undefined) {
       if (state === undefined || !state.ready) return false;
-      state.start ??= Number(records[0]?.offset);
+      if (records.length > 0) state.start ??= Number(records[0]?.offset);
       const expected = state.expected;
       if (expected !== undefined && Number(records[0]?.offset) < expected) {
         records = records.filter((r) => Number(r.offset) >= expected);
         const replayed = batch.records.length - records.length;
         this.stats.skipped.replayed += replayed;
         this.#metrics.skipped(batch.topic, 'replayed', replayed);
-        if (records.length === 0) return true;
       }
+    }
+    if (records.length === 0) {
+      // Nothing to copy up to `end`: the watermark passes it once every record before it is
+      // acknowledged (exactly once: its transaction committed), as Kafka's consumer passes
+      // control batches and aborted records (CompletedFetch.nextFetchedRecord). No transaction
+      // is begun for it: the lane's position on the target stays after its last record.
+      this.#tracker.skip(lane, end);
+      if (state !== undefined) state.expected = Math.max(state.expected ?? end, end);
+      return true;
     }
     const epoch = state?.epoch ?? 0;
     let stamp = this.#stamps.get(lane);
@@ -446,7 +470,7 @@ export class Flow {
       previous = Number(r.offset);
       const last = i === records.length - 1;
       if (last || wire + 12 * out.length >= this.#chunk.bytes || out.length >= this.#chunk.records)
-        if (!(await cut(previous + 1))) return false;
+        if (!(await cut(last ? end : previous + 1))) return false;
     }
     if (loops > 0) {
       this.stats.skipped.loop += loops;

@@ -24,8 +24,9 @@ interface PartitionState {
  * Per source partition, the watermark that may be committed: the `nextOffset` of the last batch
  * of the longest prefix of completed batches, in the order they were begun. Batches may complete
  * in any order; a batch still in flight holds the watermark below it, so a crash replays it and
- * nothing after it is lost. Gaps between offsets (compaction, transaction markers, aborted
- * records) need no handling: a batch's `nextOffset` is just past its last record.
+ * nothing after it is lost. Offsets that carry no record to copy (transaction markers, records of
+ * aborted transactions, ranges emptied by compaction) are passed with `skip`, or by a batch whose
+ * `nextOffset` is past them.
  */
 export class OffsetTracker {
   readonly #partitions = new Map<string, PartitionState>();
@@ -53,6 +54,20 @@ export class OffsetTracker {
       state.tickets.splice(0, state.head);
       state.head = 0;
     }
+  }
+
+  /**
+   * Offsets up to `nextOffset` that hold nothing to copy: a ticket done from the start. The
+   * watermark moves past them once every batch begun before is complete, never earlier, as Kafka's
+   * consumer moves its position past control batches and aborted records
+   * (clients/.../consumer/internals/CompletedFetch.java, nextFetchedRecord).
+   */
+  skip(partition: string, nextOffset: number): void {
+    const state = this.#partitions.get(partition);
+    // Not past the last batch begun: nothing to pass, and the watermark never moves back.
+    const reached = state?.tickets.at(-1)?.nextOffset ?? state?.watermark;
+    if (reached !== undefined && nextOffset <= reached) return;
+    this.complete(this.begin(partition, nextOffset));
   }
 
   watermark(partition: string): number | undefined {

@@ -1326,3 +1326,106 @@ test('a failed commit counts a source error by code', { timeout: 2000 }, async (
     'a commit that succeeds counts nothing',
   );
 });
+
+// A fetch can end past its last data record: a transaction's commit or abort marker, records of
+// aborted transactions, a range emptied by compaction. Kafka's consumer moves its position past
+// them (CompletedFetch.nextFetchedRecord); the flow commits there too once every record before is
+// acknowledged, or an idle transactional partition would show lag for ever.
+test(
+  "a fetch that ends past its last record commits up to the fetch's end once its records are acknowledged",
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target } = setup(t);
+    const topic = `orders-${id()}`;
+    target.hold = true;
+    // Records 0-4 of a transaction, its commit marker at 5.
+    assert.equal(
+      await flow.onBatch({ topic, partition: 0, records: records(0, 4), nextOffset: 6 }, noKeepAlive),
+      true,
+    );
+    // A fetch without an end: the last record's offset + 1 as before.
+    await flow.onBatch({ topic, partition: 1, records: records(10, 12) }, noKeepAlive);
+    await waitFor(() => target.pending() === 2, 'both writes');
+    await flow.commit();
+    assert.deepEqual(source.commits, [], 'nothing is acknowledged yet');
+    target.releaseAll();
+    await waitFor(() => target.writes.length === 2, 'both writes acknowledged');
+    await flow.commit();
+    assert.deepEqual(source.commits, [
+      [
+        { topic, partition: 0, offset: 6 },
+        { topic, partition: 1, offset: 13 },
+      ],
+    ]);
+    assert.equal(flow.acknowledged(topic, 0), 6);
+  },
+);
+
+test(
+  'a fetch with no record to copy moves the commit to its end, never past a record not acknowledged',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target } = setup(t);
+    const topic = `orders-${id()}`;
+    target.hold = true;
+    await flow.onBatch({ topic, partition: 0, records: records(0, 2) }, noKeepAlive);
+    await waitFor(() => target.pending(0) === 1, 'the write');
+    // Aborted records 3-7 and their abort marker at 8: nothing to copy.
+    assert.equal(await flow.onBatch({ topic, partition: 0, records: [], nextOffset: 9 }, noKeepAlive), true);
+    assert.equal(target.attempts.length, 1, 'nothing written for it');
+    await flow.commit();
+    assert.deepEqual(source.commits, [], 'records 0-2 are not acknowledged: nothing past them is committed');
+    target.releaseAll();
+    await waitFor(() => target.writes.length === 1, 'the write acknowledged');
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 0, offset: 9 }]]);
+    // Idle now, then a commit marker alone: committed at once, there is nothing before it.
+    await flow.onBatch({ topic, partition: 0, records: [], nextOffset: 10 }, noKeepAlive);
+    await flow.commit();
+    assert.deepEqual(source.commits.at(-1), [{ topic, partition: 0, offset: 10 }]);
+    // A fetch whose end does not pass what is already done moves nothing.
+    await flow.onBatch({ topic, partition: 0, records: [], nextOffset: 10 }, noKeepAlive);
+    await flow.commit();
+    assert.equal(source.commits.length, 2);
+    assert.equal(target.attempts.length, 1);
+  },
+);
+
+test(
+  "a fetch cut into chunks: only its last chunk commits to the fetch's end",
+  { timeout: 2000 },
+  async (t) => {
+    // maxRecords / 16: chunks of one record.
+    const { flow, source, target } = setup(t, { queue: { maxRecords: 16, maxBytes: 64 * 1024 * 1024 } });
+    const topic = `orders-${id()}`;
+    target.hold = true;
+    await flow.onBatch({ topic, partition: 0, records: records(0, 2), nextOffset: 5 }, noKeepAlive);
+    await waitFor(() => target.pending(0) === 1, 'the first chunk');
+    target.release(0);
+    await waitFor(() => target.writes.length === 1 && target.pending(0) === 1, 'the second chunk');
+    await flow.commit();
+    assert.deepEqual(source.commits, [[{ topic, partition: 0, offset: 1 }]], 'only past record 0');
+    target.releaseAll();
+    await waitFor(() => target.writes.length === 3, 'every chunk');
+    await flow.commit();
+    assert.deepEqual(source.commits.at(-1), [{ topic, partition: 0, offset: 5 }]);
+  },
+);
+
+test(
+  'a fetch with no record to copy on a halted partition commits nothing past the refused record',
+  { timeout: 2000 },
+  async (t) => {
+    const { flow, source, target } = setup(t);
+    const topic = `orders-${id()}`;
+    target.failures.set(
+      `${topic}/0`,
+      new Error('The request included a message larger than the max message size'),
+    );
+    await flow.onBatch({ topic, partition: 0, records: records(0, 1) }, noKeepAlive);
+    await waitFor(() => flow.stats.halted.size === 1, 'the halt');
+    assert.equal(await flow.onBatch({ topic, partition: 0, records: [], nextOffset: 7 }, noKeepAlive), true);
+    await flow.commit();
+    assert.deepEqual(source.committed(topic, 0), []);
+  },
+);

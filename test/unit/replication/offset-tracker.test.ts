@@ -300,3 +300,44 @@ test('oldestPending stays right across the internal compaction of done tickets',
   tracker.complete(slow);
   assert.equal(tracker.oldestPending(), 8_000);
 });
+
+// Offsets that carry no record to copy (transaction markers, records of aborted transactions,
+// ranges emptied by compaction) at the end of a fetch: the flow skips past them with a ticket that
+// is done from the start, as Kafka's consumer moves its position past them (CompletedFetch).
+test('skip: offsets with no record to copy move the watermark at once when nothing is pending', () => {
+  const tracker = new OffsetTracker();
+  tracker.complete(tracker.begin('p', 10));
+  tracker.skip('p', 12); // a commit marker at 10, an abort marker at 11
+  assert.equal(tracker.watermark('p'), 12);
+  assert.deepEqual(tracker.uncommitted(), [['p', 12]]);
+  assert.equal(tracker.inFlight('p'), 0);
+  tracker.skip('q', 3); // a partition whose first fetch held nothing to copy
+  assert.equal(tracker.watermark('q'), 3);
+});
+
+test('skip behind a batch in flight: the watermark waits for it, never passing a record not acknowledged', () => {
+  const tracker = new OffsetTracker();
+  const pending = tracker.begin('p', 5, 1_000);
+  tracker.skip('p', 9);
+  assert.equal(tracker.watermark('p'), undefined, 'records 0-4 are not acknowledged yet');
+  assert.deepEqual(tracker.uncommitted(), []);
+  assert.equal(tracker.inFlight('p'), 1, 'the skip is not in flight');
+  assert.equal(tracker.oldestPending(), 1_000);
+  const later = tracker.begin('p', 15, 2_000);
+  tracker.complete(pending);
+  assert.equal(tracker.watermark('p'), 9, 'past the batch and the skipped offsets, not past 9');
+  assert.equal(tracker.oldestPending(), 2_000);
+  tracker.skip('p', 20);
+  assert.equal(tracker.watermark('p'), 9);
+  tracker.complete(later);
+  assert.equal(tracker.watermark('p'), 20);
+});
+
+test('skip of a dropped partition starts it afresh, as any begun batch does', () => {
+  const tracker = new OffsetTracker();
+  const old = tracker.begin('p', 10);
+  tracker.drop('p');
+  tracker.skip('p', 40);
+  tracker.complete(old);
+  assert.equal(tracker.watermark('p'), 40);
+});
