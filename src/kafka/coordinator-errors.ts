@@ -46,7 +46,11 @@ export interface CoordinatorError {
   readonly action: CoordinatorAction;
   /** NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE: look the coordinator up again before the retry. */
   readonly findCoordinator: boolean;
-  /** AddPartitionsToTxn answered TOPIC_AUTHORIZATION_FAILED: the topics refused. */
+  /**
+   * AddPartitionsToTxn answered TOPIC_AUTHORIZATION_FAILED: the topics refused; answered
+   * UNKNOWN_TOPIC_OR_PARTITION: the topics the coordinator does not know (a deleted one halts the
+   * partition, transactions.ts).
+   */
   readonly topics: readonly string[];
 }
 
@@ -68,6 +72,7 @@ const FIND_COORDINATOR = new Set([15, 16]);
 const EPOCH_OVER = new Set([47, 90, 48, 120, 59, 49, 52, 45]);
 const OPERATION_NOT_ATTEMPTED = 55;
 const TOPIC_AUTHORIZATION_FAILED = 29;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
 
 /** What a transaction does with the coordinator's answer `code` (`name`: the client's name for it). */
@@ -102,11 +107,18 @@ export function coordinatorErrorOf(error: unknown): CoordinatorError | undefined
  * ends the epoch or the transaction, or TRANSACTIONAL_ID_AUTHORIZATION_FAILED decides at once;
  * otherwise the topics answered TOPIC_AUTHORIZATION_FAILED, all of them; otherwise the first other
  * error. OPERATION_NOT_ATTEMPTED only says that another partition failed (the broker adds none of
- * them then), and decides only alone.
+ * them then), and decides only alone. UNKNOWN_TOPIC_OR_PARTITION is retried as any retriable
+ * answer, with every topic so answered named: Kafka's producer adds a partition to its transaction
+ * only once the topic is in its metadata (KafkaProducer.doSend, waitOnMetadata: "Topic not present
+ * in metadata" after max.block.ms), so a deleted topic is not retried there for ever; a lane asks
+ * whether the topic still exists instead (transactions.ts).
  */
 export function addPartitionsError(
   answers: ReadonlyArray<{ topic: string; code: number }>,
 ): CoordinatorError | undefined {
+  const unknown = [
+    ...new Set(answers.filter((a) => a.code === UNKNOWN_TOPIC_OR_PARTITION).map((a) => a.topic)),
+  ].sort();
   const unauthorized = new Set<string>();
   let other: CoordinatorError | undefined;
   let notAttempted: CoordinatorError | undefined;
@@ -116,6 +128,7 @@ export function addPartitionsError(
     else if (code === OPERATION_NOT_ATTEMPTED) notAttempted ??= classifyCoordinatorError(code);
     else {
       const answer = classifyCoordinatorError(code);
+      if (code === UNKNOWN_TOPIC_OR_PARTITION) return { ...answer, topics: unknown };
       if (answer.action !== CoordinatorAction.HALT || code === TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
         return answer;
       other ??= answer;

@@ -38,6 +38,13 @@ const require = createRequire(import.meta.url);
 const TRANSACTION_COORDINATOR = 1;
 const ADD_PARTITIONS_TO_TXN = 24;
 
+/** What a request ends with, never retried: the partition halts or is restored. */
+const decided = (error: unknown) =>
+  error instanceof WriteRejectedError ||
+  error instanceof TargetTopicMissingError ||
+  error instanceof TransactionFencedError ||
+  error instanceof TransactionRejectedError;
+
 /** A coordinator's answer that carries its classification (AddPartitionsToTxn's, read per partition). */
 class CoordinatorAnswer extends Error {
   readonly answer: CoordinatorError;
@@ -123,8 +130,9 @@ export interface TransactionOptions {
   /** Called for every produce request sent again, with why (produce-errors.ts resendReason). */
   readonly onResend?: (reason: string) => void;
   /**
-   * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
-   * and the send rejects with TargetTopicMissingError instead of retrying.
+   * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION (to a produce, or to AddPartitionsToTxn
+   * for a topic of the transaction): false means the topic was deleted, and the send or begin
+   * rejects with TargetTopicMissingError instead of retrying.
    */
   readonly topicExists?: (topic: string) => Promise<boolean>;
 }
@@ -175,7 +183,10 @@ export class PartitionTransaction {
     this.#open = false;
   }
 
-  /** Starts a transaction over these partitions (AddPartitionsToTxn). */
+  /**
+   * Starts a transaction over these partitions (AddPartitionsToTxn). Rejects with
+   * TargetTopicMissingError when one of their topics was deleted on the target.
+   */
   async begin(partitions: readonly TxnPartition[]): Promise<void> {
     const topics = new Map<string, number[]>();
     for (const { topic, partition } of partitions)
@@ -190,7 +201,16 @@ export class PartitionTransaction {
         const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
           createErrorFromCode(code: number): Error;
         };
-        throw new CoordinatorAnswer(refused, createErrorFromCode(refused.code));
+        const cause = createErrorFromCode(refused.code);
+        // A lane whose transaction begins after its target topic was deleted gets only this
+        // answer, never a produce's: as send(), retried only while the topic exists.
+        if (refused.name === 'UNKNOWN_TOPIC_OR_PARTITION') {
+          for (const topic of refused.topics) {
+            const missing = await this.#deleted(topic, topics.get(topic)?.[0], cause);
+            if (missing !== undefined) throw missing;
+          }
+        }
+        throw new CoordinatorAnswer(refused, cause);
       }
     });
     this.#open = true;
@@ -244,13 +264,9 @@ export class PartitionTransaction {
         // and the partition restored from its committed position.
         if (answer?.action === ProduceAction.ABORT)
           throw new TransactionFencedError(this.transactionalId, rootCause(error));
-        // A leader whose metadata is behind answers this briefly; a deleted topic for good.
-        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
-          if (!(await this.#options.topicExists(topic).catch(() => true))) {
-            // Every metadata refresh of the shared cluster would fail on it from now on.
-            (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
-            throw new TargetTopicMissingError(topic, partition, rootCause(error));
-          }
+        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION') {
+          const missing = await this.#deleted(topic, partition, error);
+          if (missing !== undefined) throw missing;
         }
         throw error;
       }
@@ -274,6 +290,23 @@ export class PartitionTransaction {
       broker.endTxn({ ...this.#identity(), transactionResult: commit }),
     );
     this.#open = false;
+  }
+
+  /**
+   * After an UNKNOWN_TOPIC_OR_PARTITION answer: the error to fail with when the topic is gone from
+   * the target, undefined when it exists (a broker whose metadata is behind answers this briefly)
+   * or nobody can tell (retried).
+   */
+  async #deleted(
+    topic: string,
+    partition: number | undefined,
+    cause: unknown,
+  ): Promise<TargetTopicMissingError | undefined> {
+    const { topicExists } = this.#options;
+    if (topicExists === undefined || (await topicExists(topic).catch(() => true))) return undefined;
+    // Every metadata refresh of the shared cluster would fail on it from now on.
+    (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
+    return new TargetTopicMissingError(topic, partition, rootCause(cause));
   }
 
   #identity() {
@@ -328,6 +361,8 @@ export class PartitionTransaction {
     try {
       return await request();
     } catch (error) {
+      // Already decided (its cause is the answer, which would be classified again as retriable).
+      if (decided(error)) throw error;
       const answer = error instanceof CoordinatorAnswer ? error.answer : coordinatorErrorOf(error);
       // Not an answer (the connection failed): found again, as TxnRequestHandler after a disconnect.
       if (answer === undefined || answer.findCoordinator) this.#coordinator = undefined;
@@ -353,13 +388,7 @@ export class PartitionTransaction {
       try {
         return await attempt();
       } catch (error) {
-        if (
-          error instanceof WriteRejectedError ||
-          error instanceof TargetTopicMissingError ||
-          error instanceof TransactionFencedError ||
-          error instanceof TransactionRejectedError
-        )
-          throw error;
+        if (decided(error)) throw error;
         const type = protocolErrorType(error);
         // The coordinator has aborted a transaction open this long: stop retrying into it.
         if (this.#open && Date.now() - this.#openedAt > this.#options.timeoutMs)

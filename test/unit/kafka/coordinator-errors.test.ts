@@ -119,6 +119,21 @@ test('AddPartitionsToTxn is answered per partition, as AddPartitionsToTxnHandler
   assert.equal(addPartitionsError([notAttempted])?.action, RESTORE);
 });
 
+test('AddPartitionsToTxn answered UNKNOWN_TOPIC_OR_PARTITION is retried and names the unknown topics (a deleted one halts, transactions.ts)', () => {
+  const unknown = (topic: string) => ({ topic, code: codeOf('UNKNOWN_TOPIC_OR_PARTITION') });
+  const notAttempted = { topic: 'positions', code: codeOf('OPERATION_NOT_ATTEMPTED') };
+  for (const answers of [
+    [unknown('orders'), notAttempted],
+    [notAttempted, unknown('orders')],
+  ]) {
+    const answer = addPartitionsError(answers);
+    assert.equal(answer?.name, 'UNKNOWN_TOPIC_OR_PARTITION');
+    assert.equal(answer?.action, RETRY);
+    assert.deepEqual(answer?.topics, ['orders']);
+  }
+  assert.deepEqual(addPartitionsError([unknown('b'), unknown('a'), unknown('b')])?.topics, ['a', 'b']);
+});
+
 test('the answer is found in the errors kafkajs throws, including codes past its table', () => {
   assert.equal(coordinatorErrorOf(createErrorFromCode(53))?.name, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED');
   assert.equal(coordinatorErrorOf(createErrorFromCode(16))?.name, 'NOT_COORDINATOR');

@@ -11,7 +11,11 @@ import { createRequire } from 'node:module';
 import { test, type TestContext } from 'node:test';
 import { PartitionTransaction } from '../../../src/kafka/transactions.ts';
 import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
-import { TransactionRejectedError, type KafkaMirrorError } from '../../../src/errors.ts';
+import {
+  TargetTopicMissingError,
+  TransactionRejectedError,
+  type KafkaMirrorError,
+} from '../../../src/errors.ts';
 
 const require = createRequire(import.meta.url);
 const Broker = require('kafkajs/src/broker') as new (options: object) => RawBroker & {
@@ -96,7 +100,11 @@ function responseBytes(api: Api, answer: Answer): Buffer {
  * A transaction coordinator: kafkajs's Broker over a connection that answers each request from the
  * script (per API, in order; success once a script is used up) and records what was sent.
  */
-function coordinator(t: TestContext, script: Partial<Record<Api, Answer[]>>) {
+function coordinator(
+  t: TestContext,
+  script: Partial<Record<Api, Answer[]>>,
+  options: { topicExists?: (topic: string) => Promise<boolean> } = {},
+) {
   const sent: Api[] = [];
   const names = new Map<number, Api>(Object.entries(API).map(([name, key]) => [key, name as Api]));
   const connectionPool = {
@@ -153,6 +161,7 @@ function coordinator(t: TestContext, script: Partial<Record<Api, Answer[]>>) {
     compression: 'none',
     signal: abort.signal,
     onRetry: (_error, what) => retried.push(what),
+    ...options,
   });
   return { txn, sent, retried };
 }
@@ -282,4 +291,44 @@ test('EndTxn answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED (the ACL was revoked
   assert.equal(error.code, 'KM_TRANSACTION_REJECTED', String(error));
   assert.equal(error['request'], 'EndTxn');
   assert.equal(sent.filter((s) => s === 'EndTxn').length, 1, 'not retried');
+});
+
+test('AddPartitionsToTxn answered UNKNOWN_TOPIC_OR_PARTITION for a topic deleted on the target rejects with KM_TARGET_TOPIC_MISSING, not retried for ever', async (t) => {
+  // What the broker answers when the lane's target topic is gone (KafkaApis
+  // handleAddPartitionsToTxnRequest): UNKNOWN_TOPIC_OR_PARTITION for it, OPERATION_NOT_ATTEMPTED for
+  // the positions partition. A lane whose transaction begins after the deletion only ever sees this.
+  const deleted: PartitionAnswer[] = [
+    ['orders', 3, 3],
+    ['kafka-mirror.positions.flow', 11, 55],
+  ];
+  const asked: string[] = [];
+  const { txn, sent } = coordinator(
+    t,
+    { AddPartitionsToTxn: Array.from({ length: 8 }, () => deleted) },
+    { topicExists: async (topic) => (asked.push(topic), topic !== 'orders') },
+  );
+  await txn.init();
+  const error = await rejection(txn.begin(PARTITIONS));
+  assert.ok(error instanceof TargetTopicMissingError, String(error));
+  assert.equal(error.code, 'KM_TARGET_TOPIC_MISSING');
+  assert.equal(error.topic, 'orders');
+  assert.equal(error.partition, 3);
+  assert.deepEqual(asked, ['orders'], 'only the topic answered unknown is looked up');
+  assert.equal(sent.filter((s) => s === 'AddPartitionsToTxn').length, 1, 'not retried');
+});
+
+test('AddPartitionsToTxn answered UNKNOWN_TOPIC_OR_PARTITION for a topic that exists (a broker whose metadata is behind) is retried', async (t) => {
+  const behind: PartitionAnswer[] = [
+    ['orders', 3, 3],
+    ['kafka-mirror.positions.flow', 11, 55],
+  ];
+  const { txn, sent, retried } = coordinator(
+    t,
+    { AddPartitionsToTxn: [behind, behind] },
+    { topicExists: async () => true },
+  );
+  await txn.init();
+  await txn.begin(PARTITIONS);
+  assert.equal(sent.filter((s) => s === 'AddPartitionsToTxn').length, 3);
+  assert.deepEqual(retried, ['AddPartitionsToTxn', 'AddPartitionsToTxn']);
 });
