@@ -186,6 +186,8 @@ export class Flow {
   #refreshFailures = 0;
   #refreshRetry: NodeJS.Timeout | undefined;
   #partitionCounts = new Map<string, number>();
+  /** Remote topics topic sync reported deleted (logged once each, not at every refresh). */
+  readonly #deletedRemotes = new Set<string>();
   /** Bumped by every group (re)join: a batch being queued across one stops there. */
   #generation = 0;
   readonly #chunk: { records: number; bytes: number; requestBytes: number };
@@ -312,6 +314,7 @@ export class Flow {
           this.#catalogs.target,
           this.#logger,
           this.#heartbeatTopic === undefined ? [] : [this.#heartbeatTopic],
+          this.#deletedRemotes,
         );
         this.#metrics.excluded(excluded);
         const current = new Set(this.#source.topics);

@@ -49,6 +49,11 @@ export async function syncTopics(
   logger: Logger,
   /** The daemon's internal topics this flow copies under their own name (heartbeats), if they exist. */
   internal: readonly string[] = [],
+  /**
+   * Remote topics reported deleted, kept by the caller from one pass to the next: each is logged
+   * once while it stays missing (not at every refresh), and again only after it came back.
+   */
+  deleted: Set<string> = new Set(),
 ): Promise<SyncResult> {
   const selected = flowTopicFilter(flow);
   const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
@@ -69,6 +74,12 @@ export async function syncTopics(
   const remoteOf = (topic: string) =>
     internal.includes(topic) ? topic : remoteTopicOf(flow, topic, aliases);
   const targetTopics = await target.partitionCounts();
+  for (const remote of deleted) {
+    if (!targetTopics.has(remote)) continue;
+    // Recreated by an operator (the runbook's first way on); a new deletion is reported again.
+    deleted.delete(remote);
+    logger.info({ remoteTopic: remote }, 'remote topic exists again');
+  }
   const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic)));
   const replicatedBefore =
     missing.length > 0
@@ -91,11 +102,13 @@ export async function syncTopics(
     try {
       if (existing === undefined && replicatedBefore.has(topic)) {
         // Deleted on the target. It stays ready, so its writes halt the partitions with
-        // KM_TARGET_TOPIC_MISSING (target-writer.ts).
-        logger.error(
-          { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
-          'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
-        );
+        // KM_TARGET_TOPIC_MISSING (target-writer.ts); each halt is logged by the flow.
+        if (!deleted.has(remote))
+          logger.error(
+            { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
+            'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+          );
+        deleted.add(remote);
       } else if (existing === undefined) {
         await target.createTopic(remote, partitions, flow.replicationFactor, configs.get(topic) ?? {});
         result.created.push(remote);
