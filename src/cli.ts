@@ -65,7 +65,7 @@ that are no setting, a V8 heap limit below what the flows need, log.pretty witho
 
 Connects to every cluster (read only) and prints, per flow, each source topic, its remote topic and
 whether it exists, will be created or grow; loops that provenance stops; conflicts (two sources
-writing one topic). Exit 2 on a conflict.
+writing one topic). Exit 2 on a conflict, 1 when a cluster could not be reached (the cause is printed).
 
   -c, --config <file>  config file (YAML or JSON)
 `,
@@ -284,7 +284,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         const { topics, brokers, causes } = await inspectClusters(config, logger);
         const plan = makePlan(config, topics, { brokers, causes });
         io.out(renderPlan(plan));
-        return plan.conflicts.length > 0 ? ExitCode.USAGE : ExitCode.OK;
+        if (plan.conflicts.length > 0) return ExitCode.USAGE;
+        // A plan that could not look at a cluster says nothing about it: not a success.
+        return causes.size > 0 ? ExitCode.FAILURE : ExitCode.OK;
       }
       return await start(config);
     }

@@ -211,3 +211,28 @@ test('validate warns about an unknown KAFKA_MIRROR_* variable and a heap too sma
     /^kafka-mirror: warning: the V8 heap limit \(\d+ MiB\) is below what the flows need/m,
   );
 });
+
+test('plan against an unreachable cluster prints the cause and exits 1: a plan that could not look is no plan', async (t) => {
+  // A port nothing listens on: bound, then closed.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-mirror-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'config.yaml');
+  writeFileSync(
+    config,
+    [
+      'clusters:',
+      `  us: { bootstrapServers: ['127.0.0.1:${port}'] }`,
+      `  asia: { bootstrapServers: ['127.0.0.1:${port}'] }`,
+      'flows:',
+      '  - { source: us, target: asia, topics: { include: [orders] } }',
+      '',
+    ].join('\n'),
+  );
+  const { io, sink } = capture();
+  assert.equal(await main(['plan', '--config', config], sink), ExitCode.FAILURE);
+  assert.match(io.stdout, /connection refused/);
+});
