@@ -11,7 +11,6 @@ import type {
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs.ts';
-import './kafkajs-request-queue.ts';
 
 /**
  * kafkajs's namespaces that log each failed connection attempt and each error response of the

@@ -1,5 +1,5 @@
 // A patch of kafkajs 2.2.4's RequestQueue (kafkajs/src/network/requestQueue/index.js), applied
-// when the client module loads (client.ts imports this file after kafkajs.ts).
+// when kafkajs.ts, the one place that loads kafkajs, imports this file.
 //
 // After every response kafkajs schedules a check of its pending requests at `throttledUntil - now`,
 // with throttledUntil -1 while no broker throttles: a timer of about -1.8e12 ms. Node 24 warns

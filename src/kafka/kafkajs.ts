@@ -33,6 +33,8 @@ import { CorruptRecordBatchError, ResponseFramingError } from '../errors.ts';
 import { abortedBatches } from './aborted-transactions.ts';
 import { decodeBudget, decodedBatches, withDecodeBudget } from './decode-budget.ts';
 import { FetchOrder } from './fetch-order.ts';
+// kafkajs's request queue without its negative timer after every response (the file says why).
+import './kafkajs-request-queue.ts';
 import { compressFrame, decompressFrame } from './lz4.ts';
 import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
 import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from './record-batches.ts';
