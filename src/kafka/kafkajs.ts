@@ -342,8 +342,10 @@ export function splitCommitted<M extends BatchMessage>(
 const abortedOf = new WeakMap<object, BatchMessage[]>();
 
 /**
- * kafkajs's Batch with two things of Kafka's consumer that kafkajs lacks: aborted transactions
- * filtered per record batch (splitCommitted), and a batch that failed its check
+ * kafkajs's Batch with three things of Kafka's consumer that kafkajs lacks: aborted transactions
+ * filtered per record batch (splitCommitted); a fetch that moves the position without a record to
+ * copy (markers, aborted records, emptied batches) handed on to eachBatch runners (isEmpty,
+ * lastOffset below); and a batch that failed its check
  * (record-batches.ts) never passed over: its records and those after it are not decoded, the
  * batch is handed on even when nothing before the bad batch remains (so the reader learns of it,
  * corruptBatchOf), and its last offset stops before the bad batch, so no position moves past it.

@@ -143,8 +143,8 @@ export async function readTopic(
         }
       },
     });
-    // A transactional partition ends in a commit marker, never handed to eachBatch: kafkajs's
-    // batch events carry the last offset of everything fetched, markers included.
+    // A transactional partition ends in a commit marker, which carries no record: kafkajs's batch
+    // events carry the last offset of everything fetched, markers included.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const end = remaining.get(payload.partition);
       if (payload.topic === topic && end !== undefined && BigInt(payload.lastOffset) + 1n >= end)
