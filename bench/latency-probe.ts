@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer } from 'kafkajs';
-import { kafkajs } from '../src/kafka/kafkajs.ts';
+import { kafkajs } from '../src/kafka/kafkajs/index.ts';
 
 const { Kafka, logLevel } = kafkajs;
 

@@ -4,7 +4,7 @@
 // than 50 ms (two round trips), so several pollers run staggered to keep the 50 ms resolution.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
-import { kafkajs } from '../src/kafka/kafkajs.ts';
+import { kafkajs } from '../src/kafka/kafkajs/index.ts';
 import { clusterOf } from '../src/kafka/raw-client.ts';
 
 /** kafkajs's cluster object, as far as listing end offsets goes. */

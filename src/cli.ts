@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { configWarnings, loadConfigFile, type Config } from './config/index.ts';
-import { Daemon, inspectClusters } from './daemon.ts';
+import { Daemon, inspectClusters } from './daemon/daemon.ts';
 import { makePlan, renderPlan } from './replication/plan.ts';
 import { ClusterIdentityError, ConfigError, UsageError } from './errors.ts';
 import { createLogger, PRETTY_MISSING, prettyPrinterInstalled } from './observability/logger.ts';
@@ -11,7 +11,7 @@ import { packageVersion } from './version.ts';
 import { failover, type GroupSyncResult } from './offsets/group-sync.ts';
 import { migrationStatus, type MigrationStatus } from './offsets/migrate-status.ts';
 import { translateOffsets, type TranslationReport } from './offsets/translate.ts';
-import { COUNTS, verify, type VerifyReport } from './verify.ts';
+import { COUNTS, verify, type VerifyReport } from './tools/verify.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2, AUDIT_FAILED: 3 } as const;

@@ -54,7 +54,7 @@ export class ConfigError extends KafkaMirrorError {
 /**
  * The target refused a record for a reason retrying cannot fix: an error Kafka marks not retriable
  * (too large for the topic's max.message.bytes, a timestamp the topic does not take, not
- * authorized, ...; src/kafka/produce-errors.ts). The partition halts; nothing past it is
+ * authorized, ...; src/kafka/writers/produce-errors.ts). The partition halts; nothing past it is
  * committed. `remedy` says what the operator does about it.
  */
 export class WriteRejectedError extends KafkaMirrorError {
@@ -204,7 +204,7 @@ export class CorruptRecordBatchError extends KafkaMirrorError {
 
 /**
  * Bytes read from a broker connection cannot be a Kafka response: a size that is negative, above
- * the largest response (MAX_RESPONSE_BYTES, src/kafka/response-reader.ts), or too small for a
+ * the largest response (MAX_RESPONSE_BYTES, src/protocol/response-reader.ts), or too small for a
  * correlation id. Nothing after it can be read: the connection is closed, its requests fail
  * retriably and the client reconnects.
  */
@@ -224,7 +224,7 @@ export class ResponseFramingError extends KafkaMirrorError {
  * AddPartitionsToTxn or EndTxn is one Kafka's TransactionManager does not retry and that a new
  * producer epoch does not cure (not authorized for the transactional id or for a topic of the
  * transaction, a transaction timeout above the brokers' maximum, ...;
- * src/kafka/coordinator-errors.ts). The partition halts; nothing past it is committed. `remedy`
+ * src/kafka/writers/coordinator-errors.ts). The partition halts; nothing past it is committed. `remedy`
  * says what the operator does about it.
  */
 export class TransactionRejectedError extends KafkaMirrorError {

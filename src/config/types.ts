@@ -1,4 +1,6 @@
-export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+import type { Compression } from '../protocol/records.ts';
+
+export type { Compression };
 /** `source`: each batch written with the codec its records had on the source. */
 export type TargetCompression = Compression | 'source';
 export type NamingPolicy = 'identity' | 'prefix';

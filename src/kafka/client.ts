@@ -10,7 +10,7 @@ import type {
 } from 'kafkajs';
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs.ts';
+import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs/index.ts';
 
 /**
  * kafkajs's namespaces that log each failed connection attempt and each error response of the

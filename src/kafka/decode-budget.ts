@@ -15,8 +15,8 @@
 // compressed batch of a fetch is always decoded, so every fetch makes progress (as a broker
 // returns at least one whole batch, KIP-74), and a fetch overshoots its budget by one batch at most.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RECORD_OVERHEAD_BYTES } from '../replication/records.ts';
-import type { RecordBatchHeader } from './record-batches.ts';
+import { RECORD_OVERHEAD_BYTES } from '../protocol/records.ts';
+import type { RecordBatchHeader } from '../protocol/record-batches.ts';
 
 export class DecodeBudget {
   #remaining: number;

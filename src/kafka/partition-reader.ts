@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { AuditRecord } from '../replication/audit.ts';
-import { abortedRecordsOf, corruptBatchOf } from './kafkajs.ts';
+import { abortedRecordsOf, corruptBatchOf } from './kafkajs/index.ts';
 
 export interface PartitionRange {
   readonly topic: string;

@@ -6,9 +6,9 @@
 // connections, TLS and SASL settings).
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { CorruptRecordBatchError } from '../errors.ts';
-import type { SourceRecord } from '../replication/records.ts';
+import type { SourceRecord } from '../protocol/records.ts';
 // Also: the patched decoders, before any kafkajs module loads.
-import { fetchedRecordSet, splitCommitted } from './kafkajs.ts';
+import { fetchedRecordSet, splitCommitted } from './kafkajs/index.ts';
 
 /** One partition of a fetch response, as kafkajs decodes it. */
 export interface FetchedPartition {

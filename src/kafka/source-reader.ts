@@ -1,11 +1,11 @@
 import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
-import { payloadBytes, queueCharge, type SourceRecord } from '../replication/records.ts';
+import { payloadBytes, queueCharge, type SourceRecord } from '../protocol/records.ts';
 import type { FetchedBatch, SourceOffset } from '../replication/flow.ts';
 import { FetchSizer } from './fetch-sizer.ts';
 import type { CorruptRecordBatchError } from '../errors.ts';
-import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs.ts';
+import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs/index.ts';
 
 /** Kafka's codec ids (record batch attributes & 7). */
 const CODECS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
-import { kafkajs } from './kafkajs.ts';
+import { kafkajs } from './kafkajs/index.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 

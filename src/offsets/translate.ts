@@ -26,7 +26,7 @@ import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import { replicatedFrom } from '../replication/provenance.ts';
-import type { SourceRecord } from '../replication/records.ts';
+import type { SourceRecord } from '../protocol/records.ts';
 import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
 
 /**

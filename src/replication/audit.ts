@@ -5,7 +5,7 @@
 // carries the records of aborted transactions, marked: a copy of one on the target is a leak.
 import { createHash } from 'node:crypto';
 import { ProvenanceHeader, replicatedFrom } from './provenance.ts';
-import type { HeaderList } from './records.ts';
+import type { HeaderList } from '../protocol/records.ts';
 
 export interface AuditRecord {
   readonly offset: string;

@@ -9,7 +9,7 @@ import {
 } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
-import { chunkCharge, encodeChunk, type RecordChunk } from '../kafka/record-chunk.ts';
+import { chunkCharge, encodeChunk, type RecordChunk } from '../protocol/record-chunk.ts';
 import { BoundedQueue, LaneDroppedError } from './bounded-queue.ts';
 import { OffsetTracker, type Ticket } from './offset-tracker.ts';
 import { ProvenanceHeader, provenanceStamp, type Stamped } from './provenance.ts';
@@ -20,7 +20,7 @@ import {
   type SourceBatch,
   type SourceRecord,
   type TargetRecord,
-} from './records.ts';
+} from '../protocol/records.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
@@ -70,10 +70,10 @@ export interface SourcePosition {
 }
 
 /**
- * The target side. At least once (kafka/target-writer.ts, kafka/idempotent-writer.ts): `write`
+ * The target side. At least once (kafka/writers/target-writer.ts, kafka/writers/idempotent-writer.ts): `write`
  * resolves once every record is acknowledged; it is called for a lane's chunks in their order, and
  * awaits `throttle` (the flow's bandwidth cap) before sending. Exactly once
- * (kafka/transactional-writer.ts): it resolves once they are sent in the lane's open transaction,
+ * (kafka/writers/transactional-writer.ts): it resolves once they are sent in the lane's open transaction,
  * with `committed` settling when that transaction does.
  */
 export interface FlowTarget {

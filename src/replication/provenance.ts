@@ -1,5 +1,5 @@
-import { encodeHeaders } from '../kafka/produce-request.ts';
-import type { HeaderList, ProvenanceTail } from './records.ts';
+import { encodeHeaders } from '../protocol/record-format.ts';
+import type { HeaderList, ProvenanceTail } from '../protocol/records.ts';
 
 /**
  * Provenance headers stamped on every replicated record. These names are reserved: a record

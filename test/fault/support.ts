@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { parseConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { verify, type VerifyReport } from '../../src/verify.ts';
+import { verify, type VerifyReport } from '../../src/tools/verify.ts';
 import { promisify } from 'node:util';
 import { ensureKafkaRuntime, type KafkaCluster } from '../support/kafka/index.ts';
 import { repoRoot } from '../support/kafka/paths.ts';

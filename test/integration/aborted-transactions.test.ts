@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { TransactionalWriter } from '../../src/kafka/transactional-writer.ts';
+import { TransactionalWriter } from '../../src/kafka/writers/transactional-writer.ts';
 import { TopicAdmin } from '../../src/kafka/topic-admin.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { audit } from '../fault/support.ts';

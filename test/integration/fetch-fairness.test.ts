@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { kafkajs } from '../../src/kafka/kafkajs.ts';
+import { kafkajs } from '../../src/kafka/kafkajs/index.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { useCluster } from '../support/kafka/index.ts';
 import { client, createTopic, withAdmin } from '../support/kafka-client.ts';

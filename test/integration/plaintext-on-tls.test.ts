@@ -4,7 +4,7 @@
 // request timed out. The response reader refuses the size, names TLS, and closes the connection.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kafkajs } from '../../src/kafka/kafkajs.ts';
+import { kafkajs } from '../../src/kafka/kafkajs/index.ts';
 import { useCluster } from '../support/kafka/index.ts';
 
 test(

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Kafka as KafkaClient, Message } from 'kafkajs';
-import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
+import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs/index.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { javaProduce } from '../support/kafka/tools.ts';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { Kafka, logLevel } from '../../src/kafka/kafkajs.ts';
+import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import {
@@ -149,7 +149,7 @@ async function assertRefusedTarget(
   });
   const base = await daemon.adminUrl();
   // Two failed probes of the target: the first is not a fluke, and it is retried, not given up
-  // (one line per cluster and retry, with the cause: src/reachability.ts).
+  // (one line per cluster and retry, with the cause: src/daemon/reachability.ts).
   const failures = () =>
     daemon.logs.filter((l) => l['cluster'] === 'dst' && l['msg'] === 'cluster unreachable; retrying').length;
   await eventually('two failed start attempts', async () => (failures() >= 2 ? true : undefined), 100_000);

@@ -1,7 +1,7 @@
 // kafkajs helpers for tests: a quiet client, and bounded produce/consume of numbered records.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient, Message } from 'kafkajs';
-import { kafkajs, wireHeaders, type WireHeaders } from '../../src/kafka/kafkajs.ts';
+import { kafkajs, wireHeaders, type WireHeaders } from '../../src/kafka/kafkajs/index.ts';
 import { waitForLeaders } from '../../src/kafka/topic-admin.ts';
 
 const { Kafka, logLevel } = kafkajs;

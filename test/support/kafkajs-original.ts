@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { TargetRecord } from '../../src/replication/records.ts';
+import type { TargetRecord } from '../../src/protocol/records.ts';
+import type { CodecLookup } from '../../src/protocol/produce-request.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -34,3 +35,8 @@ export const sampleRecords = (count: number): TargetRecord[] =>
       ['km.src.offset', String(i)],
     ],
   }));
+
+/** The compression codecs registered in kafkajs (the patched index registers snappy, lz4 and zstd). */
+export const kafkajsCodecs = (
+  require('kafkajs/src/protocol/message/compression') as { lookupCodec: CodecLookup }
+).lookupCodec;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConfig } from 'kafkajs';
-import { kafkajs } from '../../../src/kafka/kafkajs.ts';
+import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
 
 const { Kafka, logLevel } = kafkajs;
 

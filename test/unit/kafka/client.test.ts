@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createClient, kafkajsLogCreator } from '../../../src/kafka/client.ts';
-import { logLevel } from '../../../src/kafka/kafkajs.ts';
+import { logLevel } from '../../../src/kafka/kafkajs/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 
 function capture(level = 'debug') {

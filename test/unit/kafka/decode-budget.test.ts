@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { fetchedRecordSet } from '../../../src/kafka/kafkajs.ts';
+import { fetchedRecordSet } from '../../../src/kafka/kafkajs/index.ts';
 import { withDecodeBudget } from '../../../src/kafka/decode-budget.ts';
 
 const require = createRequire(import.meta.url);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../src/kafka/kafkajs/index.ts';
 import { FetchOrder } from '../../../src/kafka/fetch-order.ts';
 
 const require = createRequire(import.meta.url);

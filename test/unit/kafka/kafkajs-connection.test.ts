@@ -1,4 +1,4 @@
-// kafkajs's Connection with the patched response reader (src/kafka/kafkajs.ts), over real
+// kafkajs's Connection with the patched response reader (src/kafka/kafkajs/index.ts), over real
 // sockets to a local server that answers with scripted bytes. The server is not a Kafka broker:
 // these tests are about framing, what a connection does with the bytes a socket brings, whatever
 // they are. kafkajs reconnects the same Connection object after its socket drops (its
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { readIntoOneBuffer } from '../../../src/kafka/kafkajs.ts';
+import { readIntoOneBuffer } from '../../../src/kafka/kafkajs/index.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../src/kafka/kafkajs/index.ts';
 import { committedRead, type FetchedPartition } from '../../../src/kafka/raw-client.ts';
 import { mulberry32 } from '../../support/random.ts';
 import {
@@ -187,7 +187,7 @@ test('a batch that fails its CRC-32C check is not handed on, nor anything after 
       ['plain.0.0', 'plain.0.1'],
       `byte ${flip}: only the batch before the corrupt one`,
     );
-    const { corruptBatchOf } = await import('../../../src/kafka/kafkajs.ts');
+    const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
     const error = corruptBatchOf(batch as never);
     assert.equal(error?.code, 'KM_CORRUPT_RECORD_BATCH');
     assert.equal(error?.offset, 2, 'the corrupt batch named by its base offset');
@@ -206,7 +206,7 @@ test('a batch that fails its CRC-32C check is not handed on, nor anything after 
     fetchResponseV11('t', [{ partition: 0, highWatermark: 6, abortedTransactions: [], records }]),
   );
   const batch = new Batch('t', '0', response.responses[0]?.partitions[0] as PartitionData);
-  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs.ts');
+  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
   assert.equal(batch.messages.length, 2);
   assert.equal(corruptBatchOf(batch as never)?.offset, 2);
 });
@@ -214,7 +214,7 @@ test('a batch that fails its CRC-32C check is not handed on, nor anything after 
 test('a partition without a corrupt batch names none', async () => {
   const log = partitionLog([{ plain: 2 }, { producer: 1, write: 1 }, { producer: 1, end: 'commit' }]);
   const { batch } = await fetched(log, 0, Infinity);
-  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs.ts');
+  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
   assert.equal(corruptBatchOf(batch as never), undefined);
   assert.equal(batch.messages.length, 3);
 });

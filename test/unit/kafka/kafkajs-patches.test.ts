@@ -1,9 +1,9 @@
-// The speed patches of src/kafka/kafkajs.ts must not change what kafkajs computes.
+// The speed patches of src/kafka/kafkajs/index.ts must not change what kafkajs computes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../src/kafka/kafkajs/index.ts';
 import { original } from '../../support/kafkajs-original.ts';
 
 const require = createRequire(import.meta.url);
@@ -61,7 +61,7 @@ test('messages are grouped per partition in send order, as kafkajs does', () => 
 });
 
 test("fetch decoding records each record set's complete batches (wire size, next offset, codec) and leaves the records as kafkajs decodes them", async () => {
-  const { fetchedSet, fetchedRecordSet } = await import('../../../src/kafka/kafkajs.ts');
+  const { fetchedSet, fetchedRecordSet } = await import('../../../src/kafka/kafkajs/index.ts');
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
     writeBytes(b: Buffer): { buffer: Buffer };
   };
@@ -145,7 +145,7 @@ test("fetch decoding records each record set's complete batches (wire size, next
 });
 
 test('a consumer group reads its fetch limits from setGroupFetchLimits while it runs', async () => {
-  const { setGroupFetchLimits } = await import('../../../src/kafka/kafkajs.ts');
+  const { setGroupFetchLimits } = await import('../../../src/kafka/kafkajs/index.ts');
   const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as new (o: object) => {
     maxBytes: number;
     maxBytesPerPartition: number;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../src/kafka/kafkajs/index.ts';
 import { SourceReader, type BatchHandler } from '../../../src/kafka/source-reader.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { FetchedBatch } from '../../../src/replication/flow.ts';

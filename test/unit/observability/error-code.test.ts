@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, ShutdownTimeoutError, WriteRejectedError } from '../../../src/errors.ts';
-import { kafkajs } from '../../../src/kafka/kafkajs.ts';
+import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
 import { errorCode } from '../../../src/observability/metrics.ts';
 
 const {

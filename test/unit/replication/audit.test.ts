@@ -7,7 +7,7 @@ import {
   type AuditRecord,
   type AuditScope,
 } from '../../../src/replication/audit.ts';
-import type { HeaderList } from '../../../src/replication/records.ts';
+import type { HeaderList } from '../../../src/protocol/records.ts';
 
 const scope: AuditScope = { cluster: 'us', topic: 'orders', partition: 2, targetId: 'ASIA', from: 0, to: 10 };
 

@@ -4,7 +4,7 @@
 // positions, transactions) is tested on real brokers in test/integration/exactly-once.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { decodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
+import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import {
@@ -15,7 +15,7 @@ import {
   type TransactionalTarget,
 } from '../../../src/replication/flow.ts';
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
-import type { SourceRecord, TargetRecord } from '../../../src/replication/records.ts';
+import type { SourceRecord, TargetRecord } from '../../../src/protocol/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { TransactionRejectedError, WriteRejectedError } from '../../../src/errors.ts';
 import { flowConfig } from '../../support/flow-config.ts';

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import type { Registry } from 'prom-client';
 import type { Config, FlowConfig } from '../../../src/config/index.ts';
-import { decodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
+import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/replication/flow.ts';
@@ -14,7 +14,7 @@ import {
   type HeaderList,
   type SourceRecord,
   type TargetRecord,
-} from '../../../src/replication/records.ts';
+} from '../../../src/protocol/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import { flush, watch } from '../../support/settled.ts';

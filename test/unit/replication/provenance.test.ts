@@ -6,8 +6,8 @@ import {
   stampedHeaders,
   type Origin,
 } from '../../../src/replication/provenance.ts';
-import { decodeChunk, encodeChunk } from '../../../src/kafka/record-chunk.ts';
-import { payloadBytes, wireBytes, type HeaderList } from '../../../src/replication/records.ts';
+import { decodeChunk, encodeChunk } from '../../../src/protocol/record-chunk.ts';
+import { payloadBytes, wireBytes, type HeaderList } from '../../../src/protocol/records.ts';
 
 const origin = { cluster: 'us', topic: 'orders', partition: 3, sourceId: 'ID-US', targetId: 'ID-ASIA' };
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { HEADER_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES } from '../../../src/replication/records.ts';
+import { HEADER_OVERHEAD_BYTES, RECORD_OVERHEAD_BYTES } from '../../../src/protocol/records.ts';
 
 test('decoded records, their headers and queued chunks hold no more memory than they are charged', (t) => {
   const fixture = path.join(import.meta.dirname, 'fixtures', 'record-heap.ts');

@@ -1,201 +1,27 @@
-// Produce requests encoded in one pass, installed into kafkajs by kafkajs.ts. kafkajs builds a
+// Produce requests encoded in one pass, installed into kafkajs by kafka/kafkajs/. kafkajs builds a
 // produce request from nested growable Encoders: each record is copied into the batch body, the
 // body into the batch, the batch into its partition, the partition into its topic, the topic into
 // the request, and the request twice more while it is framed, every growth step a zero-filled
 // allocation and another copy (about nine copies of every byte; the largest cost after garbage
 // collection in the issue 8 profiles). Here each record is encoded once, each batch is one
 // buffer, the request is one buffer and its frame is one more: three copies. The bytes on the
-// wire are the same (test/unit/kafka/produce-request.test.ts compares them with kafkajs's own).
-import { createRequire } from 'node:module';
-import type { ProvenanceTail } from '../replication/records.ts';
+// wire are the same (test/unit/protocol/produce-request.test.ts compares them with kafkajs's own).
+import {
+  type Bytes,
+  type Encoded,
+  type HeaderPairs,
+  asNumber,
+  crc32c,
+  encoded,
+  headerPairs,
+  recordSize,
+  writeRecord,
+} from './record-format.ts';
 import { CHUNK_HEADROOM, hasHeadroom, type RecordChunk } from './record-chunk.ts';
 
-const require = createRequire(import.meta.url);
-/** CRC-32C (Castagnoli) in native code, as Kafka's record batches use it. */
-export const { crc32c } = require('@node-rs/crc32') as { crc32c(input: Uint8Array): number };
-
-type Bytes = Buffer | string | null | undefined;
-type HeaderPairs = ReadonlyArray<readonly [string, Bytes]>;
-
-/** What kafkajs's connection and request framing read of an Encoder. */
-export interface Encoded {
-  readonly buf: Buffer;
-  readonly buffer: Buffer;
-  size(): number;
-}
-
-const encoded = (buf: Buffer): Encoded => ({ buf, buffer: buf, size: () => buf.length });
-
-export const sizeOfVarInt = (value: number): number => {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  let size = 1;
-  while (zigzag >= 128) {
-    zigzag = Math.floor(zigzag / 128);
-    size++;
-  }
-  return size;
-};
-
-/** Reads a zigzag varint at `cursor.at` and moves the cursor past it. */
-export function readVarInt(buffer: Buffer, cursor: { at: number }): number {
-  let result = 0;
-  let scale = 1;
-  let byte: number;
-  do {
-    byte = buffer[cursor.at++] as number;
-    result += (byte & 0x7f) * scale;
-    scale *= 128;
-  } while (byte >= 0x80);
-  return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
-}
-
-function writeVarInt(buffer: Buffer, offset: number, value: number): number {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  while (zigzag >= 128) {
-    buffer[offset++] = (zigzag % 128) | 0x80;
-    zigzag = Math.floor(zigzag / 128);
-  }
-  buffer[offset++] = zigzag;
-  return offset;
-}
-
-const byteLength = (data: Buffer | string) =>
-  typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-
-function writeBytes(buffer: Buffer, offset: number, data: Bytes): number {
-  if (data === null || data === undefined) return writeVarInt(buffer, offset, -1);
-  const length = byteLength(data);
-  offset = writeVarInt(buffer, offset, length);
-  if (typeof data === 'string') buffer.write(data, offset, 'utf8');
-  else buffer.set(data, offset); // TypedArray set: no argument checks, unlike Buffer's copy
-  return offset + length;
-}
-
-const sizeOfBytes = (data: Bytes) => {
-  if (data === null || data === undefined) return 1;
-  const length = byteLength(data);
-  return sizeOfVarInt(length) + length;
-};
-
-const asNumber = (value: unknown) => (typeof value === 'number' ? value : Number(String(value)));
-
-/** kafkajs's message headers (an object, values possibly arrays) or our ordered pair list. */
-function headerPairs(headers: Record<string, unknown> | HeaderPairs | undefined): HeaderPairs {
-  if (headers === undefined) return [];
-  if (Array.isArray(headers)) return headers as HeaderPairs;
-  const object = headers as Record<string, unknown>;
-  return Object.keys(object).flatMap((name) => {
-    const v = object[name];
-    return (Array.isArray(v) ? v.map((item) => [name, item]) : [[name, v]]) as Array<[string, Bytes]>;
-  });
-}
-
-interface RecordFields {
-  offsetDelta?: number;
-  timestampDelta?: unknown;
-  key: Bytes;
-  value: Bytes;
-  headers?: Record<string, unknown> | HeaderPairs;
-}
-
-/** Header bytes of a provenance tail around these offset digits. */
-const tailSize = (tail: ProvenanceTail, offset: string) =>
-  tail.before.length + sizeOfVarInt(offset.length) + offset.length + tail.after.length;
-
-/** Size of a record's body (everything after its length varint); `tail` adds six headers after `list`. */
-export function recordBodySize(
-  list: HeaderPairs,
-  delta: number,
-  offsetDelta: number,
-  key: Bytes,
-  value: Bytes,
-  tail?: ProvenanceTail,
-  offset = '',
-): number {
-  let size = 1 + sizeOfVarInt(delta) + sizeOfVarInt(offsetDelta) + sizeOfBytes(key) + sizeOfBytes(value);
-  size += sizeOfVarInt(list.length + (tail === undefined ? 0 : 6));
-  for (const [name, data] of list) size += sizeOfBytes(name) + sizeOfBytes(data);
-  if (tail !== undefined) size += tailSize(tail, offset);
-  return size;
-}
-
-/** Bytes `writeRecord` writes for these fields. */
-function recordSize(
-  key: Bytes,
-  value: Bytes,
-  headers: HeaderPairs,
-  offsetDelta: number,
-  delta: number,
-): number {
-  const body = recordBodySize(headers, delta, offsetDelta, key, value);
-  return sizeOfVarInt(body) + body;
-}
-
-/**
- * One record of a v2 record batch (kafkajs's recordBatch/record/v0) written at `offset`, headers in
- * list order (duplicates and null values kept), then the provenance tail if any with `sourceOffset`
- * as km.src.offset. `body` is its recordBodySize. Returns the offset after it.
- */
-export function writeRecord(
-  buf: Buffer,
-  offset: number,
-  key: Bytes,
-  value: Bytes,
-  headers: HeaderPairs,
-  offsetDelta: number,
-  delta: number,
-  tail?: ProvenanceTail,
-  sourceOffset = '',
-  body = recordBodySize(headers, delta, offsetDelta, key, value, tail, sourceOffset),
-): number {
-  offset = writeVarInt(buf, offset, body);
-  buf[offset++] = 0; // attributes
-  offset = writeVarInt(buf, offset, delta);
-  offset = writeVarInt(buf, offset, offsetDelta);
-  offset = writeBytes(buf, offset, key);
-  offset = writeBytes(buf, offset, value);
-  offset = writeVarInt(buf, offset, headers.length + (tail === undefined ? 0 : 6));
-  for (const [name, data] of headers) {
-    offset = writeBytes(buf, offset, name);
-    offset = writeBytes(buf, offset, data);
-  }
-  if (tail !== undefined) {
-    buf.set(tail.before, offset);
-    offset = writeVarInt(buf, offset + tail.before.length, sourceOffset.length);
-    // Decimal digits: one byte each, written here rather than through a call into C++.
-    for (let i = 0; i < sourceOffset.length; i++) buf[offset++] = sourceOffset.charCodeAt(i);
-    buf.set(tail.after, offset);
-    offset += tail.after.length;
-  }
-  return offset;
-}
-
-/** Pairs encoded as record headers, one after the other (a provenance tail's parts). */
-export function encodeHeaders(pairs: HeaderPairs): Buffer {
-  let size = 0;
-  for (const [name, data] of pairs) size += sizeOfBytes(name) + sizeOfBytes(data);
-  const buf = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const [name, data] of pairs) at = writeBytes(buf, writeBytes(buf, at, name), data);
-  return buf;
-}
-
-/** One record in a buffer of its own: kafkajs's Record, for code paths other than produce requests. */
-export function encodeRecord({
-  offsetDelta = 0,
-  timestampDelta = 0,
-  key,
-  value,
-  headers,
-}: RecordFields): Encoded {
-  const list = headerPairs(headers);
-  const delta = asNumber(timestampDelta);
-  // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
-  const buf = Buffer.allocUnsafe(recordSize(key, value, list, offsetDelta, delta));
-  const end = writeRecord(buf, 0, key, value, list, offsetDelta, delta);
-  if (end !== buf.length) throw new Error(`record encoder wrote ${end} of ${buf.length} bytes`);
-  return encoded(buf);
-}
+/** A compression codec as kafkajs registers them (protocol/message/compression): by attribute bits. */
+export type CodecLookup = (type: number) => { compress(encoder: { buffer: Buffer }): Promise<Buffer> } | null;
+const noCodecs: CodecLookup = () => null;
 
 interface Message {
   key?: Bytes;
@@ -210,7 +36,7 @@ interface PartitionData {
   firstSequence?: number;
 }
 
-interface ProduceArgs {
+export interface ProduceArgs {
   acks: number;
   timeout: number;
   transactionalId?: string | null;
@@ -304,6 +130,7 @@ async function recordBatch(
     producerId: bigint;
     transactional: boolean;
   },
+  codecs: CodecLookup,
 ): Promise<PreparedBatch> {
   const chunk = (data.messages[0] as ChunkMessage | undefined)?.[CHUNK];
   const { first, max, count, recordsSize, writeRecords } =
@@ -311,10 +138,7 @@ async function recordBatch(
   let body: Buffer | undefined;
   const codec = args.compression & COMPRESSION_CODEC_MASK;
   if (codec !== 0) {
-    const { lookupCodec } = require('kafkajs/src/protocol/message/compression') as {
-      lookupCodec(type: number): { compress(encoder: { buffer: Buffer }): Promise<Buffer> } | null;
-    };
-    const compressor = lookupCodec(codec);
+    const compressor = codecs(codec);
     if (compressor === null) throw new Error(`no codec for compression type ${codec}`);
     let plain = chunk?.body;
     if (plain === undefined) {
@@ -395,15 +219,18 @@ function inChunk(
  * batches are written straight into it (one copy of each record's bytes from its chunk), with
  * room for the frame before it. Installed over kafkajs/src/protocol/requests/produce/v3/request.js.
  */
-export function produceRequestV3({
-  acks,
-  timeout,
-  transactionalId = null,
-  producerId = -1,
-  producerEpoch = 0,
-  compression = 0,
-  topicData,
-}: ProduceArgs) {
+export function produceRequestV3(
+  {
+    acks,
+    timeout,
+    transactionalId = null,
+    producerId = -1,
+    producerEpoch = 0,
+    compression = 0,
+    topicData,
+  }: ProduceArgs,
+  codecs: CodecLookup = noCodecs,
+) {
   return {
     apiKey: 0,
     apiVersion: 3,
@@ -420,7 +247,7 @@ export function produceRequestV3({
       let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 4 + 4;
       for (const { topic, partitions } of topicData) {
         const batches = [];
-        for (const data of partitions) batches.push(await recordBatch(data, options));
+        for (const data of partitions) batches.push(await recordBatch(data, options, codecs));
         size += 2 + Buffer.byteLength(topic) + 4;
         for (const batch of batches) size += 4 + 4 + batch.size;
         topics.push({ topic, partitions, batches });
@@ -497,64 +324,3 @@ export async function frameRequest({
 }
 
 /** The parts of a kafkajs Broker that its `produce` uses (kafkajs/src/broker/index.js). */
-interface BrokerInternals {
-  lookupRequest(
-    apiKey: number,
-    definitions: unknown,
-  ): (args: object) => {
-    request: { encode(): Promise<Encoded> };
-    response: unknown;
-  };
-  readonly connectionPool: { send(protocolRequest: object): Promise<unknown> };
-  disconnect(): Promise<void>;
-}
-
-const PRODUCE_API_KEY = 0;
-
-/**
- * What kafkajs's Broker.produce does, with two differences for a writer with several requests of a
- * partition in flight:
- * - `onHandedOver` is called once the request's bytes are built (compressed included) and about to
- *   be queued on the connection (or once the request failed before that). kafkajs's
- *   Connection.send builds a request and only then queues it for the socket, so a request built
- *   faster (smaller, or compressed on a free thread) overtook one sent before it, and the broker
- *   refused the overtaker with OUT_OF_ORDER_SEQUENCE_NUMBER (issue 19, defect 8): a writer sends
- *   the next request of a partition only after this call. From the end of the build to the queue
- *   push, Connection.send awaits nothing but the build's own promise, while the next request
- *   begins its way there only now: it is queued after this one.
- * - kafkajs does not log an error answer (Connection.send logs each at error, which the daemon's
- *   log makes a warning): the writer logs every answer itself, routine ones at debug.
- */
-export async function sendProduce(
-  broker: object,
-  args: ProduceArgs,
-  onHandedOver: () => void,
-): Promise<unknown> {
-  const kafkajsBroker = broker as BrokerInternals;
-  const { requests } = require('kafkajs/src/protocol/requests') as { requests: { Produce: unknown } };
-  let handed = false;
-  const handOver = () => {
-    if (!handed) onHandedOver();
-    handed = true;
-  };
-  try {
-    const protocolRequest = kafkajsBroker.lookupRequest(PRODUCE_API_KEY, requests.Produce)(args);
-    const { request } = protocolRequest;
-    const encode = request.encode.bind(request);
-    request.encode = async () => {
-      try {
-        return await encode();
-      } finally {
-        handOver();
-      }
-    };
-    return await kafkajsBroker.connectionPool.send({ ...protocolRequest, logResponseError: false });
-  } catch (error) {
-    // As Broker's sendRequest: a closed connection is dropped so that the next request reconnects.
-    if ((error as { name?: unknown }).name === 'KafkaJSConnectionClosedError')
-      await kafkajsBroker.disconnect();
-    throw error;
-  } finally {
-    handOver();
-  }
-}

@@ -7,22 +7,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
-import type { FlowConfig, TargetCompression } from '../config/index.ts';
+import type { FlowConfig, TargetCompression } from '../../config/index.ts';
 import {
   TargetTopicMissingError,
   TransactionFencedError,
   TransactionRejectedError,
   WriteRejectedError,
-} from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
-import { protocolErrorType } from './client.ts';
-import { crc32c } from './produce-request.ts';
-import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
-import { RawClient } from './raw-client.ts';
+} from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { protocolErrorType } from '../client.ts';
+import { crc32c } from '../../protocol/record-format.ts';
+import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
+import { RawClient } from '../raw-client.ts';
 import { ProduceAction, produceErrorOf } from './produce-errors.ts';
 import { PendingRequests } from './target-writer.ts';
 import { PartitionTransaction } from './transactions.ts';
-import type { TopicAdmin } from './topic-admin.ts';
+import type { TopicAdmin } from '../topic-admin.ts';
 
 /** Partitions taken over (fenced, position read) at once. */
 const ACQUIRE_CONCURRENCY = 16;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ResponseFramingError } from '../../../src/errors.ts';
-import { MAX_RESPONSE_BYTES, ResponseReader } from '../../../src/kafka/response-reader.ts';
+import { MAX_RESPONSE_BYTES, ResponseReader } from '../../../src/protocol/response-reader.ts';
 import { mulberry32 } from '../../support/random.ts';
 
 /** A response as a broker frames it: 4-byte size, then the bytes (a correlation id first, usually). */

@@ -1,4 +1,4 @@
-// The daemon's view of which clusters answer (src/reachability.ts): one line per cluster and
+// The daemon's view of which clusters answer (src/daemon/reachability.ts): one line per cluster and
 // failed probe with the cause and the next retry, one probe loop however many flows wait, flows
 // released when the cluster answers. Probes are plain functions here; the real probe against real
 // sockets: test/unit/kafka/connect-cause.test.ts, against brokers: test/integration/unreachable.test.ts.
@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterConfig } from '../../src/config/index.ts';
-import type { ClusterAnswer } from '../../src/kafka/cluster-probe.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { Reachability } from '../../src/reachability.ts';
+import type { ClusterConfig } from '../../../src/config/index.ts';
+import type { ClusterAnswer } from '../../../src/kafka/cluster-probe.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { Reachability } from '../../../src/daemon/reachability.ts';
 
 const refused = () =>
   Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {

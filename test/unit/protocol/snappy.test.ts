@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { decompressSnappy, SnappyFormatError } from '../../../src/kafka/snappy.ts';
+import { decompressSnappy, SnappyFormatError } from '../../../src/protocol/snappy.ts';
 
 const require = createRequire(import.meta.url);
 const snappyjs = createRequire(require.resolve('kafkajs-snappy'))('snappyjs') as {

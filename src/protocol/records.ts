@@ -1,12 +1,14 @@
 // The record shapes the replication core works with. They carry nothing of the Kafka client, so
 // the queue, tracker and guard are tested with plain values.
-import type { Compression } from '../config/index.ts';
 
 /**
  * Headers in wire order, duplicates kept: [key, value] pairs. A null value is a header without
  * value. Values read from Kafka are Buffers; the daemon's own (provenance) headers are ASCII strings,
  * which the encoder writes as their bytes and which cost far less memory than a Buffer each.
  */
+/** A record batch's compression codec, by the name configs use. */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
 export type HeaderList = ReadonlyArray<readonly [string, Buffer | string | null]>;
 
 export interface SourceRecord {
@@ -59,7 +61,7 @@ export interface TargetRecord {
  * record object, the Buffer views of key and value, and its offset and timestamp strings.
  * Measured on Node 24 at about 390 bytes (test/unit/replication/record-memory.test.ts checks the
  * figure); the fetch sizer counts it, so consumer.maxBytes is a budget of memory. (Queued records
- * are encoded chunks, charged by kafka/record-chunk.ts chunkCharge.)
+ * are encoded chunks, charged by protocol/record-chunk.ts chunkCharge.)
  */
 export const RECORD_OVERHEAD_BYTES = 512;
 

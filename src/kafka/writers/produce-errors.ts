@@ -12,9 +12,9 @@
 // invariant 6), with what the operator can do about it. Before, anything outside a hand-kept list
 // was retried for ever (INVALID_TIMESTAMP stalled a partition without a halt, metric or alert) and
 // CORRUPT_MESSAGE, which Kafka retries, halted.
-import { WriteRejectedError } from '../errors.ts';
-import { errorCode } from '../observability/metrics.ts';
-import { rootCause } from './client.ts';
+import { WriteRejectedError } from '../../errors.ts';
+import { errorCode } from '../../observability/metrics.ts';
+import { rootCause } from '../client.ts';
 
 /** What a writer does with an answer. */
 export const ProduceAction = {

@@ -2,12 +2,12 @@
 // after every response, with throttledUntil -1 while no broker throttles: a timer of about
 // -1.8e12 ms. Node 24 warns (TimeoutNegativeWarning) and runs it after 1 ms, and since the check
 // schedules the next one, every connection that has answered once polls every millisecond for
-// ever (issue 20). The patch (src/kafka/kafkajs-request-queue.ts) checks only when something waits.
+// ever (issue 20). The patch (src/kafka/kafkajs/request-queue.ts) checks only when something waits.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import '../../../src/kafka/client.ts';
+import '../../../../src/kafka/client.ts';
 
 const require = createRequire(import.meta.url);
 

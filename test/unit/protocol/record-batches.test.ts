@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { ControlRecordType, readRecordSet } from '../../../src/kafka/record-batches.ts';
+import { ControlRecordType, readRecordSet } from '../../../src/protocol/record-batches.ts';
 import { recordBatch } from '../../support/record-batches.ts';
 
 const set = Buffer.concat([

@@ -1,19 +1,24 @@
-// Record chunks (src/kafka/record-chunk.ts): the flow encodes records once, the writers send the
+// Record chunks (src/protocol/record-chunk.ts): the flow encodes records once, the writers send the
 // encoded body. What goes on the wire must be byte for byte what kafkajs would have encoded from
 // the same records, however a chunk was cut.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { kafkajs } from '../../../src/kafka/kafkajs.ts';
-import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
+import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
+import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/protocol/produce-request.ts';
 import {
   decodeChunk,
   encodeChunk,
   requestChunks,
   sliceChunk,
   type RecordChunk,
-} from '../../../src/kafka/record-chunk.ts';
-import type { TargetRecord } from '../../../src/replication/records.ts';
-import { kafkajsFrame, kafkajsProduce, sampleRecords } from '../../support/kafkajs-original.ts';
+} from '../../../src/protocol/record-chunk.ts';
+import type { TargetRecord } from '../../../src/protocol/records.ts';
+import {
+  kafkajsCodecs,
+  kafkajsFrame,
+  kafkajsProduce,
+  sampleRecords,
+} from '../../support/kafkajs-original.ts';
 
 const records = sampleRecords;
 
@@ -28,7 +33,7 @@ async function bothWays(chunk: RecordChunk, plain: readonly TargetRecord[], comp
     producerEpoch: 2,
     topicData: [{ topic: 'orders', partitions: [{ partition: 4, firstSequence: 12, messages }] }],
   });
-  const ours = (await produceRequestV3(args([chunkMessage(chunk)])).encode()).buffer;
+  const ours = (await produceRequestV3(args([chunkMessage(chunk)]), kafkajsCodecs).encode()).buffer;
   const theirs = (await kafkajsProduce(args(plain)).encode()).buffer;
   return { ours, theirs };
 }
@@ -102,7 +107,7 @@ test("a framed chunk request (built in the chunk's own buffer) matches kafkajs's
       const ours = await frameRequest({
         correlationId: 40 + attempt,
         clientId,
-        request: produceRequestV3(args([chunkMessage(chunk)])),
+        request: produceRequestV3(args([chunkMessage(chunk)]), kafkajsCodecs),
       });
       const theirs = await kafkajsFrame({
         correlationId: 40 + attempt,

@@ -6,9 +6,8 @@
 // used. A chunk is one Buffer and two typed arrays however many records it holds: its records are
 // encoded once, when they are queued, and sent as they are (produce-request.ts writes the batch
 // header around the body).
-import type { Compression } from '../config/index.ts';
-import type { TargetRecord } from '../replication/records.ts';
-import { readVarInt, recordBodySize, sizeOfVarInt, writeRecord } from './produce-request.ts';
+import type { Compression, TargetRecord } from './records.ts';
+import { readVarInt, recordBodySize, sizeOfVarInt, writeRecord } from './record-format.ts';
 
 export interface RecordChunk {
   /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { compressFrame, decompressFrame, Lz4FormatError, xxh32Short } from '../../../src/kafka/lz4.ts';
+import { compressFrame, decompressFrame, Lz4FormatError, xxh32Short } from '../../../src/protocol/lz4.ts';
 
 const lz4 = createRequire(import.meta.url)('lz4-napi') as {
   compressFrameSync(data: Buffer): Buffer;

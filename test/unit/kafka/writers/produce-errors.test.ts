@@ -1,4 +1,4 @@
-// The one classification of produce answers (src/kafka/produce-errors.ts) against Kafka's own error
+// The one classification of produce answers (src/kafka/writers/produce-errors.ts) against Kafka's own error
 // table: every code of Errors.java, retriable exactly when its exception class is a
 // RetriableException (the fixture is read from apache/kafka's sources), and what each writer does
 // with every answer a produce request can get, as the Java producer's Sender and TransactionManager do.
@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../../src/kafka/kafkajs/index.ts';
 import {
   classifyProduceError,
   ProduceAction,
   produceErrorOf,
   type ProduceAction as Action,
-} from '../../../src/kafka/produce-errors.ts';
+} from '../../../../src/kafka/writers/produce-errors.ts';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
@@ -34,7 +34,9 @@ interface KafkaError {
   staleMetadata: boolean;
 }
 const table = (
-  JSON.parse(readFileSync(new URL('../../support/fixtures/kafka-errors.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../../../support/fixtures/kafka-errors.json', import.meta.url), 'utf8'),
+  ) as {
     errors: KafkaError[];
   }
 ).errors;

@@ -19,8 +19,8 @@
 //   lets it try again once someone granted the ACL); a daemon that restored the partition got the
 //   same refusal again, for ever, with only a warning. Here the partition halts
 //   (KM_TRANSACTION_REJECTED) with what to do, as a refused record does (produce-errors.ts).
-import { TransactionRejectedError } from '../errors.ts';
-import { rootCause } from './client.ts';
+import { TransactionRejectedError } from '../../errors.ts';
+import { rootCause } from '../client.ts';
 import { isRetriable, kafkaAnswerOf, kafkaErrorName } from './produce-errors.ts';
 
 /** What a transaction does with a coordinator's answer. */

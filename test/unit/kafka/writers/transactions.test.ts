@@ -9,13 +9,13 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test, type TestContext } from 'node:test';
-import { PartitionTransaction } from '../../../src/kafka/transactions.ts';
-import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
+import { PartitionTransaction } from '../../../../src/kafka/writers/transactions.ts';
+import type { RawBroker, RawCluster } from '../../../../src/kafka/raw-client.ts';
 import {
   TargetTopicMissingError,
   TransactionRejectedError,
   type KafkaMirrorError,
-} from '../../../src/errors.ts';
+} from '../../../../src/errors.ts';
 
 const require = createRequire(import.meta.url);
 const Broker = require('kafkajs/src/broker') as new (options: object) => RawBroker & {

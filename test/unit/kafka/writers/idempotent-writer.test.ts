@@ -1,4 +1,4 @@
-// The pipelined writer's ordering logic (src/kafka/idempotent-writer.ts) against a model of a
+// The pipelined writer's ordering logic (src/kafka/writers/idempotent-writer.ts) against a model of a
 // broker's idempotence checks: it appends a batch only right after the one before it, answers a
 // resend of one of the producer's last 5 batches as a duplicate, and loses requests and answers at
 // random. Whatever fails, every record must land, first occurrences in order. The real broker is
@@ -8,13 +8,16 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { EarlierWriteFailedError, IdempotentWriter } from '../../../src/kafka/idempotent-writer.ts';
-import { kafkajs } from '../../../src/kafka/kafkajs.ts';
-import { CHUNK, frameRequest, type ChunkMessage } from '../../../src/kafka/produce-request.ts';
-import type { RawBroker, RawCluster } from '../../../src/kafka/raw-client.ts';
-import { decodeChunk, encodeChunk, type RecordChunk } from '../../../src/kafka/record-chunk.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { mulberry32 } from '../../support/random.ts';
+import {
+  EarlierWriteFailedError,
+  IdempotentWriter,
+} from '../../../../src/kafka/writers/idempotent-writer.ts';
+import { kafkajs } from '../../../../src/kafka/kafkajs/index.ts';
+import { CHUNK, frameRequest, type ChunkMessage } from '../../../../src/protocol/produce-request.ts';
+import type { RawBroker, RawCluster } from '../../../../src/kafka/raw-client.ts';
+import { decodeChunk, encodeChunk, type RecordChunk } from '../../../../src/protocol/record-chunk.ts';
+import { createLogger } from '../../../../src/observability/logger.ts';
+import { mulberry32 } from '../../../support/random.ts';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {

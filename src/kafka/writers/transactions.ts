@@ -11,14 +11,14 @@
 // WriteRejectedError (the partition halts).
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TargetCompression } from '../config/index.ts';
+import type { TargetCompression } from '../../config/index.ts';
 import {
   TargetTopicMissingError,
   TransactionFencedError,
   TransactionRejectedError,
   WriteRejectedError,
-} from '../errors.ts';
-import { backoffMs, protocolErrorType, rootCause } from './client.ts';
+} from '../../errors.ts';
+import { backoffMs, protocolErrorType, rootCause } from '../client.ts';
 import {
   addPartitionsError,
   CoordinatorAction,
@@ -28,9 +28,9 @@ import {
   type CoordinatorRequest,
 } from './coordinator-errors.ts';
 import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
-import { chunkMessage } from './produce-request.ts';
-import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
-import type { RecordChunk } from './record-chunk.ts';
+import { chunkMessage } from '../../protocol/produce-request.ts';
+import { leaderOf, type RawBroker, type RawCluster } from '../raw-client.ts';
+import type { RecordChunk } from '../../protocol/record-chunk.ts';
 import { codecOf } from './target-writer.ts';
 
 const require = createRequire(import.meta.url);

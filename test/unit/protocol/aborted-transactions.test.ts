@@ -1,8 +1,8 @@
 // The aborted-transaction filter on its own, over batch headers: Kafka's CompletedFetch rules.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { abortedBatches, type TransactionalBatch } from '../../../src/kafka/aborted-transactions.ts';
-import { ControlRecordType } from '../../../src/kafka/record-batches.ts';
+import { abortedBatches, type TransactionalBatch } from '../../../src/protocol/aborted-transactions.ts';
+import { ControlRecordType } from '../../../src/protocol/record-batches.ts';
 
 type Batch = TransactionalBatch & { name: string };
 const data = (name: string, lastOffset: number, producerId: number, transactional = true): Batch => ({

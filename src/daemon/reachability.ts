@@ -4,11 +4,11 @@
 // TLS, authentication, ...) and when the next probe is. Flows wait for their clusters here instead
 // of retrying through the client, whose connection errors would otherwise fill the log (issue 20).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ClusterConfig } from './config/index.ts';
-import { backoffMs } from './kafka/client.ts';
-import type { ClusterAnswer } from './kafka/cluster-probe.ts';
-import { connectCause, type ConnectCause } from './kafka/connect-cause.ts';
-import type { Logger } from './observability/logger.ts';
+import type { ClusterConfig } from '../config/index.ts';
+import { backoffMs } from '../kafka/client.ts';
+import type { ClusterAnswer } from '../kafka/cluster-probe.ts';
+import { connectCause, type ConnectCause } from '../kafka/connect-cause.ts';
+import type { Logger } from '../observability/logger.ts';
 
 /** First probe again after about a second; then doubling, at most every 30 s. */
 const RETRY_BASE_MS = 1000;

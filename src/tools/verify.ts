@@ -5,13 +5,13 @@
 // of records of aborted source transactions. Reads only; commits nothing.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
-import type { Config, FlowConfig } from './config/index.ts';
-import { createClient } from './kafka/client.ts';
-import { readPartition } from './kafka/partition-reader.ts';
-import { TopicAdmin } from './kafka/topic-admin.ts';
-import type { Logger } from './observability/logger.ts';
-import { auditPartition, type AuditRecord, type PartitionAudit } from './replication/audit.ts';
-import { flowTopicFilter, remoteTopicOf } from './replication/topic-selection.ts';
+import type { Config, FlowConfig } from '../config/index.ts';
+import { createClient } from '../kafka/client.ts';
+import { readPartition } from '../kafka/partition-reader.ts';
+import { TopicAdmin } from '../kafka/topic-admin.ts';
+import type { Logger } from '../observability/logger.ts';
+import { auditPartition, type AuditRecord, type PartitionAudit } from '../replication/audit.ts';
+import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
 
 export interface VerifyOptions {
   readonly flow?: string;

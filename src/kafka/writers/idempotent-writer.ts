@@ -5,12 +5,13 @@
 // every request carries the sequence number of its first record, and the target appends a request
 // only right after the one before it, whatever is retried and whatever answer was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetTopicMissingError, WriteRejectedError } from '../errors.ts';
-import { backoffMs, rootCause } from './client.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../../errors.ts';
+import { backoffMs, rootCause } from '../client.ts';
 import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
-import { chunkMessage, sendProduce } from './produce-request.ts';
-import { leaderOf, type RawBroker, type RawCluster } from './raw-client.ts';
-import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
+import { chunkMessage } from '../../protocol/produce-request.ts';
+import { sendProduce } from './send-produce.ts';
+import { leaderOf, type RawBroker, type RawCluster } from '../raw-client.ts';
+import { requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { codecOf, PendingRequests, type WriterOptions } from './target-writer.ts';
 
 /** Kafka's code (kafkajs names it GROUP_LOAD_IN_PROGRESS). */

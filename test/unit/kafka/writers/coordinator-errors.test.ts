@@ -1,4 +1,4 @@
-// The one classification of a transaction coordinator's answers (src/kafka/coordinator-errors.ts)
+// The one classification of a transaction coordinator's answers (src/kafka/writers/coordinator-errors.ts)
 // against Kafka's error table and against what TransactionManager's FindCoordinatorHandler,
 // InitProducerIdHandler, AddPartitionsToTxnHandler and EndTxnHandler do with each answer: retry
 // (RetriableException, after a new lookup for NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE),
@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs.ts';
+import '../../../../src/kafka/kafkajs/index.ts';
 import {
   addPartitionsError,
   classifyCoordinatorError,
   CoordinatorAction,
   coordinatorErrorOf,
   coordinatorRemedy,
-} from '../../../src/kafka/coordinator-errors.ts';
+} from '../../../../src/kafka/writers/coordinator-errors.ts';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
@@ -23,7 +23,9 @@ const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
 };
 
 const table = (
-  JSON.parse(readFileSync(new URL('../../support/fixtures/kafka-errors.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../../../support/fixtures/kafka-errors.json', import.meta.url), 'utf8'),
+  ) as {
     errors: Array<{ code: number; name: string; retriable: boolean }>;
   }
 ).errors;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
-import type { Compression, TargetCompression } from '../config/index.ts';
-import { TargetTopicMissingError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
-import { backoffMs, rootCause } from './client.ts';
-import { kafkajs } from './kafkajs.ts';
+import type { Compression, TargetCompression } from '../../config/index.ts';
+import { TargetTopicMissingError } from '../../errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { backoffMs, rootCause } from '../client.ts';
+import { kafkajs } from '../kafkajs/index.ts';
 import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
-import { chunkMessage } from './produce-request.ts';
-import { requestChunks, sliceChunk, type RecordChunk } from './record-chunk.ts';
+import { chunkMessage } from '../../protocol/produce-request.ts';
+import { requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 
 const { CompressionTypes } = kafkajs;
 export const COMPRESSION: Record<Compression, number> = {

@@ -29,17 +29,23 @@ import net, { type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type * as KafkaJs from 'kafkajs';
-import { CorruptRecordBatchError, ResponseFramingError } from '../errors.ts';
-import { abortedBatches } from './aborted-transactions.ts';
-import { decodeBudget, decodedBatches, withDecodeBudget } from './decode-budget.ts';
-import { FetchOrder } from './fetch-order.ts';
+import { CorruptRecordBatchError, ResponseFramingError } from '../../errors.ts';
+import { abortedBatches } from '../../protocol/aborted-transactions.ts';
+import { decodeBudget, decodedBatches, withDecodeBudget } from '../decode-budget.ts';
+import { FetchOrder } from '../fetch-order.ts';
 // kafkajs's request queue without its negative timer after every response (the file says why).
-import './kafkajs-request-queue.ts';
-import { compressFrame, decompressFrame } from './lz4.ts';
-import { crc32c, encodeRecord, frameRequest, produceRequestV3 } from './produce-request.ts';
-import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from './record-batches.ts';
-import { ResponseReader } from './response-reader.ts';
-import { decompressSnappy } from './snappy.ts';
+import './request-queue.ts';
+import { compressFrame, decompressFrame } from '../../protocol/lz4.ts';
+import {
+  frameRequest,
+  produceRequestV3,
+  type CodecLookup,
+  type ProduceArgs,
+} from '../../protocol/produce-request.ts';
+import { crc32c, encodeRecord } from '../../protocol/record-format.ts';
+import { readRecordSet, type InvalidBatch, type RecordBatchHeader } from '../../protocol/record-batches.ts';
+import { ResponseReader } from '../../protocol/response-reader.ts';
+import { decompressSnappy } from '../../protocol/snappy.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -49,7 +55,7 @@ export type WireHeaders = ReadonlyArray<readonly [string, Buffer | null]>;
 const kafkajsFile = (relative: string) => require.resolve(`kafkajs/src/${relative}`);
 
 if (require.cache[kafkajsFile('protocol/recordBatch/v0/decoder.js')] !== undefined) {
-  throw new Error('kafkajs was loaded before src/kafka/kafkajs.ts: import the client only from there');
+  throw new Error('kafkajs was loaded before src/kafka/kafkajs/index.ts: import the client only from there');
 }
 
 interface Decoder {
@@ -443,7 +449,11 @@ export function corruptBatchOf(batch: KafkaJs.Batch): CorruptRecordBatchError | 
 }
 
 replaceModule(kafkajsFile('protocol/recordBatch/crc32C/index.js'), (buffer: Buffer) => crc32c(buffer) >>> 0);
-replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), produceRequestV3);
+// Compressed with the codecs registered in kafkajs (its own gzip, and snappy, lz4 and zstd below).
+const { lookupCodec } = require('kafkajs/src/protocol/message/compression') as { lookupCodec: CodecLookup };
+replaceModule(kafkajsFile('protocol/requests/produce/v3/request.js'), (args: ProduceArgs) =>
+  produceRequestV3(args, lookupCodec),
+);
 replaceModule(kafkajsFile('protocol/request.js'), frameRequest);
 
 export interface GroupFetchLimits {

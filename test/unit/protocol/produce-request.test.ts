@@ -1,11 +1,16 @@
-// The one-pass produce request and request framing (src/kafka/produce-request.ts) must put the
+// The one-pass produce request and request framing (src/protocol/produce-request.ts) must put the
 // same bytes on the wire as kafkajs's own encoders, which are loaded here from their files.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { kafkajs } from '../../../src/kafka/kafkajs.ts';
-import { frameRequest, produceRequestV3 } from '../../../src/kafka/produce-request.ts';
-import { kafkajsFrame, kafkajsProduce, sampleRecords } from '../../support/kafkajs-original.ts';
+import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
+import { frameRequest, produceRequestV3 } from '../../../src/protocol/produce-request.ts';
+import {
+  kafkajsCodecs,
+  kafkajsFrame,
+  kafkajsProduce,
+  sampleRecords,
+} from '../../support/kafkajs-original.ts';
 
 const messages = sampleRecords;
 
@@ -30,7 +35,7 @@ for (const [name, compression] of [
         { topic: 'pagamentos-ç', partitions: [{ partition: 1, messages: messages(7) }] },
       ],
     };
-    const ours = (await produceRequestV3(args).encode()).buffer;
+    const ours = (await produceRequestV3(args, kafkajsCodecs).encode()).buffer;
     const theirs = (await kafkajsProduce(args).encode()).buffer;
     assert.equal(ours.length, theirs.length);
     assert.ok(ours.equals(theirs), 'same bytes');
@@ -49,7 +54,7 @@ test("a transactional produce request and messages without timestamps match kafk
       { topic: 't', partitions: [{ partition: 2, firstSequence: 17, messages: [{ key: 'k', value: 'v' }] }] },
     ],
   };
-  const ours = (await produceRequestV3(args).encode()).buffer;
+  const ours = (await produceRequestV3(args, kafkajsCodecs).encode()).buffer;
   const theirs = (await kafkajsProduce(args).encode()).buffer;
   assert.ok(ours.equals(theirs), 'same bytes');
 });
@@ -76,7 +81,9 @@ test("a framed produce request (its frame written into the room left before it) 
     topicData: [{ topic: 'orders', partitions: [{ partition: 2, messages: messages(20) }] }],
   };
   for (const clientId of ['kafka-mirror', 'x'.repeat(300), null]) {
-    const ours = (await frameRequest({ correlationId: 7, clientId, request: produceRequestV3(args) })).buffer;
+    const ours = (
+      await frameRequest({ correlationId: 7, clientId, request: produceRequestV3(args, kafkajsCodecs) })
+    ).buffer;
     const theirs = (await kafkajsFrame({ correlationId: 7, clientId, request: kafkajsProduce(args) })).buffer;
     assert.ok(ours.equals(theirs), `same bytes (client id of ${clientId?.length ?? 'no'} characters)`);
   }
