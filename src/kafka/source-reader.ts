@@ -2,18 +2,13 @@ import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceRecord } from '../protocol/records.ts';
-import type { FetchedBatch, SourceOffset } from '../replication/flow.ts';
+import type { FetchedBatch, SourceOffset, TopicPartition } from '../replication/ports.ts';
 import { FetchSizer } from './fetch-sizer.ts';
 import type { CorruptRecordBatchError } from '../errors.ts';
 import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs/index.ts';
 
 /** Kafka's codec ids (record batch attributes & 7). */
 const CODECS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
-
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
 
 export interface BatchHandler {
   /**

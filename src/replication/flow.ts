@@ -21,79 +21,19 @@ import {
   type SourceRecord,
   type TargetRecord,
 } from '../protocol/records.ts';
+import {
+  fromPartitionKey,
+  partitionKey,
+  type FetchedBatch,
+  type FlowSource,
+  type FlowTarget,
+  type SourcePosition,
+  type TopicPartition,
+  type TransactionalTarget,
+} from './ports.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
-
-/** The source side as the flow sees it (kafka/source-reader.ts). */
-export interface FlowSource {
-  /** Topics currently consumed. */
-  readonly topics: readonly string[];
-  setTopics(topics: readonly string[], restart?: boolean): Promise<void>;
-  pause(topic: string, partition: number): void;
-  resume(topic: string, partition: number): void;
-  /** Fetching of the partition goes on from `offset` (exactly-once restore). */
-  seek(topic: string, partition: number, offset: number): void;
-  /** Stops fetching every partition while the consumer stays in its group (so it can still commit). */
-  pauseAll(): void;
-  /**
-   * Commits the offsets to the flow's group. Resolves with those the group coordinator
-   * acknowledged: none when the consumer is not in its group (stopped, restarting); rejects when
-   * the commit failed.
-   */
-  commit(offsets: ReadonlyArray<SourceOffset>): Promise<ReadonlyArray<SourceOffset>>;
-  stop(): Promise<void>;
-}
-
-/** A batch as the reader fetched it (kafka/source-reader.ts). */
-export interface FetchedBatch extends SourceBatch {
-  /**
-   * Where the fetch goes on from: past its last complete record batch, whose records may all be
-   * passed over (a transaction marker, records of an aborted transaction, a batch emptied by
-   * compaction). Undefined: just past the last record.
-   */
-  readonly nextOffset?: number;
-}
-
-/** An offset to commit for a source partition: the next record to read. */
-export interface SourceOffset {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-}
-
-/** Where a source partition's replication stands: every record before `next` is written. */
-export interface SourcePosition {
-  readonly topic: string;
-  readonly partition: number;
-  readonly next: number;
-}
-
-/**
- * The target side. At least once (kafka/writers/target-writer.ts, kafka/writers/idempotent-writer.ts): `write`
- * resolves once every record is acknowledged; it is called for a lane's chunks in their order, and
- * awaits `throttle` (the flow's bandwidth cap) before sending. Exactly once
- * (kafka/writers/transactional-writer.ts): it resolves once they are sent in the lane's open transaction,
- * with `committed` settling when that transaction does.
- */
-export interface FlowTarget {
-  write(
-    topic: string,
-    partition: number,
-    records: RecordChunk,
-    source: SourcePosition,
-    throttle?: () => Promise<void>,
-  ): Promise<void | { readonly committed: Promise<void> }>;
-}
-
-/** An exactly-once target: it owns the source positions, and a lane must be acquired before it is written. */
-export interface TransactionalTarget extends FlowTarget {
-  /** Fences every earlier owner of the source partition's lane; the position committed on the target, if any. */
-  acquire(topic: string, partition: number): Promise<number | undefined>;
-  release(topic: string, partition: number): void;
-  /** Commits every open transaction. */
-  flush(): Promise<void>;
-}
 
 /** Exactly-once state of one source partition. */
 interface LaneState {
@@ -114,12 +54,6 @@ export const FlowState = {
   STOPPED: 'stopped',
 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
-
-/** A partition of the source, as assigned to this instance by the consumer group. */
-export interface TopicPartition {
-  readonly topic: string;
-  readonly partition: number;
-}
 
 interface WriteItem {
   readonly kind: 'data' | 'heartbeat';
@@ -147,16 +81,11 @@ export interface FlowStats {
   halted: Map<string, string>;
 }
 
-const laneOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 /** The target refused for good what a partition needs written: it halts (DESIGN.md invariant 6). */
 const refused = (error: unknown) =>
   error instanceof WriteRejectedError ||
   error instanceof TargetTopicMissingError ||
   error instanceof TransactionRejectedError;
-const splitLane = (lane: string) => {
-  const at = lane.lastIndexOf('\u0000');
-  return { topic: lane.slice(0, at), partition: Number(lane.slice(at + 1)) };
-};
 
 /**
  * One direction of replication, `source -> target`: batches from the reader are stamped with
@@ -272,12 +201,12 @@ export class Flow {
 
   /** Offset below which everything of the partition is acknowledged (or skipped) in this run. */
   acknowledged(topic: string, partition: number): number | undefined {
-    return this.#tracker.watermark(laneOf(topic, partition));
+    return this.#tracker.watermark(partitionKey(topic, partition));
   }
 
   /** Partitions halted because the target refused a record, with the reason. */
   haltedPartitions(): Array<TopicPartition & { reason: string }> {
-    return [...this.stats.halted].map(([lane, reason]) => ({ ...splitLane(lane), reason }));
+    return [...this.stats.halted].map(([lane, reason]) => ({ ...fromPartitionKey(lane), reason }));
   }
 
   /** Age in seconds (from its source timestamp) of the oldest record fetched and not yet acknowledged; 0 when none is. */
@@ -357,7 +286,7 @@ export class Flow {
    * watermark to where the fetch ends.
    */
   async onBatch(batch: FetchedBatch, keepAlive: () => Promise<void>): Promise<boolean> {
-    const lane = laneOf(batch.topic, batch.partition);
+    const lane = partitionKey(batch.topic, batch.partition);
     if (this.#queue.isHalted(lane) || (batch.records.length === 0 && batch.nextOffset === undefined))
       return true;
     let records = batch.records;
@@ -518,7 +447,7 @@ export class Flow {
     // counted). kafkajs keeps a pause across a rejoin, so it is resumed here; a partition now
     // owned by another instance is not fetched here whatever its pause.
     for (const [lane, reason] of this.stats.halted) {
-      const { topic, partition } = splitLane(lane);
+      const { topic, partition } = fromPartitionKey(lane);
       this.#queue.dropLane(lane);
       this.#source.resume(topic, partition);
       this.#logger.info(
@@ -541,10 +470,10 @@ export class Flow {
    * before its first fetch, so nothing of the new assignment is read before that.
    */
   #restoreAll(assigned: readonly TopicPartition[]): void {
-    const now = new Set(assigned.map((tp) => laneOf(tp.topic, tp.partition)));
+    const now = new Set(assigned.map((tp) => partitionKey(tp.topic, tp.partition)));
     for (const lane of this.#lanes.keys()) {
       if (now.has(lane)) continue;
-      const { topic, partition } = splitLane(lane);
+      const { topic, partition } = fromPartitionKey(lane);
       this.#lanes.delete(lane);
       this.#transactional?.release(topic, partition);
     }
@@ -564,7 +493,7 @@ export class Flow {
     reason: 'assigned' | 'failed',
     rewind: number | undefined,
   ): Promise<void> {
-    const lane = laneOf(topic, partition);
+    const lane = partitionKey(topic, partition);
     const state: LaneState = { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined };
     this.#lanes.set(lane, state);
     // Before kafkajs's first fetch of the partition (the join event comes first); a reader that
@@ -627,7 +556,7 @@ export class Flow {
       this.#halt(lane, error);
       return;
     }
-    const { topic, partition } = splitLane(lane);
+    const { topic, partition } = fromPartitionKey(lane);
     this.#logger.warn(
       { topic, partition, err: error },
       'transaction failed; restoring the partition from the target',
@@ -662,14 +591,14 @@ export class Flow {
   async commit(): Promise<void> {
     const moved = this.#tracker.uncommitted();
     if (moved.length === 0) return;
-    const offsets = moved.map(([lane, offset]) => ({ ...splitLane(lane), offset }));
+    const offsets = moved.map(([lane, offset]) => ({ ...fromPartitionKey(lane), offset }));
     try {
       const acknowledged = await this.#source.commit(offsets);
       // As Kafka's ConsumerCoordinator (OffsetCommitResponseHandler): an offset counts as
       // committed only once the coordinator answered it without error. kafkajs returns without
       // sending anything while its consumer is not running; what was not acknowledged stays
       // uncommitted and goes with the next commit.
-      const done = new Set(acknowledged.map((o) => `${laneOf(o.topic, o.partition)}\u0000${o.offset}`));
+      const done = new Set(acknowledged.map((o) => `${partitionKey(o.topic, o.partition)}\u0000${o.offset}`));
       let missed = 0;
       for (const [lane, offset] of moved) {
         if (done.has(`${lane}\u0000${offset}`)) this.#tracker.markCommitted(lane, offset);
@@ -724,7 +653,7 @@ export class Flow {
   }
 
   async #write(item: WriteItem): Promise<void> {
-    const lane = laneOf(item.sourceTopic, item.sourcePartition);
+    const lane = partitionKey(item.sourceTopic, item.sourcePartition);
     const source = { topic: item.sourceTopic, partition: item.sourcePartition, next: item.ticket.nextOffset };
     const limiter = this.#limiter;
     const throttle = limiter === undefined ? undefined : () => limiter.take(item.payload);
@@ -777,7 +706,7 @@ export class Flow {
 
   /** The reader fetched a batch that failed its check: the partition halts before it. */
   onCorruptBatch(error: CorruptRecordBatchError): void {
-    const lane = laneOf(error.topic, error.partition);
+    const lane = partitionKey(error.topic, error.partition);
     // Halted once (not per fetch in flight), but paused every time: an exactly-once restore may
     // have resumed it meanwhile.
     if (this.stats.halted.has(lane)) this.#source.pause(error.topic, error.partition);
@@ -785,7 +714,7 @@ export class Flow {
   }
 
   #halt(lane: string, error: unknown): void {
-    const { topic, partition } = splitLane(lane);
+    const { topic, partition } = fromPartitionKey(lane);
     const reason = error instanceof Error ? error.message : String(error);
     this.stats.halted.set(lane, reason);
     this.#metrics.state(this.exportedState);

@@ -1,7 +1,7 @@
 // Record lag per partition: how far the flow's committed position is behind the source's log end.
 // It is read from the source cluster on a timer, independently of the data path, so a flow whose
 // target is down shows its lag growing instead of frozen at the last value it wrote.
-import type { TopicPartition } from './flow.ts';
+import type { TopicPartition } from './ports.ts';
 
 /** The source offsets lag needs (implemented by kafka/topic-admin.ts). */
 export interface OffsetCatalog {

@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../../observability/logger.ts';
 import { protocolErrorType } from '../client.ts';
 import { crc32c } from '../../protocol/record-format.ts';
+import type { SourcePosition } from '../../replication/ports.ts';
 import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { RawClient } from '../raw-client.ts';
 import { ProduceAction, produceErrorOf } from './produce-errors.ts';
@@ -34,13 +35,6 @@ const POSITIONS_CONFIGS = {
   'segment.ms': String(10 * 60_000),
   'min.cleanable.dirty.ratio': '0.1',
 };
-
-/** Where a source partition's replication stands: every record before `next` is on the target. */
-export interface SourcePosition {
-  readonly topic: string;
-  readonly partition: number;
-  readonly next: number;
-}
 
 export type TransactionResult = 'committed' | 'aborted' | 'fenced';
 

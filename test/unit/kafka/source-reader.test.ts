@@ -11,7 +11,7 @@ import type { Kafka } from 'kafkajs';
 import '../../../src/kafka/kafkajs/index.ts';
 import { SourceReader, type BatchHandler } from '../../../src/kafka/source-reader.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
-import type { FetchedBatch } from '../../../src/replication/flow.ts';
+import type { FetchedBatch } from '../../../src/replication/ports.ts';
 import { fetchResponseV11, recordBatch, type BatchSpec } from '../../support/record-batches.ts';
 
 const require = createRequire(import.meta.url);

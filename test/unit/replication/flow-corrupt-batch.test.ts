@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { CorruptRecordBatchError } from '../../../src/errors.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
-import { Flow, type FlowSource } from '../../../src/replication/flow.ts';
+import { Flow } from '../../../src/replication/flow.ts';
+import { type FlowSource } from '../../../src/replication/ports.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 

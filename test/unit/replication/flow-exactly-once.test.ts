@@ -7,13 +7,13 @@ import { test, type TestContext } from 'node:test';
 import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
+import { Flow } from '../../../src/replication/flow.ts';
 import {
-  Flow,
   type FlowSource,
   type SourceOffset,
   type SourcePosition,
   type TransactionalTarget,
-} from '../../../src/replication/flow.ts';
+} from '../../../src/replication/ports.ts';
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import type { SourceRecord, TargetRecord } from '../../../src/protocol/records.ts';
 import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';

@@ -7,7 +7,8 @@ import type { Config, FlowConfig } from '../../../src/config/index.ts';
 import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
-import { Flow, FlowState, type FlowSource, type FlowTarget } from '../../../src/replication/flow.ts';
+import { Flow, FlowState } from '../../../src/replication/flow.ts';
+import { type FlowSource, type FlowTarget } from '../../../src/replication/ports.ts';
 import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
 import {
   payloadBytes,

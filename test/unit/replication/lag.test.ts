@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TopicPartition } from '../../../src/replication/flow.ts';
+import type { TopicPartition } from '../../../src/replication/ports.ts';
 import { measureLag, type OffsetCatalog } from '../../../src/replication/lag.ts';
 
 type Marks = Array<{ partition: number; low: number; high: number }>;
