@@ -17,7 +17,6 @@ import {
   payloadBytes,
   wireBytes,
   type HeaderList,
-  type SourceBatch,
   type SourceRecord,
   type TargetRecord,
 } from '../protocol/records.ts';
@@ -26,8 +25,7 @@ import {
   partitionKey,
   type FetchedBatch,
   type FlowSource,
-  type FlowTarget,
-  type SourcePosition,
+  type Target,
   type TopicPartition,
   type TransactionalTarget,
 } from './ports.ts';
@@ -98,7 +96,7 @@ export class Flow {
   readonly stats: FlowStats = { recordsWritten: 0, skipped: { loop: 0, replayed: 0 }, halted: new Map() };
   readonly #logger: Logger;
   readonly #source: FlowSource;
-  readonly #target: FlowTarget;
+  readonly #target: Target;
   /** Set in exactly-once mode. */
   readonly #transactional: TransactionalTarget | undefined;
   readonly #lanes = new Map<string, LaneState>();
@@ -132,7 +130,7 @@ export class Flow {
     config: FlowConfig;
     settings: Pick<Config, 'queue' | 'producer'>;
     source: FlowSource;
-    target: FlowTarget;
+    target: Target;
     catalogs: { source: TopicCatalog; target: TopicCatalog };
     /** Kafka cluster ids of source and target, for provenance and the loop guard (default: the aliases). */
     identity?: { source: string; target: string };
@@ -155,10 +153,9 @@ export class Flow {
     this.#logger = init.logger;
     this.#source = init.source;
     this.#target = init.target;
-    if (init.config.delivery === 'exactly-once') {
-      if (!('acquire' in init.target)) throw new Error('exactly-once delivery needs a transactional target');
-      this.#transactional = init.target as TransactionalTarget;
-    }
+    if (init.config.delivery !== init.target.delivery)
+      throw new Error(`a flow of ${init.config.delivery} delivery needs a target of the same delivery`);
+    if (init.target.delivery === 'exactly-once') this.#transactional = init.target;
     this.#catalogs = init.catalogs;
     const { maxRecords, maxBytes } = init.settings.queue;
     this.#chunk = {
@@ -657,25 +654,22 @@ export class Flow {
     const source = { topic: item.sourceTopic, partition: item.sourcePartition, next: item.ticket.nextOffset };
     const limiter = this.#limiter;
     const throttle = limiter === undefined ? undefined : () => limiter.take(item.payload);
-    let written: Awaited<ReturnType<FlowTarget['write']>>;
-    if (this.#transactional === undefined) {
+    const target = this.#target;
+    if (target.delivery === 'at-least-once') {
       // Called as the queue starts the item, before any wait: a pipelined writer numbers a lane's
       // chunks in this order, then waits for the bandwidth cap.
-      written = await this.#target.write(item.topic, item.partition, item.records, source, throttle);
-    } else {
-      const stale = () => this.#lanes.get(lane)?.epoch !== item.epoch;
-      if (stale()) return; // restored since
-      await throttle?.();
-      // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
-      if (stale()) return;
-      written = await this.#target.write(item.topic, item.partition, item.records, source);
-    }
-    if (written === undefined) {
+      await target.write(item.topic, item.partition, item.records, source, throttle);
       this.#tracker.complete(item.ticket);
       this.#metrics.writtenAt(item.kind, item.sourceTopic, item.records.timestamps, item.payload);
       if (item.kind === 'data') this.stats.recordsWritten += item.records.count;
       return;
     }
+    const stale = () => this.#lanes.get(lane)?.epoch !== item.epoch;
+    if (stale()) return; // restored since
+    await throttle?.();
+    // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
+    if (stale()) return;
+    const written = await target.write(item.topic, item.partition, item.records, source);
     this.#onCommit(written.committed, lane, item.epoch, {
       ...item,
       records: item.records.timestamps,

@@ -71,20 +71,33 @@ export interface SourcePosition {
  * with `committed` settling when that transaction does.
  */
 export interface FlowTarget {
+  readonly delivery: 'at-least-once';
   write(
     topic: string,
     partition: number,
     records: RecordChunk,
     source: SourcePosition,
     throttle?: () => Promise<void>,
-  ): Promise<void | { readonly committed: Promise<void> }>;
+  ): Promise<void>;
 }
 
 /** An exactly-once target: it owns the source positions, and a lane must be acquired before it is written. */
-export interface TransactionalTarget extends FlowTarget {
+export interface TransactionalTarget {
+  readonly delivery: 'exactly-once';
+  /** Resolves once the records are sent in the lane's open transaction; `committed` settles when it does. */
+  write(
+    topic: string,
+    partition: number,
+    records: RecordChunk,
+    source: SourcePosition,
+    throttle?: () => Promise<void>,
+  ): Promise<{ readonly committed: Promise<void> }>;
   /** Fences every earlier owner of the source partition's lane; the position committed on the target, if any. */
   acquire(topic: string, partition: number): Promise<number | undefined>;
   release(topic: string, partition: number): void;
   /** Commits every open transaction. */
   flush(): Promise<void>;
 }
+
+/** A flow's target, told apart by its delivery guarantee. */
+export type Target = FlowTarget | TransactionalTarget;

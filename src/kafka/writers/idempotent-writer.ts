@@ -103,6 +103,7 @@ const endsTheWrite = (error: unknown) =>
  *   later write of the partition fails with EarlierWriteFailedError until none is left in flight.
  */
 export class IdempotentWriter {
+  readonly delivery = 'at-least-once' as const;
   readonly #cluster: RawCluster;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();

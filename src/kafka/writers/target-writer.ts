@@ -85,6 +85,7 @@ export interface WriterOptions {
  * A write to a topic deleted from the target rejects with TargetTopicMissingError.
  */
 export class TargetWriter {
+  readonly delivery = 'at-least-once' as const;
   #producer: Producer;
   readonly #kafka: KafkaClient;
   readonly #options: WriterOptions;

@@ -116,6 +116,7 @@ export interface TransactionalWrite {
 }
 
 export class TransactionalWriter {
+  readonly delivery = 'exactly-once' as const;
   readonly #options: TransactionalWriterOptions;
   readonly #client: RawClient;
   readonly #lanes = new Map<string, Lane>();

@@ -56,6 +56,7 @@ interface Txn {
 
 /** Transactions held open until the test commits or fails them. */
 class Target implements TransactionalTarget {
+  readonly delivery = 'exactly-once' as const;
   readonly positions = new Map<number, number>();
   readonly acquired: number[] = [];
   readonly released: number[] = [];

@@ -55,6 +55,7 @@ interface Txn {
 
 /** One transaction per partition, held open until the test commits it; the position committed with it. */
 class Target implements TransactionalTarget {
+  readonly delivery = 'exactly-once' as const;
   readonly positions = new Map<number, number>();
   readonly open = new Map<number, Txn>();
   async acquire(_topic: string, partition: number): Promise<number | undefined> {

@@ -133,6 +133,7 @@ interface WriteCall {
  * a write waits until the test releases it; `failures` makes writes to a partition reject.
  */
 class FakeTarget implements FlowTarget {
+  readonly delivery = 'at-least-once' as const;
   hold = false;
   readonly failures = new Map<string, Error>();
   readonly attempts: WriteCall[] = [];
