@@ -5,7 +5,7 @@
 // of retrying through the client, whose connection errors would otherwise fill the log (issue 20).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterConfig } from '../config/index.ts';
-import { backoffMs } from '../kafka/client.ts';
+import { backoffMs } from '../replication/backoff.ts';
 import type { ClusterAnswer } from '../kafka/cluster-probe.ts';
 import { connectCause, type ConnectCause } from '../kafka/connect-cause.ts';
 import type { Logger } from '../observability/logger.ts';

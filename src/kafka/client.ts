@@ -104,11 +104,6 @@ export function rootCause(error: unknown): unknown {
 }
 
 /** Kafka's error name for a protocol error (`MESSAGE_TOO_LARGE`), if the error is one. */
-/** Capped exponential backoff with jitter (50-100% of the step): the delay before retry `attempt` (from 0). */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 8)) * (0.5 + Math.random() / 2);
-}
-
 export function protocolErrorType(error: unknown): string | undefined {
   // Subclasses (KafkaJSOffsetOutOfRange, KafkaJSMemberIdRequired) carry the type too.
   const root = rootCause(error) as { name?: string; type?: string };

@@ -6,7 +6,8 @@
 // only right after the one before it, whatever is retried and whatever answer was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TargetTopicMissingError, WriteRejectedError } from '../../errors.ts';
-import { backoffMs, rootCause } from '../client.ts';
+import { rootCause } from '../client.ts';
+import { backoffMs } from '../../replication/backoff.ts';
 import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
 import { sendProduce } from './send-produce.ts';

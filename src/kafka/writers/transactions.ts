@@ -18,7 +18,8 @@ import {
   TransactionRejectedError,
   WriteRejectedError,
 } from '../../errors.ts';
-import { backoffMs, protocolErrorType, rootCause } from '../client.ts';
+import { protocolErrorType, rootCause } from '../client.ts';
+import { backoffMs } from '../../replication/backoff.ts';
 import {
   addPartitionsError,
   CoordinatorAction,
