@@ -3,6 +3,79 @@ import prettier from 'eslint-config-prettier';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of src/ and what each may import besides itself (docs/architecture.md). A folder is a
+ * layer; `errors.ts` and `version.ts` are leaves; `cli.ts` is the entry point and may import
+ * anything. test/unit/layers.test.ts checks the same table over the import graph, and that it has
+ * no cycle.
+ */
+export const layers = {
+  'errors.ts': [],
+  'version.ts': [],
+  protocol: ['errors.ts'],
+  config: ['errors.ts', 'protocol'],
+  observability: ['errors.ts', 'config'],
+  replication: ['errors.ts', 'protocol', 'config', 'observability'],
+  kafka: ['errors.ts', 'version.ts', 'protocol', 'config', 'observability', 'replication'],
+  offsets: ['errors.ts', 'version.ts', 'protocol', 'config', 'observability', 'replication', 'kafka'],
+  tools: [
+    'errors.ts',
+    'version.ts',
+    'protocol',
+    'config',
+    'observability',
+    'replication',
+    'kafka',
+    'offsets',
+  ],
+  daemon: [
+    'errors.ts',
+    'version.ts',
+    'protocol',
+    'config',
+    'observability',
+    'replication',
+    'kafka',
+    'offsets',
+  ],
+  'cli.ts': [
+    'errors.ts',
+    'version.ts',
+    'protocol',
+    'config',
+    'observability',
+    'replication',
+    'kafka',
+    'offsets',
+    'tools',
+    'daemon',
+  ],
+};
+/** Layers that must not import the Kafka client: pure bytes, configuration and the replication core. */
+const clientFree = ['protocol', 'config', 'observability', 'replication'];
+
+const folders = Object.keys(layers).filter((layer) => !layer.endsWith('.ts'));
+const escape = (name) => name.replace(/[.]/g, '\\.');
+/** One no-restricted-imports block per layer: any layer it may not import, by folder or file name. */
+const layerRules = folders.map((layer) => {
+  const forbidden = Object.keys(layers).filter((other) => other !== layer && !layers[layer].includes(other));
+  const names = forbidden.map((other) =>
+    other.endsWith('.ts') ? `\\.\\./${escape(other)}$` : `(^|/)${other}/`,
+  );
+  const patterns = [
+    {
+      regex: `(${names.join('|')})`,
+      message: `src/${layer} may import only ${layers[layer].join(', ')} (docs/architecture.md).`,
+    },
+  ];
+  if (clientFree.includes(layer))
+    patterns.push({
+      regex: '^kafkajs(/|$)',
+      message: `src/${layer} imports no Kafka client (docs/architecture.md).`,
+    });
+  return { files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+});
+
 export default defineConfig(
   { ignores: ['dist/', 'node_modules/', '.cache/', 'coverage/'] },
   eslint.configs.recommended,
@@ -19,5 +92,6 @@ export default defineConfig(
       ],
     },
   },
+  ...layerRules,
   prettier,
 );
