@@ -221,7 +221,7 @@ export class SourceReader {
   }
 
   /** Stops fetching; returns once no batch is being handed over. */
-  async stop(): Promise<void> {
+  async stopFetching(): Promise<void> {
     if (this.#running) await this.#consumer.stop();
     this.#running = false;
   }

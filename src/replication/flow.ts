@@ -636,7 +636,7 @@ export class Flow {
       await this.#transactional?.flush();
       await new Promise((resolve) => setImmediate(resolve)); // the commits' completions run first
       await this.commit();
-      await this.#source.stop();
+      await this.#source.stopFetching();
     })();
     const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
     const outcome = await Promise.race([drain.then(() => 'drained' as const), timeout]);
@@ -644,7 +644,7 @@ export class Flow {
     this.#metrics.state(this.exportedState);
     if (outcome === 'timeout') {
       this.#queue.close();
-      await this.#source.stop();
+      await this.#source.stopFetching();
       throw new Error(`flow ${this.config.name} did not drain within ${timeoutMs} ms`);
     }
   }

@@ -36,7 +36,8 @@ export interface FlowSource {
    * the commit failed.
    */
   commit(offsets: ReadonlyArray<SourceOffset>): Promise<ReadonlyArray<SourceOffset>>;
-  stop(): Promise<void>;
+  /** Stops fetching (the consumer leaves its group); resolves once no batch is being handed over. */
+  stopFetching(): Promise<void>;
 }
 
 /** A batch as the reader fetched it (kafka/source-reader.ts). */

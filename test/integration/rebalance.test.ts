@@ -184,7 +184,7 @@ test(
       ]);
       assert.equal((await committedOn(src, group, topic)).get(0), 3);
     } finally {
-      await reader.stop();
+      await reader.stopFetching();
       await reader.disconnect();
     }
   }),

@@ -30,7 +30,7 @@ test('a corrupt batch halts its partition once, and pauses it at every report', 
     seek: () => {},
     pauseAll: () => {},
     commit: async (offsets) => offsets,
-    stop: async () => {},
+    stopFetching: async () => {},
   };
   const lines: string[] = [];
   const config = flowConfig();

@@ -43,7 +43,7 @@ class Source implements FlowSource {
     for (const { partition, offset } of offsets) this.commits.push({ partition, offset });
     return offsets;
   }
-  async stop(): Promise<void> {}
+  async stopFetching(): Promise<void> {}
 }
 
 interface Txn {

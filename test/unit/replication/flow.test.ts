@@ -109,7 +109,7 @@ class FakeSource implements FlowSource {
     return offsets;
   }
 
-  async stop(): Promise<void> {
+  async stopFetching(): Promise<void> {
     this.events.push('stop');
     this.stops++;
   }
