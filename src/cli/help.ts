@@ -1,0 +1,155 @@
+// `kafka-mirror --help`, `kafka-mirror help <command>`, `<command> --help` and `version`.
+import { UsageError } from '../errors.ts';
+import { packageVersion } from '../version.ts';
+import { ExitCode, type CommandLine, type Io } from './command.ts';
+
+const HELP = `kafka-mirror: Kafka cross-cluster replication daemon
+
+Usage: kafka-mirror <command> [options]
+
+Commands:
+  start       run the flows of a config until SIGTERM/SIGINT (graceful drain; a second signal aborts)
+  plan        connect (read only) and print what each flow would replicate, loops and conflicts;
+              exit 2 on a conflict
+  validate    check a config file offline and print what it defines
+  status      ask a running daemon (its /status endpoint) and print its flows as a table
+  verify      audit what a flow replicated: missing, duplicated, reordered or altered records,
+              copies of aborted transactions; exit 3 when one is missing, reordered, altered or aborted
+  offsets     translate: where a source consumer group's committed offsets are on the target;
+              failover: commit that translation to the group on the target (once, for a switchover)
+  migrate-status  per topic of a flow: is the target caught up (lag 0, same partitions and topic
+              configs, synced group offsets in place)? exit 1 until every topic is
+  version     print the version (also --version, -v)
+  help        help of a command: kafka-mirror help <command>
+
+Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
+
+Exit codes: 0 ok, 1 runtime failure (shutdown timed out, daemon not ready or unreachable for
+status), 2 bad usage, invalid config or a plan conflict, 3 verify found records missing,
+reordered, altered or of aborted transactions.
+`;
+
+/** `kafka-mirror <command> --help`. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `Usage: kafka-mirror start --config <file>
+
+Runs every flow of the config until SIGTERM or SIGINT, then drains: stops fetching, writes what is
+queued, commits, exits 0 (1 if shutdown.timeoutMs passes first). A second signal exits at once.
+Serves /metrics, /healthz, /readyz and /status on admin.host:admin.port (default 0.0.0.0:9464).
+
+  -c, --config <file>  config file (YAML or JSON); environment overrides apply (docs/configuration.md)
+`,
+  validate: `Usage: kafka-mirror validate --config <file>
+
+Checks the config offline (no cluster is contacted): every problem is listed with its key path
+(and the environment variable its value came from), exit 2. Secret files and TLS files must be
+readable. Prints the flows on success, and warnings on stderr (exit 0): KAFKA_MIRROR_* variables
+that are no setting, a V8 heap limit below what the flows need, log.pretty without pino-pretty.
+
+  -c, --config <file>  config file (YAML or JSON)
+`,
+  plan: `Usage: kafka-mirror plan --config <file>
+
+Connects to every cluster (read only) and prints, per flow, each source topic, its remote topic and
+whether it exists, will be created or grow; loops that provenance stops; conflicts (two sources
+writing one topic). Exit 2 on a conflict, 1 when a cluster could not be reached (the cause is printed).
+
+  -c, --config <file>  config file (YAML or JSON)
+`,
+  status: `Usage: kafka-mirror status [--url <admin url> | --config <file>]
+
+Reads /status of a running daemon and prints one line per flow: state, readiness, assigned
+partitions, records written, lag (records and seconds), queue fill and halted partitions, then why
+a flow is not ready. Exit 0 when every flow is ready, 1 when one is not or the daemon does not answer.
+
+  -u, --url <url>      admin server of the daemon (default http://127.0.0.1:9464)
+  -c, --config <file>  take the admin address from this config instead
+      --json           print the /status document as it is
+`,
+  verify: `Usage: kafka-mirror verify --config <file> [--flow <name>] [--topic <source topic>]
+                          [--since <time>] [--json]
+
+Compares source and target of each flow, partition by partition, through the provenance headers
+(km.src.*): every source record from the log start up to the flow's committed offset must be on
+the target once, in order, with the same key, value, headers and timestamp. Both sides are
+streamed, so topics larger than memory are fine. Reads only. Prints a table (or --json) and exits 3
+when a record is missing, reordered or altered, or a target record is a copy of a record of an
+aborted source transaction; duplicates (at-least-once) are reported only.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    only this flow
+      --topic <name>   only this source topic
+      --since <time>   only source records written at or after this time (ISO 8601, such as
+                       2026-11-22T09:00:00Z, or epoch milliseconds): an audit of a recent window
+      --json           the full report as JSON, per partition
+`,
+  offsets: `Usage: kafka-mirror offsets translate --config <file> --flow <name> --group <group> [--json]
+       kafka-mirror offsets failover  --config <file> --flow <name> --group <group> [--json]
+
+For each source partition of the flow's topics, the group's committed offset on the source, the
+offset on the target where the same group continues (the first record replicated from that offset
+or after, found through the km.src.offset headers by a search of the target, not a scan), the
+status, and how many source offsets the target is behind. Statuses: translated; caught-up (nothing
+from the committed offset on is on the target yet, and nothing before it is missing: continue at
+the target's end); pending (records before the committed offset are not on the target yet: no
+offset is given); gap (source records between the committed offset and the target's next record
+have no copy there); no-commit. translate reads only; commits nothing.
+
+failover makes one final group offset sync for the group: the translated offsets are committed to
+the same group on the target, only forward, and only while the group has no active member there
+(exit 1 if it has: KM_GROUP_ACTIVE). Exit 1 too when a partition is pending (the flow has not
+copied what the group consumed yet): wait for the flow and run it again. docs/disaster-recovery.md.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow whose source and target are meant
+      --group <group>  the consumer group on the source
+      --json           the report as JSON
+`,
+  'migrate-status': `Usage: kafka-mirror migrate-status --config <file> --flow <name> [--json]
+
+For a migration or any cut-over: per source topic of the flow, whether the target has caught up.
+A topic is ready when the flow has copied every record (behind 0), the remote topic has the same
+number of partitions, the allow-listed topic configs (flow topicConfigs) set on the two topics are
+equal, and, with groupOffsetSync enabled, every selected group with offsets on the topic has its
+translated offsets (or later ones) on the target. Reads only. Exit 0 when every topic is ready, 1
+otherwise.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow
+      --json           the report as JSON
+`,
+  version: `Usage: kafka-mirror version
+
+Prints the kafka-mirror and Node.js versions.
+`,
+};
+
+/**
+ * The help the command line asks for, printed, with its exit code: a command's own (`<command>
+ * --help`, `help <command>`), or the general help (`--help`, `help`, and no command at all, which
+ * is a usage error). Undefined when the command line asks for no help.
+ */
+export function printHelp({ positionals, values }: CommandLine, io: Io): number | undefined {
+  const [command, topic] = positionals;
+  if (command !== undefined && values.help === true && COMMAND_HELP[command] !== undefined) {
+    io.out(COMMAND_HELP[command]);
+    return ExitCode.OK;
+  }
+  if (command === 'help' && topic !== undefined) {
+    const help = COMMAND_HELP[topic];
+    if (help === undefined) throw new UsageError(`no command "${topic}"; run kafka-mirror --help`);
+    io.out(help);
+    return ExitCode.OK;
+  }
+  if (values.help === true || command === 'help' || (command === undefined && values.version !== true)) {
+    io.out(HELP);
+    return command === undefined && values.help !== true ? ExitCode.USAGE : ExitCode.OK;
+  }
+  return undefined;
+}
+
+/** `kafka-mirror version` (also --version, -v). */
+export async function version(_line: CommandLine, io: Io): Promise<number> {
+  io.out(`kafka-mirror ${packageVersion()} (node ${process.versions.node})\n`);
+  return ExitCode.OK;
+}

@@ -1,0 +1,51 @@
+// The command line: parses it, answers help, runs the command and turns what it threw into an exit
+// code and one line on stderr. Writes only through the Io it is given; src/cli.ts sets the exit code.
+import { ClusterIdentityError, ConfigError, UsageError } from '../errors.ts';
+import { ExitCode, type Command, type Io } from './command.ts';
+import { printHelp, version } from './help.ts';
+import { migrateStatus } from './migrate-status.ts';
+import { offsets } from './offsets.ts';
+import { plan } from './plan.ts';
+import { start } from './start.ts';
+import { status } from './status.ts';
+import { parseCommandLine } from './usage.ts';
+import { validate } from './validate.ts';
+import { verify } from './verify.ts';
+
+const COMMANDS: Record<string, Command> = {
+  version,
+  status,
+  'migrate-status': migrateStatus,
+  offsets,
+  validate,
+  start,
+  plan,
+  verify,
+};
+
+/** Runs one command line to its exit code. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const line = parseCommandLine(argv);
+    const helped = printHelp(line, io);
+    if (helped !== undefined) return helped;
+    // Without a command, and without help asked for, the command line was `--version`.
+    const [command = 'version'] = line.positionals;
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (run === undefined) throw new UsageError(`unknown command "${command}"; run kafka-mirror --help`);
+    return await run(line, io);
+  } catch (error) {
+    io.err(`kafka-mirror: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+/** Exit 2 for what the operator wrote wrong (command line, config, two aliases of one cluster), else 1. */
+function exitCodeOf(error: unknown): number {
+  const usage =
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof ClusterIdentityError ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  return usage ? ExitCode.USAGE : ExitCode.FAILURE;
+}

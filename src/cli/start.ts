@@ -1,0 +1,47 @@
+// `kafka-mirror start`: runs the flows of a config until SIGTERM or SIGINT, then drains.
+import { once } from 'node:events';
+import { configWarnings } from '../config/index.ts';
+import { Daemon } from '../daemon/daemon.ts';
+import { createLogger } from '../observability/logger.ts';
+import { packageVersion } from '../version.ts';
+import { configOf, ExitCode, type CommandLine } from './command.ts';
+
+/**
+ * Exit 0 after a clean drain on the first signal, 1 when draining failed or timed out
+ * (KM_SHUTDOWN_TIMEOUT). A second signal exits at once: uncommitted records are replayed on the
+ * next start.
+ */
+export async function start(line: CommandLine): Promise<number> {
+  const config = await configOf(line);
+  const logger = createLogger(config.log); // warns itself when log.pretty cannot be honoured
+  const daemon = new Daemon(config, logger);
+  logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');
+  // The daemon compares the heap with the flows' budgets itself (Daemon#start).
+  for (const warning of configWarnings(config, process.env, { heapLimitBytes: Infinity }))
+    logger.warn(warning);
+  try {
+    await daemon.start();
+  } catch (error) {
+    await daemon.close().catch(() => {});
+    throw error;
+  }
+  const signal = await Promise.race([
+    once(process, 'SIGTERM').then(() => 'SIGTERM'),
+    once(process, 'SIGINT').then(() => 'SIGINT'),
+  ]);
+  logger.info({ signal }, 'draining: stopping fetch, flushing the queue, committing');
+  // A second signal aborts at once: uncommitted records are replayed on the next start.
+  const abort = () => {
+    logger.warn('second signal: exiting without draining');
+    process.exit(ExitCode.FAILURE);
+  };
+  process.once('SIGTERM', abort).once('SIGINT', abort);
+  try {
+    await daemon.close();
+    logger.info('stopped cleanly');
+    return ExitCode.OK;
+  } catch (error) {
+    logger.error({ err: error }, 'shutdown incomplete');
+    return ExitCode.FAILURE;
+  }
+}
