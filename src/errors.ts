@@ -15,6 +15,12 @@ export const errorCodes = [
   'KM_COMMIT_UNACKNOWLEDGED',
   'KM_RESPONSE_FRAMING',
   'KM_TRANSACTION_REJECTED',
+  'KM_INTERNAL_INVARIANT',
+  'KM_INVALID_COMPRESSED_DATA',
+  'KM_CLUSTER_NO_ANSWER',
+  'KM_NOT_FOUND',
+  'KM_TRANSLATION_FAILED',
+  'KM_GROUP_SYNC_FAILED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -244,5 +250,95 @@ export class TransactionRejectedError extends KafkaMirrorError {
     this.request = request;
     this.kafkaError = kafkaError;
     this.remedy = remedy;
+  }
+}
+
+/**
+ * Something kafka-mirror holds true of its own code did not hold: an encoder wrote a different
+ * number of bytes than it measured, a codec it registered is missing, a validated config names a
+ * cluster it does not have. A bug, never a condition of the clusters or the data: report it with
+ * the message. Not retriable: the same input fails the same way (as kafkajs treats a TypeError).
+ */
+export class InternalInvariantError extends KafkaMirrorError {
+  static readonly code = 'KM_INTERNAL_INVARIANT';
+  constructor(detail: string) {
+    super(
+      InternalInvariantError.code,
+      `${detail} (an internal invariant of kafka-mirror failed: a bug, please report it with this message)`,
+    );
+  }
+}
+
+/**
+ * The records of a fetched batch whose check passed (CRC-32C, size, magic: the bytes are the ones
+ * the producer wrote) are not valid data of its codec (lz4, snappy): the producer's compressor
+ * wrote them so, or they claim to expand beyond what the codec can. Retriable as kafkajs treats
+ * an error of a fetch: fetched again, then the source consumer restarts (src/kafka/source-reader.ts).
+ */
+export class InvalidCompressedDataError extends KafkaMirrorError {
+  static readonly code = 'KM_INVALID_COMPRESSED_DATA';
+  readonly codec: string;
+  constructor(codec: 'lz4' | 'snappy', detail: string) {
+    super(InvalidCompressedDataError.code, `invalid ${codec} data: ${detail}`, { retriable: true });
+    this.codec = codec;
+  }
+}
+
+/**
+ * A look at a cluster (src/kafka/cluster-probe.ts: at start, while it is unreachable, for `plan`)
+ * had no answer within connectionTimeoutMs x (bootstrap brokers + 2): a broker accepted the
+ * connection and never answered. The cluster counts as unreachable; the daemon probes it again.
+ */
+export class ClusterNoAnswerError extends KafkaMirrorError {
+  static readonly code = 'KM_CLUSTER_NO_ANSWER';
+  readonly limitMs: number;
+  constructor(limitMs: number) {
+    super(ClusterNoAnswerError.code, `no answer within ${limitMs} ms`, { retriable: true });
+    this.limitMs = limitMs;
+  }
+}
+
+/** `verify` was asked about a flow (--flow) or source topic (--topic) that is not there. Exit code 1. */
+export class NotFoundError extends KafkaMirrorError {
+  static readonly code = 'KM_NOT_FOUND';
+  constructor(what: string) {
+    super(NotFoundError.code, `no ${what}`);
+  }
+}
+
+/**
+ * A consumer group's committed offset could not be translated to the target: the target partition
+ * holds a record replicated from that offset or later (its last), yet the search through its
+ * km.src.offset headers found none (src/offsets/translate.ts). The target changed under the search
+ * (retention, truncation), or its records are not in source order. Nothing is committed.
+ */
+export class TranslationFailedError extends KafkaMirrorError {
+  static readonly code = 'KM_TRANSLATION_FAILED';
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, committed: number, last: number) {
+    super(
+      TranslationFailedError.code,
+      `${topic}/${partition}: no record from source offset ${committed} on, yet its last is ${last}`,
+    );
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/**
+ * `offsets failover` could not sync the group: translating its offsets or committing them on the
+ * target failed (`cause`). Nothing or only part of the group's offsets was committed, each only
+ * forward; running it again is safe. Exit code 1.
+ */
+export class GroupSyncFailedError extends KafkaMirrorError {
+  static readonly code = 'KM_GROUP_SYNC_FAILED';
+  readonly group: string;
+  constructor(group: string, cause: unknown) {
+    super(GroupSyncFailedError.code, `group ${group}: ${String(cause)}`, {
+      cause,
+      retriable: (cause as { retriable?: unknown } | null)?.retriable === true,
+    });
+    this.group = group;
   }
 }

@@ -246,18 +246,22 @@ function tlsOf(c: Getter, prefix: string, problems: string[]): ClusterConfig['tl
     const file = c(`tls.${key}`) as string;
     if (file === '') continue;
     files[key] = file;
-    try {
-      accessSync(file, constants.R_OK);
-      if (!statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'not a file' });
-    } catch (error) {
-      problems.push(
-        `${prefix}.${key}: cannot read "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      );
-    }
+    const unreadable = whyUnreadable(file);
+    if (unreadable !== undefined) problems.push(`${prefix}.${key}: cannot read "${file}": ${unreadable}`);
   }
   if ((files.cert === undefined) !== (files.key === undefined))
     problems.push(`${prefix}: cert and key go together (mutual TLS needs both)`);
   return { enabled: (c('tls.enabled') as boolean) || Object.keys(files).length > 0, ...files };
+}
+
+/** Why a file cannot be read now (the system's code, such as ENOENT or EACCES, or "not a file"), if it cannot. */
+function whyUnreadable(file: string): string | undefined {
+  try {
+    accessSync(file, constants.R_OK);
+    return statSync(file).isFile() ? undefined : 'not a file';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'error';
+  }
 }
 
 /** SASL of a cluster, with its password taken from exactly one of password, passwordFile, passwordEnv. */

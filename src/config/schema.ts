@@ -1,6 +1,10 @@
 // The configuration schema: the single source of truth for every key, its default and its
 // documentation. Three parts, each validated strictly by convict: the top level, one schema per
 // cluster entry and one per flow entry (convict has no schema for maps and lists of objects).
+//
+// The formats' validators throw plain Errors: that is convict's contract for a format (it catches
+// them and their message becomes a problem line, with the key path, of the KM_CONFIG error that
+// load.ts throws). They are no error kafka-mirror reports as such (docs/errors.md).
 import { parseSize, SIZE_ABOVE_ZERO } from './sizes.ts';
 
 const coerceInt = (value: unknown) =>

@@ -11,7 +11,11 @@ const UNITS: Record<string, number> = {
 
 export const SIZE_ABOVE_ZERO = 'must be a byte size above 0, such as 1048576, "64MiB" or "10MB"';
 
-/** Parses a byte size: a non-negative integer, or a string such as "64MiB", "512 KiB", "10MB". */
+/**
+ * Parses a byte size: a non-negative integer, or a string such as "64MiB", "512 KiB", "10MB".
+ * Throws a plain Error otherwise, by convict's contract for a format's validator (schema.ts): the
+ * message becomes a problem line of KM_CONFIG. Outside the validator it reads validated values only.
+ */
 export function parseSize(value: unknown): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   if (typeof value === 'string') {

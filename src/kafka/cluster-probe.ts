@@ -2,6 +2,7 @@
 // at start (before any flow connects), while a cluster is unreachable (one probe per retry) and by
 // `kafka-mirror plan`. Reads only.
 import type { ClusterConfig } from '../config/index.ts';
+import { ClusterNoAnswerError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createClient } from './client.ts';
 
@@ -16,7 +17,8 @@ export interface ClusterAnswer {
 /**
  * Connects once to each bootstrap broker in turn until one answers (kafkajs rotates its seed
  * broker on every retry), asks for the cluster id and brokers (and topics), then disconnects.
- * Rejects with kafkajs's error, or after `connectionTimeoutMs` x (brokers + 2) without an answer.
+ * Rejects with kafkajs's error, or after `connectionTimeoutMs` x (brokers + 2) without an answer
+ * (ClusterNoAnswerError).
  */
 export async function probeCluster(
   cluster: ClusterConfig,
@@ -31,12 +33,9 @@ export async function probeCluster(
   }).admin();
   const limitMs = cluster.connectionTimeoutMs * (attempts + 2);
   let timer: NodeJS.Timeout | undefined;
-  // A broker that accepts the connection and never answers gives no error: a timeout, by its code.
+  // A broker that accepts the connection and never answers gives no error: a timeout of our own.
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error(`no answer within ${limitMs} ms`), { code: 'ETIMEDOUT' })),
-      limitMs,
-    );
+    timer = setTimeout(() => reject(new ClusterNoAnswerError(limitMs)), limitMs);
   });
   try {
     const look = (async (): Promise<ClusterAnswer> => {

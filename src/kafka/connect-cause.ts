@@ -2,6 +2,8 @@
 // socket's error code (kept by kafkajs's KafkaJSConnectionError under its retry wrappers), the
 // SASL error class, or a protocol error type. Never the message of a whole chain: one short line,
 // and nothing that could hold a secret (SASL errors name the mechanism, never the password).
+import { ClusterNoAnswerError } from '../errors.ts';
+
 export type ConnectKind =
   | 'connection refused'
   | 'DNS'
@@ -80,6 +82,14 @@ export function connectCause(error: unknown): ConnectCause {
     const code = typeof sasl.type === 'string' ? sasl.type : undefined;
     return { kind: 'authentication', code, text: `authentication failed (${short(sasl.message)}${at})` };
   }
+  // A probe that had no answer in time (cluster-probe.ts): as a socket's timeout, ETIMEDOUT.
+  const unanswered = links.find((l) => l instanceof ClusterNoAnswerError);
+  if (unanswered !== undefined)
+    return {
+      kind: 'timeout',
+      code: 'ETIMEDOUT',
+      text: `no answer in time (ETIMEDOUT: ${short(unanswered.message)})`,
+    };
   const coded = links.find((l) => typeof l.code === 'string' && l.code !== '');
   const code = coded?.code as string | undefined;
   const innermost = links.at(-1);

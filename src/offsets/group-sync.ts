@@ -8,7 +8,7 @@
 // not on the target yet (pending) are left where they are and counted as translation lag.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { GroupActiveError } from '../errors.ts';
+import { GroupActiveError, GroupSyncFailedError, InternalInvariantError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { topicFilter } from '../replication/topic-selection.ts';
@@ -105,8 +105,10 @@ export class GroupOffsetSync {
   }
 
   /**
-   * Syncs these groups once. With `refuseActive`, a group with members on the target is an error
-   * (GroupActiveError) instead of outcome `active`: what `offsets failover` wants.
+   * Syncs these groups once. With `refuseActive`, what `offsets failover` wants: a group with
+   * members on the target is an error (GroupActiveError) instead of outcome `active`, and a group
+   * that could not be synced is an error (GroupSyncFailedError, with the cause) instead of outcome
+   * `failed`.
    */
   async sync(
     groups: readonly string[],
@@ -123,6 +125,7 @@ export class GroupOffsetSync {
         result = await this.#syncGroup(group, partitions, translationLag, options.refuseActive === true);
       } catch (error) {
         if (error instanceof GroupActiveError) throw error;
+        if (options.refuseActive === true) throw new GroupSyncFailedError(group, error);
         this.#logger.warn({ group, err: error }, 'group offset sync failed for a group; will retry');
         result = {
           group,
@@ -207,9 +210,7 @@ export async function failover(
   await sync.connect();
   try {
     const [result] = await sync.sync([options.group], { refuseActive: true });
-    if (result === undefined) throw new Error(`group ${options.group} was not synced`);
-    if (result.outcome === 'failed')
-      throw new Error(`group ${options.group}: ${result.error ?? 'sync failed'}`);
+    if (result === undefined) throw new InternalInvariantError(`group ${options.group} was not synced`);
     return result;
   } finally {
     await sync.stop();

@@ -20,7 +20,7 @@
 // on one of the copies, and a consumer may see the duplicated stretch again, never a gap.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
-import { UsageError } from '../errors.ts';
+import { TranslationFailedError, UsageError } from '../errors.ts';
 import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
@@ -406,9 +406,7 @@ export class Translator {
       this.#probe(side, x),
     );
     if (found === undefined) {
-      throw new Error(
-        `${remoteTopic}/${partition}: no record from source offset ${committed} on, yet its last is ${last.sourceOffset}`,
-      );
+      throw new TranslationFailedError(remoteTopic, partition, committed, last.sourceOffset);
     }
     const firstOnSource = first === undefined ? found.sourceOffset : Number(first.offset);
     const gap = firstOnSource < found.sourceOffset;

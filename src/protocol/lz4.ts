@@ -12,30 +12,28 @@
 //
 // Format: https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md and lz4_Block_format.md.
 
+import { InternalInvariantError, InvalidCompressedDataError } from '../errors.ts';
+
 const FRAME_MAGIC = 0x184d2204;
 const BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];
 /** A block stored as it is (not compressed): the high bit of its size. */
 const UNCOMPRESSED = 0x80000000;
 
-export class Lz4FormatError extends Error {
-  constructor(message: string) {
-    super(`invalid lz4 frame: ${message}`);
-    this.name = 'Lz4FormatError';
-  }
-}
+/** A frame that is not valid LZ4 (KM_INVALID_COMPRESSED_DATA). */
+const invalid = (detail: string) => new InvalidCompressedDataError('lz4', detail);
 
 /** Decompresses one LZ4 frame (Kafka's lz4 codec writes exactly one per record batch). */
 export function decompressFrame(input: Uint8Array): Buffer {
   const src = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  if (src.length < 7 || src.readUInt32LE(0) !== FRAME_MAGIC) throw new Lz4FormatError('bad magic number');
+  if (src.length < 7 || src.readUInt32LE(0) !== FRAME_MAGIC) throw invalid('bad magic number');
   const flg = src[4] as number;
   const bd = src[5] as number;
-  if (flg >> 6 !== 1) throw new Lz4FormatError(`unsupported version ${flg >> 6}`);
+  if (flg >> 6 !== 1) throw invalid(`unsupported version ${flg >> 6}`);
   const blockChecksum = (flg & 0x10) !== 0;
   const hasContentSize = (flg & 0x08) !== 0;
   const hasDictId = (flg & 0x01) !== 0;
   const blockMax = BLOCK_MAX[(bd >> 4) & 7] ?? 0;
-  if (blockMax === 0) throw new Lz4FormatError('bad block size');
+  if (blockMax === 0) throw invalid('bad block size');
   let ip = 6;
   if (hasContentSize) ip += 8; // the size is not trusted for allocation; the scratch grows as needed
   if (hasDictId) ip += 4;
@@ -43,12 +41,12 @@ export function decompressFrame(input: Uint8Array): Buffer {
 
   const sink: Sink = { out: scratch, op: 0 };
   for (;;) {
-    if (ip + 4 > src.length) throw new Lz4FormatError('truncated block header');
+    if (ip + 4 > src.length) throw invalid('truncated block header');
     const word = src.readUInt32LE(ip);
     ip += 4;
     if (word === 0) break; // end mark
     const size = word & 0x7fffffff;
-    if (ip + size > src.length) throw new Lz4FormatError('truncated block');
+    if (ip + size > src.length) throw invalid('truncated block');
     if ((word & 0x80000000) !== 0) {
       reserve(sink, size);
       src.copy(sink.out, sink.op, ip, ip + size);
@@ -99,7 +97,7 @@ function decodeBlock(src: Buffer, start: number, end: number, sink: Sink): void 
         literals += b;
       } while (b === 255 && ip < end);
     }
-    if (ip + literals > end) throw new Lz4FormatError('literals past the block');
+    if (ip + literals > end) throw invalid('literals past the block');
     reserve(sink, literals);
     src.copy(sink.out, sink.op, ip, ip + literals);
     ip += literals;
@@ -107,7 +105,7 @@ function decodeBlock(src: Buffer, start: number, end: number, sink: Sink): void 
     if (ip >= end) break; // the last sequence has literals only
     const offset = (src[ip] as number) | ((src[ip + 1] as number) << 8);
     ip += 2;
-    if (offset === 0 || offset > sink.op) throw new Lz4FormatError('match offset out of range');
+    if (offset === 0 || offset > sink.op) throw invalid('match offset out of range');
     let length = token & 15;
     if (length === 15) {
       let b: number;
@@ -286,7 +284,7 @@ export function xxh32Short(bytes: readonly number[]): number {
   const P4 = 0x27d4eb2f;
   const P5 = 0x165667b1;
   const rotl = (x: number, r: number) => ((x << r) | (x >>> (32 - r))) >>> 0;
-  if (bytes.length >= 16) throw new RangeError('xxh32Short hashes fewer than 16 bytes');
+  if (bytes.length >= 16) throw new InternalInvariantError('xxh32Short hashes fewer than 16 bytes');
   let h = (P5 + bytes.length) >>> 0;
   let i = 0;
   for (; i + 4 <= bytes.length; i += 4) {

@@ -17,6 +17,7 @@ import {
   recordSize,
   writeRecord,
 } from './record-format.ts';
+import { InternalInvariantError } from '../errors.ts';
 import { CHUNK_HEADROOM, hasHeadroom, type RecordChunk } from './record-chunk.ts';
 
 /** A compression codec as kafkajs registers them (protocol/message/compression): by attribute bits. */
@@ -113,7 +114,7 @@ function messageRecords(messages: readonly Message[]): BatchRecords {
       at = writeRecord(target, at, m.key, m.value, headerPairs(m.headers), i, delta(m));
     }
     if (at - from !== recordsSize)
-      throw new Error(`batch encoder wrote ${at - from} of ${recordsSize} bytes`);
+      throw new InternalInvariantError(`batch encoder wrote ${at - from} of ${recordsSize} bytes`);
   };
   return { first, max, count, recordsSize, writeRecords };
 }
@@ -139,7 +140,7 @@ async function recordBatch(
   const codec = args.compression & COMPRESSION_CODEC_MASK;
   if (codec !== 0) {
     const compressor = codecs(codec);
-    if (compressor === null) throw new Error(`no codec for compression type ${codec}`);
+    if (compressor === null) throw new InternalInvariantError(`no codec for compression type ${codec}`);
     let plain = chunk?.body;
     if (plain === undefined) {
       plain = Buffer.allocUnsafe(recordsSize);
@@ -277,7 +278,8 @@ export function produceRequestV3(
           offset += batch.size;
         });
       }
-      if (offset !== size) throw new Error(`produce encoder wrote ${offset} of ${size} bytes`);
+      if (offset !== size)
+        throw new InternalInvariantError(`produce encoder wrote ${offset} of ${size} bytes`);
       headroomOf.set(buf, built?.free ?? FRAME_HEADROOM);
       return encoded(buf);
     },

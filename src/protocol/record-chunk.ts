@@ -6,6 +6,7 @@
 // used. A chunk is one Buffer and two typed arrays however many records it holds: its records are
 // encoded once, when they are queued, and sent as they are (produce-request.ts writes the batch
 // header around the body).
+import { InternalInvariantError } from '../errors.ts';
 import type { Compression, TargetRecord } from './records.ts';
 import { readVarInt, recordBodySize, sizeOfVarInt, writeRecord } from './record-format.ts';
 
@@ -78,7 +79,7 @@ export function encodeChunk(records: readonly TargetRecord[], compression?: Comp
     at = writeRecord(body, at, r.key, r.value, r.headers, i, delta, r.tail, r.offset, ends[i]);
     ends[i] = at;
   }
-  if (at !== size) throw new Error(`chunk encoder wrote ${at} of ${size} bytes`);
+  if (at !== size) throw new InternalInvariantError(`chunk encoder wrote ${at} of ${size} bytes`);
   return { body, count, firstTimestamp: first, maxTimestamp: max, timestamps, ends, compression };
 }
 
@@ -105,7 +106,7 @@ export function decodeChunk(chunk: RecordChunk): TargetRecord[] {
     for (let h = readVarInt(body, cursor); h > 0; h--) headers.push([String(bytes()), bytes()]);
     records.push({ key, value, headers, timestamp: String(chunk.firstTimestamp + delta) });
     if (cursor.at !== chunk.ends[i])
-      throw new Error(`chunk record ${i} ends at ${cursor.at}, not ${chunk.ends[i]}`);
+      throw new InternalInvariantError(`chunk record ${i} ends at ${cursor.at}, not ${chunk.ends[i]}`);
   }
   return records;
 }

@@ -2,6 +2,7 @@
 // bytes: used by record chunks (record-chunk.ts), produce requests (produce-request.ts) and the
 // patched kafkajs record decoder.
 import { createRequire } from 'node:module';
+import { InternalInvariantError } from '../errors.ts';
 import type { ProvenanceTail } from './records.ts';
 
 const require = createRequire(import.meta.url);
@@ -187,6 +188,7 @@ export function encodeRecord({
   // allocUnsafe: a slice of Node's shared pool for small records, no zero fill (every byte is written).
   const buf = Buffer.allocUnsafe(recordSize(key, value, list, offsetDelta, delta));
   const end = writeRecord(buf, 0, key, value, list, offsetDelta, delta);
-  if (end !== buf.length) throw new Error(`record encoder wrote ${end} of ${buf.length} bytes`);
+  if (end !== buf.length)
+    throw new InternalInvariantError(`record encoder wrote ${end} of ${buf.length} bytes`);
   return encoded(buf);
 }

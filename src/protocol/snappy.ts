@@ -7,6 +7,7 @@
 // lengths are read first and each block decodes straight into its place in one buffer. Raw
 // snappy without the framing (as kafkajs-snappy and librdkafka write it) is one block.
 import { createRequire } from 'node:module';
+import { InvalidCompressedDataError } from '../errors.ts';
 
 const require = createRequire(import.meta.url);
 // snappyjs is kafkajs-snappy's decoder; resolved from there, where it is installed.
@@ -28,12 +29,8 @@ const XERIAL_HEADER = 16;
  */
 const MAX_EXPANSION = 22;
 
-export class SnappyFormatError extends Error {
-  constructor(message: string) {
-    super(`invalid snappy data: ${message}`);
-    this.name = 'SnappyFormatError';
-  }
-}
+/** Data that is not valid snappy (KM_INVALID_COMPRESSED_DATA). */
+const invalid = (detail: string) => new InvalidCompressedDataError('snappy', detail);
 
 /** Decompresses the records of one snappy-compressed record batch. */
 export function decompressSnappy(input: Buffer): Buffer {
@@ -43,8 +40,7 @@ export function decompressSnappy(input: Buffer): Buffer {
   const add = (block: Buffer) => {
     const decoder = new SnappyDecompressor(block);
     const length = decoder.readUncompressedLength();
-    if (length < 0 || length > MAX_EXPANSION * block.length + 64)
-      throw new SnappyFormatError('bad block length');
+    if (length < 0 || length > MAX_EXPANSION * block.length + 64) throw invalid('bad block length');
     blocks.push({ decoder, length });
     total += length;
   };
@@ -53,7 +49,7 @@ export function decompressSnappy(input: Buffer): Buffer {
     for (let at = XERIAL_HEADER; at + 4 <= input.length;) {
       const size = input.readUInt32BE(at);
       at += 4;
-      if (at + size > input.length) throw new SnappyFormatError('truncated block');
+      if (at + size > input.length) throw invalid('truncated block');
       add(input.subarray(at, at + size));
       at += size;
     }
@@ -63,7 +59,7 @@ export function decompressSnappy(input: Buffer): Buffer {
   const out = Buffer.alloc(total);
   let op = 0;
   for (const { decoder, length } of blocks) {
-    if (!decoder.uncompressToBuffer(out.subarray(op, op + length))) throw new SnappyFormatError('bad block');
+    if (!decoder.uncompressToBuffer(out.subarray(op, op + length))) throw invalid('bad block');
     op += length;
   }
   return out;

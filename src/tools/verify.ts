@@ -6,6 +6,7 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { Config, FlowConfig } from '../config/index.ts';
+import { InternalInvariantError, NotFoundError } from '../errors.ts';
 import { createClient } from '../kafka/client.ts';
 import { readPartition } from '../kafka/partition-reader.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
@@ -84,7 +85,7 @@ async function verifyFlow(
       .filter((t) => (options.topic === undefined ? selected(t) : t === options.topic))
       .sort();
     if (options.topic !== undefined && topics.length === 0)
-      throw new Error(`no topic ${options.topic} on ${flow.source}`);
+      throw new NotFoundError(`topic ${options.topic} on ${flow.source}`);
     const committed = new Map(
       (await sourceAdmin.committed(flow.group, topics)).map((c) => [`${c.topic}/${c.partition}`, c.offset]),
     );
@@ -141,7 +142,7 @@ export async function verify(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const flows = config.flows.filter((f) => options.flow === undefined || f.name === options.flow);
-  if (flows.length === 0) throw new Error(`no flow named ${options.flow ?? ''}`);
+  if (flows.length === 0) throw new NotFoundError(`flow named ${options.flow ?? ''}`);
   const clients = new Map<string, KafkaClient>();
   const clientOf = (alias: string) => {
     let kafka = clients.get(alias);
@@ -150,7 +151,7 @@ export async function verify(
       kafka = createClient(cluster, logger, config.producer.requestTimeoutMs);
       clients.set(alias, kafka);
     }
-    if (kafka === undefined) throw new Error(`no cluster ${alias}`);
+    if (kafka === undefined) throw new InternalInvariantError(`the validated config has no cluster ${alias}`);
     return kafka;
   };
   const topics: TopicAudit[] = [];

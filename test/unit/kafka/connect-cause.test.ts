@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import net, { type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { ClusterConfig } from '../../../src/config/index.ts';
+import { ClusterNoAnswerError } from '../../../src/errors.ts';
 import { probeCluster } from '../../../src/kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../../../src/kafka/connect-cause.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
@@ -135,4 +136,14 @@ test('an error that is not about reaching the cluster is "other"', () => {
     'KafkaJSProtocolError TOPIC_AUTHORIZATION_FAILED: Not authorized to access topics',
   );
   assert.equal(isConnectFailure(denied), false);
+});
+
+test("a probe's own deadline (KM_CLUSTER_NO_ANSWER) is a timeout, with the socket's code for it", () => {
+  const cause = connectCause(new ClusterNoAnswerError(6000));
+  assert.deepEqual(cause, {
+    kind: 'timeout',
+    code: 'ETIMEDOUT',
+    text: 'no answer in time (ETIMEDOUT: no answer within 6000 ms)',
+  });
+  assert.equal(isConnectFailure(new ClusterNoAnswerError(6000)), true);
 });

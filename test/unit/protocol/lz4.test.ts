@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { compressFrame, decompressFrame, Lz4FormatError, xxh32Short } from '../../../src/protocol/lz4.ts';
+import { InvalidCompressedDataError } from '../../../src/errors.ts';
+import { compressFrame, decompressFrame, xxh32Short } from '../../../src/protocol/lz4.ts';
 
 const lz4 = createRequire(import.meta.url)('lz4-napi') as {
   compressFrameSync(data: Buffer): Buffer;
@@ -42,10 +43,12 @@ test('a frame inside a larger buffer (a view with an offset) decodes', () => {
   assert.ok(decompressFrame(padded.subarray(7, 7 + frame.length)).equals(data));
 });
 
-test('corrupt input is an Lz4FormatError, not garbage', () => {
-  assert.throws(() => decompressFrame(Buffer.from('not an lz4 frame')), Lz4FormatError);
+const invalidLz4 = (error: unknown) => error instanceof InvalidCompressedDataError && error.codec === 'lz4';
+
+test('corrupt input is invalid lz4 data (KM_INVALID_COMPRESSED_DATA), not garbage', () => {
+  assert.throws(() => decompressFrame(Buffer.from('not an lz4 frame')), invalidLz4);
   const frame = lz4.compressFrameSync(Buffer.alloc(100_000, 'abc'));
-  assert.throws(() => decompressFrame(frame.subarray(0, frame.length - 20)), Lz4FormatError);
+  assert.throws(() => decompressFrame(frame.subarray(0, frame.length - 20)), invalidLz4);
 });
 
 for (const [name, data] of cases) {

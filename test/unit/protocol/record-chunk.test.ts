@@ -3,6 +3,7 @@
 // the same records, however a chunk was cut.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { InternalInvariantError } from '../../../src/errors.ts';
 import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
 import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/protocol/produce-request.ts';
 import {
@@ -123,4 +124,14 @@ test("a framed chunk request (built in the chunk's own buffer) matches kafkajs's
     }
   }
   assert.ok(chunk.body.equals(bodyBefore), 'the records themselves are untouched');
+});
+
+test('a chunk whose record ends are not where its records end is a bug reported as KM_INTERNAL_INVARIANT', () => {
+  const chunk = encodeChunk(records(3));
+  const ends = Uint32Array.from(chunk.ends);
+  ends[1] = (ends[1] as number) + 1;
+  assert.throws(
+    () => decodeChunk({ ...chunk, ends }),
+    (error) => error instanceof InternalInvariantError && /chunk record 1 ends at/.test(error.message),
+  );
 });

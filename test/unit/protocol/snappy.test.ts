@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { decompressSnappy, SnappyFormatError } from '../../../src/protocol/snappy.ts';
+import { InvalidCompressedDataError } from '../../../src/errors.ts';
+import { decompressSnappy } from '../../../src/protocol/snappy.ts';
 
 const require = createRequire(import.meta.url);
 const snappyjs = createRequire(require.resolve('kafkajs-snappy'))('snappyjs') as {
@@ -36,12 +37,15 @@ for (const [name, data] of cases) {
   });
 }
 
-test('a block that claims more than snappy can expand to, or is cut short, is a SnappyFormatError', () => {
+const invalidSnappy = (error: unknown) =>
+  error instanceof InvalidCompressedDataError && error.codec === 'snappy';
+
+test('a block that claims more than snappy can expand to, or is cut short, is invalid snappy data (KM_INVALID_COMPRESSED_DATA)', () => {
   const framed = xerial(Buffer.from('abc'.repeat(50_000)));
-  assert.throws(() => decompressSnappy(framed.subarray(0, framed.length - 10)), SnappyFormatError);
+  assert.throws(() => decompressSnappy(framed.subarray(0, framed.length - 10)), invalidSnappy);
   // A raw block of 3 bytes claiming 2^28 bytes of output.
   assert.throws(
     () => decompressSnappy(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x01, 0x00, 0x61])),
-    SnappyFormatError,
+    invalidSnappy,
   );
 });
