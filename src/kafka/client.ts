@@ -109,3 +109,16 @@ export function protocolErrorType(error: unknown): string | undefined {
   const root = rootCause(error) as { name?: string; type?: string };
   return root?.name?.startsWith('KafkaJS') === true && typeof root.type === 'string' ? root.type : undefined;
 }
+
+/**
+ * Whether creating a topic failed because it exists (another instance created it first). kafkajs
+ * (admin.createTopics) answers false itself when every topic of the request exists; otherwise it
+ * rejects with a KafkaJSAggregateError of one KafkaJSCreateTopicError per topic, each with Kafka's
+ * error type, or with a protocol error under its retry wrappers.
+ */
+export function isTopicAlreadyExists(error: unknown): boolean {
+  const errors = (error as { name?: unknown; errors?: unknown } | null)?.errors;
+  if ((error as { name?: unknown } | null)?.name === 'KafkaJSAggregateError' && Array.isArray(errors))
+    return errors.length > 0 && errors.every((e) => protocolErrorType(e) === 'TOPIC_ALREADY_EXISTS');
+  return protocolErrorType(error) === 'TOPIC_ALREADY_EXISTS';
+}

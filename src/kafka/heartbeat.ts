@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
+import { isTopicAlreadyExists } from './client.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
 /** The internal topic, on every cluster a flow reads from or writes to (never matched by topic filters). */
@@ -41,7 +42,7 @@ export class HeartbeatEmitter {
       await this.#admin
         .createTopic(HEARTBEAT_TOPIC, 1, -1, HEARTBEAT_TOPIC_CONFIGS)
         .catch((error: unknown) => {
-          if (!/already exists/i.test(String(error))) throw error; // another instance won the race
+          if (!isTopicAlreadyExists(error)) throw error; // another instance won the race
         });
     }
     await this.#producer.connect();

@@ -3,11 +3,15 @@
 // partitioner notice on the first producer of a process, and its lifecycle at info; the daemon says
 // what matters itself, once per cluster and retry, with the cause.
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { createClient, kafkajsLogCreator } from '../../../src/kafka/client.ts';
+import { createClient, isTopicAlreadyExists, kafkajsLogCreator } from '../../../src/kafka/client.ts';
 import { logLevel } from '../../../src/kafka/kafkajs/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
+
+const require = createRequire(import.meta.url);
+const errors = require('kafkajs/src/errors.js') as Record<string, new (...args: never[]) => Error>;
 
 function capture(level = 'debug') {
   const lines: Array<Record<string, unknown>> = [];
@@ -82,4 +86,40 @@ test('a producer of our clients raises no partitioner notice (every write names 
     lines.filter((l) => /partitioner/i.test(String(l['msg']))),
     [],
   );
+});
+
+/** The error kafkajs's CreateTopics response gives for these topics' error codes. */
+async function createTopicsRefusal(codes: Record<string, number>): Promise<unknown> {
+  const response = require('kafkajs/src/protocol/requests/createTopics/v0/response.js') as {
+    parse(data: { topicErrors: Array<{ topic: string; errorCode: number }> }): Promise<unknown>;
+  };
+  const topicErrors = Object.entries(codes).map(([topic, errorCode]) => ({ topic, errorCode }));
+  return await response.parse({ topicErrors }).then(
+    () => assert.fail('kafkajs accepted the response'),
+    (error: unknown) => error,
+  );
+}
+
+test("a topic that exists is told by Kafka's error type (TOPIC_ALREADY_EXISTS), never by the message", async () => {
+  const TOPIC_ALREADY_EXISTS = 36;
+  const TOPIC_AUTHORIZATION_FAILED = 29;
+  const exists = await createTopicsRefusal({ beats: TOPIC_ALREADY_EXISTS });
+  assert.equal((exists as Error).name, 'KafkaJSAggregateError');
+  assert.equal(isTopicAlreadyExists(exists), true);
+  const [created] = (exists as { errors: Error[] }).errors;
+  assert.equal(isTopicAlreadyExists(created), true, 'one topic error');
+  const wrapped = new errors['KafkaJSNonRetriableError']!(created as never, { cause: created } as never);
+  assert.equal(isTopicAlreadyExists(wrapped), true, 'under a retry wrapper');
+  const denied = await createTopicsRefusal({
+    beats: TOPIC_ALREADY_EXISTS,
+    other: TOPIC_AUTHORIZATION_FAILED,
+  });
+  assert.equal(isTopicAlreadyExists(denied), false, 'another topic was refused');
+  assert.equal(isTopicAlreadyExists(await createTopicsRefusal({ beats: TOPIC_AUTHORIZATION_FAILED })), false);
+  assert.equal(
+    isTopicAlreadyExists(new Error('Topic with this name already exists')),
+    false,
+    'text decides nothing',
+  );
+  assert.equal(isTopicAlreadyExists(undefined), false);
 });
