@@ -8,10 +8,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import {
-  EarlierWriteFailedError,
-  IdempotentWriter,
-} from '../../../../src/kafka/writers/idempotent-writer.ts';
+import { EarlierWriteFailedError } from '../../../../src/errors.ts';
+import { IdempotentWriter } from '../../../../src/kafka/writers/idempotent-writer.ts';
 import { kafkajs } from '../../../../src/kafka/kafkajs/index.ts';
 import { CHUNK, frameRequest, type ChunkMessage } from '../../../../src/protocol/produce-request.ts';
 import type { RawBroker, RawCluster } from '../../../../src/kafka/raw-client.ts';
