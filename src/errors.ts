@@ -21,6 +21,13 @@ export const errorCodes = [
   'KM_NOT_FOUND',
   'KM_TRANSLATION_FAILED',
   'KM_GROUP_SYNC_FAILED',
+  'KM_EARLIER_WRITE_FAILED',
+  'KM_WRITER_CLOSED',
+  'KM_PRODUCE_UNACKNOWLEDGED',
+  'KM_METADATA_UNAVAILABLE',
+  'KM_COORDINATOR_RETRIABLE',
+  'KM_LANE_TARGET_MISMATCH',
+  'KM_POSITIONS_UNREADABLE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -340,5 +347,113 @@ export class GroupSyncFailedError extends KafkaMirrorError {
       retriable: (cause as { retriable?: unknown } | null)?.retriable === true,
     });
     this.group = group;
+  }
+}
+
+/**
+ * A write to a target partition was not sent because a write before it in the same partition
+ * failed for good (src/kafka/writers/idempotent-writer.ts): the records after a refused one can
+ * never be appended in order. The partition halts at the first failure (`cause`); the writes
+ * behind it fail with this until none of them is left in flight.
+ */
+export class EarlierWriteFailedError extends KafkaMirrorError {
+  static readonly code = 'KM_EARLIER_WRITE_FAILED';
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, cause: Error) {
+    super(
+      EarlierWriteFailedError.code,
+      `a write before this one to ${topic}/${partition} failed: ${cause.message}`,
+      { cause },
+    );
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/**
+ * A write, or an open exactly-once transaction, ended because its writer was closed or destroyed
+ * (shutdown, or a flow restarting). Nothing of it is committed past the last watermark; it is
+ * written again after the restart.
+ */
+export class WriterClosedError extends KafkaMirrorError {
+  static readonly code = 'KM_WRITER_CLOSED';
+  constructor() {
+    super(WriterClosedError.code, 'the writer is closed');
+  }
+}
+
+/**
+ * The target answered a produce request without an acknowledgement of the partition it was for
+ * (kafkajs drops a message for a partition its metadata does not know yet, and may resolve a send
+ * without a partition whose leader moved). Retried, with the metadata refreshed.
+ */
+export class ProduceUnacknowledgedError extends KafkaMirrorError {
+  static readonly code = 'KM_PRODUCE_UNACKNOWLEDGED';
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number) {
+    super(
+      ProduceUnacknowledgedError.code,
+      `produce response for ${topic}/${partition} did not acknowledge the partition`,
+      { retriable: true },
+    );
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/** The client's metadata names no broker for a request yet (just connected, or brokers moving): refreshed and retried. */
+export class MetadataUnavailableError extends KafkaMirrorError {
+  static readonly code = 'KM_METADATA_UNAVAILABLE';
+  constructor(detail: string) {
+    super(MetadataUnavailableError.code, detail, { retriable: true });
+  }
+}
+
+/**
+ * Exactly-once: a transaction coordinator answered a request with an error Kafka retries that the
+ * client does not mark retriable (a code newer than kafkajs, ...;
+ * src/kafka/writers/coordinator-errors.ts). Retried with backoff; `cause` is the answer.
+ */
+export class CoordinatorRetriableError extends KafkaMirrorError {
+  static readonly code = 'KM_COORDINATOR_RETRIABLE';
+  /** The request answered (InitProducerId, AddPartitionsToTxn, EndTxn, FindCoordinator). */
+  readonly request: string;
+  readonly kafkaError: string;
+  constructor(request: string, kafkaError: string, cause: unknown) {
+    super(CoordinatorRetriableError.code, `${request}: ${kafkaError}`, { cause, retriable: true });
+    this.request = request;
+    this.kafkaError = kafkaError;
+  }
+}
+
+/**
+ * Exactly-once: a lane (source partition) was asked to write to a second target partition within
+ * one transaction, which its transaction does not cover. Not expected (a source partition maps to
+ * one target partition); the transaction is aborted and the partition restored from the target.
+ */
+export class LaneTargetMismatchError extends KafkaMirrorError {
+  static readonly code = 'KM_LANE_TARGET_MISMATCH';
+  constructor(topic: string, partition: number) {
+    super(LaneTargetMismatchError.code, `lane ${topic}/${partition} cannot write to a second partition`, {
+      retriable: true,
+    });
+  }
+}
+
+/**
+ * Exactly-once: the committed source positions could not be read from the positions topic on the
+ * target (its last stable offset stayed behind its end for twice the transaction timeout, or no
+ * committed batch was found where one must be). Taking the partition over is retried.
+ */
+export class PositionsUnreadableError extends KafkaMirrorError {
+  static readonly code = 'KM_POSITIONS_UNREADABLE';
+  readonly topic: string;
+  readonly partition: number;
+  constructor(topic: string, partition: number, detail: string) {
+    super(PositionsUnreadableError.code, `${topic}/${partition}: ${detail}`, { retriable: true });
+    this.topic = topic;
+    this.partition = partition;
   }
 }

@@ -535,6 +535,7 @@ export class Daemon {
             positionsTopic: config.transaction.positionsTopic,
             transaction: config.transaction,
             replicationFactor: config.replicationFactor,
+            admin: targetAdmin,
             logger,
             onRetry,
             onResend,
@@ -600,7 +601,7 @@ export class Daemon {
         on(to, targetAdmin.connect()),
         on(from, reader.connect()),
       ]);
-      await on(to, writer instanceof TransactionalWriter ? writer.connect(targetAdmin) : writer.connect());
+      await on(to, writer.connect());
       const [sourceId, targetId] = await Promise.all([
         on(from, sourceAdmin.clusterId()),
         on(to, targetAdmin.clusterId()),

@@ -137,7 +137,7 @@ test(
     const positionsTopic = `kafka-mirror.positions.${group}`;
     // One partition: every lane's position is there.
     await createTopic(dst, positionsTopic, { partitions: 1, config: { 'cleanup.policy': 'compact' } });
-    const key = JSON.stringify([group, 'orders', 3]); // the lane's key (transactional-writer.ts)
+    const key = JSON.stringify([group, 'orders', 3]); // the lane's key (positions.ts)
     const position = (next: number) => ({
       key,
       value: JSON.stringify({ next, at: new Date().toISOString() }),
@@ -175,13 +175,14 @@ test(
         positionsTopic,
       },
       replicationFactor: 1,
+      admin,
       compression: 'none',
       maxRequestBytes: 1 << 20,
       requestTimeoutMs: 10_000,
       logger: createLogger({ level: 'error', destination: process.stderr }),
     });
     try {
-      await writer.connect(admin);
+      await writer.connect();
       assert.equal(await writer.acquire('orders', 3), 1000, 'the committed position');
     } finally {
       await writer.close();

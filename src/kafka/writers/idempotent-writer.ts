@@ -5,78 +5,37 @@
 // every request carries the sequence number of its first record, and the target appends a request
 // only right after the one before it, whatever is retried and whatever answer was lost.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetTopicMissingError, WriteRejectedError } from '../../errors.ts';
-import { rootCause } from '../client.ts';
-import { backoffMs } from '../../replication/backoff.ts';
-import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
+import {
+  EarlierWriteFailedError,
+  ProduceUnacknowledgedError,
+  TargetTopicMissingError,
+  WriteRejectedError,
+  WriterClosedError,
+} from '../../errors.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
-import { sendProduce } from './send-produce.ts';
+import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
+import { backoffMs } from '../../replication/backoff.ts';
+import { partitionKey, type FlowTarget } from '../../replication/ports.ts';
+import { rootCause } from '../client.ts';
 import { leaderOf, type RawBroker, type RawCluster } from '../raw-client.ts';
-import { requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
-import { codecOf, PendingRequests, type WriterOptions } from './target-writer.ts';
+import { codecOf } from './codecs.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { PendingRequests } from './pending-requests.ts';
+import {
+  missingTopic,
+  ProduceStep,
+  produceErrorOf,
+  rejected,
+  resendReason,
+  triageProduce,
+  type ProduceTriage,
+} from './produce-errors.ts';
+import { IdempotentPartition, type Request, type Session } from './idempotent-partition.ts';
+import { sendProduce } from './send-produce.ts';
+import type { WriterLifecycle, WriterOptions } from './writer.ts';
 
 /** Kafka's code (kafkajs names it GROUP_LOAD_IN_PROGRESS). */
 const COORDINATOR_LOAD_IN_PROGRESS = 14;
-
-/** Kafka's sequence numbers are int32 and wrap to 0. */
-const SEQUENCE_SPAN = 2 ** 31;
-
-/**
- * After this long without an acknowledgement the broker may have expired the producer id
- * (`producer.id.expiration.ms`, 1 day by default) and would take any sequence number: the
- * partition sends one request at a time again until one is acknowledged.
- */
-const RECONFIRM_AFTER_MS = 10 * 60_000;
-
-/** A producer id of one partition; the broker knows it once one request under it was appended. */
-interface Session {
-  readonly producerId: string;
-  readonly epoch: number;
-  /** When the broker last acknowledged a request under this id (0: never). */
-  acknowledgedAt: number;
-  /** Attempts under this id whose answer is awaited. */
-  inFlight: number;
-}
-
-interface Request {
-  readonly chunk: RecordChunk;
-  /** Sequence number of the chunk's first record; renumbered when the partition gets a new producer id. */
-  sequence: number;
-  /** The producer id of the attempt in flight, if one is. */
-  sentIn: Session | undefined;
-  /** The attempt in flight is built and queued on the connection: the next request may follow it. */
-  handedOver: boolean;
-}
-
-interface Partition {
-  readonly topic: string;
-  readonly partition: number;
-  session: Session | undefined;
-  starting: Promise<Session> | undefined;
-  /** Producer ids given up while requests under them were still in flight. */
-  retired: Session[];
-  /** Given up an id: renumber from 0 once nothing under the old one is in flight. */
-  renumber: boolean;
-  nextSequence: number;
-  /** Requests not yet acknowledged, in sequence order. */
-  readonly unacked: Request[];
-  /** Set when a request failed for good: the requests after it can never be appended. */
-  failed: Error | undefined;
-  /** Resolves at the next acknowledgement, failure or renumbering. */
-  changed: Promise<void>;
-  wake: () => void;
-}
-
-/** Whether the broker surely has state for this id: it acknowledged a request under it lately. */
-const known = (session: Session) => Date.now() - session.acknowledgedAt < RECONFIRM_AFTER_MS;
-
-/** Why a request is not sent: a request before it in its partition failed for good. */
-export class EarlierWriteFailedError extends Error {
-  constructor(topic: string, partition: number, cause: Error) {
-    super(`a write before this one to ${topic}/${partition} failed: ${cause.message}`, { cause });
-    this.name = 'EarlierWriteFailedError';
-  }
-}
 
 /** Failures that end a write before anything was sent, where retrying cannot help. */
 const endsTheWrite = (error: unknown) =>
@@ -103,12 +62,13 @@ const endsTheWrite = (error: unknown) =>
  * - Refusals and deleted topics fail the write as in TargetWriter (the partition halts), and every
  *   later write of the partition fails with EarlierWriteFailedError until none is left in flight.
  */
-export class IdempotentWriter {
+export class IdempotentWriter implements FlowTarget, WriterLifecycle {
   readonly delivery = 'at-least-once' as const;
   readonly #cluster: RawCluster;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
-  readonly #partitions = new Map<string, Partition>();
+  readonly #lifecycle = new Lifecycle();
+  readonly #partitions = new Map<string, IdempotentPartition>();
   /** Writes not yet acknowledged (retries included). */
   readonly #pending = new PendingRequests();
   /** Requests in flight per partition: a broker remembers an idempotent producer's last 5 batches per partition. */
@@ -128,8 +88,20 @@ export class IdempotentWriter {
     await this.#cluster.connect();
   }
 
-  /** Stops retrying (pending writes reject) and disconnects. */
-  async close(): Promise<void> {
+  /** Stops retrying (writes waiting for a retry or a turn reject), then disconnects once the requests on the wire are answered. */
+  close(): Promise<void> {
+    return this.#lifecycle.close(() => this.#stop());
+  }
+
+  /** Every write not yet acknowledged rejects at once (WriterClosedError); then disconnects. */
+  destroy(): Promise<void> {
+    return this.#lifecycle.destroy(() => {
+      this.#pending.destroy(new WriterClosedError());
+      return this.#stop();
+    });
+  }
+
+  async #stop(): Promise<void> {
     this.#abort.abort();
     for (const state of this.#partitions.values()) state.wake();
     await this.#cluster.disconnect();
@@ -151,136 +123,142 @@ export class IdempotentWriter {
     _source?: unknown,
     throttle?: () => Promise<void>,
   ): Promise<void> {
+    if (this.#abort.signal.aborted) return Promise.reject(new WriterClosedError());
     const state = this.#partition(topic, partition);
     if (state.failed !== undefined)
       return Promise.reject(new EarlierWriteFailedError(topic, partition, state.failed));
-    const requests = [...requestChunks(records, this.#options.maxRequestBytes)].map((chunk) => {
-      const request: Request = { chunk, sequence: state.nextSequence, sentIn: undefined, handedOver: false };
-      state.nextSequence = (state.nextSequence + chunk.count) % SEQUENCE_SPAN;
-      state.unacked.push(request);
-      return request;
-    });
+    const requests = state.number(requestChunks(records, this.#options.maxRequestBytes));
     return (async () => {
       await throttle?.();
       await this.#pending.track(() => Promise.all(requests.map((request) => this.#deliver(state, request))));
     })();
   }
 
-  #partition(topic: string, partition: number): Partition {
-    const key = `${topic}\u0000${partition}`;
+  #partition(topic: string, partition: number): IdempotentPartition {
+    const key = partitionKey(topic, partition);
     let state = this.#partitions.get(key);
     // After a failure, once none of its requests is left, the partition starts over (a rebalance
     // or a restored topic may resume it): a new producer id, sequence numbers from 0.
-    if (state !== undefined && state.failed !== undefined && state.unacked.length === 0) state = undefined;
-    if (state === undefined) {
-      state = {
-        topic,
-        partition,
-        session: undefined,
-        starting: undefined,
-        retired: [],
-        renumber: false,
-        nextSequence: 0,
-        unacked: [],
-        failed: undefined,
-        changed: Promise.resolve(),
-        wake: () => {},
-      };
-      this.#rearm(state);
+    if (state === undefined || (state.failed !== undefined && state.unacked.length === 0)) {
+      state = new IdempotentPartition(topic, partition);
       this.#partitions.set(key, state);
     }
     return state;
   }
 
-  #rearm(state: Partition): void {
-    state.changed = new Promise((resolve) => {
-      state.wake = () => {
-        this.#rearm(state);
-        resolve();
-      };
-    });
-  }
-
   /** Sends one request until it is acknowledged, or fails it for good; either way it leaves `unacked`. */
-  async #deliver(state: Partition, request: Request): Promise<void> {
+  async #deliver(state: IdempotentPartition, request: Request): Promise<void> {
     try {
       await this.#attempts(state, request);
     } finally {
-      const at = state.unacked.indexOf(request);
-      if (at >= 0) state.unacked.splice(at, 1);
-      state.wake();
+      state.remove(request);
     }
   }
 
-  async #attempts(state: Partition, request: Request): Promise<void> {
+  async #attempts(state: IdempotentPartition, request: Request): Promise<void> {
     const { topic, partition } = state;
     for (let attempt = 0; ; attempt++) {
-      let session: Session | undefined;
-      let error: unknown;
-      try {
-        const turn = await this.#turn(state, request);
-        session = turn.session;
-        // Nothing is awaited from the turn to the send: a partition's requests go out in order.
-        session.inFlight++;
-        request.sentIn = session;
-        request.handedOver = false;
-        await this.#produce(turn.broker, state, session, request);
-      } catch (failure) {
-        error = failure;
-      } finally {
-        if (session !== undefined) {
-          session.inFlight--;
-          request.sentIn = undefined;
-          state.wake(); // a request waiting for this one's id to retire, or to be resent first
-        }
-      }
-      // Every answer is classified as Kafka's producer would (produce-errors.ts).
-      const answer = error === undefined ? undefined : produceErrorOf(error);
-      if (error === undefined || answer?.action === ProduceAction.DONE) {
-        // DONE: a duplicate, an earlier attempt was appended and its answer lost.
+      const { session, error } = await this.#attempt(state, request);
+      // Every answer is triaged as Kafka's producer would (produce-errors.ts); DONE: a duplicate,
+      // an earlier attempt was appended and its answer lost.
+      const triage = error === undefined ? undefined : triageProduce(error, { records: request.chunk.count });
+      if (triage === undefined || triage.step === ProduceStep.DONE) {
         if (session !== undefined) session.acknowledgedAt = Date.now();
         return;
       }
       if (this.#abort.signal.aborted || (session === undefined && endsTheWrite(error))) throw error;
-      if (answer?.action === ProduceAction.SPLIT && request.chunk.count > 1) {
-        this.#options.onResend?.(answer.name);
-        await this.#split(state, request, answer.name);
-        return;
-      }
-      if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
-        throw this.#fail(state, rejected(topic, partition, answer, error));
-      if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
-        if (!(await this.#options.topicExists(topic).catch(() => true))) {
-          // Every metadata refresh of the shared cluster would fail on it from now on.
-          (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
-          throw this.#fail(state, new TargetTopicMissingError(topic, partition, rootCause(error)));
-        }
-      }
+      if (await this.#settled(state, request, triage, error)) return;
       if (state.failed !== undefined) throw new EarlierWriteFailedError(topic, partition, state.failed);
       // Sent and failed: it goes again (a failure before the send is no resend).
       if (session !== undefined) this.#options.onResend?.(resendReason(error));
       // Refused because a request before it is not appended (that one is retried): this one goes
       // again right behind it, without a backoff of its own, as TransactionManager.canRetry retries
       // an out-of-order batch that is not the next one. Routine, and handled here: debug.
-      if (answer?.name === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && state.unacked[0] !== request) {
+      if (triage.answer?.name === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && state.unacked[0] !== request) {
         this.#options.logger.debug(
-          { topic, partition, sequence: request.sequence, error: answer.name },
+          { topic, partition, sequence: request.sequence, error: triage.answer.name },
           'a request behind an unacknowledged one was refused; resending it behind that one',
         );
         continue;
       }
-      if (session !== undefined && answer?.action === ProduceAction.RESEQUENCE)
-        this.#renumber(state, session, answer.name);
-      else if (answer?.staleMetadata === true) await this.#cluster.refreshMetadata().catch(() => {});
-      this.#options.onRetry?.(error);
-      const delay = backoffMs(attempt, this.#backoffMs, 30_000);
-      this.#options.logger.warn(
-        { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
-        'write to target failed; retrying',
-      );
-      await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
+      if (session !== undefined && triage.step === ProduceStep.RESEQUENCE)
+        this.#renumber(state, session, triage.answer.name);
+      else if (triage.answer?.staleMetadata === true) await this.#cluster.refreshMetadata().catch(() => {});
+      await this.#backoff(state, attempt, error);
       if (this.#abort.signal.aborted) throw error;
     }
+  }
+
+  /** One attempt, sent when its turn comes: what failed, if anything, and under which producer id it was sent. */
+  async #attempt(
+    state: IdempotentPartition,
+    request: Request,
+  ): Promise<{ session?: Session; error?: unknown }> {
+    let session: Session | undefined;
+    try {
+      const turn = await this.#turn(state, request);
+      session = turn.session;
+      // Nothing is awaited from the turn to the send: a partition's requests go out in order.
+      session.inFlight++;
+      request.sentIn = session;
+      request.handedOver = false;
+      await this.#produce(turn.broker, state, session, request);
+      return { session };
+    } catch (error) {
+      return { session, error };
+    } finally {
+      if (session !== undefined) {
+        session.inFlight--;
+        request.sentIn = undefined;
+        state.wake(); // a request waiting for this one's id to retire, or to be resent first
+      }
+    }
+  }
+
+  /**
+   * Ends a failed request the triage does not retry: too large, it is replaced by its halves (true
+   * once they are delivered); refused, or its topic deleted, the partition fails (throws). False:
+   * it is sent again.
+   */
+  async #settled(
+    state: IdempotentPartition,
+    request: Request,
+    triage: ProduceTriage,
+    error: unknown,
+  ): Promise<boolean> {
+    const { topic, partition } = state;
+    const { step, answer } = triage;
+    if (step === ProduceStep.SPLIT) {
+      this.#options.onResend?.(answer.name);
+      await this.#split(state, request, answer.name);
+      return true;
+    }
+    if (step === ProduceStep.REJECT) throw state.fail(rejected(topic, partition, answer, error));
+    if (step === ProduceStep.CHECK_TOPIC) {
+      const missing = await missingTopic(this.#options.topicExists, topic, partition, error);
+      if (missing !== undefined) {
+        // Every metadata refresh of the shared cluster would fail on it from now on.
+        (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
+        throw state.fail(missing);
+      }
+    }
+    return false;
+  }
+
+  async #backoff(state: IdempotentPartition, attempt: number, error: unknown): Promise<void> {
+    this.#options.onRetry?.(error);
+    const delay = backoffMs(attempt, this.#backoffMs, 30_000);
+    this.#options.logger.warn(
+      {
+        topic: state.topic,
+        partition: state.partition,
+        attempt,
+        err: rootCause(error),
+        retryInMs: Math.round(delay),
+      },
+      'write to target failed; retrying',
+    );
+    await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
   }
 
   /**
@@ -294,33 +272,26 @@ export class IdempotentWriter {
    * - under an id the broker may not know (no recent acknowledgement), only the oldest
    *   unacknowledged request goes: the broker would take any sequence number first.
    */
-  async #turn(state: Partition, request: Request): Promise<{ session: Session; broker: RawBroker }> {
+  async #turn(
+    state: IdempotentPartition,
+    request: Request,
+  ): Promise<{ session: Session; broker: RawBroker }> {
     for (;;) {
       // Taken before anything is awaited: a change while this waits below is not missed.
       const changed = state.changed;
-      if (this.#abort.signal.aborted) throw new Error('the writer is closed');
+      if (this.#abort.signal.aborted) throw new WriterClosedError();
       if (state.failed !== undefined)
         throw new EarlierWriteFailedError(state.topic, state.partition, state.failed);
-      state.retired = state.retired.filter((old) => old.inFlight > 0);
-      if (state.renumber && state.retired.length === 0) this.#renumbered(state);
+      state.settleRetired();
       const session = state.session ?? (await this.#session(state));
       const broker = await leaderOf(this.#cluster, state.topic, state.partition);
-      const at = state.unacked.indexOf(request);
-      const before = state.unacked.slice(0, Math.max(0, at));
-      if (
-        state.session === session &&
-        state.retired.length === 0 &&
-        !state.renumber &&
-        (at === 0 ||
-          (known(session) && at < this.#limit && before.every((r) => r.sentIn === session && r.handedOver)))
-      )
-        return { session, broker };
+      if (state.mayGo(request, session, this.#limit)) return { session, broker };
       await changed;
     }
   }
 
   /** The partition's producer id, taken with InitProducerId (retried until it is given). */
-  async #session(state: Partition): Promise<Session> {
+  async #session(state: IdempotentPartition): Promise<Session> {
     state.starting ??= (async () => {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -338,7 +309,7 @@ export class IdempotentWriter {
           // Not allowed to write idempotently (IDEMPOTENT_WRITE, brokers before Kafka 3.0): halts as
           // a produce refused for authorization does.
           if (answer !== undefined && /AUTHORIZATION/.test(answer.name))
-            throw this.#fail(state, rejected(state.topic, state.partition, answer, error));
+            throw state.fail(rejected(state.topic, state.partition, answer, error));
           this.#options.onRetry?.(error);
           const delay = backoffMs(attempt, this.#backoffMs, 30_000);
           // A broker that just started answers that it is still loading, briefly: not worth a warning.
@@ -361,73 +332,37 @@ export class IdempotentWriter {
   }
 
   /** The broker lost this producer id's state: a new id, and the unacknowledged requests renumbered from 0. */
-  #renumber(state: Partition, session: Session, type: string): void {
-    if (state.session !== session) return; // done already by another request of the partition
-    state.session = undefined;
-    state.retired.push(session);
-    state.renumber = true;
+  #renumber(state: IdempotentPartition, session: Session, type: string): void {
+    if (!state.retire(session)) return;
     this.#options.logger.warn(
       { topic: state.topic, partition: state.partition, error: type, unacknowledged: state.unacked.length },
       'the target lost this partition’s producer state; resending what is unacknowledged under a new producer id',
     );
-    state.wake();
-  }
-
-  /**
-   * Numbers what is unacknowledged from 0, for a new producer id. Done only once every request
-   * under the old id is answered: one of them may still have been appended, and is then no longer
-   * among what needs a number.
-   */
-  #renumbered(state: Partition): void {
-    let sequence = 0;
-    for (const request of state.unacked) {
-      request.sequence = sequence;
-      sequence = (sequence + request.chunk.count) % SEQUENCE_SPAN;
-    }
-    state.nextSequence = sequence;
-    state.renumber = false;
   }
 
   /** A request the broker found too large is replaced by its two halves, in its place in the order. */
-  async #split(state: Partition, request: Request, type: string): Promise<void> {
-    const half = Math.ceil(request.chunk.count / 2);
+  async #split(state: IdempotentPartition, request: Request, type: string): Promise<void> {
+    const { chunk } = request;
     this.#options.logger.warn(
       {
         topic: state.topic,
         partition: state.partition,
-        records: request.chunk.count,
-        bytes: request.chunk.body.length,
+        records: chunk.count,
+        bytes: chunk.body.length,
         error: type,
       },
       'the target refused a request as too large; sending it in two halves',
     );
-    const halves: Request[] = [
-      {
-        chunk: sliceChunk(request.chunk, 0, half),
-        sequence: request.sequence,
-        sentIn: undefined,
-        handedOver: false,
-      },
-      {
-        chunk: sliceChunk(request.chunk, half, request.chunk.count),
-        sequence: (request.sequence + half) % SEQUENCE_SPAN,
-        sentIn: undefined,
-        handedOver: false,
-      },
-    ];
-    state.unacked.splice(state.unacked.indexOf(request), 1, ...halves);
-    await Promise.all(halves.map((next) => this.#deliver(state, next)));
-  }
-
-  #fail(state: Partition, error: Error): Error {
-    state.failed ??= error;
-    state.session = undefined;
-    state.wake();
-    return error;
+    await Promise.all(state.split(request).map((half) => this.#deliver(state, half)));
   }
 
   /** Sends the request (before anything is awaited); the partition's next request may follow once it is handed over. */
-  async #produce(broker: RawBroker, state: Partition, session: Session, request: Request): Promise<void> {
+  async #produce(
+    broker: RawBroker,
+    state: IdempotentPartition,
+    session: Session,
+    request: Request,
+  ): Promise<void> {
     const { topic, partition } = state;
     const handedOver = () => {
       request.handedOver = true;
@@ -459,7 +394,6 @@ export class IdempotentWriter {
       (t) =>
         t.topicName === topic && t.partitions.some((p) => p.partition === partition && p.errorCode === 0),
     );
-    if (acknowledged !== true)
-      throw new Error(`produce response for ${topic}/${partition} did not acknowledge the partition`);
+    if (acknowledged !== true) throw new ProduceUnacknowledgedError(topic, partition);
   }
 }

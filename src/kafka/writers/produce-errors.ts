@@ -12,8 +12,9 @@
 // invariant 6), with what the operator can do about it. Before, anything outside a hand-kept list
 // was retried for ever (INVALID_TIMESTAMP stalled a partition without a halt, metric or alert) and
 // CORRUPT_MESSAGE, which Kafka retries, halted.
-import { WriteRejectedError } from '../../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../../errors.ts';
 import { errorCode } from '../../observability/metrics.ts';
+import { sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { rootCause } from '../client.ts';
 
 /** What a writer does with an answer. */
@@ -221,3 +222,82 @@ export const rejected = (topic: string, partition: number, answer: ProduceError,
  * kafka_mirror_errors_total's `code`).
  */
 export const resendReason = (error: unknown): string => produceErrorOf(error)?.name ?? errorCode(error);
+
+/** What a writer does next after a produce attempt failed (triageProduce). */
+export const ProduceStep = {
+  /** The broker has the records already (DONE): the attempt succeeded. */
+  DONE: 'done',
+  /** Too large, and more than one record: send them in two halves (halvesOf). */
+  SPLIT: 'split',
+  /** Retrying cannot help (HALT, or a single record too large): fail with `rejected`, the partition halts. */
+  REJECT: 'reject',
+  /** Transactions: the transaction is over (ABORT); it is aborted and the partition restored. */
+  ABORT: 'abort',
+  /** Idempotent writes: a new producer id, and what is unacknowledged renumbered (RESEQUENCE). */
+  RESEQUENCE: 'resequence',
+  /** UNKNOWN_TOPIC_OR_PARTITION: a leader behind, or a topic deleted from the target (missingTopic). */
+  CHECK_TOPIC: 'check-topic',
+  /** Send again after a backoff (after a metadata refresh if the answer's `staleMetadata` says so). */
+  RETRY: 'retry',
+} as const;
+export type ProduceStep = (typeof ProduceStep)[keyof typeof ProduceStep];
+
+export type ProduceTriage =
+  | { readonly step: Exclude<ProduceStep, typeof ProduceStep.RETRY>; readonly answer: ProduceError }
+  /** `answer`: undefined for a failure without a Kafka answer (a connection error, a timeout). */
+  | { readonly step: typeof ProduceStep.RETRY; readonly answer: ProduceError | undefined };
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+
+/**
+ * The one triage of a failed produce attempt of `records` records, for the three writers: what
+ * follows from the answer's classification (classifyProduceError). A writer acts on the steps
+ * its requests can meet (a producer without a producer id never gets DONE or RESEQUENCE answers;
+ * only a transaction gets ABORT) and retries on the others.
+ */
+export function triageProduce(
+  error: unknown,
+  options: { readonly records: number; readonly transactional?: boolean },
+): ProduceTriage {
+  const answer = produceErrorOf(error, { transactional: options.transactional });
+  switch (answer?.action) {
+    case undefined:
+      return { step: ProduceStep.RETRY, answer };
+    case ProduceAction.DONE:
+      return { step: ProduceStep.DONE, answer };
+    case ProduceAction.SPLIT:
+      return { step: options.records > 1 ? ProduceStep.SPLIT : ProduceStep.REJECT, answer };
+    case ProduceAction.HALT:
+      return { step: ProduceStep.REJECT, answer };
+    case ProduceAction.ABORT:
+      return { step: ProduceStep.ABORT, answer };
+    case ProduceAction.RESEQUENCE:
+      return { step: ProduceStep.RESEQUENCE, answer };
+    case ProduceAction.RETRY:
+      return answer.code === UNKNOWN_TOPIC_OR_PARTITION
+        ? { step: ProduceStep.CHECK_TOPIC, answer }
+        : { step: ProduceStep.RETRY, answer };
+  }
+}
+
+/** A too-large request's records in two halves, in order (Sender.splitAndReenqueue splits a batch so). */
+export function halvesOf(chunk: RecordChunk): [RecordChunk, RecordChunk] {
+  const half = Math.ceil(chunk.count / 2);
+  return [sliceChunk(chunk, 0, half), sliceChunk(chunk, half, chunk.count)];
+}
+
+/**
+ * After UNKNOWN_TOPIC_OR_PARTITION (CHECK_TOPIC): a leader whose metadata is behind answers it
+ * briefly for a new topic, a deleted topic answers it for good, and the target's topic list tells
+ * them apart. The error to fail with when the topic is gone; undefined when it exists, when the
+ * check failed (retried) or when there is nobody to ask.
+ */
+export async function missingTopic(
+  topicExists: ((topic: string) => Promise<boolean>) | undefined,
+  topic: string,
+  partition: number | undefined,
+  error: unknown,
+): Promise<TargetTopicMissingError | undefined> {
+  if (topicExists === undefined || (await topicExists(topic).catch(() => true))) return undefined;
+  return new TargetTopicMissingError(topic, partition, rootCause(error));
+}

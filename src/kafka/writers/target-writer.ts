@@ -1,74 +1,26 @@
+// The at-least-once target writer that sends one produce request per partition at a time
+// (producer.maxInFlightPerPartition: 1), through a kafkajs producer.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
-import type { Compression, TargetCompression } from '../../config/index.ts';
-import { TargetTopicMissingError } from '../../errors.ts';
-import type { Logger } from '../../observability/logger.ts';
-import { rootCause } from '../client.ts';
-import { backoffMs } from '../../replication/backoff.ts';
-import { kafkajs } from '../kafkajs/index.ts';
-import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
+import { ProduceUnacknowledgedError, TargetTopicMissingError, WriterClosedError } from '../../errors.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
-import { requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
-
-const { CompressionTypes } = kafkajs;
-export const COMPRESSION: Record<Compression, number> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  snappy: CompressionTypes.Snappy,
-  lz4: CompressionTypes.LZ4,
-  zstd: CompressionTypes.ZSTD,
-};
-
-/** The codec a chunk is written with: the configured one, or with `source` the one its records had there. */
-export const codecOf = (setting: TargetCompression, chunk: RecordChunk): number =>
-  COMPRESSION[setting === 'source' ? (chunk.compression ?? 'none') : setting];
-
-/**
- * Requests waiting for the target, for the writers' `pendingSince()`: a target that is down or
- * blackholed shows as a request pending for long, before any timeout fires.
- */
-export class PendingRequests {
-  readonly #pending = new Set<{ since: number }>();
-
-  async track<T>(request: () => Promise<T>): Promise<T> {
-    const pending = { since: Date.now() };
-    this.#pending.add(pending);
-    try {
-      return await request();
-    } finally {
-      this.#pending.delete(pending);
-    }
-  }
-
-  /** When the oldest request still waiting began (undefined when none is). */
-  oldest(): number | undefined {
-    let oldest: number | undefined;
-    for (const { since } of this.#pending) oldest = Math.min(oldest ?? since, since);
-    return oldest;
-  }
-}
-
-export interface WriterOptions {
-  compression: TargetCompression;
-  /** Record bytes per produce request for one partition; larger writes are split. */
-  maxRequestBytes: number;
-  requestTimeoutMs: number;
-  /** Produce requests in flight per partition (IdempotentWriter; TargetWriter sends one at a time). */
-  maxInFlightPerPartition?: number;
-  logger: Logger;
-  /** Called for every failed produce attempt that will be retried. */
-  onRetry?: (error: unknown) => void;
-  /**
-   * Called for every produce request sent again (after a backoff, right behind an earlier one, or
-   * split in halves), with why: kafka_mirror_produce_retries_total's `reason` (produce-errors.ts resendReason).
-   */
-  onResend?: (reason: string) => void;
-  /**
-   * Asked when the target answers UNKNOWN_TOPIC_OR_PARTITION: false means the topic was deleted,
-   * and the write rejects with TargetTopicMissingError instead of retrying forever.
-   */
-  topicExists?: (topic: string) => Promise<boolean>;
-}
+import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
+import { backoffMs } from '../../replication/backoff.ts';
+import type { FlowTarget } from '../../replication/ports.ts';
+import { rootCause } from '../client.ts';
+import { kafkajs } from '../kafkajs/index.ts';
+import { codecOf } from './codecs.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { PendingRequests } from './pending-requests.ts';
+import {
+  halvesOf,
+  missingTopic,
+  ProduceStep,
+  rejected,
+  resendReason,
+  triageProduce,
+} from './produce-errors.ts';
+import type { WriterLifecycle, WriterOptions } from './writer.ts';
 
 /**
  * Writes the records of one target partition, in order, with acks=all, and resolves only when
@@ -85,12 +37,13 @@ export interface WriterOptions {
  * that is too large on its own halts.
  * A write to a topic deleted from the target rejects with TargetTopicMissingError.
  */
-export class TargetWriter {
+export class TargetWriter implements FlowTarget, WriterLifecycle {
   readonly delivery = 'at-least-once' as const;
   #producer: Producer;
   readonly #kafka: KafkaClient;
   readonly #options: WriterOptions;
   readonly #abort = new AbortController();
+  readonly #lifecycle = new Lifecycle();
   /** Produce requests not yet acknowledged (retries included). */
   readonly #pending = new PendingRequests();
   /** Topics confirmed deleted from the target; writes to them reject without a request. */
@@ -143,6 +96,8 @@ export class TargetWriter {
         ) {
           await sleep(1000, undefined, { signal: this.#abort.signal }).catch(() => {});
         }
+        // Connected while the writer closed: its disconnect may have come first.
+        if (this.#abort.signal.aborted) await next.disconnect().catch(() => {});
       })();
     }
     await this.#replacing;
@@ -152,10 +107,21 @@ export class TargetWriter {
     await this.#producer.connect();
   }
 
-  /** Stops retrying (pending writes reject) and disconnects. */
-  async close(): Promise<void> {
-    this.#abort.abort();
-    await this.#producer.disconnect();
+  /** Stops retrying (writes waiting for a retry reject), then disconnects once the requests on the wire are answered. */
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      this.#abort.abort();
+      await this.#producer.disconnect();
+    });
+  }
+
+  /** Every write not yet acknowledged rejects at once (WriterClosedError); then disconnects. */
+  destroy(): Promise<void> {
+    return this.#lifecycle.destroy(async () => {
+      this.#abort.abort();
+      this.#pending.destroy(new WriterClosedError());
+      await this.#producer.disconnect();
+    });
   }
 
   async write(
@@ -201,42 +167,50 @@ export class TargetWriter {
         });
         if (results.some((r) => r.topicName === topic && r.partition === partition && r.errorCode === 0))
           return;
-        throw new Error(`produce response for ${topic}/${partition} did not acknowledge the partition`);
+        throw new ProduceUnacknowledgedError(topic, partition);
       } catch (error) {
         if (this.#abort.signal.aborted) throw error;
-        const answer = produceErrorOf(error);
-        if (answer?.action === ProduceAction.SPLIT && records.count > 1) {
-          const half = Math.ceil(records.count / 2);
-          this.#options.logger.warn(
-            { topic, partition, records: records.count, bytes: records.body.length, error: answer.name },
-            'the target refused a request as too large; sending it in two halves',
-          );
-          this.#options.onResend?.(answer.name);
-          await this.#send(topic, partition, sliceChunk(records, 0, half));
-          await this.#send(topic, partition, sliceChunk(records, half, records.count));
-          return;
-        }
-        if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
-          throw rejected(topic, partition, answer, error);
-        // A leader whose metadata is behind answers this briefly for a new topic; a deleted topic
-        // answers it for good. The target's topic list tells them apart (a failed check retries).
-        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION' && this.#options.topicExists !== undefined) {
-          const exists = await this.#options.topicExists(topic).catch(() => true);
-          if (!exists) {
-            await this.#forget(topic);
-            throw new TargetTopicMissingError(topic, partition, rootCause(error));
-          }
-        }
-        this.#options.onRetry?.(error);
-        this.#options.onResend?.(resendReason(error));
-        const delay = backoffMs(attempt, 200, 30_000);
-        this.#options.logger.warn(
-          { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
-          'write to target failed; retrying',
-        );
-        await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
+        if (await this.#settled(topic, partition, records, error)) return;
+        await this.#backoff(topic, partition, attempt, error);
         if (this.#abort.signal.aborted) throw error;
       }
     }
+  }
+
+  /**
+   * What a failed attempt ends with (produce-errors.ts triageProduce): true once its records were
+   * written in two halves; a rejection for a refusal or a deleted topic; false to retry it.
+   */
+  async #settled(topic: string, partition: number, records: RecordChunk, error: unknown): Promise<boolean> {
+    const { step, answer } = triageProduce(error, { records: records.count });
+    if (step === ProduceStep.SPLIT) {
+      this.#options.logger.warn(
+        { topic, partition, records: records.count, bytes: records.body.length, error: answer.name },
+        'the target refused a request as too large; sending it in two halves',
+      );
+      this.#options.onResend?.(answer.name);
+      for (const half of halvesOf(records)) await this.#send(topic, partition, half);
+      return true;
+    }
+    if (step === ProduceStep.REJECT) throw rejected(topic, partition, answer, error);
+    if (step === ProduceStep.CHECK_TOPIC) {
+      const missing = await missingTopic(this.#options.topicExists, topic, partition, error);
+      if (missing !== undefined) {
+        await this.#forget(topic);
+        throw missing;
+      }
+    }
+    return false;
+  }
+
+  async #backoff(topic: string, partition: number, attempt: number, error: unknown): Promise<void> {
+    this.#options.onRetry?.(error);
+    this.#options.onResend?.(resendReason(error));
+    const delay = backoffMs(attempt, 200, 30_000);
+    this.#options.logger.warn(
+      { topic, partition, attempt, err: rootCause(error), retryInMs: Math.round(delay) },
+      'write to target failed; retrying',
+    );
+    await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => {});
   }
 }

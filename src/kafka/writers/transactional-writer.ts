@@ -9,32 +9,26 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { FlowConfig, TargetCompression } from '../../config/index.ts';
 import {
+  LaneTargetMismatchError,
   TargetTopicMissingError,
   TransactionFencedError,
   TransactionRejectedError,
   WriteRejectedError,
+  WriterClosedError,
 } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { protocolErrorType } from '../client.ts';
-import { crc32c } from '../../protocol/record-format.ts';
-import type { SourcePosition } from '../../replication/ports.ts';
-import { encodeChunk, requestChunks, sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
+import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
+import { partitionKey, type SourcePosition, type TransactionalTarget } from '../../replication/ports.ts';
 import { RawClient } from '../raw-client.ts';
-import { ProduceAction, produceErrorOf } from './produce-errors.ts';
-import { PendingRequests } from './target-writer.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { PendingRequests } from './pending-requests.ts';
+import { PositionsTopic, type PositionsAdmin, type PositionSlot } from './positions.ts';
+import { halvesOf, ProduceStep, triageProduce } from './produce-errors.ts';
 import { PartitionTransaction } from './transactions.ts';
-import type { TopicAdmin } from '../topic-admin.ts';
+import type { WriterLifecycle } from './writer.ts';
 
 /** Partitions taken over (fenced, position read) at once. */
 const ACQUIRE_CONCURRENCY = 16;
-
-/** Partitions of a positions topic that kafka-mirror creates. */
-const POSITIONS_PARTITIONS = 16;
-const POSITIONS_CONFIGS = {
-  'cleanup.policy': 'compact',
-  'segment.ms': String(10 * 60_000),
-  'min.cleanable.dirty.ratio': '0.1',
-};
 
 export type TransactionResult = 'committed' | 'aborted' | 'fenced';
 
@@ -46,6 +40,8 @@ export interface TransactionalWriterOptions {
   readonly compression: TargetCompression;
   readonly maxRequestBytes: number;
   readonly requestTimeoutMs: number;
+  /** The target's admin: connect() creates the positions topic with it if it is missing. */
+  readonly admin: PositionsAdmin;
   readonly logger: Logger;
   readonly onRetry?: (error: unknown) => void;
   /** Called for every produce request sent again, with why (kafka_mirror_produce_retries_total). */
@@ -69,8 +65,8 @@ interface OpenTransaction {
 
 interface Lane {
   readonly source: { topic: string; partition: number };
-  readonly key: string;
-  readonly positionsPartition: number;
+  /** Where the lane's position is kept in the positions topic. */
+  readonly slot: PositionSlot;
   readonly txn: PartitionTransaction;
   /** Serialises everything done with the lane's transaction. */
   tail: Promise<unknown>;
@@ -85,15 +81,11 @@ interface Lane {
 const transactionalIdOf = (group: string, topic: string, partition: number) =>
   `${group}/${topic}/${partition}`;
 
-/** The positions topic's record key of a source partition. */
-const positionKeyOf = (group: string, topic: string, partition: number) =>
-  JSON.stringify([group, topic, partition]);
-
-/** The positions partition that holds a key: fixed by the key, so every owner reads the same one. */
-const positionsPartitionOf = (key: string, partitions: number) =>
-  (crc32c(Buffer.from(key)) >>> 0) % partitions;
-
-const laneKeyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+/** Failures after which the partition halts: the write rejects with them rather than `committed`. */
+const halts = (error: unknown) =>
+  error instanceof WriteRejectedError ||
+  error instanceof TargetTopicMissingError ||
+  error instanceof TransactionRejectedError;
 
 function deferred(): Pick<OpenTransaction, 'committed' | 'resolve' | 'reject'> {
   let resolve!: () => void;
@@ -115,40 +107,35 @@ export interface TransactionalWrite {
   readonly committed: Promise<void>;
 }
 
-export class TransactionalWriter {
+export class TransactionalWriter implements TransactionalTarget, WriterLifecycle {
   readonly delivery = 'exactly-once' as const;
   readonly #options: TransactionalWriterOptions;
   readonly #client: RawClient;
+  readonly #positions: PositionsTopic;
   readonly #lanes = new Map<string, Lane>();
   readonly #abort = new AbortController();
-  /** Per positions partition: committed positions read so far and the offset to read on from. */
-  readonly #snapshots = new Map<number, { offset: number; positions: Map<string, number> }>();
-  readonly #reading = new Map<number, Promise<unknown>>();
+  readonly #lifecycle = new Lifecycle();
   readonly #pending = new PendingRequests();
   /** Takeovers in flight: a rebalance of hundreds of partitions is not a burst of as many InitProducerId requests. */
   readonly #acquiring = new PQueue({ concurrency: ACQUIRE_CONCURRENCY });
-  #positionsPartitions = POSITIONS_PARTITIONS;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(kafka: KafkaClient, options: TransactionalWriterOptions) {
     this.#options = options;
     this.#client = new RawClient(kafka);
+    this.#positions = new PositionsTopic(this.#client, {
+      topic: options.positionsTopic,
+      group: options.group,
+      transactionTimeoutMs: options.transaction.timeoutMs,
+      signal: this.#abort.signal,
+    });
   }
 
   /** Connects, and creates the positions topic if it is missing. */
-  async connect(admin: TopicAdmin): Promise<void> {
+  async connect(): Promise<void> {
     await this.#client.connect();
-    const { positionsTopic, replicationFactor } = this.#options;
-    let count = (await admin.partitionCounts()).get(positionsTopic);
-    if (count === undefined) {
-      await admin
-        .createTopic(positionsTopic, POSITIONS_PARTITIONS, replicationFactor, POSITIONS_CONFIGS)
-        .catch((error: unknown) => {
-          if (protocolErrorType(error) !== 'TOPIC_ALREADY_EXISTS') throw error;
-        });
-      count = (await admin.partitionCounts()).get(positionsTopic) ?? POSITIONS_PARTITIONS;
-    }
-    this.#positionsPartitions = count;
+    await this.#positions.prepare(this.#options.admin, this.#options.replicationFactor);
+    if (this.#lifecycle.ended) return;
     const { intervalMs } = this.#options.transaction;
     this.#timer = setInterval(() => this.#commitDue(), Math.max(10, Math.floor(intervalMs / 4)));
     this.#timer.unref();
@@ -159,15 +146,37 @@ export class TransactionalWriter {
    * has committed everything), so no transaction holds back the target's last stable offset
    * until its timeout, then disconnects.
    */
-  async close(): Promise<void> {
-    clearInterval(this.#timer);
-    const open = [...this.#lanes.values()].filter((lane) => lane.open !== undefined);
-    const aborting = Promise.allSettled(
-      open.map((lane) => this.#serial(lane, () => this.#abortOpen(lane, new Error('shutting down')))),
-    );
-    await Promise.race([aborting, sleep(2000, undefined, { ref: false })]);
-    this.#abort.abort();
-    await this.#client.disconnect();
+  close(): Promise<void> {
+    return this.#lifecycle.close(async () => {
+      clearInterval(this.#timer);
+      const open = [...this.#lanes.values()].filter((lane) => lane.open !== undefined);
+      const aborting = Promise.allSettled(
+        open.map((lane) => this.#serial(lane, () => this.#abortOpen(lane, new WriterClosedError()))),
+      );
+      await Promise.race([aborting, sleep(2000, undefined, { ref: false })]);
+      this.#abort.abort();
+      await this.#client.disconnect();
+    });
+  }
+
+  /**
+   * Stops at once: requests in flight reject, every open transaction's `committed` rejects
+   * (WriterClosedError; the coordinator aborts the transaction at its timeout, or the next owner
+   * of the lane fences it), then disconnects.
+   */
+  destroy(): Promise<void> {
+    return this.#lifecycle.destroy(async () => {
+      clearInterval(this.#timer);
+      this.#abort.abort();
+      const closed = new WriterClosedError();
+      this.#pending.destroy(closed);
+      for (const lane of this.#lanes.values()) {
+        lane.failed ??= closed;
+        lane.open?.reject(closed);
+        lane.open = undefined;
+      }
+      await this.#client.disconnect();
+    });
   }
 
   /**
@@ -176,25 +185,13 @@ export class TransactionalWriter {
    * when there is none (the lane never committed a transaction).
    */
   async acquire(topic: string, partition: number): Promise<number | undefined> {
-    const laneKey = laneKeyOf(topic, partition);
+    if (this.#abort.signal.aborted) throw new WriterClosedError();
+    const laneKey = partitionKey(topic, partition);
     this.release(topic, partition);
-    const { group, transaction, compression, requestTimeoutMs } = this.#options;
-    const key = positionKeyOf(group, topic, partition);
-    const txn = new PartitionTransaction(this.#client.cluster, {
-      transactionalId: transactionalIdOf(group, topic, partition),
-      timeoutMs: transaction.timeoutMs,
-      requestTimeoutMs,
-      compression,
-      signal: this.#abort.signal,
-      onRetry: (error) => this.#options.onRetry?.(error),
-      onResend: this.#options.onResend,
-      topicExists: this.#options.topicExists,
-    });
     const lane: Lane = {
       source: { topic, partition },
-      key,
-      positionsPartition: positionsPartitionOf(key, this.#positionsPartitions),
-      txn,
+      slot: this.#positions.slotOf(topic, partition),
+      txn: this.#transaction(topic, partition),
       tail: Promise.resolve(),
       open: undefined,
       committing: false,
@@ -206,17 +203,31 @@ export class TransactionalWriter {
     const position = (await this.#acquiring.add(async () => {
       // A lane given up while it waited here must not initialise its id: that would fence the newer owner.
       if (released()) return undefined;
-      await this.#pending.track(() => txn.init());
-      return this.#committedPosition(lane);
+      await this.#pending.track(() => lane.txn.init());
+      return this.#positions.committed(lane.slot);
     })) as number | undefined;
-    if (released()) throw new TransactionFencedError(txn.transactionalId, 'released while acquiring');
+    if (released()) throw new TransactionFencedError(lane.txn.transactionalId, 'released while acquiring');
     lane.ready = true;
     return position;
   }
 
+  #transaction(topic: string, partition: number): PartitionTransaction {
+    const { group, transaction, compression, requestTimeoutMs } = this.#options;
+    return new PartitionTransaction(this.#client.cluster, {
+      transactionalId: transactionalIdOf(group, topic, partition),
+      timeoutMs: transaction.timeoutMs,
+      requestTimeoutMs,
+      compression,
+      signal: this.#abort.signal,
+      onRetry: (error) => this.#options.onRetry?.(error),
+      onResend: this.#options.onResend,
+      topicExists: this.#options.topicExists,
+    });
+  }
+
   /** Gives a lane up (its partition was revoked): its open transaction is aborted, best effort. */
   release(topic: string, partition: number): void {
-    const laneKey = laneKeyOf(topic, partition);
+    const laneKey = partitionKey(topic, partition);
     const lane = this.#lanes.get(laneKey);
     if (lane === undefined) return;
     this.#lanes.delete(laneKey);
@@ -240,7 +251,7 @@ export class TransactionalWriter {
     records: RecordChunk,
     source: SourcePosition,
   ): Promise<TransactionalWrite> {
-    const lane = this.#lanes.get(laneKeyOf(source.topic, source.partition));
+    const lane = this.#lanes.get(partitionKey(source.topic, source.partition));
     if (lane === undefined || !lane.ready) {
       const error = new TransactionFencedError(
         transactionalIdOf(this.#options.group, source.topic, source.partition),
@@ -253,7 +264,7 @@ export class TransactionalWriter {
       try {
         const open = lane.open ?? (await this.#begin(lane, topic, partition));
         if (open.topic !== topic || open.partition !== partition)
-          throw new Error(`lane ${source.topic}/${source.partition} cannot write to a second partition`);
+          throw new LaneTargetMismatchError(source.topic, source.partition);
         await this.#send(lane.txn, topic, partition, records);
         open.records += records.count;
         open.bytes += records.body.length;
@@ -263,12 +274,7 @@ export class TransactionalWriter {
         return { committed: open.committed };
       } catch (error) {
         await this.#abortOpen(lane, error);
-        if (
-          error instanceof WriteRejectedError ||
-          error instanceof TargetTopicMissingError ||
-          error instanceof TransactionRejectedError
-        )
-          throw error;
+        if (halts(error)) throw error;
         return failedWrite(error);
       }
     });
@@ -290,7 +296,7 @@ export class TransactionalWriter {
     await this.#pending.track(() =>
       lane.txn.begin([
         { topic, partition },
-        { topic: this.#options.positionsTopic, partition: lane.positionsPartition },
+        { topic: this.#positions.topic, partition: lane.slot.partition },
       ]),
     );
     lane.open = { since: Date.now(), topic, partition, records: 0, bytes: 0, next: -1, ...deferred() };
@@ -309,12 +315,11 @@ export class TransactionalWriter {
         await this.#pending.track(() => txn.send(topic, partition, chunk));
       } catch (error) {
         // A WriteRejectedError whose cause is an answer Kafka's producer splits on (produce-errors.ts).
-        const answer = error instanceof WriteRejectedError ? produceErrorOf(error) : undefined;
-        if (answer?.action !== ProduceAction.SPLIT || chunk.count === 1) throw error;
-        this.#options.onResend?.(answer.name);
-        const half = Math.ceil(chunk.count / 2);
-        await this.#send(txn, topic, partition, sliceChunk(chunk, 0, half));
-        await this.#send(txn, topic, partition, sliceChunk(chunk, half, chunk.count));
+        const triage =
+          error instanceof WriteRejectedError ? triageProduce(error, { records: chunk.count }) : undefined;
+        if (triage?.step !== ProduceStep.SPLIT) throw error;
+        this.#options.onResend?.(triage.answer.name);
+        for (const half of halvesOf(chunk)) await this.#send(txn, topic, partition, half);
       }
     }
   }
@@ -324,17 +329,8 @@ export class TransactionalWriter {
     const open = lane.open;
     if (open === undefined || lane.failed !== undefined) return;
     try {
-      const position = encodeChunk([
-        {
-          key: Buffer.from(lane.key),
-          value: Buffer.from(JSON.stringify({ next: open.next, at: new Date().toISOString() })),
-          timestamp: String(Date.now()),
-          headers: [],
-        },
-      ]);
-      await this.#pending.track(() =>
-        lane.txn.send(this.#options.positionsTopic, lane.positionsPartition, position),
-      );
+      const position = this.#positions.record(lane.slot, open.next);
+      await this.#pending.track(() => lane.txn.send(this.#positions.topic, lane.slot.partition, position));
       await this.#pending.track(() => lane.txn.commit());
       lane.open = undefined;
       this.#options.onTransaction?.('committed');
@@ -374,51 +370,5 @@ export class TransactionalWriter {
     const run = lane.tail.then(task, task);
     lane.tail = run.catch(() => {});
     return run;
-  }
-
-  /**
-   * The lane's last committed position. Read once the positions partition's last stable offset
-   * reaches its high watermark as seen after the fencing: until then another lane's open
-   * transaction can hide a committed position behind it (read_committed stops there).
-   */
-  async #committedPosition(lane: Lane): Promise<number | undefined> {
-    const partition = lane.positionsPartition;
-    const previous = this.#reading.get(partition) ?? Promise.resolve();
-    const reading = previous.then(() => this.#readPositions(partition));
-    this.#reading.set(
-      partition,
-      reading.catch(() => {}),
-    );
-    await reading;
-    return this.#snapshots.get(partition)?.positions.get(lane.key);
-  }
-
-  async #readPositions(partition: number): Promise<void> {
-    const topic = this.#options.positionsTopic;
-    const snapshot = this.#snapshots.get(partition) ?? { offset: 0, positions: new Map<string, number>() };
-    let read = await this.#client.read(topic, partition, snapshot.offset);
-    const end = read.highWatermark;
-    // Transactions end within their timeout (the coordinator aborts them then).
-    const deadline = Date.now() + this.#options.transaction.timeoutMs * 2;
-    while (read.lastStableOffset < end) {
-      if (Date.now() > deadline || this.#abort.signal.aborted)
-        throw new Error(`${topic}/${partition}: last stable offset stayed below ${end}`);
-      await sleep(50);
-      read = await this.#client.read(topic, partition, snapshot.offset);
-    }
-    let at = snapshot.offset;
-    while (at < end) {
-      for (const record of read.records) {
-        if (Number(record.offset) >= end || record.key === null || record.value === null) continue;
-        const { next } = JSON.parse(record.value.toString()) as { next: number };
-        snapshot.positions.set(record.key.toString(), next);
-      }
-      if (read.next === at)
-        throw new Error(`${topic}/${partition}: no committed batch at ${at}, below ${end}`);
-      at = read.next;
-      if (at < end) read = await this.#client.read(topic, partition, at);
-    }
-    snapshot.offset = Math.min(at, end);
-    this.#snapshots.set(partition, snapshot);
   }
 }

@@ -13,13 +13,20 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TargetCompression } from '../../config/index.ts';
 import {
+  CoordinatorRetriableError,
+  MetadataUnavailableError,
   TargetTopicMissingError,
   TransactionFencedError,
   TransactionRejectedError,
   WriteRejectedError,
 } from '../../errors.ts';
-import { protocolErrorType, rootCause } from '../client.ts';
+import { chunkMessage } from '../../protocol/produce-request.ts';
+import type { RecordChunk } from '../../protocol/record-chunk.ts';
 import { backoffMs } from '../../replication/backoff.ts';
+import { partitionKey } from '../../replication/ports.ts';
+import { protocolErrorType, rootCause } from '../client.ts';
+import { leaderOf, type RawBroker, type RawCluster } from '../raw-client.ts';
+import { codecOf } from './codecs.ts';
 import {
   addPartitionsError,
   CoordinatorAction,
@@ -28,11 +35,7 @@ import {
   type CoordinatorError,
   type CoordinatorRequest,
 } from './coordinator-errors.ts';
-import { ProduceAction, produceErrorOf, rejected, resendReason } from './produce-errors.ts';
-import { chunkMessage } from '../../protocol/produce-request.ts';
-import { leaderOf, type RawBroker, type RawCluster } from '../raw-client.ts';
-import type { RecordChunk } from '../../protocol/record-chunk.ts';
-import { codecOf } from './target-writer.ts';
+import { missingTopic, ProduceStep, rejected, resendReason, triageProduce } from './produce-errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -45,15 +48,6 @@ const decided = (error: unknown) =>
   error instanceof TargetTopicMissingError ||
   error instanceof TransactionFencedError ||
   error instanceof TransactionRejectedError;
-
-/** A coordinator's answer that carries its classification (AddPartitionsToTxn's, read per partition). */
-class CoordinatorAnswer extends Error {
-  readonly answer: CoordinatorError;
-  constructor(answer: CoordinatorError, cause: unknown) {
-    super(answer.name, { cause });
-    this.answer = answer;
-  }
-}
 
 /** The parts of a kafkajs Broker that AddPartitionsToTxn is sent through (kafkajs/src/broker/index.js). */
 interface BrokerInternals {
@@ -211,7 +205,7 @@ export class PartitionTransaction {
             if (missing !== undefined) throw missing;
           }
         }
-        throw new CoordinatorAnswer(refused, cause);
+        throw this.#verdict('AddPartitionsToTxn', refused, cause);
       }
     });
     this.#open = true;
@@ -226,7 +220,7 @@ export class PartitionTransaction {
    * an answer that ends the transaction rejects with TransactionFencedError.
    */
   async send(topic: string, partition: number, records: RecordChunk): Promise<void> {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     const firstSequence = this.#sequences.get(key) ?? 0;
     const topicData = [
       {
@@ -256,16 +250,18 @@ export class PartitionTransaction {
         });
       } catch (error) {
         if (sent) failed = error;
-        const answer = produceErrorOf(error, { transactional: true });
+        // Every answer is triaged as Kafka's transactional producer would (produce-errors.ts).
+        const { step, answer } = triageProduce(error, { records: records.count, transactional: true });
         // The broker has this batch already (an earlier attempt's answer was lost).
-        if (answer?.action === ProduceAction.DONE) return;
-        if (answer?.action === ProduceAction.HALT || answer?.action === ProduceAction.SPLIT)
+        if (step === ProduceStep.DONE) return;
+        // Too large (the caller splits it), or refused for good.
+        if (step === ProduceStep.SPLIT || step === ProduceStep.REJECT)
           throw rejected(topic, partition, answer, error);
         // TransactionManager: the transaction is abortable (or the producer fenced): it is aborted
         // and the partition restored from its committed position.
-        if (answer?.action === ProduceAction.ABORT)
+        if (step === ProduceStep.ABORT)
           throw new TransactionFencedError(this.transactionalId, rootCause(error));
-        if (answer?.name === 'UNKNOWN_TOPIC_OR_PARTITION') {
+        if (step === ProduceStep.CHECK_TOPIC) {
           const missing = await this.#deleted(topic, partition, error);
           if (missing !== undefined) throw missing;
         }
@@ -303,11 +299,11 @@ export class PartitionTransaction {
     partition: number | undefined,
     cause: unknown,
   ): Promise<TargetTopicMissingError | undefined> {
-    const { topicExists } = this.#options;
-    if (topicExists === undefined || (await topicExists(topic).catch(() => true))) return undefined;
+    const missing = await missingTopic(this.#options.topicExists, topic, partition, cause);
     // Every metadata refresh of the shared cluster would fail on it from now on.
-    (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
-    return new TargetTopicMissingError(topic, partition, rootCause(cause));
+    if (missing !== undefined)
+      (this.#cluster as unknown as { targetTopics?: Set<string> }).targetTopics?.delete(topic);
+    return missing;
   }
 
   #identity() {
@@ -342,7 +338,7 @@ export class PartitionTransaction {
     const nodeId = nodeIds[Math.floor(Math.random() * nodeIds.length)];
     if (nodeId === undefined) {
       await this.#cluster.refreshMetadata();
-      throw Object.assign(new Error('no broker of the target known'), { retriable: true });
+      throw new MetadataUnavailableError('no broker of the target known');
     }
     const broker = (await this.#cluster.findBroker({ nodeId: String(nodeId) })) as RawBroker &
       CoordinatorLookup;
@@ -364,19 +360,26 @@ export class PartitionTransaction {
     } catch (error) {
       // Already decided (its cause is the answer, which would be classified again as retriable).
       if (decided(error)) throw error;
-      const answer = error instanceof CoordinatorAnswer ? error.answer : coordinatorErrorOf(error);
-      // Not an answer (the connection failed): found again, as TxnRequestHandler after a disconnect.
-      if (answer === undefined || answer.findCoordinator) this.#coordinator = undefined;
-      if (answer === undefined) throw error;
-      const cause = error instanceof CoordinatorAnswer ? error.cause : error;
-      if (answer.action === CoordinatorAction.RESTORE)
-        throw new TransactionFencedError(this.transactionalId, rootCause(cause));
-      if (answer.action === CoordinatorAction.HALT)
-        throw rejectedTransaction(what, answer, this.#options, cause);
-      // Kafka's verdict, also for codes kafkajs does not know (it marks those not retriable).
-      if ((error as { retriable?: unknown }).retriable === true) throw error;
-      throw Object.assign(new Error(`${what}: ${answer.name}`, { cause }), { retriable: true });
+      throw this.#verdict(what, coordinatorErrorOf(error), error);
     }
+  }
+
+  /**
+   * What a failed request of the coordinator (`error`, whose answer is `answer`) fails with. The
+   * same again for what it returns: AddPartitionsToTxn's answer, read per partition, is judged
+   * where it is read, and judged again here as the retriable error or decided one it became.
+   */
+  #verdict(what: CoordinatorRequest, answer: CoordinatorError | undefined, error: unknown): unknown {
+    // Not an answer (the connection failed): found again, as TxnRequestHandler after a disconnect.
+    if (answer === undefined || answer.findCoordinator) this.#coordinator = undefined;
+    if (answer === undefined) return error;
+    if (answer.action === CoordinatorAction.RESTORE)
+      return new TransactionFencedError(this.transactionalId, rootCause(error));
+    if (answer.action === CoordinatorAction.HALT)
+      return rejectedTransaction(what, answer, this.#options, error);
+    // Kafka's verdict, also for codes kafkajs does not know (it marks those not retriable).
+    if ((error as { retriable?: unknown }).retriable === true) return error;
+    return new CoordinatorRetriableError(what, answer.name, error);
   }
 
   /**

@@ -8,16 +8,15 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import {
-  EarlierWriteFailedError,
-  IdempotentWriter,
-} from '../../../../src/kafka/writers/idempotent-writer.ts';
+import { EarlierWriteFailedError, WriterClosedError } from '../../../../src/errors.ts';
+import { IdempotentWriter } from '../../../../src/kafka/writers/idempotent-writer.ts';
 import { kafkajs } from '../../../../src/kafka/kafkajs/index.ts';
 import { CHUNK, frameRequest, type ChunkMessage } from '../../../../src/protocol/produce-request.ts';
 import type { RawBroker, RawCluster } from '../../../../src/kafka/raw-client.ts';
 import { decodeChunk, encodeChunk, type RecordChunk } from '../../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../../src/observability/logger.ts';
 import { mulberry32 } from '../../../support/random.ts';
+import { fakeTarget } from './fake-target.ts';
 
 const require = createRequire(import.meta.url);
 const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
@@ -467,3 +466,42 @@ test(
     assert.equal(broker.loggedByClient, 0, "kafkajs's own log line for an error answer");
   },
 );
+
+test('destroy() rejects the writes in flight at once, is idempotent, and close() after it resolves', async () => {
+  // A target that never answers (tests of the lifecycle: fake-target.ts).
+  const target = fakeTarget();
+  const writer = new IdempotentWriter(target.cluster, {
+    compression: 'none',
+    maxRequestBytes: 300,
+    requestTimeoutMs: 1000,
+    maxInFlightPerPartition: 5,
+    retryBackoffMs: 1,
+    logger: quiet,
+  });
+  await writer.connect();
+  const [chunk] = chunks(1, mulberry32(501));
+  const write = writer.write('t', 0, chunk as RecordChunk);
+  await sleep(5);
+  assert.equal(typeof writer.pendingSince(), 'number', 'the write waits for the target');
+  const destroyed = writer.destroy();
+  await assert.rejects(write, WriterClosedError);
+  await destroyed;
+  await writer.destroy();
+  await writer.close();
+  assert.equal(target.disconnects.cluster, 1);
+  await assert.rejects(writer.write('t', 0, chunk as RecordChunk), WriterClosedError);
+});
+
+test('close() is idempotent', async () => {
+  const target = fakeTarget();
+  const writer = new IdempotentWriter(target.cluster, {
+    compression: 'none',
+    maxRequestBytes: 300,
+    requestTimeoutMs: 1000,
+    logger: quiet,
+  });
+  await writer.connect();
+  await Promise.all([writer.close(), writer.close()]);
+  await writer.destroy();
+  assert.equal(target.disconnects.cluster, 1);
+});
