@@ -244,7 +244,7 @@ export class Daemon {
       await Promise.race([Promise.allSettled(this.#starting), sleep(left(), undefined, { ref: false })]);
       const running = [...this.#flows.values()].flatMap((e) => (e.running === undefined ? [] : [e]));
       await Promise.allSettled(
-        running.flatMap((e) => [e.running?.heartbeat?.stop(), e.running?.groupSync?.stop()]),
+        running.flatMap((e) => [e.running?.heartbeat?.close(), e.running?.groupSync?.close()]),
       );
       const results = await Promise.allSettled(
         running.map(async (e) => {
@@ -269,11 +269,11 @@ export class Daemon {
 
   async #disconnect(running: RunningFlow): Promise<void> {
     await Promise.allSettled([
-      running.heartbeat?.stop(),
-      running.groupSync?.stop(),
+      running.heartbeat?.close(),
+      running.groupSync?.close(),
       running.writer.close(),
-      running.reader.disconnect(),
-      ...running.admins.map((a) => a.disconnect()),
+      running.reader.close(),
+      ...running.admins.map((a) => a.close()),
     ]);
   }
 

@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
+import { protocolErrorType } from './client.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
 /** The internal topic, on every cluster a flow reads from or writes to (never matched by topic filters). */
@@ -27,6 +28,7 @@ export class HeartbeatEmitter {
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #beating = false;
+  #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient, admin: TopicAdmin, options: HeartbeatOptions) {
     this.#admin = admin;
@@ -41,11 +43,13 @@ export class HeartbeatEmitter {
       await this.#admin
         .createTopic(HEARTBEAT_TOPIC, 1, -1, HEARTBEAT_TOPIC_CONFIGS)
         .catch((error: unknown) => {
-          if (!/already exists/i.test(String(error))) throw error; // another instance won the race
+          // Another instance won the race.
+          if (protocolErrorType(error) !== 'TOPIC_ALREADY_EXISTS') throw error;
         });
     }
     await this.#producer.connect();
     await this.#beat();
+    if (this.#destroyed !== undefined) return; // closed while starting
     this.#timer = setInterval(() => void this.#beat(), this.#options.intervalMs);
     this.#timer.unref();
   }
@@ -79,8 +83,19 @@ export class HeartbeatEmitter {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops beating and disconnects. Nothing is drained: a heartbeat in flight is disposable (the
+   * next run writes new ones), and waiting for it could hold a shutdown on an unreachable source.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Stops beating and disconnects at once. Idempotent. */
+  destroy(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#producer.disconnect();
+    this.#destroyed ??= this.#producer.disconnect();
+    return this.#destroyed;
   }
 }

@@ -131,7 +131,7 @@ async function verifyFlow(
     }
     return audits;
   } finally {
-    await Promise.allSettled([sourceAdmin.disconnect(), targetAdmin.disconnect()]);
+    await Promise.allSettled([sourceAdmin.close(), targetAdmin.close()]);
   }
 }
 

@@ -167,7 +167,7 @@ export class TransactionalWriter {
     );
     await Promise.race([aborting, sleep(2000, undefined, { ref: false })]);
     this.#abort.abort();
-    await this.#client.disconnect();
+    await this.#client.close();
   }
 
   /**
