@@ -15,6 +15,7 @@ export const errorCodes = [
   'KM_COMMIT_UNACKNOWLEDGED',
   'KM_RESPONSE_FRAMING',
   'KM_TRANSACTION_REJECTED',
+  'KM_UNKNOWN_CLUSTER',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -244,5 +245,18 @@ export class TransactionRejectedError extends KafkaMirrorError {
     this.request = request;
     this.kafkaError = kafkaError;
     this.remedy = remedy;
+  }
+}
+
+/**
+ * A flow names a cluster alias the configuration does not define. Validation refuses such a
+ * configuration, so this says the daemon was handed one that was not validated: a bug.
+ */
+export class UnknownClusterError extends KafkaMirrorError {
+  static readonly code = 'KM_UNKNOWN_CLUSTER';
+  readonly alias: string;
+  constructor(alias: string) {
+    super(UnknownClusterError.code, `no cluster ${alias} in the configuration`);
+    this.alias = alias;
   }
 }
