@@ -28,6 +28,7 @@ export const errorCodes = [
   'KM_COORDINATOR_RETRIABLE',
   'KM_LANE_TARGET_MISMATCH',
   'KM_POSITIONS_UNREADABLE',
+  'KM_UNKNOWN_CLUSTER',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -455,5 +456,18 @@ export class PositionsUnreadableError extends KafkaMirrorError {
     super(PositionsUnreadableError.code, `${topic}/${partition}: ${detail}`, { retriable: true });
     this.topic = topic;
     this.partition = partition;
+  }
+}
+
+/**
+ * A flow names a cluster alias the configuration does not define. Validation refuses such a
+ * configuration, so this says the daemon was handed one that was not validated: a bug.
+ */
+export class UnknownClusterError extends KafkaMirrorError {
+  static readonly code = 'KM_UNKNOWN_CLUSTER';
+  readonly alias: string;
+  constructor(alias: string) {
+    super(UnknownClusterError.code, `no cluster ${alias} in the configuration`);
+    this.alias = alias;
   }
 }

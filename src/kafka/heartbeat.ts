@@ -28,6 +28,7 @@ export class HeartbeatEmitter {
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #beating = false;
+  #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient, admin: TopicAdmin, options: HeartbeatOptions) {
     this.#admin = admin;
@@ -47,6 +48,7 @@ export class HeartbeatEmitter {
     }
     await this.#producer.connect();
     await this.#beat();
+    if (this.#destroyed !== undefined) return; // closed while starting
     this.#timer = setInterval(() => void this.#beat(), this.#options.intervalMs);
     this.#timer.unref();
   }
@@ -80,8 +82,19 @@ export class HeartbeatEmitter {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops beating and disconnects. Nothing is drained: a heartbeat in flight is disposable (the
+   * next run writes new ones), and waiting for it could hold a shutdown on an unreachable source.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Stops beating and disconnects at once. Idempotent. */
+  destroy(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#producer.disconnect();
+    this.#destroyed ??= this.#producer.disconnect();
+    return this.#destroyed;
   }
 }

@@ -116,6 +116,7 @@ export function committedRead(topic: string, fetched: FetchedPartition, offset: 
 
 export class RawClient {
   readonly #cluster: RawCluster;
+  #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient) {
     this.#cluster = clusterOf(kafka);
@@ -130,8 +131,18 @@ export class RawClient {
     await this.#cluster.connect();
   }
 
-  async disconnect(): Promise<void> {
-    await this.#cluster.disconnect();
+  /**
+   * Disconnects. Nothing is drained: every request is awaited by its caller, who is told by its
+   * rejection. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Disconnects at once: requests in flight reject. Idempotent. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#cluster.disconnect();
+    return this.#destroyed;
   }
 
   /**

@@ -49,6 +49,8 @@ export class SourceReader {
   readonly #sizer: FetchSizer;
   #topics: readonly string[] = [];
   #running = false;
+  #closed: Promise<void> | undefined;
+  #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient, options: ReaderOptions, handler: BatchHandler) {
     this.#options = options;
@@ -226,8 +228,18 @@ export class SourceReader {
     this.#running = false;
   }
 
-  async disconnect(): Promise<void> {
-    await this.#consumer.disconnect();
-    setGroupFetchLimits(this.#options.group, undefined);
+  /** Stops fetching (no batch is being handed over any more), then leaves the group and disconnects. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= this.#destroyed ?? this.stopFetching().finally(() => this.destroy());
+    return this.#closed;
+  }
+
+  /** Leaves the group and disconnects at once (kafkajs stops the consumer first). Idempotent. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= (async () => {
+      await this.#consumer.disconnect();
+      setGroupFetchLimits(this.#options.group, undefined);
+    })();
+    return this.#destroyed;
   }
 }

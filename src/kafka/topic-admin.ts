@@ -7,6 +7,7 @@ const { ConfigResourceTypes } = kafkajs;
 /** Topic, offset and group operations of the topic synchroniser, lag and offset sync, on one cluster. Never deletes anything. */
 export class TopicAdmin {
   readonly #admin: Admin;
+  #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient) {
     this.#admin = kafka.admin();
@@ -16,8 +17,18 @@ export class TopicAdmin {
     await this.#admin.connect();
   }
 
-  async disconnect(): Promise<void> {
-    await this.#admin.disconnect();
+  /**
+   * Disconnects. Nothing is drained: every request is awaited by its caller, who is told by its
+   * rejection. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.destroy();
+  }
+
+  /** Disconnects at once: requests in flight reject. Idempotent. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#admin.disconnect();
+    return this.#destroyed;
   }
 
   async clusterId(): Promise<string> {

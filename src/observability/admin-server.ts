@@ -23,7 +23,7 @@ export class AdminServer {
   readonly #server: Server;
   readonly #sources: AdminSources;
   readonly #logger: Logger;
-  #closing: Promise<void> | undefined;
+  #destroyed: Promise<void> | undefined;
 
   constructor(sources: AdminSources, logger: Logger) {
     this.#sources = sources;
@@ -55,14 +55,23 @@ export class AdminServer {
     return { host: address.address, port: address.port };
   }
 
-  /** Stops accepting and closes every connection. Idempotent. */
+  /**
+   * Stops accepting and closes every connection, requests in progress included: nothing is
+   * drained, since a probe or scrape is not worth holding a shutdown for (the prober asks again).
+   * Idempotent.
+   */
   close(): Promise<void> {
-    this.#closing ??= new Promise<void>((resolve) => {
+    return this.destroy();
+  }
+
+  /** Stops accepting and closes every connection at once. Idempotent. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= new Promise<void>((resolve) => {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
     });
-    return this.#closing;
+    return this.#destroyed;
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -48,6 +48,8 @@ export class GroupOffsetSync {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #failing = false;
+  #closed: Promise<void> | undefined;
+  #destroyed: Promise<void> | undefined;
 
   constructor(
     config: Config,
@@ -72,6 +74,7 @@ export class GroupOffsetSync {
     const pass = () => {
       this.#running ??= this.syncSelected()
         .catch((error: unknown) => {
+          if (this.#destroyed !== undefined) return; // its connections were closed under it
           if (!this.#failing) this.#logger.warn({ err: error }, 'group offset sync failed; will retry');
           this.#failing = true;
         })
@@ -82,11 +85,23 @@ export class GroupOffsetSync {
     this.#timer.unref();
   }
 
-  /** Stops the timer and waits for a pass in progress. */
-  async stop(): Promise<void> {
+  /** Stops the timer, waits for a pass in progress, then closes the connections. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??=
+      this.#destroyed ??
+      (async () => {
+        clearInterval(this.#timer);
+        await this.#running;
+        await this.destroy();
+      })();
+    return this.#closed;
+  }
+
+  /** Stops the timer and closes the connections at once: a pass in progress fails (not logged). Idempotent. */
+  destroy(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#running;
-    await this.#translator.disconnect();
+    this.#destroyed ??= this.#translator.close();
+    return this.#destroyed;
   }
 
   /** One pass over the source groups the patterns select. */
@@ -213,6 +228,6 @@ export async function failover(
     if (result === undefined) throw new InternalInvariantError(`group ${options.group} was not synced`);
     return result;
   } finally {
-    await sync.stop();
+    await sync.close();
   }
 }

@@ -102,7 +102,7 @@ export async function migrationStatus(
       ready: result.every((t) => t.ready),
     };
   } finally {
-    await translator.disconnect();
+    await translator.close();
   }
 }
 

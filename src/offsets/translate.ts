@@ -197,8 +197,9 @@ export class Translator {
     await Promise.all(this.#connections.map((c) => c.connect()));
   }
 
-  async disconnect(): Promise<void> {
-    await Promise.allSettled(this.#connections.map((c) => c.disconnect()));
+  /** Closes the connections to both clusters (best effort: a failure to close one is not reported). Idempotent. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#connections.map((c) => c.close()));
   }
 
   /** Every partition of the flow's source topics, with the group's committed offset translated. */
@@ -456,6 +457,6 @@ export async function translateOffsets(
   try {
     return { flow: flow.name, group: options.group, partitions: await translator.translate(options.group) };
   } finally {
-    await translator.disconnect();
+    await translator.close();
   }
 }

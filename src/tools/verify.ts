@@ -132,7 +132,7 @@ async function verifyFlow(
     }
     return audits;
   } finally {
-    await Promise.allSettled([sourceAdmin.disconnect(), targetAdmin.disconnect()]);
+    await Promise.allSettled([sourceAdmin.close(), targetAdmin.close()]);
   }
 }
 

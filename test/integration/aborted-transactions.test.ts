@@ -186,7 +186,7 @@ test(
       assert.equal(await writer.acquire('orders', 3), 1000, 'the committed position');
     } finally {
       await writer.close();
-      await admin.disconnect();
+      await admin.close();
     }
   }),
 );

@@ -185,7 +185,7 @@ test(
       assert.equal((await committedOn(src, group, topic)).get(0), 3);
     } finally {
       await reader.stopFetching();
-      await reader.disconnect();
+      await reader.close();
     }
   }),
 );

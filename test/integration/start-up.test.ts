@@ -1,10 +1,15 @@
 // A start says what it needs to and nothing else (issue 20). Against unreachable clusters: one line
 // per cluster and retry with the cause and the next retry, no stack traces, and /readyz and /status
 // carry the same cause. Against real brokers: no TimeoutNegativeWarning from the client's request
-// queue, no partitioner notice, no client lifecycle chatter.
+// queue, no partitioner notice, no client lifecycle chatter. In process, a daemon with a running
+// flow is destroyed at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseConfig } from '../../src/config/index.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import { useCluster } from '../support/kafka/index.ts';
 import { freePort } from '../support/kafka/ports.ts';
@@ -126,5 +131,45 @@ test(
         .sort(),
       ['dst', 'src'],
     );
+  },
+);
+
+test(
+  'in process, with a running flow: destroy() stops it at once, is idempotent, and close() after it resolves',
+  { timeout: 180_000 },
+  async (t) => {
+    const [source, target] = await Promise.all([
+      useCluster(t, { name: 'source' }),
+      useCluster(t, { name: 'target' }),
+    ]);
+    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
+    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 200));
+    const config = parseConfig({
+      clusters: {
+        src: { bootstrapServers: [...source.bootstrapServers] },
+        dst: { bootstrapServers: [...target.bootstrapServers] },
+      },
+      // Heartbeats (on by default) and group offset sync: every client a flow can own.
+      flows: [
+        { source: 'src', target: 'dst', topics: { include: ['orders'] }, groupOffsetSync: { enabled: true } },
+      ],
+      admin: { host: '127.0.0.1', port: 0 },
+    });
+    const daemon = new Daemon(config, createLogger({ level: 'error', destination: process.stderr }), {
+      metrics: new Metrics(),
+    });
+    t.after(() => daemon.destroy());
+    const { adminPort } = await daemon.start();
+    assert.ok(await waitForRecords(client(target.bootstrapServers), 'orders', 200, 90_000), 'replicated');
+    const [flow] = daemon.flows;
+    assert.equal(flow?.exportedState, 'running');
+
+    const first = daemon.destroy();
+    assert.equal(daemon.destroy(), first, 'a second destroy() returns the same promise');
+    await first;
+    await daemon.close();
+    assert.equal(flow.exportedState, 'stopped');
+    assert.equal(daemon.readiness().ready, false);
+    await assert.rejects(fetch(`http://127.0.0.1:${adminPort}/healthz`), 'the admin server is closed');
   },
 );

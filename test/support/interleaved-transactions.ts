@@ -194,6 +194,6 @@ export async function markersWritten(
       }
     }
   } finally {
-    await raw.disconnect();
+    await raw.close();
   }
 }

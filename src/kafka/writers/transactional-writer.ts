@@ -155,7 +155,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       );
       await Promise.race([aborting, sleep(2000, undefined, { ref: false })]);
       this.#abort.abort();
-      await this.#client.disconnect();
+      await this.#client.close();
     });
   }
 
@@ -175,7 +175,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
         lane.open?.reject(closed);
         lane.open = undefined;
       }
-      await this.#client.disconnect();
+      await this.#client.close();
     });
   }
 

@@ -231,3 +231,22 @@ test(
     assert.ok((await scrape) instanceof Error, 'the scrape in progress was cut off');
   },
 );
+
+test('destroy() is idempotent, cuts a request in progress, and close() after it resolves', async (t) => {
+  const { server, sources, url, address } = await serve(t);
+  let release!: () => void;
+  sources.hold = new Promise<void>((resolve) => (release = resolve));
+  t.after(() => release());
+  const scrape = fetch(url('/metrics')).then(
+    (response) => response.text(),
+    (error: unknown) => error,
+  );
+  await waitFor(() => sources.metricsCalls === 1, 'the scrape to reach the server');
+  const first = server.destroy();
+  assert.equal(server.destroy(), first, 'a second destroy() returns the same promise');
+  await first;
+  assert.ok((await scrape) instanceof Error, 'the scrape in progress was cut off');
+  await server.close();
+  await server.destroy();
+  await assert.rejects(fetch(`http://127.0.0.1:${address.port}/healthz`), 'the port no longer answers');
+});
