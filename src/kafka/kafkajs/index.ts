@@ -37,7 +37,10 @@ import { installRequestFraming } from './request-framing.ts';
 import { installRequestQueue } from './request-queue.ts';
 import { installRunner } from './runner.ts';
 
-if (isLoaded('protocol/recordBatch/v0/decoder.js'))
+// Either kafkajs's package (require('kafkajs') loads no record batch decoder yet) or the first
+// module that captures a patched one.
+const kafkajsIndex = kafkajsRequire.resolve('kafkajs');
+if (kafkajsRequire.cache[kafkajsIndex] !== undefined || isLoaded('protocol/recordBatch/v0/decoder.js'))
   throw new KafkaJsPatchError(
     'index.ts',
     'kafkajs was loaded before src/kafka/kafkajs/index.ts: import the client only from there',
@@ -63,7 +66,7 @@ installGroupFetchLimits();
 installBrokerFetch();
 installConnection();
 
-const kafkajs = kafkajsRequire('kafkajs') as typeof KafkaJs;
+const kafkajs = kafkajsRequire(kafkajsIndex) as typeof KafkaJs;
 installCodecs(kafkajs);
 
 export { kafkajs };
