@@ -29,6 +29,7 @@ export const errorCodes = [
   'KM_LANE_TARGET_MISMATCH',
   'KM_POSITIONS_UNREADABLE',
   'KM_UNKNOWN_CLUSTER',
+  'KM_KAFKAJS_PATCH',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -469,5 +470,22 @@ export class UnknownClusterError extends KafkaMirrorError {
   constructor(alias: string) {
     super(UnknownClusterError.code, `no cluster ${alias} in the configuration`);
     this.alias = alias;
+  }
+}
+
+/**
+ * A patch of kafkajs's internals (src/kafka/kafkajs/) cannot take effect: kafkajs was loaded
+ * before src/kafka/kafkajs/index.ts applied them (a module imported kafkajs some other way), a
+ * kafkajs module that captures a replaced module had loaded before the replacement, or records
+ * reached code that needs the patched decoder without going through it. A defect of the build or
+ * of the installed kafkajs, never of the data: not retriable. `patch` names the patch file.
+ */
+export class KafkaJsPatchError extends KafkaMirrorError {
+  static readonly code = 'KM_KAFKAJS_PATCH';
+  /** The patch file under src/kafka/kafkajs/ that cannot take effect. */
+  readonly patch: string;
+  constructor(patch: string, detail: string) {
+    super(KafkaJsPatchError.code, `kafkajs patch src/kafka/kafkajs/${patch}: ${detail}`);
+    this.patch = patch;
   }
 }

@@ -4,8 +4,8 @@
 // the share to as little as 32 KiB when the records decode to many times their wire size, so a
 // partition of large batches beside a busy partition of small ones depends on the order in which
 // the fetch asks for them. kafkajs shuffled that order at random for every fetch, so with two
-// partitions this passed before the fetch order (fetch-order.ts) too; the bound on the wait among
-// many partitions is tested in test/unit/kafka/fetch-order.test.ts.
+// partitions this passed before the fetch order (src/kafka/kafkajs/fetch-order.ts) too; the bound on the wait among
+// many partitions is tested in test/unit/kafka/kafkajs/fetch-order.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';

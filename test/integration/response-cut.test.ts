@@ -1,7 +1,7 @@
 // A response cut part way by the network, with a real broker behind Toxiproxy (issue 19, defect 4).
 // Establishes that kafkajs reconnects the same Connection object after its socket dropped (a
 // Broker's ConnectionPool keeps its two connections and connects them again on the next request),
-// so the patched response reader (src/kafka/kafkajs/index.ts) must not carry a partly read response
+// so the patched response reader (src/kafka/kafkajs/connection.ts) must not carry a partly read response
 // from one socket into the next; and that the fetch after the cut reads the records it should.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -30,7 +30,7 @@ type Network = NonNullable<KafkaCluster['network']>;
  * (limit_data closes the connection), and once part of it arrived on a link slowed by a bandwidth
  * toxic (reset_peer drops what follows and closes the link; Toxiproxy makes that close a TCP
  * reset only on links opened while the toxic is there: the unit tests in
- * test/unit/kafka/kafkajs-connection.test.ts reset sockets part way themselves).
+ * test/unit/kafka/kafkajs/connection.test.ts reset sockets part way themselves).
  */
 const cuts: ReadonlyArray<
   readonly [

@@ -1,5 +1,5 @@
-// A patch of kafkajs 2.2.4's RequestQueue (kafkajs/src/network/requestQueue/index.js), applied
-// when kafkajs.ts, the one place that loads kafkajs, imports this file.
+// Replaces, in kafkajs/src/network/requestQueue/index.js, RequestQueue.prototype
+// .scheduleCheckPendingRequests (installed by index.ts, the one place that loads kafkajs).
 //
 // After every response kafkajs schedules a check of its pending requests at `throttledUntil - now`,
 // with throttledUntil -1 while no broker throttles: a timer of about -1.8e12 ms. Node 24 warns
@@ -10,9 +10,7 @@
 // slot anyway). As Kafka's ClusterConnectionStates#pollDelayMs
 // (clients/src/main/java/org/apache/kafka/clients/ClusterConnectionStates.java), which waits for
 // a throttle only while it lasts, for a node with something to send.
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { kafkajsModule } from './module-cache.ts';
 
 /** kafkajs's interval for requests held by the in-flight limit (CHECK_PENDING_REQUESTS_INTERVAL). */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
@@ -24,22 +22,23 @@ interface RequestQueue {
   checkPendingRequests(): void;
 }
 
-const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
-  prototype: RequestQueue;
-};
+function scheduleCheckPendingRequests(this: RequestQueue): void {
+  if (this.throttleCheckTimeoutId !== null || this.pending.length === 0) return;
+  const throttledForMs = this.throttledUntil - Date.now();
+  this.throttleCheckTimeoutId = setTimeout(
+    () => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    },
+    throttledForMs > 0 ? throttledForMs : CHECK_PENDING_REQUESTS_INTERVAL_MS,
+  );
+}
 
-Object.defineProperty(RequestQueue.prototype, 'scheduleCheckPendingRequests', {
-  configurable: true,
-  writable: true,
-  value: function scheduleCheckPendingRequests(this: RequestQueue): void {
-    if (this.throttleCheckTimeoutId !== null || this.pending.length === 0) return;
-    const throttledForMs = this.throttledUntil - Date.now();
-    this.throttleCheckTimeoutId = setTimeout(
-      () => {
-        this.throttleCheckTimeoutId = null;
-        this.checkPendingRequests();
-      },
-      throttledForMs > 0 ? throttledForMs : CHECK_PENDING_REQUESTS_INTERVAL_MS,
-    );
-  },
-});
+export function installRequestQueue(): void {
+  const RequestQueue = kafkajsModule<{ prototype: RequestQueue }>('network/requestQueue/index.js');
+  Object.defineProperty(RequestQueue.prototype, 'scheduleCheckPendingRequests', {
+    configurable: true,
+    writable: true,
+    value: scheduleCheckPendingRequests,
+  });
+}

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { readIntoOneBuffer } from '../../../src/kafka/kafkajs/index.ts';
+import { readIntoOneBuffer } from '../../../../src/kafka/kafkajs/index.ts';
 
 const require = createRequire(import.meta.url);
 

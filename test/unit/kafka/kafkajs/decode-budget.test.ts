@@ -1,10 +1,10 @@
-// The decode budget of a fetch (src/kafka/decode-budget.ts) over kafkajs's own decoding of crafted
+// The decode budget of a fetch (src/kafka/kafkajs/decode-budget.ts) over kafkajs's own decoding of crafted
 // fetch responses, in every codec.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { fetchedRecordSet } from '../../../src/kafka/kafkajs/index.ts';
-import { withDecodeBudget } from '../../../src/kafka/decode-budget.ts';
+import { fetchedRecordSet } from '../../../../src/kafka/kafkajs/index.ts';
+import { withDecodeBudget } from '../../../../src/kafka/kafkajs/decode-budget.ts';
 
 const require = createRequire(import.meta.url);
 const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => {
@@ -107,7 +107,7 @@ test('uncompressed batches are not held back: their memory is their wire size, w
 });
 
 test('a batch is charged its decompressed bytes and 512 bytes per record (what the queue charges a decoded record)', async () => {
-  const { DecodeBudget, recordCount } = await import('../../../src/kafka/decode-budget.ts');
+  const { DecodeBudget, recordCount } = await import('../../../../src/kafka/kafkajs/decode-budget.ts');
   const { set } = await recordSet(0, 1);
   // The records of the uncompressed batch: after its 61-byte header (and the record set's size).
   const records = set.subarray(4 + 61);

@@ -1,10 +1,12 @@
-// The memory one fetch may decompress into (issue 19, defect 10).
+// The memory one fetch may decompress into (issue 19, defect 10). Not a patch: the budget that
+// three patches share, the fetch decoder (decode-messages.ts), the codecs (codecs.ts) and each
+// group's fetch (group-fetch-limits.ts).
 //
 // Kafka limits a fetch in wire bytes, and compressed batches decode to many times that. The
 // reader holds a fetch's records until its last partition is queued: copying a backlog of log
 // lines that zstd had compressed 26:1 (test/integration/memory.test.ts) peaked at 310-322 MiB RSS
 // for a 64 MiB queue, gzip 330-342; with more compressible data a heap snapshot showed the fetch
-// being queued holding 554 decoded batches, 208 MiB. The fetch sizer (fetch-sizer.ts) narrows the
+// being queued holding 554 decoded batches, 208 MiB. The fetch sizer (../fetch-sizer.ts) narrows the
 // wire limits once it has seen how the data expands, but it learns from batches already decoded,
 // and a wire limit cannot be below 32 KiB or one batch. So the decoding itself is bounded too:
 // each consumer fetch carries a budget (consumer.maxBytes) of what its compressed batches decode
@@ -15,8 +17,8 @@
 // compressed batch of a fetch is always decoded, so every fetch makes progress (as a broker
 // returns at least one whole batch, KIP-74), and a fetch overshoots its budget by one batch at most.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { RECORD_OVERHEAD_BYTES } from '../protocol/records.ts';
-import type { RecordBatchHeader } from '../protocol/record-batches.ts';
+import { RECORD_OVERHEAD_BYTES } from '../../protocol/records.ts';
+import type { RecordBatchHeader } from '../../protocol/record-batches.ts';
 
 export class DecodeBudget {
   #remaining: number;

@@ -1,4 +1,5 @@
-// The order in which a fetch asks a broker for its partitions (issue 19, defect 6).
+// The order in which a fetch asks a broker for its partitions (issue 19, defect 6). Not a patch:
+// the order broker-fetch.ts makes kafkajs's Broker.fetch ask in.
 //
 // A broker returns at least one whole record batch only for the first partition of a fetch that
 // has data (KIP-74); any other partition whose next batch is larger than what is left of its
@@ -11,6 +12,7 @@
 // (SubscriptionState.movePartitionToEnd, called from CompletedFetch.drain and
 // FetchCollector.initialize): a partition that got nothing stays ahead of those that did, and
 // after at most one fetch per partition ahead of it, it is the first with data and is served.
+import { partitionKey as key } from '../../replication/ports.ts';
 
 export interface FetchTopic<P> {
   readonly topic: string;
@@ -55,5 +57,3 @@ export class FetchOrder {
     for (const { topic, partition } of partitions) this.#rank.set(key(topic, partition), this.#next++);
   }
 }
-
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;

@@ -1,22 +1,21 @@
 // What the patched kafkajs fetch path hands on, from Fetch v11 responses built as bytes
 // (test/support/record-batches.ts): only the data records a read_committed consumer must see,
-// however the transactions of several producers interleave and in whatever order they abort, and
-// nothing of a batch that fails its CRC check.
+// however the transactions of several producers interleave and in whatever order they abort
+// (src/kafka/kafkajs/read-committed.ts, through the patched Batch and raw-client's reads). Nothing
+// of a batch that fails its CRC check: batch.test.ts.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import '../../../src/kafka/kafkajs/index.ts';
-import { committedRead, type FetchedPartition } from '../../../src/kafka/raw-client.ts';
-import { mulberry32 } from '../../support/random.ts';
+import '../../../../src/kafka/kafkajs/index.ts';
+import { committedRead, type FetchedPartition } from '../../../../src/kafka/raw-client.ts';
+import { mulberry32 } from '../../../support/random.ts';
 import {
   fetchAt,
   fetchResponseV11,
   partitionLog,
-  recordBatch,
-  type BatchSpec,
   type PartitionLog,
   type Step,
-} from '../../support/record-batches.ts';
+} from '../../../support/record-batches.ts';
 
 const require = createRequire(import.meta.url);
 interface Message {
@@ -163,58 +162,4 @@ test('many producers, transactions interleaved at random and ended in any order 
     await assertReadCommitted(log, `seed ${seed}, ${producers} producers`, [Infinity]);
     assert.deepEqual(await consume(log, 0, 1), committedFrom(log, 0), `seed ${seed}: a batch per fetch`);
   }
-});
-
-test('a batch that fails its CRC-32C check is not handed on, nor anything after it, and its partition says why', async () => {
-  const log = partitionLog([{ plain: 2 }, { plain: 3 }, { plain: 1 }]);
-  const answer = fetchAt(log, 0);
-  const second = recordBatch(log.batches[1] as BatchSpec);
-  const at = recordBatch(log.batches[0] as BatchSpec).length;
-  for (const flip of [at + second.length - 2, at + 21, at + 23, at + 60]) {
-    // One bit flipped: in a record's value, the attributes, the last offset delta, the record count.
-    const records = Buffer.from(answer.records);
-    records[flip] = (records[flip] as number) ^ 0x04;
-    const response = await decode(
-      fetchResponseV11('t', [{ partition: 0, highWatermark: 6, abortedTransactions: [], records }]),
-    );
-    const data = response.responses[0]?.partitions[0] as PartitionData;
-    const batch = new Batch('t', '0', data) as InstanceType<typeof Batch> & {
-      isEmpty(): boolean;
-      lastOffset(): string;
-    };
-    assert.deepEqual(
-      batch.messages.map((m) => String(m.value)),
-      ['plain.0.0', 'plain.0.1'],
-      `byte ${flip}: only the batch before the corrupt one`,
-    );
-    const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
-    const error = corruptBatchOf(batch as never);
-    assert.equal(error?.code, 'KM_CORRUPT_RECORD_BATCH');
-    assert.equal(error?.offset, 2, 'the corrupt batch named by its base offset');
-    assert.match(String(error?.message), /t\/0 at offset 2.*crc/i);
-    // Never skipped: the consumer's position stops before it, and kafkajs hands the batch on.
-    assert.equal(batch.isEmpty(), false);
-    assert.equal(batch.lastOffset(), '1');
-    assert.throws(() => committedRead('t', data as unknown as FetchedPartition, 0), {
-      code: 'KM_CORRUPT_RECORD_BATCH',
-    });
-  }
-  // A batch whose size is below a record batch's header cannot be valid (DefaultRecordBatch.ensureValid).
-  const records = Buffer.from(answer.records);
-  records.writeInt32BE(40, at + 8);
-  const response = await decode(
-    fetchResponseV11('t', [{ partition: 0, highWatermark: 6, abortedTransactions: [], records }]),
-  );
-  const batch = new Batch('t', '0', response.responses[0]?.partitions[0] as PartitionData);
-  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
-  assert.equal(batch.messages.length, 2);
-  assert.equal(corruptBatchOf(batch as never)?.offset, 2);
-});
-
-test('a partition without a corrupt batch names none', async () => {
-  const log = partitionLog([{ plain: 2 }, { producer: 1, write: 1 }, { producer: 1, end: 'commit' }]);
-  const { batch } = await fetched(log, 0, Infinity);
-  const { corruptBatchOf } = await import('../../../src/kafka/kafkajs/index.ts');
-  assert.equal(corruptBatchOf(batch as never), undefined);
-  assert.equal(batch.messages.length, 3);
 });
