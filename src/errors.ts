@@ -30,6 +30,7 @@ export const errorCodes = [
   'KM_POSITIONS_UNREADABLE',
   'KM_UNKNOWN_CLUSTER',
   'KM_KAFKAJS_PATCH',
+  'KM_FETCH_INCOMPLETE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -487,5 +488,25 @@ export class KafkaJsPatchError extends KafkaMirrorError {
   constructor(patch: string, detail: string) {
     super(KafkaJsPatchError.code, `kafkajs patch src/kafka/kafkajs/${patch}: ${detail}`);
     this.patch = patch;
+  }
+}
+
+/**
+ * A single-partition read_committed read (src/kafka/raw-client.ts: offset translation, verify,
+ * exactly-once positions) could not go on at an offset: the fetch made no progress, brought no
+ * complete record batch before the partition's end, or the answer lacked the partition. Not
+ * retriable by itself: the caller's step fails (a command exits 1; a daemon task logs and retries
+ * at its next pass).
+ */
+export class FetchIncompleteError extends KafkaMirrorError {
+  static readonly code = 'KM_FETCH_INCOMPLETE';
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  constructor(topic: string, partition: number, offset: number, detail: string) {
+    super(FetchIncompleteError.code, `${topic}/${partition}: reading at offset ${offset}: ${detail}`);
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
   }
 }

@@ -107,6 +107,9 @@ export function connectCause(error: unknown): ConnectCause {
   }
   if (links.some((l) => l.name === 'KafkaJSConnectionClosedError'))
     return { kind: 'connection closed', code, text: closedText('closed', at) };
+  // The one cause told by its text: kafkajs 2.2.4 gives its connection timeout no code or type,
+  // only the message 'Connection timeout' (src/network/connection.js, whose bytes
+  // test/unit/kafka/kafkajs/internals.test.ts pins, so a kafkajs that words it otherwise fails there).
   if (links.some((l) => l.name === 'KafkaJSConnectionError' && /timeout/i.test(String(l.message))))
     return {
       kind: 'timeout',

@@ -5,7 +5,12 @@
 // group that must stay idle briefly active). Both use the client's own cluster object (same
 // connections, TLS and SASL settings).
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { CorruptRecordBatchError } from '../errors.ts';
+import {
+  CorruptRecordBatchError,
+  FetchIncompleteError,
+  InternalInvariantError,
+  MetadataUnavailableError,
+} from '../errors.ts';
 import type { SourceRecord } from '../protocol/records.ts';
 // Also: the patched decoders, before any kafkajs module loads.
 import { fetchedRecordSet, splitCommitted } from './kafkajs/index.ts';
@@ -65,7 +70,7 @@ export async function leaderOf(cluster: RawCluster, topic: string, partition: nu
   const nodeId = Object.keys(cluster.findLeaderForPartitions(topic, [partition]))[0];
   if (nodeId === undefined) {
     await cluster.refreshMetadata();
-    throw Object.assign(new Error(`no leader known for ${topic}/${partition}`), { retriable: true });
+    throw new MetadataUnavailableError(`no leader known for ${topic}/${partition}`);
   }
   return cluster.findBroker({ nodeId });
 }
@@ -80,7 +85,10 @@ export function clusterOf<C = RawCluster>(kafka: KafkaClient, isolationLevel = R
     (s) => s.description === 'private:Kafka:createCluster',
   );
   const create = key === undefined ? undefined : (kafka as unknown as Record<symbol, unknown>)[key];
-  if (typeof create !== 'function') throw new Error('this kafkajs version cannot create a cluster client');
+  if (typeof create !== 'function')
+    throw new InternalInvariantError(
+      'this kafkajs version cannot create a cluster client (Kafka.createCluster)',
+    );
   return (create as (options: object) => C)({ allowAutoTopicCreation: false, isolationLevel });
 }
 
@@ -104,7 +112,7 @@ export function committedRead(topic: string, fetched: FetchedPartition, offset: 
   );
   const next = set?.nextOffset;
   if (next !== undefined && next <= offset)
-    throw new Error(`${topic}/${fetched.partition}: fetch at ${offset} made no progress`);
+    throw new FetchIncompleteError(topic, fetched.partition, offset, 'the fetch made no progress');
   const highWatermark = Number(fetched.highWatermark);
   return {
     records,
@@ -160,7 +168,12 @@ export class RawClient {
       const end = read.lastStableOffset;
       if (read.next === position) {
         if (position >= end) return []; // nothing committed there yet
-        throw new Error(`${topic}/${partition}: no complete record batch at offset ${position} (end ${end})`);
+        throw new FetchIncompleteError(
+          topic,
+          partition,
+          position,
+          `no complete record batch before the end (${end})`,
+        );
       }
       position = read.next;
       if (position >= end) return [];
@@ -204,7 +217,7 @@ export class RawClient {
     const nodeId = Object.keys(leaders)[0];
     if (nodeId === undefined) {
       await this.#cluster.refreshMetadata();
-      throw new Error(`no leader known for ${topic}/${partition}`);
+      throw new MetadataUnavailableError(`no leader known for ${topic}/${partition}`);
     }
     const broker = await this.#cluster.findBroker({ nodeId });
     const { responses } = await broker.fetch({
@@ -215,7 +228,8 @@ export class RawClient {
       topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: FETCH_BYTES }] }],
     });
     const fetched = responses[0]?.partitions[0];
-    if (fetched === undefined) throw new Error(`no fetch response for ${topic}/${partition}`);
+    if (fetched === undefined)
+      throw new FetchIncompleteError(topic, partition, offset, 'the answer has no such partition');
     return fetched;
   }
 }
