@@ -2,7 +2,12 @@ import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceRecord } from '../protocol/records.ts';
-import type { FetchedBatch, SourceOffset, TopicPartition } from '../replication/ports.ts';
+import {
+  partitionKey,
+  type FetchedBatch,
+  type SourceOffset,
+  type TopicPartition,
+} from '../replication/ports.ts';
 import { FetchSizer } from './fetch-sizer.ts';
 import type { CorruptRecordBatchError } from '../errors.ts';
 import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs/index.ts';
@@ -204,7 +209,7 @@ export class SourceReader {
   async commit(offsets: ReadonlyArray<SourceOffset>): Promise<SourceOffset[]> {
     if (offsets.length === 0) return [];
     const key = (topic: string, partition: number, offset: string) =>
-      `${topic}\u0000${partition}\u0000${offset}`;
+      `${partitionKey(topic, partition)}\u0000${offset}`;
     const acknowledged = new Set<string>();
     // Any commit answered while this one runs counts, also a concurrent one: the coordinator
     // acknowledged that very offset of that partition.

@@ -25,6 +25,7 @@ import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
+import { partitionKey } from '../replication/ports.ts';
 import { replicatedFrom } from '../replication/provenance.ts';
 import type { SourceRecord } from '../protocol/records.ts';
 import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
@@ -236,7 +237,7 @@ export class Translator {
       const { topic, partition, last } = side;
       for (const group of groups) {
         const offset = committed.get(group)?.get(`${topic}/${partition}`);
-        const key = `${group}\u0000${topic}\u0000${partition}`;
+        const key = `${group}\u0000${partitionKey(topic, partition)}`;
         const known = this.#settled.get(key);
         side.probes = 0;
         // A remembered answer holds while the group's source offset stays put and the target
