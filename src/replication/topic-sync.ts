@@ -3,6 +3,9 @@ import { TargetTopicMissingError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 
+/** What creating a topic came to: created now, or there already. */
+export type TopicCreation = 'created' | 'exists';
+
 /** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
 export interface TopicCatalog {
   partitionCounts(): Promise<Map<string, number>>;
@@ -10,12 +13,16 @@ export interface TopicCatalog {
     topics: readonly string[],
     allowed: readonly string[],
   ): Promise<Map<string, Record<string, string>>>;
+  /**
+   * Creates the topic; `exists` when it was there already (another instance of the flow created it
+   * first), which is no failure. Rejects for any other refusal.
+   */
   createTopic(
     name: string,
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string>,
-  ): Promise<void>;
+  ): Promise<TopicCreation>;
   addPartitions(name: string, count: number): Promise<void>;
   /** The topics among `topics` for which `group` has a committed offset. */
   committedTopics(group: string, topics: readonly string[]): Promise<Set<string>>;
@@ -110,9 +117,17 @@ export async function syncTopics(
           );
         deleted.add(remote);
       } else if (existing === undefined) {
-        await target.createTopic(remote, partitions, flow.replicationFactor, configs.get(topic) ?? {});
-        result.created.push(remote);
-        logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+        const creation = await target.createTopic(
+          remote,
+          partitions,
+          flow.replicationFactor,
+          configs.get(topic) ?? {},
+        );
+        // `exists`: another instance of the flow created it first; that is success too.
+        if (creation === 'created') {
+          result.created.push(remote);
+          logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+        }
       } else if (existing < partitions) {
         await target.addPartitions(remote, partitions);
         result.grown.push(remote);
@@ -124,14 +139,7 @@ export async function syncTopics(
       result.ready.push(topic);
       result.partitions.set(topic, partitions);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // Another instance of the flow may have created it first; that is success.
-      if (/already exists/i.test(message)) {
-        result.ready.push(topic);
-        result.partitions.set(topic, partitions);
-        continue;
-      }
-      result.failed.set(topic, message);
+      result.failed.set(topic, error instanceof Error ? error.message : String(error));
       logger.error({ topic, remoteTopic: remote, err: error }, 'cannot prepare remote topic; will retry');
     }
   }

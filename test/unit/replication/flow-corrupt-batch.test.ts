@@ -15,7 +15,7 @@ import { flowConfig } from '../../support/flow-config.ts';
 const catalog: TopicCatalog = {
   partitionCounts: async () => new Map(),
   topicConfigs: async () => new Map(),
-  createTopic: async () => {},
+  createTopic: async () => 'created',
   addPartitions: async () => {},
   committedTopics: async () => new Set(),
 };
