@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { BoundedQueue, LaneDroppedError, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
+import { LaneDroppedError, QueueClosedError } from '../../../src/errors.ts';
+import { BoundedQueue } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
 import { flush, watch } from '../../support/settled.ts';
 import { mulberry32 } from '../../support/random.ts';
