@@ -62,8 +62,6 @@ export async function syncTopics(
    */
   deleted: Set<string> = new Set(),
 ): Promise<SyncResult> {
-  const selected = flowTopicFilter(flow);
-  const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
   const result: SyncResult = {
     ready: [],
     partitions: new Map(),
@@ -72,12 +70,7 @@ export async function syncTopics(
     failed: new Map(),
     excluded: { filter: 0, policy: 0 },
   };
-  const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => {
-    if (internal.includes(topic) || selected(topic)) return true;
-    if (byFilter(topic)) result.excluded.policy++;
-    else result.excluded.filter++;
-    return false;
-  });
+  const sourceTopics = selectedTopics(flow, await source.partitionCounts(), internal, result.excluded);
   const remoteOf = (topic: string) =>
     internal.includes(topic) ? topic : remoteTopicOf(flow, topic, aliases);
   const targetTopics = await target.partitionCounts();
@@ -87,55 +80,19 @@ export async function syncTopics(
     deleted.delete(remote);
     logger.info({ remoteTopic: remote }, 'remote topic exists again');
   }
-  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic)));
+  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic))).map(([t]) => t);
   const replicatedBefore =
-    missing.length > 0
-      ? await source.committedTopics(
-          flow.group,
-          missing.map(([t]) => t),
-        )
-      : new Set<string>();
-  const configs =
-    missing.length > 0
-      ? await source.topicConfigs(
-          missing.map(([t]) => t),
-          flow.topicConfigs,
-        )
-      : new Map();
-
+    missing.length > 0 ? await source.committedTopics(flow.group, missing) : new Set<string>();
+  const configs = missing.length > 0 ? await source.topicConfigs(missing, flow.topicConfigs) : new Map();
+  const pass: Pass = { flow, target, logger, deleted, result };
   for (const [topic, partitions] of sourceTopics) {
     const remote = remoteOf(topic);
     const existing = targetTopics.get(remote);
     try {
-      if (existing === undefined && replicatedBefore.has(topic)) {
-        // Deleted on the target. It stays ready, so its writes halt the partitions with
-        // KM_TARGET_TOPIC_MISSING (target-writer.ts); each halt is logged by the flow.
-        if (!deleted.has(remote))
-          logger.error(
-            { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
-            'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
-          );
-        deleted.add(remote);
-      } else if (existing === undefined) {
-        const creation = await target.createTopic(
-          remote,
-          partitions,
-          flow.replicationFactor,
-          configs.get(topic) ?? {},
-        );
-        // `exists`: another instance of the flow created it first; that is success too.
-        if (creation === 'created') {
-          result.created.push(remote);
-          logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
-        }
-      } else if (existing < partitions) {
-        await target.addPartitions(remote, partitions);
-        result.grown.push(remote);
-        logger.info(
-          { topic, remoteTopic: remote, from: existing, to: partitions },
-          'added partitions to remote topic',
-        );
-      }
+      if (existing === undefined && replicatedBefore.has(topic)) reportDeleted(pass, topic, remote);
+      else if (existing === undefined)
+        await create(pass, topic, remote, partitions, configs.get(topic) ?? {});
+      else if (existing < partitions) await grow(pass, topic, remote, existing, partitions);
       result.ready.push(topic);
       result.partitions.set(topic, partitions);
     } catch (error) {
@@ -144,4 +101,71 @@ export async function syncTopics(
     }
   }
   return result;
+}
+
+/** What one pass works with. */
+interface Pass {
+  readonly flow: FlowConfig;
+  readonly target: TopicCatalog;
+  readonly logger: Logger;
+  readonly deleted: Set<string>;
+  readonly result: SyncResult;
+}
+
+/** The source topics the flow copies (selected, or internal), counting those it does not by why. */
+function selectedTopics(
+  flow: FlowConfig,
+  topics: ReadonlyMap<string, number>,
+  internal: readonly string[],
+  excluded: { filter: number; policy: number },
+): Array<[topic: string, partitions: number]> {
+  const selected = flowTopicFilter(flow);
+  const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
+  return [...topics].filter(([topic]) => {
+    if (internal.includes(topic) || selected(topic)) return true;
+    if (byFilter(topic)) excluded.policy++;
+    else excluded.filter++;
+    return false;
+  });
+}
+
+/**
+ * The remote topic of a topic this flow replicated into before is gone: deleted on the target. It
+ * stays ready, so its writes halt the partitions with KM_TARGET_TOPIC_MISSING (target-writer.ts);
+ * each halt is logged by the flow. Reported once while it stays missing.
+ */
+function reportDeleted({ logger, deleted }: Pass, topic: string, remote: string): void {
+  if (!deleted.has(remote))
+    logger.error(
+      { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
+      'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+    );
+  deleted.add(remote);
+}
+
+async function create(
+  { flow, target, logger, result }: Pass,
+  topic: string,
+  remote: string,
+  partitions: number,
+  configs: Record<string, string>,
+): Promise<void> {
+  const creation = await target.createTopic(remote, partitions, flow.replicationFactor, configs);
+  // `exists`: another instance of the flow created it first; that is success too.
+  if (creation === 'exists') return;
+  result.created.push(remote);
+  logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+}
+
+/** Target partition = source partition: the remote topic needs at least as many partitions. */
+async function grow(
+  { target, logger, result }: Pass,
+  topic: string,
+  remote: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  await target.addPartitions(remote, to);
+  result.grown.push(remote);
+  logger.info({ topic, remoteTopic: remote, from, to }, 'added partitions to remote topic');
 }
