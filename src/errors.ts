@@ -31,6 +31,10 @@ export const errorCodes = [
   'KM_UNKNOWN_CLUSTER',
   'KM_KAFKAJS_PATCH',
   'KM_FETCH_INCOMPLETE',
+  'KM_QUEUE_CLOSED',
+  'KM_LANE_DROPPED',
+  'KM_DRAIN_TIMEOUT',
+  'KM_INVALID_ARGUMENT',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -508,5 +512,58 @@ export class FetchIncompleteError extends KafkaMirrorError {
     this.topic = topic;
     this.partition = partition;
     this.offset = offset;
+  }
+}
+
+/**
+ * A push into a flow's bounded queue after it was closed (the flow drains or was destroyed), or a
+ * push still waiting for room when it closed. Nothing of it was queued; what the queue admitted
+ * before is still written.
+ */
+export class QueueClosedError extends KafkaMirrorError {
+  static readonly code = 'KM_QUEUE_CLOSED';
+  constructor() {
+    super(QueueClosedError.code, 'the queue is closed');
+  }
+}
+
+/**
+ * A push waiting for room in a flow's bounded queue when its lane was dropped (its partition was
+ * reassigned or restored, and is read again from its committed position). The flow catches it:
+ * what was being queued is stale and is not written.
+ */
+export class LaneDroppedError extends KafkaMirrorError {
+  static readonly code = 'KM_LANE_DROPPED';
+  readonly lane: string;
+  constructor(lane: string) {
+    super(LaneDroppedError.code, `the queue lane ${JSON.stringify(lane)} was dropped`, { retriable: true });
+    this.lane = lane;
+  }
+}
+
+/**
+ * A flow did not drain (write what its queue admitted, commit its watermarks) within the time it
+ * was given to close. What was not committed is replayed by the next run (duplicates, never loss).
+ */
+export class DrainTimeoutError extends KafkaMirrorError {
+  static readonly code = 'KM_DRAIN_TIMEOUT';
+  readonly flow: string;
+  readonly timeoutMs: number;
+  constructor(flow: string, timeoutMs: number) {
+    super(DrainTimeoutError.code, `flow ${flow} did not drain within ${timeoutMs} ms`);
+    this.flow = flow;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A component was given an argument outside its contract (a flow given a target of another
+ * delivery than its config's, a rate limiter a rate that is not positive). A bug of kafka-mirror:
+ * configuration validation refuses whatever an operator could write to cause it.
+ */
+export class InvalidArgumentError extends KafkaMirrorError {
+  static readonly code = 'KM_INVALID_ARGUMENT';
+  constructor(message: string) {
+    super(InvalidArgumentError.code, message);
   }
 }

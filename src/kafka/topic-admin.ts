@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
+import type { TopicCreation } from '../replication/topic-sync.ts';
+import { protocolErrorType } from './client.ts';
 import { kafkajs } from './kafkajs/index.ts';
 
-const { ConfigResourceTypes } = kafkajs;
+const { ConfigResourceTypes, KafkaJSAggregateError } = kafkajs;
 
 /** Topic, offset and group operations of the topic synchroniser, lag and offset sync, on one cluster. Never deletes anything. */
 export class TopicAdmin {
@@ -68,8 +70,9 @@ export class TopicAdmin {
   }
 
   /**
-   * Creates a topic and waits (up to `timeoutMs`) until every partition has a leader. kafkajs's own
-   * `waitForLeaders` gives up when a broker whose metadata is behind (KRaft propagates it
+   * Creates a topic and waits (up to `timeoutMs`) until every partition has a leader; `exists` when
+   * the topic was there already (another instance created it first), which is no failure. kafkajs's
+   * own `waitForLeaders` gives up when a broker whose metadata is behind (KRaft propagates it
    * asynchronously) answers UNKNOWN_TOPIC_OR_PARTITION, so the wait is done here.
    */
   async createTopic(
@@ -78,19 +81,32 @@ export class TopicAdmin {
     replicationFactor: number,
     configs: Record<string, string>,
     timeoutMs = 30_000,
-  ): Promise<void> {
-    await this.#admin.createTopics({
-      waitForLeaders: false,
-      topics: [
-        {
-          topic: name,
-          numPartitions: partitions,
-          replicationFactor,
-          configEntries: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })),
-        },
-      ],
-    });
+  ): Promise<TopicCreation> {
+    let creation: TopicCreation;
+    try {
+      // kafkajs 2.2.4 resolves false when Kafka answered TOPIC_ALREADY_EXISTS for every topic of
+      // the request (admin/index.js, createTopics), true when it created them.
+      const created = await this.#admin.createTopics({
+        waitForLeaders: false,
+        topics: [
+          {
+            topic: name,
+            numPartitions: partitions,
+            replicationFactor,
+            configEntries: Object.entries(configs).map(([configName, value]) => ({
+              name: configName,
+              value,
+            })),
+          },
+        ],
+      });
+      creation = created ? 'created' : 'exists';
+    } catch (error) {
+      if (!alreadyExists(error)) throw error;
+      creation = 'exists';
+    }
     await waitForLeaders(this.#admin, name, partitions, timeoutMs);
+    return creation;
   }
 
   async addPartitions(name: string, count: number): Promise<void> {
@@ -141,6 +157,20 @@ export class TopicAdmin {
       partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })),
     );
   }
+}
+
+/**
+ * Kafka's TOPIC_ALREADY_EXISTS (error code 36) as kafkajs rejects a CreateTopics request with it:
+ * a KafkaJSAggregateError of one KafkaJSCreateTopicError per topic (createTopics/v0/response.js),
+ * or such an error alone, possibly wrapped by kafkajs's retrier. Decided on the protocol error's
+ * type, never on its message.
+ */
+export function alreadyExists(error: unknown): boolean {
+  if (error instanceof KafkaJSAggregateError)
+    return (
+      error.errors.length > 0 && error.errors.every((e) => protocolErrorType(e) === 'TOPIC_ALREADY_EXISTS')
+    );
+  return protocolErrorType(error) === 'TOPIC_ALREADY_EXISTS';
 }
 
 /** Polls metadata until `partitions` partitions of `topic` have a leader; throws after `timeoutMs`. */

@@ -140,92 +140,138 @@ export async function auditPartition(
   source: AsyncIterable<AuditRecord>,
   target: AsyncIterable<AuditRecord>,
 ): Promise<PartitionAudit> {
-  const result: PartitionAudit = {
-    topic: scope.topic,
-    partition: scope.partition,
-    from: scope.from,
-    to: scope.to,
-    checked: 0,
-    replicated: 0,
-    skipped: 0,
-    missing: 0,
-    duplicated: 0,
-    reordered: 0,
-    altered: 0,
-    aborted: 0,
-    unknown: 0,
-    examples: [],
-  };
-  const note = (kind: ProblemKind, sourceOffset: number) => {
-    if (result.examples.length < MAX_EXAMPLES) result.examples.push({ kind, sourceOffset });
-  };
-  const seen = new OffsetSet();
-  const passed = new OffsetSet(); // counted missing when the walk went past them
-  const abortedOnSource = new OffsetSet(); // source records of aborted transactions walked past
-  let highest = -1;
-  const sources = source[Symbol.asyncIterator]();
-  let next = await sources.next();
-  const inRange = (offset: number) => offset >= scope.from && offset < scope.to;
-  /** Moves past one source record that the target has not shown (yet). */
-  const passOver = async (record: AuditRecord) => {
-    const offset = Number(record.offset);
-    if (record.aborted === true) abortedOnSource.add(offset);
-    else if (inRange(offset)) {
-      result.checked++;
-      if (loopGuarded(record, scope.targetId)) result.skipped++;
-      else {
-        result.missing++;
-        passed.add(offset);
-        note('missing', offset);
-      }
-    }
-    next = await sources.next();
-  };
+  const walk = new Walk(scope, source[Symbol.asyncIterator]());
+  await walk.begin();
+  for await (const record of target) await walk.target(record);
+  return walk.end();
+}
 
-  for await (const record of target) {
-    const offset = replicatedFrom(record.headers, scope);
-    if (offset === undefined || !inRange(offset)) continue;
-    if (offset > highest) {
-      // The walk reaches this offset first, so that an aborted source record there is known.
-      while (next.done !== true && Number(next.value.offset) < offset) await passOver(next.value);
-      if (next.done !== true && Number(next.value.offset) === offset && next.value.aborted === true)
-        await passOver(next.value);
-    }
-    if (abortedOnSource.has(offset)) {
-      result.aborted++;
-      note('aborted', offset);
-      // The walk went past it: a source record before it that comes later is out of order.
-      highest = Math.max(highest, offset);
-      continue;
-    }
-    if (seen.has(offset)) {
-      result.duplicated++;
-      note('duplicated', offset);
-      continue;
-    }
-    seen.add(offset);
-    if (offset < highest) {
-      result.reordered++;
-      note('reordered', offset);
-      if (passed.has(offset)) result.missing--; // not missing after all: late
-      continue;
-    }
-    highest = offset;
-    while (next.done !== true && Number(next.value.offset) < offset) await passOver(next.value);
-    if (next.done !== true && Number(next.value.offset) === offset) {
-      result.checked++;
-      result.replicated++;
-      if (recordDigest(next.value) !== recordDigest(record)) {
-        result.altered++;
-        note('altered', offset);
-      }
-      next = await sources.next();
-    } else {
-      result.unknown++;
-      note('unknown', offset);
-    }
+/** auditPartition's walk: where it stands in the source, and what it saw of the target. */
+class Walk {
+  readonly #scope: AuditScope;
+  readonly #result: PartitionAudit;
+  readonly #sources: AsyncIterator<AuditRecord>;
+  #next: IteratorResult<AuditRecord> = { done: true, value: undefined };
+  readonly #seen = new OffsetSet();
+  /** Counted missing when the walk went past them. */
+  readonly #passed = new OffsetSet();
+  /** Source records of aborted transactions walked past. */
+  readonly #abortedOnSource = new OffsetSet();
+  #highest = -1;
+
+  constructor(scope: AuditScope, sources: AsyncIterator<AuditRecord>) {
+    this.#scope = scope;
+    this.#sources = sources;
+    this.#result = {
+      topic: scope.topic,
+      partition: scope.partition,
+      from: scope.from,
+      to: scope.to,
+      checked: 0,
+      replicated: 0,
+      skipped: 0,
+      missing: 0,
+      duplicated: 0,
+      reordered: 0,
+      altered: 0,
+      aborted: 0,
+      unknown: 0,
+      examples: [],
+    };
   }
-  while (next.done !== true && Number(next.value.offset) < scope.to) await passOver(next.value);
-  await sources.return?.();
-  return result;
+
+  async begin(): Promise<void> {
+    this.#next = await this.#sources.next();
+  }
+
+  /** The next record of the target partition. */
+  async target(record: AuditRecord): Promise<void> {
+    const result = this.#result;
+    const offset = replicatedFrom(record.headers, this.#scope);
+    if (offset === undefined || !this.#inRange(offset)) return;
+    if (offset > this.#highest) {
+      // The walk reaches this offset first, so that an aborted source record there is known.
+      await this.#passBelow(offset);
+      const next = this.#next;
+      if (next.done !== true && Number(next.value.offset) === offset && next.value.aborted === true)
+        await this.#passOver(next.value);
+    }
+    if (this.#abortedOnSource.has(offset)) {
+      result.aborted++;
+      this.#note('aborted', offset);
+      // The walk went past it: a source record before it that comes later is out of order.
+      this.#highest = Math.max(this.#highest, offset);
+      return;
+    }
+    if (this.#seen.has(offset)) {
+      result.duplicated++;
+      this.#note('duplicated', offset);
+      return;
+    }
+    this.#seen.add(offset);
+    if (offset < this.#highest) {
+      result.reordered++;
+      this.#note('reordered', offset);
+      if (this.#passed.has(offset)) result.missing--; // not missing after all: late
+      return;
+    }
+    this.#highest = offset;
+    await this.#passBelow(offset);
+    await this.#match(offset, record);
+  }
+
+  /** Source records the target never showed, up to the end of the range, are missing. */
+  async end(): Promise<PartitionAudit> {
+    await this.#passBelow(this.#scope.to);
+    await this.#sources.return?.();
+    return this.#result;
+  }
+
+  /** A first occurrence on the target at the walk's front: the source record it copies, or none. */
+  async #match(offset: number, record: AuditRecord): Promise<void> {
+    const result = this.#result;
+    const next = this.#next;
+    if (next.done === true || Number(next.value.offset) !== offset) {
+      result.unknown++;
+      this.#note('unknown', offset);
+      return;
+    }
+    result.checked++;
+    result.replicated++;
+    if (recordDigest(next.value) !== recordDigest(record)) {
+      result.altered++;
+      this.#note('altered', offset);
+    }
+    this.#next = await this.#sources.next();
+  }
+
+  #inRange(offset: number): boolean {
+    return offset >= this.#scope.from && offset < this.#scope.to;
+  }
+
+  #note(kind: ProblemKind, sourceOffset: number): void {
+    if (this.#result.examples.length < MAX_EXAMPLES) this.#result.examples.push({ kind, sourceOffset });
+  }
+
+  /** Moves past every source record below `offset` that the target has not shown (yet). */
+  async #passBelow(offset: number): Promise<void> {
+    for (let next = this.#next; next.done !== true && Number(next.value.offset) < offset; next = this.#next)
+      await this.#passOver(next.value);
+  }
+
+  /** Moves past one source record that the target has not shown (yet). */
+  async #passOver(record: AuditRecord): Promise<void> {
+    const offset = Number(record.offset);
+    if (record.aborted === true) this.#abortedOnSource.add(offset);
+    else if (this.#inRange(offset)) {
+      this.#result.checked++;
+      if (loopGuarded(record, this.#scope.targetId)) this.#result.skipped++;
+      else {
+        this.#result.missing++;
+        this.#passed.add(offset);
+        this.#note('missing', offset);
+      }
+    }
+    this.#next = await this.#sources.next();
+  }
 }

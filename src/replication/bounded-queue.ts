@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
+import { LaneDroppedError, QueueClosedError } from '../errors.ts';
 
 export interface QueueBudget {
   readonly maxRecords: number;
@@ -27,21 +29,6 @@ interface Waiter<T> {
   readonly entry: Entry<T>;
   readonly admit: () => void;
   readonly reject: (error: Error) => void;
-}
-
-export class QueueClosedError extends Error {
-  constructor() {
-    super('the queue is closed');
-    this.name = 'QueueClosedError';
-  }
-}
-
-/** The lane was dropped (its partition reassigned) while the push waited for room. */
-export class LaneDroppedError extends Error {
-  constructor(lane: string) {
-    super(`the queue lane ${JSON.stringify(lane)} was dropped`);
-    this.name = 'LaneDroppedError';
-  }
 }
 
 /**
@@ -123,6 +110,41 @@ export class BoundedQueue<T> {
     }
     this.#reserve(records, bytes);
     this.#enqueue(lane, entry);
+  }
+
+  /**
+   * push() for a reader that must stay alive while it waits: while the item waits for room (the
+   * queue holds back the source fetch: backpressure), `keepAlive` is called every `everyMs`, so the
+   * consumer group does not evict the reader. Resolves true once the item is admitted, false when
+   * its lane was dropped meanwhile (the item is stale: not queued); rejects with QueueClosedError.
+   */
+  async offer(
+    lane: string,
+    item: T,
+    records: number,
+    bytes: number,
+    keepAlive: () => Promise<void>,
+    everyMs = 1000,
+  ): Promise<boolean> {
+    // A rejected push may have no listener left (a failed keepAlive ended the caller): the
+    // rejection is handled here either way.
+    const admitted = this.push(lane, item, records, bytes).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof LaneDroppedError) return false;
+        throw error;
+      },
+    );
+    let done = false;
+    admitted.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    while (!done) {
+      await Promise.race([admitted, sleep(everyMs)]);
+      if (!done) await keepAlive();
+    }
+    return admitted;
   }
 
   /**

@@ -1,25 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
 import {
-  CommitNotAcknowledgedError,
   CorruptRecordBatchError,
+  DrainTimeoutError,
+  InvalidArgumentError,
   TargetTopicMissingError,
   TransactionRejectedError,
-  WriteRejectedError,
 } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Metrics, errorCode, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
-import { chunkCharge, encodeChunk, type RecordChunk } from '../protocol/record-chunk.ts';
-import { BoundedQueue, LaneDroppedError } from './bounded-queue.ts';
-import { OffsetTracker, type Ticket } from './offset-tracker.ts';
-import { ProvenanceHeader, provenanceStamp, type Stamped } from './provenance.ts';
-import {
-  payloadBytes,
-  wireBytes,
-  type HeaderList,
-  type SourceRecord,
-  type TargetRecord,
-} from '../protocol/records.ts';
+import { Metrics, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
+import type { SourceRecord } from '../protocol/records.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { Chunker, chunkLimits, type WriteItem, type WrittenChunk } from './chunker.ts';
+import { ExactlyOnceLanes, type LaneHost, type LaneState } from './exactly-once-lanes.ts';
+import { OffsetTracker } from './offset-tracker.ts';
 import {
   fromPartitionKey,
   partitionKey,
@@ -27,23 +21,12 @@ import {
   type FlowSource,
   type Target,
   type TopicPartition,
-  type TransactionalTarget,
 } from './ports.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
-import { syncTopics, type TopicCatalog } from './topic-sync.ts';
-
-/** Exactly-once state of one source partition. */
-interface LaneState {
-  /** Bumped by every restore: writes and batches of an older epoch are dropped. */
-  readonly epoch: number;
-  /** False while the lane is being restored (fenced, position read, seek); its batches are dropped. */
-  ready: boolean;
-  /** The next offset this lane expects; records below it are replays and are dropped. */
-  expected: number | undefined;
-  /** The first offset handed over in this assignment: where a lane with no committed position rewinds to. */
-  start: number | undefined;
-}
+import { TopicRefresh } from './topic-refresh.ts';
+import { commitWatermarks } from './watermark-commit.ts';
+import type { TopicCatalog } from './topic-sync.ts';
 
 export const FlowState = {
   STARTING: 'starting',
@@ -52,22 +35,6 @@ export const FlowState = {
   STOPPED: 'stopped',
 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
-
-interface WriteItem {
-  readonly kind: 'data' | 'heartbeat';
-  readonly sourceTopic: string;
-  readonly sourcePartition: number;
-  /** The exactly-once lane epoch it was read in. */
-  readonly epoch: number;
-  /** Key, value and header bytes (what `kafka_mirror_bytes_total` counts). */
-  readonly payload: number;
-  readonly topic: string;
-  readonly partition: number;
-  readonly records: RecordChunk;
-  /** What the queue charges it (chunkCharge). */
-  readonly bytes: number;
-  readonly ticket: Ticket;
-}
 
 export interface FlowStats {
   recordsWritten: number;
@@ -79,17 +46,12 @@ export interface FlowStats {
   halted: Map<string, string>;
 }
 
-/** The target refused for good what a partition needs written: it halts (DESIGN.md invariant 6). */
-const refused = (error: unknown) =>
-  error instanceof WriteRejectedError ||
-  error instanceof TargetTopicMissingError ||
-  error instanceof TransactionRejectedError;
-
 /**
  * One direction of replication, `source -> target`: batches from the reader are stamped with
- * provenance and go into the bounded queue (the loop guard will sit before it, issue 4); the
- * writer drains each partition's lane in order; the tracker turns acknowledgements into the
- * watermark that is committed to the source group.
+ * provenance and cut into chunks (chunker.ts) that go into the bounded queue; the writer drains
+ * each partition's lane in order; the tracker turns acknowledgements into the watermark that is
+ * committed to the source group. Exactly-once flows write in transactions of lanes restored from
+ * the target (exactly-once-lanes.ts), chosen by the target's `delivery`.
  */
 export class Flow {
   readonly config: FlowConfig;
@@ -98,26 +60,15 @@ export class Flow {
   readonly #source: FlowSource;
   readonly #target: Target;
   /** Set in exactly-once mode. */
-  readonly #transactional: TransactionalTarget | undefined;
-  readonly #lanes = new Map<string, LaneState>();
-  #epochs = 0;
-  readonly #catalogs: { source: TopicCatalog; target: TopicCatalog };
+  readonly #lanes: ExactlyOnceLanes | undefined;
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
-  readonly #stamps = new Map<string, (headers: HeaderList) => Stamped | undefined>();
-  readonly #identity: { source: string; target: string };
-  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #chunker: Chunker;
+  #commits: NodeJS.Timeout | undefined;
   #state: FlowState = FlowState.STARTING;
-  #refreshing: Promise<void> | undefined;
-  /** Failed refreshes in a row: the next is retried sooner than the refresh interval. */
-  #refreshFailures = 0;
-  #refreshRetry: NodeJS.Timeout | undefined;
-  #partitionCounts = new Map<string, number>();
-  /** Remote topics topic sync reported deleted (logged once each, not at every refresh). */
-  readonly #deletedRemotes = new Set<string>();
+  readonly #topics: TopicRefresh;
   /** Bumped by every group (re)join: a batch being queued across one stops there. */
   #generation = 0;
-  readonly #chunk: { records: number; bytes: number; requestBytes: number };
   readonly #aliases: readonly string[];
   readonly #metrics: FlowMetrics;
   readonly #limiter: RateLimiter | undefined;
@@ -141,36 +92,49 @@ export class Flow {
     metrics?: FlowMetrics;
     logger: Logger;
   }) {
+    if (init.config.delivery !== init.target.delivery)
+      throw new InvalidArgumentError(
+        `a flow of ${init.config.delivery} delivery needs a target of the same delivery`,
+      );
+    this.config = init.config;
     this.#metrics = init.metrics ?? new Metrics().flow(init.config.name);
     this.#heartbeatTopic = init.heartbeatTopic;
     this.#limiter =
       init.config.maxBytesPerSecond > 0
         ? new RateLimiter(init.config.maxBytesPerSecond, { now: Date.now, sleep: (ms) => sleep(ms) })
         : undefined;
-    this.config = init.config;
-    this.#identity = init.identity ?? { source: init.config.source, target: init.config.target };
+    const identity = init.identity ?? { source: init.config.source, target: init.config.target };
     this.#aliases = init.aliases ?? [init.config.source, init.config.target];
     this.#logger = init.logger;
     this.#source = init.source;
     this.#target = init.target;
-    if (init.config.delivery !== init.target.delivery)
-      throw new Error(`a flow of ${init.config.delivery} delivery needs a target of the same delivery`);
-    if (init.target.delivery === 'exactly-once') this.#transactional = init.target;
-    this.#catalogs = init.catalogs;
-    const { maxRecords, maxBytes } = init.settings.queue;
-    this.#chunk = {
-      records: Math.max(1, Math.floor(maxRecords / 16)),
-      bytes: Math.max(1, Math.floor(maxBytes / 16)),
-      requestBytes: init.settings.producer.maxRequestBytes,
-    };
+    this.#topics = new TopicRefresh({
+      config: init.config,
+      aliases: this.#aliases,
+      catalogs: init.catalogs,
+      source: init.source,
+      internal: init.heartbeatTopic === undefined ? [] : [init.heartbeatTopic],
+      metrics: this.#metrics,
+      logger: init.logger,
+      beforeResubscribe: () => this.commit(),
+    });
+    const { queue, producer } = init.settings;
+    this.#chunker = new Chunker(
+      { cluster: init.config.source, sourceId: identity.source, targetId: identity.target },
+      chunkLimits(queue, producer.maxRequestBytes),
+    );
     this.#queue = new BoundedQueue<WriteItem>({
-      budget: init.settings.queue,
-      concurrency: init.settings.producer.concurrency,
+      budget: queue,
+      concurrency: producer.concurrency,
       // Exactly-once lanes write one chunk at a time inside their transaction.
-      perLane: this.#transactional === undefined ? init.settings.producer.maxInFlightPerPartition : 1,
+      perLane: init.target.delivery === 'exactly-once' ? 1 : producer.maxInFlightPerPartition,
       worker: (_lane, item) => this.#write(item),
       onHalt: (lane, error) => this.#halt(lane, error),
     });
+    this.#lanes =
+      init.target.delivery === 'exactly-once'
+        ? new ExactlyOnceLanes(init.target, this.#laneHost())
+        : undefined;
   }
 
   get state(): FlowState {
@@ -219,60 +183,16 @@ export class Flow {
   /** Prepares remote topics, starts consuming, and starts the commit and refresh timers. */
   async start(): Promise<void> {
     await this.refresh();
-    this.#timers.push(
-      setInterval(() => void this.commit(), this.config.commitIntervalMs),
-      setInterval(() => void this.refresh(), this.config.refreshIntervalMs),
-    );
-    for (const timer of this.#timers) timer.unref();
+    if (this.#state !== FlowState.STARTING) return; // closed or destroyed meanwhile: no timers
+    this.#commits = setInterval(() => void this.commit(), this.config.commitIntervalMs).unref();
+    this.#topics.start();
     this.#state = FlowState.RUNNING;
     this.#metrics.state(this.exportedState);
   }
 
-  /** Topic sync: new matching topics and partitions are picked up here, without a restart. */
+  /** A topic sync pass now (new matching topics and partitions are picked up without a restart). */
   async refresh(): Promise<void> {
-    if (this.#refreshing !== undefined) return this.#refreshing;
-    this.#refreshing = (async () => {
-      try {
-        const { ready, partitions, excluded } = await syncTopics(
-          this.config,
-          this.#aliases,
-          this.#catalogs.source,
-          this.#catalogs.target,
-          this.#logger,
-          this.#heartbeatTopic === undefined ? [] : [this.#heartbeatTopic],
-          this.#deletedRemotes,
-        );
-        this.#metrics.excluded(excluded);
-        const current = new Set(this.#source.topics);
-        const topicsChanged = ready.length !== current.size || ready.some((t) => !current.has(t));
-        const partitionsGrew = [...partitions].some(([t, n]) => (this.#partitionCounts.get(t) ?? n) < n);
-        if (topicsChanged || partitionsGrew) {
-          // A new subscription rebalances the group, and after it the consumer resumes from the
-          // committed offsets; committing first keeps the replay (duplicates) small.
-          await this.commit();
-          await this.#source.setTopics(ready, partitionsGrew);
-        }
-        // Only once the consumer follows them: a failed restart is retried by the next refresh.
-        this.#partitionCounts = partitions;
-        this.#refreshFailures = 0;
-      } catch (error) {
-        // A fresh cluster answers COORDINATOR_LOAD_IN_PROGRESS for a while, and a flow whose
-        // first refresh failed has no topics: retry within seconds, not a whole refresh interval.
-        this.#refreshFailures++;
-        const retryInMs = Math.min(
-          this.config.refreshIntervalMs,
-          500 * 2 ** Math.min(this.#refreshFailures, 6),
-        );
-        this.#logger.error({ err: error, retryInMs }, 'topic refresh failed; will retry');
-        if (this.#state !== FlowState.DRAINING && this.#state !== FlowState.STOPPED) {
-          clearTimeout(this.#refreshRetry);
-          this.#refreshRetry = setTimeout(() => void this.refresh(), retryInMs).unref();
-        }
-      } finally {
-        this.#refreshing = undefined;
-      }
-    })();
-    return this.#refreshing;
+    return this.#topics.refresh();
   }
 
   /**
@@ -286,21 +206,15 @@ export class Flow {
     const lane = partitionKey(batch.topic, batch.partition);
     if (this.#queue.isHalted(lane) || (batch.records.length === 0 && batch.nextOffset === undefined))
       return true;
-    let records = batch.records;
     // Where the fetch ends: its last chunk's ticket (or a skip) commits up to there, so a partition
     // ending in a transaction marker or aborted records is committed to its end (lag 0).
-    const end = Math.max(batch.nextOffset ?? 0, Number(records.at(-1)?.offset ?? -1) + 1);
-    const state = this.#lanes.get(lane);
-    if (this.#transactional !== undefined) {
-      if (state === undefined || !state.ready) return false;
-      if (records.length > 0) state.start ??= Number(records[0]?.offset);
-      const expected = state.expected;
-      if (expected !== undefined && Number(records[0]?.offset) < expected) {
-        records = records.filter((r) => Number(r.offset) >= expected);
-        const replayed = batch.records.length - records.length;
-        this.stats.skipped.replayed += replayed;
-        this.#metrics.skipped(batch.topic, 'replayed', replayed);
-      }
+    const end = Math.max(batch.nextOffset ?? 0, Number(batch.records.at(-1)?.offset ?? -1) + 1);
+    let records = batch.records;
+    let state: LaneState | undefined;
+    if (this.#lanes !== undefined) {
+      const admitted = this.#lanes.admit(lane, batch.topic, records);
+      if (admitted === undefined) return false;
+      ({ state, records } = admitted);
     }
     if (records.length === 0) {
       // Nothing to copy up to `end`: the watermark passes it once every record before it is
@@ -311,126 +225,44 @@ export class Flow {
       if (state !== undefined) state.expected = Math.max(state.expected ?? end, end);
       return true;
     }
-    const epoch = state?.epoch ?? 0;
-    let stamp = this.#stamps.get(lane);
-    if (stamp === undefined) {
-      stamp = provenanceStamp({
-        cluster: this.config.source,
-        topic: batch.topic,
-        partition: batch.partition,
-        sourceId: this.#identity.source,
-        targetId: this.#identity.target,
-      });
-      this.#stamps.set(lane, stamp);
-    }
-    // Only heartbeats written on this source are copied: one that came here from another cluster
-    // would measure that cluster's path, not this flow's.
-    const kind = batch.topic === this.#heartbeatTopic ? 'heartbeat' : 'data';
-    const topic = this.remoteTopic(batch.topic);
-    // A fetch is sized in compressed bytes, so one partition's batch can decode to far more than
-    // the queue budget. It is queued in chunks of at most one produce request and 1/16 of the
-    // budget, each with its own ticket, so the queue holds its budget plus at most one chunk.
-    const generation = this.#generation;
-    let out: TargetRecord[] = [];
-    /** Upper bound of `out` encoded (wireBytes). */
-    let wire = 0;
-    let payload = 0;
-    let loops = 0;
-    /** Queues `out` as one chunk whose ticket commits up to `nextOffset`; false once a rejoin or restore made the batch stale. */
-    const cut = async (nextOffset: number): Promise<boolean> => {
-      // After a rejoin the consumer replays from the committed offset (exactly-once: after a
-      // restore, from the target's position); the rest of this batch must not start a new
-      // watermark past the chunks the rejoin dropped.
-      if (this.#generation !== generation || this.#lanes.get(lane) !== state) return false;
-      const ticket = this.#tracker.begin(lane, nextOffset, Number(out[0]?.timestamp));
-      if (state !== undefined) state.expected = ticket.nextOffset;
-      if (out.length === 0) this.#tracker.complete(ticket);
-      else {
-        // Encoded now: the queue holds one buffer per chunk, not objects per record.
-        const chunk = encodeChunk(out, batch.compression);
-        const queued = await this.#enqueue(
-          lane,
-          {
-            kind,
-            sourceTopic: batch.topic,
-            sourcePartition: batch.partition,
-            epoch,
-            payload,
-            topic,
-            partition: batch.partition,
-            records: chunk,
-            bytes: chunkCharge(chunk),
-            ticket,
-          },
-          keepAlive,
-        );
-        if (!queued) return false;
-      }
-      out = [];
-      wire = 0;
-      payload = 0;
-      return true;
-    };
-    let previous = -1;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as SourceRecord;
-      const relayed = kind === 'heartbeat' && r.headers.some(([key]) => key === ProvenanceHeader.origin);
-      const stamped = relayed ? undefined : stamp(r.headers);
-      if (stamped === undefined) {
-        if (!relayed) loops++; // the target already has it; committed past like any other
-      } else {
-        const { headers, tail } = stamped;
-        const record: TargetRecord = {
-          key: r.key,
-          value: r.value,
-          timestamp: r.timestamp,
-          headers,
-          tail,
-          offset: r.offset,
-        };
-        const size = wireBytes(record);
-        // A chunk is one produce request: it is cut before the record that would make it larger.
-        if (out.length > 0 && wire + size > this.#chunk.requestBytes && !(await cut(previous + 1)))
-          return false;
-        out.push(record);
-        wire += size;
-        payload += payloadBytes(record);
-      }
-      previous = Number(r.offset);
-      const last = i === records.length - 1;
-      if (last || wire + 12 * out.length >= this.#chunk.bytes || out.length >= this.#chunk.records)
-        if (!(await cut(last ? end : previous + 1))) return false;
-    }
-    if (loops > 0) {
-      this.stats.skipped.loop += loops;
-      this.#metrics.skipped(batch.topic, 'loop', loops);
-    }
-    return this.#generation === generation && this.#lanes.get(lane) === state;
+    return this.#queueCuts(lane, batch, records, end, state, keepAlive);
   }
 
-  /** False: a rejoin dropped the lane while the chunk waited for room; it is not queued. */
-  async #enqueue(lane: string, item: WriteItem, keepAlive: () => Promise<void>): Promise<boolean> {
-    // A rejected push may have no listener left (a failed heartbeat ended this batch): the
-    // rejection is handled here either way.
-    const admitted = this.#queue.push(lane, item, item.records.count, item.bytes).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof LaneDroppedError) return false;
-        throw error;
-      },
-    );
-    // While the queue is full the source fetch is held here (backpressure); the group still
-    // needs heartbeats or it would evict this instance.
-    let done = false;
-    admitted.then(
-      () => (done = true),
-      () => (done = true),
-    );
-    while (!done) {
-      await Promise.race([admitted, sleep(1000)]);
-      if (!done) await keepAlive();
+  /** Queues the batch's cuts in order; false once a rejoin or a restore made the batch stale. */
+  async #queueCuts(
+    lane: string,
+    batch: FetchedBatch,
+    records: readonly SourceRecord[],
+    end: number,
+    state: LaneState | undefined,
+    keepAlive: () => Promise<void>,
+  ): Promise<boolean> {
+    const generation = this.#generation;
+    // After a rejoin the consumer replays from the committed offset (exactly-once: after a
+    // restore, from the target's position); the rest of this batch must not start a new
+    // watermark past the chunks the rejoin dropped.
+    const current = () => this.#generation === generation && this.#lanes?.get(lane) === state;
+    const to = {
+      kind: batch.topic === this.#heartbeatTopic ? ('heartbeat' as const) : ('data' as const),
+      topic: this.remoteTopic(batch.topic),
+      epoch: state?.epoch ?? 0,
+    };
+    let loops = 0;
+    for (const cut of this.#chunker.cuts(batch, records, end, to)) {
+      if (!current()) return false;
+      loops += cut.loops;
+      const ticket = this.#tracker.begin(lane, cut.nextOffset, cut.firstTimestamp);
+      if (state !== undefined) state.expected = ticket.nextOffset;
+      if (cut.item === undefined) this.#tracker.complete(ticket);
+      else {
+        // While the queue is full the source fetch is held here (backpressure), the group kept
+        // alive; false: a rejoin dropped the lane while the chunk waited for room.
+        const item = { ...cut.item, ticket };
+        if (!(await this.#queue.offer(lane, item, item.records.count, item.bytes, keepAlive))) return false;
+      }
     }
-    return admitted;
+    if (loops > 0) this.#skipped(batch.topic, 'loop', loops);
+    return current();
   }
 
   /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
@@ -458,120 +290,7 @@ export class Flow {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
     }
-    if (this.#transactional !== undefined) this.#restoreAll(assigned);
-  }
-
-  /**
-   * Exactly-once, after a join: lanes no longer assigned are released (their open transaction
-   * aborted), and every assigned partition is paused until it is restored. kafkajs emits the join
-   * before its first fetch, so nothing of the new assignment is read before that.
-   */
-  #restoreAll(assigned: readonly TopicPartition[]): void {
-    const now = new Set(assigned.map((tp) => partitionKey(tp.topic, tp.partition)));
-    for (const lane of this.#lanes.keys()) {
-      if (now.has(lane)) continue;
-      const { topic, partition } = fromPartitionKey(lane);
-      this.#lanes.delete(lane);
-      this.#transactional?.release(topic, partition);
-    }
-    for (const { topic, partition } of assigned) this.#restoring(topic, partition, 'assigned', undefined);
-  }
-
-  /**
-   * Exactly-once: takes the lane over on the target (fencing every earlier owner of it), reads its
-   * committed position there and seeks the source to it. Without a position the group's committed
-   * offset (or startFrom) applies on a first assignment, and `rewind` (where this assignment
-   * started reading) after a failed transaction. Retried until it succeeds or the lane is restored
-   * anew.
-   */
-  async #restore(
-    topic: string,
-    partition: number,
-    reason: 'assigned' | 'failed',
-    rewind: number | undefined,
-  ): Promise<void> {
-    const lane = partitionKey(topic, partition);
-    const state: LaneState = { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined };
-    this.#lanes.set(lane, state);
-    // Before kafkajs's first fetch of the partition (the join event comes first); a reader that
-    // is not running cannot pause, and fetches nothing until its next join restores again.
-    this.#source.pause(topic, partition);
-    this.#metrics.laneRestore(reason);
-    const current = () =>
-      this.#lanes.get(lane) === state &&
-      this.#state !== FlowState.DRAINING &&
-      this.#state !== FlowState.STOPPED;
-    for (let attempt = 0; current(); attempt++) {
-      try {
-        const position = await (this.#transactional as TransactionalTarget).acquire(topic, partition);
-        if (!current()) return;
-        const from = position ?? rewind;
-        if (from !== undefined) this.#source.seek(topic, partition, from);
-        state.expected = from;
-        state.start = from;
-        state.ready = true;
-        if (!this.#queue.isHalted(lane)) this.#source.resume(topic, partition);
-        this.#logger.info(
-          { topic, partition, position: from ?? null, reason },
-          'partition restored from the target',
-        );
-        return;
-      } catch (error) {
-        if (!current()) return; // restored anew meanwhile (a newer join or failure) or closing
-        // The coordinator refused the lane's transactional id for good (not authorized, ...):
-        // asking again gets the same answer. It stays paused and halted until a rebalance or a
-        // restart restores it again.
-        if (refused(error)) return this.#halt(lane, error);
-        const retryInMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-        this.#metrics.error('target', errorCode(error));
-        this.#logger.warn(
-          { topic, partition, err: error, retryInMs },
-          'cannot restore partition from the target; retrying',
-        );
-        await sleep(retryInMs);
-      }
-    }
-  }
-
-  /**
-   * Exactly-once: a transaction of the lane failed. Fenced or aborted: it is restored and read again
-   * from its committed position. Refused for good (a record, the position record of its commit, or
-   * a request of its transaction): the partition halts, never restored into the same refusal.
-   */
-  #laneFailed(lane: string, epoch: number, error: unknown): void {
-    const state = this.#lanes.get(lane);
-    if (state === undefined || state.epoch !== epoch || this.#queue.isHalted(lane)) return;
-    if (this.#state === FlowState.STOPPED) return;
-    if (refused(error)) {
-      if (this.stats.halted.has(lane)) return;
-      // A refused record also fails the queue's worker; a refused commit (the position record,
-      // EndTxn) only rejects `committed`, and nothing else would halt the lane: it looked stuck.
-      // A new epoch that is never made ready drops what is queued or being written for the lane and
-      // refuses what the reader fetched before the pause, until a rebalance restores it.
-      this.#lanes.set(lane, { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined });
-      this.#queue.dropLane(lane);
-      this.#halt(lane, error);
-      return;
-    }
-    const { topic, partition } = fromPartitionKey(lane);
-    this.#logger.warn(
-      { topic, partition, err: error },
-      'transaction failed; restoring the partition from the target',
-    );
-    this.#queue.dropLane(lane);
-    this.#tracker.drop(lane);
-    this.#restoring(topic, partition, 'failed', state.start);
-  }
-
-  #restoring(
-    topic: string,
-    partition: number,
-    reason: 'assigned' | 'failed',
-    rewind: number | undefined,
-  ): void {
-    this.#restore(topic, partition, reason, rewind).catch((error: unknown) =>
-      this.#logger.error({ topic, partition, err: error }, 'partition restore failed'),
-    );
+    this.#lanes?.restoreAll(assigned);
   }
 
   /** The consumer crashed (it restarts and rejoins by itself): not assigned until it has. */
@@ -586,116 +305,101 @@ export class Flow {
 
   /** Commits every watermark that moved. Never throws (a failed commit is retried next time). */
   async commit(): Promise<void> {
-    const moved = this.#tracker.uncommitted();
-    if (moved.length === 0) return;
-    const offsets = moved.map(([lane, offset]) => ({ ...fromPartitionKey(lane), offset }));
-    try {
-      const acknowledged = await this.#source.commit(offsets);
-      // As Kafka's ConsumerCoordinator (OffsetCommitResponseHandler): an offset counts as
-      // committed only once the coordinator answered it without error. kafkajs returns without
-      // sending anything while its consumer is not running; what was not acknowledged stays
-      // uncommitted and goes with the next commit.
-      const done = new Set(acknowledged.map((o) => `${partitionKey(o.topic, o.partition)}\u0000${o.offset}`));
-      let missed = 0;
-      for (const [lane, offset] of moved) {
-        if (done.has(`${lane}\u0000${offset}`)) this.#tracker.markCommitted(lane, offset);
-        else missed++;
-      }
-      if (missed > 0) {
-        const error = new CommitNotAcknowledgedError(missed);
-        this.#metrics.error('source', error.code);
-        this.#logger.warn(
-          { err: error, partitions: missed },
-          'commit to source group not acknowledged; will retry',
-        );
-      } else this.#logger.debug({ partitions: offsets.length }, 'committed watermarks');
-    } catch (error) {
-      this.#metrics.error('source', errorCode(error));
-      this.#logger.warn({ err: error }, 'commit to source group failed; will retry');
-    }
+    await commitWatermarks(this.#tracker, this.#source, this.#metrics, this.#logger);
   }
 
   /**
    * Graceful stop: no more fetching, the queue drains (every admitted batch is written), the
-   * final watermarks are committed. Rejects if that takes longer than `timeoutMs`; what was not
-   * committed is replayed by the next run (duplicates, never loss).
+   * final watermarks are committed. Rejects with DrainTimeoutError if that takes longer than
+   * `timeoutMs`; what was not committed is replayed by the next run (duplicates, never loss).
    */
   async close(timeoutMs: number): Promise<void> {
     if (this.#state === FlowState.STOPPED) return;
     this.#state = FlowState.DRAINING;
     this.#metrics.state(this.exportedState);
-    for (const timer of this.#timers) clearInterval(timer);
-    clearTimeout(this.#refreshRetry);
+    clearInterval(this.#commits);
+    const refreshed = this.#topics.close();
     // Fetching is paused, not stopped, until the final commit: kafkajs cannot commit once its
     // consumer has stopped ("Consumer group was not initialized"), which lost the last watermarks.
     const drain = (async () => {
-      await this.#refreshing;
+      await refreshed;
       this.#source.pauseAll();
       await this.#queue.onIdle();
       this.#queue.close();
-      await this.#transactional?.flush();
+      await this.#lanes?.flush();
       await new Promise((resolve) => setImmediate(resolve)); // the commits' completions run first
       await this.commit();
       await this.#source.stopFetching();
     })();
     const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
     const outcome = await Promise.race([drain.then(() => 'drained' as const), timeout]);
-    this.#state = FlowState.STOPPED;
-    this.#metrics.state(this.exportedState);
+    this.#stopped();
     if (outcome === 'timeout') {
       this.#queue.close();
       await this.#source.stopFetching();
-      throw new Error(`flow ${this.config.name} did not drain within ${timeoutMs} ms`);
+      throw new DrainTimeoutError(this.config.name, timeoutMs);
     }
   }
 
+  /**
+   * Stops at once: timers cleared, the queue admits nothing more, restores end; nothing is
+   * drained or committed (the next run replays it). Writes under way finish in their writer, and
+   * the source is its owner's to destroy. Idempotent.
+   */
+  destroy(): void {
+    if (this.#state === FlowState.STOPPED) return;
+    clearInterval(this.#commits);
+    this.#topics.destroy();
+    this.#queue.close();
+    this.#stopped();
+  }
+
+  #stopped(): void {
+    this.#state = FlowState.STOPPED;
+    this.#metrics.state(this.exportedState);
+    this.#lanes?.destroy();
+  }
+
   async #write(item: WriteItem): Promise<void> {
-    const lane = partitionKey(item.sourceTopic, item.sourcePartition);
     const source = { topic: item.sourceTopic, partition: item.sourcePartition, next: item.ticket.nextOffset };
     const limiter = this.#limiter;
     const throttle = limiter === undefined ? undefined : () => limiter.take(item.payload);
     const target = this.#target;
-    if (target.delivery === 'at-least-once') {
-      // Called as the queue starts the item, before any wait: a pipelined writer numbers a lane's
-      // chunks in this order, then waits for the bandwidth cap.
-      await target.write(item.topic, item.partition, item.records, source, throttle);
-      this.#tracker.complete(item.ticket);
-      this.#metrics.writtenAt(item.kind, item.sourceTopic, item.records.timestamps, item.payload);
-      if (item.kind === 'data') this.stats.recordsWritten += item.records.count;
-      return;
-    }
-    const stale = () => this.#lanes.get(lane)?.epoch !== item.epoch;
-    if (stale()) return; // restored since
-    await throttle?.();
-    // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
-    if (stale()) return;
-    const written = await target.write(item.topic, item.partition, item.records, source);
-    this.#onCommit(written.committed, lane, item.epoch, {
-      ...item,
-      records: item.records.timestamps,
-    });
+    if (target.delivery === 'exactly-once') return this.#lanes?.write(item, source, throttle);
+    // Called as the queue starts the item, before any wait: a pipelined writer numbers a lane's
+    // chunks in this order, then waits for the bandwidth cap.
+    await target.write(item.topic, item.partition, item.records, source, throttle);
+    const { kind, sourceTopic, payload, ticket } = item;
+    this.#completed({ kind, sourceTopic, payload, ticket, timestamps: item.records.timestamps });
   }
 
-  /**
-   * Exactly-once: completes the chunk when its transaction commits. Until then only the records'
-   * timestamps are kept: the records were sent, and holding them would put memory outside the
-   * queue's budget (a separate method, so no closure here can keep the WriteItem alive).
-   */
-  #onCommit(
-    committed: Promise<void>,
-    lane: string,
-    epoch: number,
-    chunk: Pick<WriteItem, 'kind' | 'sourceTopic' | 'payload' | 'ticket'> & { records: Float64Array },
-  ): void {
-    const { kind, sourceTopic, payload, ticket, records: timestamps } = chunk;
-    committed.then(
-      () => {
-        this.#tracker.complete(ticket);
-        this.#metrics.writtenAt(kind, sourceTopic, timestamps, payload);
-        if (kind === 'data') this.stats.recordsWritten += timestamps.length;
-      },
-      (error: unknown) => this.#laneFailed(lane, epoch, error),
-    );
+  /** A chunk is written (exactly once: its transaction committed): the watermark may pass it. */
+  #completed({ kind, sourceTopic, payload, ticket, timestamps }: WrittenChunk): void {
+    this.#tracker.complete(ticket);
+    this.#metrics.writtenAt(kind, sourceTopic, timestamps, payload);
+    if (kind === 'data') this.stats.recordsWritten += timestamps.length;
+  }
+
+  #skipped(topic: string, reason: 'loop' | 'replayed', count: number): void {
+    this.stats.skipped[reason] += count;
+    this.#metrics.skipped(topic, reason, count);
+  }
+
+  /** What the exactly-once lanes need of this flow. */
+  #laneHost(): LaneHost {
+    return {
+      source: this.#source,
+      queue: this.#queue,
+      tracker: this.#tracker,
+      metrics: this.#metrics,
+      logger: this.#logger,
+      halted: (lane: string) => this.stats.halted.has(lane),
+      halt: (lane: string, error: unknown) => this.#halt(lane, error),
+      completed: (chunk: WrittenChunk) => this.#completed(chunk),
+      replayed: (topic: string, count: number) => this.#skipped(topic, 'replayed', count),
+      closing: () => this.#state === FlowState.DRAINING || this.#state === FlowState.STOPPED,
+      stopped: () => this.#state === FlowState.STOPPED,
+    };
   }
 
   /** The reader fetched a batch that failed its check: the partition halts before it. */
@@ -715,13 +419,18 @@ export class Flow {
     this.#source.pause(topic, partition);
     this.#logger.error(
       { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },
-      error instanceof TargetTopicMissingError
-        ? 'partition halted: the target topic was deleted; nothing past it will be committed'
-        : error instanceof CorruptRecordBatchError
-          ? 'partition halted: a fetched record batch is corrupt; nothing past it will be committed'
-          : error instanceof TransactionRejectedError
-            ? 'partition halted: the target refused its transaction; nothing past it will be committed'
-            : 'partition halted: the target refused a record; nothing past it will be committed',
+      haltMessage(error),
     );
   }
+}
+
+/** The log line of a halt, by its cause. */
+function haltMessage(error: unknown): string {
+  if (error instanceof TargetTopicMissingError)
+    return 'partition halted: the target topic was deleted; nothing past it will be committed';
+  if (error instanceof CorruptRecordBatchError)
+    return 'partition halted: a fetched record batch is corrupt; nothing past it will be committed';
+  if (error instanceof TransactionRejectedError)
+    return 'partition halted: the target refused its transaction; nothing past it will be committed';
+  return 'partition halted: the target refused a record; nothing past it will be committed';
 }

@@ -1,7 +1,7 @@
 // Record lag per partition: how far the flow's committed position is behind the source's log end.
 // It is read from the source cluster on a timer, independently of the data path, so a flow whose
 // target is down shows its lag growing instead of frozen at the last value it wrote.
-import type { TopicPartition } from './ports.ts';
+import { partitionKey, type TopicPartition } from './ports.ts';
 
 /** The source offsets lag needs (implemented by kafka/topic-admin.ts). */
 export interface OffsetCatalog {
@@ -37,12 +37,12 @@ export async function measureLag(
     catalog.committed(group, topics),
   ]);
   const byTopic = new Map(marks.map(([topic, list]) => [topic, new Map(list.map((m) => [m.partition, m]))]));
-  const committed = new Map(commits.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
+  const committed = new Map(commits.map((c) => [partitionKey(c.topic, c.partition), c.offset]));
   const out: PartitionLag[] = [];
   for (const { topic, partition } of assigned) {
     const mark = byTopic.get(topic)?.get(partition);
     if (mark === undefined) continue;
-    const offset = committed.get(`${topic}\u0000${partition}`) ?? -1;
+    const offset = committed.get(partitionKey(topic, partition)) ?? -1;
     const position = offset >= 0 ? offset : startFrom === 'earliest' ? mark.low : mark.high;
     out.push({
       topic,

@@ -1,4 +1,4 @@
-import type { Config } from '../config/index.ts';
+import type { Config, FlowConfig } from '../config/index.ts';
 import { flowTopicFilter, remoteTopicOf } from './topic-selection.ts';
 
 export interface PlannedTopic {
@@ -51,43 +51,59 @@ export function makePlan(
   facts: ClusterFacts = {},
 ): Plan {
   const aliases = Object.keys(config.clusters);
-  const flows: PlannedFlow[] = config.flows.map((flow) => {
-    const sourceTopics = topicsByCluster.get(flow.source);
-    const targetTopics = topicsByCluster.get(flow.target);
-    const selected = flowTopicFilter(flow);
-    const topics =
-      sourceTopics === undefined || targetTopics === undefined
-        ? undefined
-        : [...sourceTopics]
-            .filter(([topic]) => selected(topic))
-            .sort(([a], [b]) => a.localeCompare(b))
-            .map(([topic, partitions]): PlannedTopic => {
-              const remote = remoteTopicOf(flow, topic, aliases);
-              const existing = targetTopics.get(remote);
-              const action =
-                existing === undefined
-                  ? 'create'
-                  : existing < partitions
-                    ? { grow: { from: existing, to: partitions } }
-                    : 'exists';
-              return { source: topic, partitions, remote, action };
-            });
-    const causes = [flow.source, flow.target].flatMap((alias) => {
-      const cause = facts.causes?.get(alias);
-      return cause === undefined ? [] : [`${alias}: ${cause}`];
-    });
-    return {
-      name: flow.name,
-      source: flow.source,
-      target: flow.target,
-      group: flow.group,
-      naming: flow.naming,
-      topics,
-      ...(causes.length > 0 ? { unreachable: causes.join('; ') } : {}),
-    };
-  });
+  const flows = config.flows.map((flow) => planFlow(flow, aliases, topicsByCluster, facts));
+  const conflicts = [
+    ...identityConflicts(config, flows),
+    ...copiedTwice(flows),
+    ...replicationFactorConflicts(config, facts.brokers),
+  ];
+  return { flows, loops: loopsOf(config), conflicts };
+}
 
-  // Conflicts: one target topic written from two different source clusters under identity names.
+/** One flow's topics and what topic sync would do with each, or why its clusters could not be reached. */
+function planFlow(
+  flow: FlowConfig,
+  aliases: readonly string[],
+  topicsByCluster: ReadonlyMap<string, ReadonlyMap<string, number> | undefined>,
+  facts: ClusterFacts,
+): PlannedFlow {
+  const sourceTopics = topicsByCluster.get(flow.source);
+  const targetTopics = topicsByCluster.get(flow.target);
+  const selected = flowTopicFilter(flow);
+  const topics =
+    sourceTopics === undefined || targetTopics === undefined
+      ? undefined
+      : [...sourceTopics]
+          .filter(([topic]) => selected(topic))
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([topic, partitions]): PlannedTopic => {
+            const remote = remoteTopicOf(flow, topic, aliases);
+            const existing = targetTopics.get(remote);
+            const action =
+              existing === undefined
+                ? 'create'
+                : existing < partitions
+                  ? { grow: { from: existing, to: partitions } }
+                  : 'exists';
+            return { source: topic, partitions, remote, action };
+          });
+  const causes = [flow.source, flow.target].flatMap((alias) => {
+    const cause = facts.causes?.get(alias);
+    return cause === undefined ? [] : [`${alias}: ${cause}`];
+  });
+  return {
+    name: flow.name,
+    source: flow.source,
+    target: flow.target,
+    group: flow.group,
+    naming: flow.naming,
+    topics,
+    ...(causes.length > 0 ? { unreachable: causes.join('; ') } : {}),
+  };
+}
+
+/** One target topic written from two different source clusters under identity names. */
+function identityConflicts(config: Config, flows: readonly PlannedFlow[]): string[] {
   const writers = new Map<string, Set<string>>();
   for (const [i, flow] of flows.entries()) {
     if (config.flows[i]?.naming !== 'identity') continue;
@@ -96,14 +112,15 @@ export function makePlan(
       writers.set(key, (writers.get(key) ?? new Set()).add(flow.source));
     }
   }
-  const conflicts = [...writers]
+  return [...writers]
     .filter(([, sources]) => sources.size > 1)
     .map(
       ([key, sources]) => `${key} is written from ${[...sources].sort().join(' and ')} with identity names`,
     );
-  conflicts.push(...copiedTwice(flows), ...replicationFactorConflicts(config, facts.brokers));
+}
 
-  // Loops: cycles in the graph of flows (cluster -> cluster).
+/** Cycles in the graph of flows (cluster -> cluster), each from its smallest alias. */
+function loopsOf(config: Config): string[] {
   const edges = new Map<string, string[]>();
   for (const flow of config.flows) edges.set(flow.source, [...(edges.get(flow.source) ?? []), flow.target]);
   const loops = new Set<string>();
@@ -117,7 +134,7 @@ export function makePlan(
     }
   };
   for (const alias of edges.keys()) walk(alias, alias, [alias]);
-  return { flows, loops: [...loops].sort(), conflicts };
+  return [...loops].sort();
 }
 
 /**

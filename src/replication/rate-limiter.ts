@@ -4,6 +4,8 @@
 // Writes of every partition share the clock, so the flow as a whole stays at the rate; a write
 // waiting here holds its partition's slot, so the queue fills and the source fetch pauses.
 
+import { InvalidArgumentError } from '../errors.ts';
+
 export interface Clock {
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -18,7 +20,7 @@ export class RateLimiter {
 
   /** `burstMs`: how far ahead of the rate a burst may go (one second of bytes by default). */
   constructor(bytesPerSecond: number, clock: Clock, burstMs = 1000) {
-    if (!(bytesPerSecond > 0)) throw new Error(`rate must be positive, got ${bytesPerSecond}`);
+    if (!(bytesPerSecond > 0)) throw new InvalidArgumentError(`rate must be positive, got ${bytesPerSecond}`);
     this.#bytesPerMs = bytesPerSecond / 1000;
     this.#burstMs = burstMs;
     this.#clock = clock;

@@ -3,6 +3,9 @@ import { TargetTopicMissingError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 
+/** What creating a topic came to: created now, or there already. */
+export type TopicCreation = 'created' | 'exists';
+
 /** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
 export interface TopicCatalog {
   partitionCounts(): Promise<Map<string, number>>;
@@ -10,12 +13,16 @@ export interface TopicCatalog {
     topics: readonly string[],
     allowed: readonly string[],
   ): Promise<Map<string, Record<string, string>>>;
+  /**
+   * Creates the topic; `exists` when it was there already (another instance of the flow created it
+   * first), which is no failure. Rejects for any other refusal.
+   */
   createTopic(
     name: string,
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string>,
-  ): Promise<void>;
+  ): Promise<TopicCreation>;
   addPartitions(name: string, count: number): Promise<void>;
   /** The topics among `topics` for which `group` has a committed offset. */
   committedTopics(group: string, topics: readonly string[]): Promise<Set<string>>;
@@ -55,8 +62,6 @@ export async function syncTopics(
    */
   deleted: Set<string> = new Set(),
 ): Promise<SyncResult> {
-  const selected = flowTopicFilter(flow);
-  const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
   const result: SyncResult = {
     ready: [],
     partitions: new Map(),
@@ -65,12 +70,7 @@ export async function syncTopics(
     failed: new Map(),
     excluded: { filter: 0, policy: 0 },
   };
-  const sourceTopics = [...(await source.partitionCounts())].filter(([topic]) => {
-    if (internal.includes(topic) || selected(topic)) return true;
-    if (byFilter(topic)) result.excluded.policy++;
-    else result.excluded.filter++;
-    return false;
-  });
+  const sourceTopics = selectedTopics(flow, await source.partitionCounts(), internal, result.excluded);
   const remoteOf = (topic: string) =>
     internal.includes(topic) ? topic : remoteTopicOf(flow, topic, aliases);
   const targetTopics = await target.partitionCounts();
@@ -80,60 +80,92 @@ export async function syncTopics(
     deleted.delete(remote);
     logger.info({ remoteTopic: remote }, 'remote topic exists again');
   }
-  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic)));
+  const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic))).map(([t]) => t);
   const replicatedBefore =
-    missing.length > 0
-      ? await source.committedTopics(
-          flow.group,
-          missing.map(([t]) => t),
-        )
-      : new Set<string>();
-  const configs =
-    missing.length > 0
-      ? await source.topicConfigs(
-          missing.map(([t]) => t),
-          flow.topicConfigs,
-        )
-      : new Map();
-
+    missing.length > 0 ? await source.committedTopics(flow.group, missing) : new Set<string>();
+  const configs = missing.length > 0 ? await source.topicConfigs(missing, flow.topicConfigs) : new Map();
+  const pass: Pass = { flow, target, logger, deleted, result };
   for (const [topic, partitions] of sourceTopics) {
     const remote = remoteOf(topic);
     const existing = targetTopics.get(remote);
     try {
-      if (existing === undefined && replicatedBefore.has(topic)) {
-        // Deleted on the target. It stays ready, so its writes halt the partitions with
-        // KM_TARGET_TOPIC_MISSING (target-writer.ts); each halt is logged by the flow.
-        if (!deleted.has(remote))
-          logger.error(
-            { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
-            'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
-          );
-        deleted.add(remote);
-      } else if (existing === undefined) {
-        await target.createTopic(remote, partitions, flow.replicationFactor, configs.get(topic) ?? {});
-        result.created.push(remote);
-        logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
-      } else if (existing < partitions) {
-        await target.addPartitions(remote, partitions);
-        result.grown.push(remote);
-        logger.info(
-          { topic, remoteTopic: remote, from: existing, to: partitions },
-          'added partitions to remote topic',
-        );
-      }
+      if (existing === undefined && replicatedBefore.has(topic)) reportDeleted(pass, topic, remote);
+      else if (existing === undefined)
+        await create(pass, topic, remote, partitions, configs.get(topic) ?? {});
+      else if (existing < partitions) await grow(pass, topic, remote, existing, partitions);
       result.ready.push(topic);
       result.partitions.set(topic, partitions);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // Another instance of the flow may have created it first; that is success.
-      if (/already exists/i.test(message)) {
-        result.ready.push(topic);
-        result.partitions.set(topic, partitions);
-        continue;
-      }
-      result.failed.set(topic, message);
+      result.failed.set(topic, error instanceof Error ? error.message : String(error));
       logger.error({ topic, remoteTopic: remote, err: error }, 'cannot prepare remote topic; will retry');
     }
   }
   return result;
+}
+
+/** What one pass works with. */
+interface Pass {
+  readonly flow: FlowConfig;
+  readonly target: TopicCatalog;
+  readonly logger: Logger;
+  readonly deleted: Set<string>;
+  readonly result: SyncResult;
+}
+
+/** The source topics the flow copies (selected, or internal), counting those it does not by why. */
+function selectedTopics(
+  flow: FlowConfig,
+  topics: ReadonlyMap<string, number>,
+  internal: readonly string[],
+  excluded: { filter: number; policy: number },
+): Array<[topic: string, partitions: number]> {
+  const selected = flowTopicFilter(flow);
+  const byFilter = topicFilter(flow.topics.include, flow.topics.exclude);
+  return [...topics].filter(([topic]) => {
+    if (internal.includes(topic) || selected(topic)) return true;
+    if (byFilter(topic)) excluded.policy++;
+    else excluded.filter++;
+    return false;
+  });
+}
+
+/**
+ * The remote topic of a topic this flow replicated into before is gone: deleted on the target. It
+ * stays ready, so its writes halt the partitions with KM_TARGET_TOPIC_MISSING (target-writer.ts);
+ * each halt is logged by the flow. Reported once while it stays missing.
+ */
+function reportDeleted({ logger, deleted }: Pass, topic: string, remote: string): void {
+  if (!deleted.has(remote))
+    logger.error(
+      { topic, remoteTopic: remote, err: new TargetTopicMissingError(remote, undefined) },
+      'remote topic was deleted; not recreating it (see the runbook: target topic deleted)',
+    );
+  deleted.add(remote);
+}
+
+async function create(
+  { flow, target, logger, result }: Pass,
+  topic: string,
+  remote: string,
+  partitions: number,
+  configs: Record<string, string>,
+): Promise<void> {
+  const creation = await target.createTopic(remote, partitions, flow.replicationFactor, configs);
+  // `exists`: another instance of the flow created it first; that is success too.
+  if (creation === 'exists') return;
+  result.created.push(remote);
+  logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+}
+
+/** Target partition = source partition: the remote topic needs at least as many partitions. */
+async function grow(
+  { target, logger, result }: Pass,
+  topic: string,
+  remote: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  await target.addPartitions(remote, to);
+  result.grown.push(remote);
+  logger.info({ topic, remoteTopic: remote, from, to }, 'added partitions to remote topic');
 }

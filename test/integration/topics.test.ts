@@ -7,6 +7,7 @@ import type { Message } from 'kafkajs';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { client, createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { TopicAdmin } from '../../src/kafka/topic-admin.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const clusters = clusterPair();
@@ -177,3 +178,23 @@ for (const inFlight of [5, 1])
       );
     }),
   );
+
+// Topic sync treats a remote topic another instance created first as ready: the topic admin tells
+// a creation from an existing topic by what kafkajs makes of Kafka's TOPIC_ALREADY_EXISTS (its
+// createTopics resolves false), never by an error's text.
+test(
+  'the topic admin answers created for a new topic and exists for one that is there already',
+  { timeout: 120_000 },
+  clusters.guard(async () => {
+    const topic = `exists-${randomUUID().slice(0, 6)}`;
+    const admin = new TopicAdmin(client(clusters.target.bootstrapServers));
+    await admin.connect();
+    try {
+      assert.equal(await admin.createTopic(topic, 2, 1, {}), 'created');
+      assert.equal(await admin.createTopic(topic, 2, 1, {}), 'exists');
+      assert.equal((await admin.partitionCounts()).get(topic), 2);
+    } finally {
+      await admin.close();
+    }
+  }),
+);

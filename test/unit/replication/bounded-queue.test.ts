@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { BoundedQueue, LaneDroppedError, QueueClosedError } from '../../../src/replication/bounded-queue.ts';
+import { LaneDroppedError, QueueClosedError } from '../../../src/errors.ts';
+import { BoundedQueue } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
 import { flush, watch } from '../../support/settled.ts';
 import { mulberry32 } from '../../support/random.ts';
@@ -713,3 +714,34 @@ for (const seed of [0x5eed, 42, 20240607]) {
     },
   );
 }
+
+test(
+  'offer() keeps the caller alive while it waits for room, and resolves false when its lane is dropped meanwhile',
+  bounded,
+  async () => {
+    const q = gatedQueue({ maxRecords: 2, maxBytes: 1_000_000 });
+    await q.queue.push('a', 'a1', 2, 0); // fills the queue
+    let keepAlives = 0;
+    const keepAlive = async () => void keepAlives++;
+    assert.equal(await q.queue.offer('b', 'b0', 0, 0, keepAlive), true, 'nothing to wait for');
+    const admitted = q.queue.offer('b', 'b1', 1, 0, keepAlive, 5);
+    while (keepAlives === 0) await sleep(5);
+    assert.equal(watch(admitted).settled(), false, 'still waiting for room');
+    q.open('a1');
+    q.open('b0');
+    assert.equal(await admitted, true);
+    q.open('b1');
+    await q.queue.onIdle();
+
+    await q.queue.push('a', 'a2', 2, 0);
+    const dropped = q.queue.offer('c', 'c1', 1, 0, keepAlive, 5);
+    q.queue.dropLane('c');
+    assert.equal(await dropped, false, 'stale: not queued');
+    q.queue.close();
+    await assert.rejects(q.queue.offer('c', 'c2', 1, 0, keepAlive), QueueClosedError);
+    q.open('a2');
+    await q.queue.onIdle();
+    assert.deepEqual([...q.finished].sort(), ['a1', 'a2', 'b0', 'b1']);
+    assert.ok(!q.started.includes('c1'), 'a dropped offer never reaches the worker');
+  },
+);

@@ -9,16 +9,10 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow } from '../../../src/replication/flow.ts';
 import { type FlowSource } from '../../../src/replication/ports.ts';
-import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
+import { catalogOf } from './fixtures/flow-fakes.ts';
 
-const catalog: TopicCatalog = {
-  partitionCounts: async () => new Map(),
-  topicConfigs: async () => new Map(),
-  createTopic: async () => {},
-  addPartitions: async () => {},
-  committedTopics: async () => new Set(),
-};
+const catalog = catalogOf();
 
 test('a corrupt batch halts its partition once, and pauses it at every report', async (t) => {
   const pauses: Array<[string, number]> = [];

@@ -4,129 +4,30 @@
 // positions, transactions) is tested on real brokers in test/integration/exactly-once.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow } from '../../../src/replication/flow.ts';
-import {
-  type FlowSource,
-  type SourceOffset,
-  type SourcePosition,
-  type TransactionalTarget,
-} from '../../../src/replication/ports.ts';
-import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
-import type { SourceRecord, TargetRecord } from '../../../src/protocol/records.ts';
-import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { TransactionRejectedError, WriteRejectedError } from '../../../src/errors.ts';
 import { flowConfig } from '../../support/flow-config.ts';
+import {
+  FakeSource,
+  FakeTransactionalTarget,
+  TOPIC,
+  catalogOf,
+  fetched,
+  keepAlive,
+  offsetsOf,
+  restored,
+  settings,
+  settle,
+} from './fixtures/flow-fakes.ts';
 
-const TOPIC = 'orders';
-
-class Source implements FlowSource {
-  topics: readonly string[] = [];
-  readonly calls: string[] = [];
-  readonly commits: Array<{ partition: number; offset: number }> = [];
-  async setTopics(topics: readonly string[]): Promise<void> {
-    this.topics = [...topics];
-  }
-  pause(topic: string, partition: number): void {
-    this.calls.push(`pause ${partition}`);
-  }
-  resume(topic: string, partition: number): void {
-    this.calls.push(`resume ${partition}`);
-  }
-  seek(topic: string, partition: number, offset: number): void {
-    this.calls.push(`seek ${partition} ${offset}`);
-  }
-  pauseAll(): void {}
-  async commit(offsets: readonly SourceOffset[]): Promise<readonly SourceOffset[]> {
-    for (const { partition, offset } of offsets) this.commits.push({ partition, offset });
-    return offsets;
-  }
-  async stopFetching(): Promise<void> {}
-}
-
-interface Txn {
-  readonly partition: number;
-  readonly records: TargetRecord[];
-  position: number;
-  settle?: { resolve: () => void; reject: (error: unknown) => void };
-  committed?: Promise<void>;
-}
-
-/** Transactions held open until the test commits or fails them. */
-class Target implements TransactionalTarget {
-  readonly delivery = 'exactly-once' as const;
-  readonly positions = new Map<number, number>();
-  readonly acquired: number[] = [];
-  readonly released: number[] = [];
-  readonly open = new Map<number, Txn>();
-  flushed = 0;
-  /** What acquire rejects with, per partition (a coordinator refusal). */
-  readonly refuseAcquire = new Map<number, unknown>();
-  /** What write rejects with, per partition (the write itself refused). */
-  readonly refuseWrite = new Map<number, unknown>();
-
-  async acquire(topic: string, partition: number): Promise<number | undefined> {
-    this.acquired.push(partition);
-    this.open.delete(partition);
-    const refused = this.refuseAcquire.get(partition);
-    if (refused !== undefined) throw refused;
-    return this.positions.get(partition);
-  }
-  release(topic: string, partition: number): void {
-    this.released.push(partition);
-  }
-  async flush(): Promise<void> {
-    this.flushed++;
-    for (const partition of [...this.open.keys()]) this.commit(partition);
-  }
-  async write(topic: string, partition: number, chunk: RecordChunk, source: SourcePosition) {
-    const refused = this.refuseWrite.get(partition);
-    if (refused !== undefined) {
-      // As the transactional writer: the open transaction is aborted with the refusal, then the write rejects.
-      if (this.open.has(partition)) this.fail(partition, refused);
-      throw refused;
-    }
-    const records = decodeChunk(chunk);
-    let txn = this.open.get(partition);
-    if (txn === undefined) {
-      txn = { partition, records: [], position: -1 };
-      const created = txn;
-      txn.committed = new Promise<void>((resolve, reject) => (created.settle = { resolve, reject }));
-      this.open.set(partition, txn);
-    }
-    txn.records.push(...records);
-    txn.position = source.next;
-    return { committed: txn.committed as Promise<void> };
-  }
-  commit(partition: number): void {
-    const txn = this.open.get(partition);
-    assert.ok(txn !== undefined, `an open transaction on ${partition}`);
-    this.open.delete(partition);
-    this.positions.set(partition, txn.position);
-    txn.settle?.resolve();
-  }
-  fail(partition: number, error: unknown = new Error('fenced')): void {
-    const txn = this.open.get(partition);
-    assert.ok(txn !== undefined, `an open transaction on ${partition}`);
-    this.open.delete(partition);
-    txn.settle?.reject(error);
-  }
-}
-
-const catalog: TopicCatalog = {
-  partitionCounts: async () => new Map([[TOPIC, 2]]),
-  topicConfigs: async () => new Map(),
-  createTopic: async () => {},
-  addPartitions: async () => {},
-  committedTopics: async () => new Set(),
-} as unknown as TopicCatalog;
+const catalog = catalogOf({ [TOPIC]: 2 });
 
 function setup(t: TestContext) {
   const logs: Array<Record<string, unknown>> = [];
-  const source = new Source();
-  const target = new Target();
+  const source = new FakeSource();
+  const target = new FakeTransactionalTarget();
   const metrics = new Metrics();
   const config = flowConfig({
     delivery: 'exactly-once',
@@ -140,17 +41,9 @@ function setup(t: TestContext) {
   });
   const flow = new Flow({
     config,
-    settings: {
-      queue: { maxRecords: 1000, maxBytes: 2 ** 24 },
-      // Ignored in exactly-once mode: a lane writes one chunk at a time in its transaction.
-      producer: {
-        compression: 'none',
-        maxRequestBytes: 2 ** 20,
-        concurrency: 4,
-        maxInFlightPerPartition: 5,
-        requestTimeoutMs: 1000,
-      },
-    },
+    // producer.maxInFlightPerPartition is ignored in exactly-once mode: a lane writes one chunk at
+    // a time in its transaction.
+    settings,
     source,
     target,
     catalogs: { source: catalog, target: catalog },
@@ -164,28 +57,6 @@ function setup(t: TestContext) {
   return { flow, source, target, logs, registry: metrics.registry };
 }
 
-const record = (offset: number): SourceRecord => ({
-  offset: String(offset),
-  key: null,
-  value: Buffer.from(`v${offset}`),
-  headers: [],
-  timestamp: String(Date.now()),
-});
-const batch = (partition: number, from: number, to: number) => ({
-  topic: TOPIC,
-  partition,
-  records: Array.from({ length: to - from + 1 }, (_, i) => record(from + i)),
-});
-const keepAlive = async () => {};
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-const offsetsOf = (records: readonly TargetRecord[]) =>
-  records.map((r) => Number(String(r.headers.find(([key]) => key === ProvenanceHeader.offset)?.[1])));
-
-async function restored(source: Source, partitions: number): Promise<void> {
-  for (let i = 0; i < 100 && source.calls.filter((c) => c.startsWith('resume')).length < partitions; i++)
-    await settle();
-}
-
 test('exactly-once: an assignment pauses every partition, fences it on the target, seeks to its committed position and resumes', async (t) => {
   const { flow, source, target } = setup(t);
   target.positions.set(0, 500);
@@ -196,7 +67,7 @@ test('exactly-once: an assignment pauses every partition, fences it on the targe
   // Paused at once (kafkajs fetches right after the join event); nothing read is accepted yet.
   assert.deepEqual(source.calls, ['pause 0', 'pause 1']);
   assert.equal(
-    await flow.onBatch(batch(0, 400, 410), keepAlive),
+    await flow.onBatch(fetched(0, 400, 410), keepAlive),
     false,
     'a batch before the restore is refused',
   );
@@ -211,7 +82,7 @@ test('exactly-once: records below the committed position are dropped as replayed
   target.positions.set(0, 500);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  assert.equal(await flow.onBatch(batch(0, 495, 504), keepAlive), true);
+  assert.equal(await flow.onBatch(fetched(0, 495, 504), keepAlive), true);
   await settle();
   assert.deepEqual(offsetsOf(target.open.get(0)?.records ?? []), [500, 501, 502, 503, 504]);
   assert.equal(flow.stats.skipped.replayed, 5);
@@ -225,7 +96,7 @@ test('exactly-once: the source group is committed only up to committed transacti
   const { flow, source, target } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   await flow.commit();
   assert.deepEqual(source.commits, [], 'nothing committed while the transaction is open');
@@ -241,11 +112,11 @@ test('exactly-once: a failed transaction restores its partition from the committ
   const { flow, source, target } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   target.commit(0); // position 10
   await settle();
-  await flow.onBatch(batch(0, 10, 19), keepAlive);
+  await flow.onBatch(fetched(0, 10, 19), keepAlive);
   await settle();
   target.fail(0);
   await restored(source, 2);
@@ -255,7 +126,7 @@ test('exactly-once: a failed transaction restores its partition from the committ
     `rewound to the committed position: ${source.calls.join(', ')}`,
   );
   // The source delivers from 10 again; written once more, in a new transaction.
-  await flow.onBatch(batch(0, 10, 14), keepAlive);
+  await flow.onBatch(fetched(0, 10, 14), keepAlive);
   await settle();
   assert.deepEqual(offsetsOf(target.open.get(0)?.records ?? []), [10, 11, 12, 13, 14]);
   target.commit(0);
@@ -268,7 +139,7 @@ test('exactly-once: a lane with no committed position rewinds to where its assig
   const { flow, source, target } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 1 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(1, 70, 79), keepAlive);
+  await flow.onBatch(fetched(1, 70, 79), keepAlive);
   await settle();
   target.fail(1);
   await restored(source, 2);
@@ -285,7 +156,7 @@ test('exactly-once: revoked partitions are released; close commits open transact
   flow.onAssignment([{ topic: TOPIC, partition: 1 }]);
   assert.deepEqual(target.released, [0]);
   await restored(source, 3);
-  await flow.onBatch(batch(1, 0, 4), keepAlive);
+  await flow.onBatch(fetched(1, 0, 4), keepAlive);
   await settle();
   await flow.close(1000);
   assert.equal(target.flushed, 1);
@@ -296,7 +167,7 @@ test('exactly-once: a transaction aborted because the target refused a record do
   const { flow, source, target } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   target.fail(0, new WriteRejectedError(TOPIC, 0, 'MESSAGE_TOO_LARGE', undefined));
   for (let i = 0; i < 20; i++) await settle();
@@ -332,7 +203,7 @@ test('exactly-once: a refused position record (the transaction commit rejects wi
   const { flow, source, target, logs } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   // Only `committed` rejects: the records were sent, the position record of the commit was refused.
   const refusal = new WriteRejectedError(
@@ -349,7 +220,7 @@ test('exactly-once: a refused position record (the transaction commit rejects wi
   assert.ok(source.calls.includes('pause 0'), 'fetching stops');
   assert.deepEqual(target.acquired, [0], 'not restored into the same refusal');
   // Batches fetched before the pause took effect are not written into the refused lane.
-  assert.equal(await flow.onBatch(batch(0, 10, 19), keepAlive), false);
+  assert.equal(await flow.onBatch(fetched(0, 10, 19), keepAlive), false);
   await settle();
   assert.equal(target.open.size, 0, 'nothing written after the halt');
   await flow.commit();
@@ -399,7 +270,7 @@ test('exactly-once: a commit the coordinator refuses (EndTxn answered KM_TRANSAC
   const { flow, source, target, logs } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   target.fail(
     0,
@@ -432,7 +303,7 @@ test('exactly-once: a write the coordinator refuses (AddPartitionsToTxn answered
       'grant WRITE on kafka-mirror.positions.g',
     ),
   );
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   for (let i = 0; i < 20; i++) await settle();
   assertHalted(flow, logs, 0, 'KM_TRANSACTION_REJECTED', /transaction/);
   assert.deepEqual(target.acquired, [0], 'not restored');
@@ -442,10 +313,10 @@ test('exactly-once: a record refused after others of its transaction were sent (
   const { flow, source, target, logs } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   await restored(source, 1);
-  await flow.onBatch(batch(0, 0, 9), keepAlive);
+  await flow.onBatch(fetched(0, 0, 9), keepAlive);
   await settle();
   target.refuseWrite.set(0, new WriteRejectedError(TOPIC, 0, 'INVALID_TIMESTAMP', undefined, 'raise it'));
-  await flow.onBatch(batch(0, 10, 19), keepAlive);
+  await flow.onBatch(fetched(0, 10, 19), keepAlive);
   for (let i = 0; i < 20; i++) await settle();
   assertHalted(flow, logs, 0, 'KM_WRITE_REJECTED', /the target refused a record/);
   assert.deepEqual(target.acquired, [0], 'not restored');

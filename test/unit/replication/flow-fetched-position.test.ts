@@ -6,111 +6,31 @@
 // test/integration/trailing-markers.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Flow } from '../../../src/replication/flow.ts';
-import {
-  type FlowSource,
-  type SourceOffset,
-  type SourcePosition,
-  type TransactionalTarget,
-} from '../../../src/replication/ports.ts';
-import { ProvenanceHeader } from '../../../src/replication/provenance.ts';
-import type { SourceRecord, TargetRecord } from '../../../src/protocol/records.ts';
-import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
+import {
+  FakeSource,
+  FakeTransactionalTarget,
+  TOPIC,
+  catalogOf,
+  fetched,
+  keepAlive,
+  offsetsOf,
+  settings,
+  settle,
+} from './fixtures/flow-fakes.ts';
 
-const TOPIC = 'orders';
-
-class Source implements FlowSource {
-  topics: readonly string[] = [];
-  readonly calls: string[] = [];
-  readonly commits: Array<{ partition: number; offset: number }> = [];
-  async setTopics(topics: readonly string[]): Promise<void> {
-    this.topics = [...topics];
-  }
-  pause(_topic: string, partition: number): void {
-    this.calls.push(`pause ${partition}`);
-  }
-  resume(_topic: string, partition: number): void {
-    this.calls.push(`resume ${partition}`);
-  }
-  seek(_topic: string, partition: number, offset: number): void {
-    this.calls.push(`seek ${partition} ${offset}`);
-  }
-  pauseAll(): void {}
-  async commit(offsets: readonly SourceOffset[]): Promise<readonly SourceOffset[]> {
-    for (const { partition, offset } of offsets) this.commits.push({ partition, offset });
-    return offsets;
-  }
-  async stopFetching(): Promise<void> {}
-}
-
-interface Txn {
-  readonly records: TargetRecord[];
-  position: number;
-  settle: { resolve: () => void; reject: (error: unknown) => void };
-  committed: Promise<void>;
-}
-
-/** One transaction per partition, held open until the test commits it; the position committed with it. */
-class Target implements TransactionalTarget {
-  readonly delivery = 'exactly-once' as const;
-  readonly positions = new Map<number, number>();
-  readonly open = new Map<number, Txn>();
-  async acquire(_topic: string, partition: number): Promise<number | undefined> {
-    return this.positions.get(partition);
-  }
-  release(): void {}
-  async flush(): Promise<void> {
-    for (const partition of [...this.open.keys()]) this.commit(partition);
-  }
-  async write(_topic: string, partition: number, chunk: RecordChunk, source: SourcePosition) {
-    let txn = this.open.get(partition);
-    if (txn === undefined) {
-      let settle!: Txn['settle'];
-      const committed = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-      txn = { records: [], position: -1, settle, committed };
-      this.open.set(partition, txn);
-    }
-    txn.records.push(...decodeChunk(chunk));
-    txn.position = source.next;
-    return { committed: txn.committed };
-  }
-  commit(partition: number): void {
-    const txn = this.open.get(partition);
-    assert.ok(txn !== undefined, `an open transaction on ${partition}`);
-    this.open.delete(partition);
-    this.positions.set(partition, txn.position);
-    txn.settle.resolve();
-  }
-}
-
-const catalog = {
-  partitionCounts: async () => new Map([[TOPIC, 2]]),
-  topicConfigs: async () => new Map(),
-  createTopic: async () => {},
-  addPartitions: async () => {},
-  committedTopics: async () => new Set(),
-} as unknown as TopicCatalog;
+const catalog = catalogOf({ [TOPIC]: 2 });
 
 async function setup(t: TestContext, positions: ReadonlyMap<number, number> = new Map()) {
-  const source = new Source();
-  const target = new Target();
+  const source = new FakeSource();
+  const target = new FakeTransactionalTarget();
   for (const [partition, next] of positions) target.positions.set(partition, next);
   const config = flowConfig({ delivery: 'exactly-once' });
   const flow = new Flow({
     config,
-    settings: {
-      queue: { maxRecords: 1000, maxBytes: 2 ** 24 },
-      producer: {
-        compression: 'none',
-        maxRequestBytes: 2 ** 20,
-        concurrency: 4,
-        maxInFlightPerPartition: 5,
-        requestTimeoutMs: 1000,
-      },
-    },
+    settings,
     source,
     target,
     catalogs: { source: catalog, target: catalog },
@@ -123,28 +43,10 @@ async function setup(t: TestContext, positions: ReadonlyMap<number, number> = ne
   return { flow, source, target };
 }
 
-const record = (offset: number): SourceRecord => ({
-  offset: String(offset),
-  key: null,
-  value: Buffer.from(`v${offset}`),
-  headers: [],
-  timestamp: String(Date.now()),
-});
-const fetched = (from: number, to: number, nextOffset?: number) => ({
-  topic: TOPIC,
-  partition: 0,
-  records: Array.from({ length: to - from + 1 }, (_, i) => record(from + i)),
-  nextOffset,
-});
-const keepAlive = async () => {};
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
-const offsetsOf = (records: readonly TargetRecord[]) =>
-  records.map((r) => Number(String(r.headers.find(([key]) => key === ProvenanceHeader.offset)?.[1])));
-
 test("exactly-once: the position committed with a fetch's records is the fetch's end (past its trailing marker)", async (t) => {
   const { flow, source, target } = await setup(t);
   // Records 0-9 of a source transaction, its commit marker at 10.
-  assert.equal(await flow.onBatch(fetched(0, 9, 11), keepAlive), true);
+  assert.equal(await flow.onBatch(fetched(0, 0, 9, 11), keepAlive), true);
   await settle();
   await flow.commit();
   assert.deepEqual(source.commits, [], 'nothing committed while the transaction is open');
@@ -157,10 +59,10 @@ test("exactly-once: the position committed with a fetch's records is the fetch's
 
 test('exactly-once: a fetch with no record to copy moves the group commit past it once the transaction before it commits', async (t) => {
   const { flow, source, target } = await setup(t);
-  await flow.onBatch(fetched(0, 4), keepAlive);
+  await flow.onBatch(fetched(0, 0, 4), keepAlive);
   await settle();
   // Aborted records 5-8 and their abort marker at 9.
-  assert.equal(await flow.onBatch(fetched(0, -1, 10), keepAlive), true);
+  assert.equal(await flow.onBatch(fetched(0, 0, -1, 10), keepAlive), true);
   await flow.commit();
   assert.deepEqual(source.commits, [], 'records 0-4 are in an open transaction: nothing committed past them');
   target.commit(0);
@@ -176,14 +78,14 @@ test('exactly-once: a fetch with no record to copy moves the group commit past i
 test('exactly-once: after a restore, a fetch wholly below the position but ending past it moves the commit to its end', async (t) => {
   const { flow, source, target } = await setup(t, new Map([[0, 5]]));
   // Read again from the group's older commit: records 0-4 are replays, 5-6 aborted, 7 a marker.
-  assert.equal(await flow.onBatch(fetched(0, 4, 8), keepAlive), true);
+  assert.equal(await flow.onBatch(fetched(0, 0, 4, 8), keepAlive), true);
   await settle();
   assert.equal(flow.stats.skipped.replayed, 5);
   assert.equal(target.open.size, 0, 'nothing written');
   await flow.commit();
   assert.deepEqual(source.commits, [{ partition: 0, offset: 8 }]);
   // Then records go on from 8, not from 5.
-  await flow.onBatch(fetched(8, 9), keepAlive);
+  await flow.onBatch(fetched(0, 8, 9), keepAlive);
   await settle();
   assert.deepEqual(offsetsOf(target.open.get(0)?.records ?? []), [8, 9]);
 });
@@ -191,7 +93,7 @@ test('exactly-once: after a restore, a fetch wholly below the position but endin
 test('exactly-once: a fetch with no record to copy is refused while its lane is being restored', async (t) => {
   const { flow, source } = await setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]); // restored anew: paused until acquired
-  assert.equal(await flow.onBatch(fetched(0, -1, 10), keepAlive), false);
+  assert.equal(await flow.onBatch(fetched(0, 0, -1, 10), keepAlive), false);
   await flow.commit();
   assert.deepEqual(source.commits, []);
 });

@@ -16,7 +16,7 @@ import {
   type SourceRecord,
   type TargetRecord,
 } from '../../../src/protocol/records.ts';
-import type { TopicCatalog } from '../../../src/replication/topic-sync.ts';
+import type { TopicCatalog, TopicCreation } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import { flush, watch } from '../../support/settled.ts';
 
@@ -207,10 +207,11 @@ class FakeCatalog implements TopicCatalog {
     return new Map(topics.map((t) => [t, {}]));
   }
 
-  async createTopic(name: string, partitions: number, replicationFactor: number): Promise<void> {
-    if (this.topics.has(name)) throw new Error(`Topic with this name already exists: ${name}`);
+  async createTopic(name: string, partitions: number, replicationFactor: number): Promise<TopicCreation> {
+    if (this.topics.has(name)) return 'exists';
     this.topics.set(name, partitions);
     this.created.push({ name, partitions, replicationFactor });
+    return 'created';
   }
 
   async addPartitions(name: string, count: number): Promise<void> {

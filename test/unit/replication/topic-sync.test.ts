@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createLogger } from '../../../src/observability/logger.ts';
-import { syncTopics, type TopicCatalog } from '../../../src/replication/topic-sync.ts';
+import { syncTopics, type TopicCatalog, type TopicCreation } from '../../../src/replication/topic-sync.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 
 /** One cluster's topics in memory: topic -> partition count. */
@@ -25,8 +25,13 @@ class Catalog implements TopicCatalog {
     return new Map(topics.map((t) => [t, {}]));
   }
 
-  async createTopic(name: string, partitions: number): Promise<void> {
+  /** Topics another instance creates between this one's listing and its CreateTopics. */
+  readonly racing = new Set<string>();
+
+  async createTopic(name: string, partitions: number): Promise<TopicCreation> {
+    const exists = this.topics.has(name) || this.racing.has(name);
     this.topics.set(name, partitions);
+    return exists ? 'exists' : 'created';
   }
 
   async addPartitions(name: string, count: number): Promise<void> {
@@ -102,4 +107,20 @@ test('a missing remote topic the flow never replicated into is created, not repo
   assert.deepEqual(result.created, ['orders']);
   assert.equal(target.topics.get('orders'), 3);
   assert.equal(logged(DELETED).length, 0);
+});
+
+test('a remote topic another instance created first is ready: neither created again nor failed', async () => {
+  const source = new Catalog({ orders: 3, payments: 2 });
+  const target = new Catalog();
+  target.racing.add('orders');
+  const { logger, logged } = logs();
+  const result = await syncTopics(flowConfig(), ['us', 'asia'], source, target, logger, [], new Set());
+  assert.deepEqual(result.ready.sort(), ['orders', 'payments']);
+  assert.deepEqual(result.created, ['payments']);
+  assert.deepEqual([...result.failed], []);
+  assert.equal(logged('cannot prepare remote topic; will retry').length, 0);
+  assert.deepEqual(
+    logged('created remote topic').map((l) => l.remoteTopic),
+    ['payments'],
+  );
 });
