@@ -413,8 +413,8 @@ export class ProduceUnacknowledgedError extends KafkaMirrorError {
 /** The client's metadata names no broker for a request yet (just connected, or brokers moving): refreshed and retried. */
 export class MetadataUnavailableError extends KafkaMirrorError {
   static readonly code = 'KM_METADATA_UNAVAILABLE';
-  constructor(detail: string) {
-    super(MetadataUnavailableError.code, detail, { retriable: true });
+  constructor(detail: string, cause?: unknown) {
+    super(MetadataUnavailableError.code, detail, { retriable: true, cause });
   }
 }
 

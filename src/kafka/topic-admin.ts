@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
+import { MetadataUnavailableError } from '../errors.ts';
 import type { TopicCreation } from '../replication/topic-sync.ts';
 import { protocolErrorType } from './client.ts';
 import { kafkajs } from './kafkajs/index.ts';
@@ -193,7 +194,8 @@ export async function waitForLeaders(
     }
     await sleep(100);
   }
-  throw new Error(`topic ${topic} has no leader for every partition after ${timeoutMs} ms: ${String(last)}`, {
-    cause: last,
-  });
+  throw new MetadataUnavailableError(
+    `topic ${topic} has no leader for every partition after ${timeoutMs} ms: ${String(last)}`,
+    last,
+  );
 }
