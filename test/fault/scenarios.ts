@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { useCluster, type ClusterOptions, type KafkaCluster } from '../support/kafka/index.ts';
+import { useClusterPair, type Clusters, type PairOptions } from '../support/cluster-pair.ts';
+import type { KafkaCluster } from '../support/kafka/index.ts';
 import { ABORTED_PREFIX, writeInterleavedAborts } from '../support/interleaved-transactions.ts';
 import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
@@ -52,9 +53,7 @@ export interface Scenario {
   run(t: TestContext, options: RunOptions): Promise<FaultResult>;
 }
 
-export interface Setup {
-  source: KafkaCluster;
-  target: KafkaCluster;
+export interface Setup extends Clusters {
   topic: string;
   flow: string;
   config: object;
@@ -63,20 +62,17 @@ export interface Setup {
 
 export async function setup(
   t: TestContext,
-  options: { source?: ClusterOptions; target?: ClusterOptions } = {},
+  options: PairOptions = {},
   run: Partial<RunOptions> = {},
 ): Promise<Setup> {
   const delivery = run.delivery ?? 'at-least-once';
-  const [source, targetCluster] = await Promise.all([
-    useCluster(t, { name: 'source', ...options.source }),
-    useCluster(t, { name: 'target', ...options.target }),
-  ]);
+  const clusters = await useClusterPair(t, options);
   const topic = `fault-${randomUUID().slice(0, 6)}`;
   const flow = `fault-${randomUUID().slice(0, 6)}`;
-  await createTopic(client(source.bootstrapServers), topic, { partitions: 6 });
+  await createTopic(clusters.src, topic, { partitions: 6 });
   const config = flowConfig(
-    source,
-    targetCluster,
+    clusters.source,
+    clusters.target,
     // The scenario's topic, and any created later with its name as prefix.
     {
       name: flow,
@@ -92,7 +88,7 @@ export async function setup(
       shutdown: { timeoutMs: 20_000 },
     },
   );
-  return { source, target: targetCluster, topic, flow, config, delivery };
+  return { ...clusters, topic, flow, config, delivery };
 }
 
 const running = (daemon: DaemonProcess) => daemon.waitForLog((l) => l['msg'] === 'flow running');
@@ -112,7 +108,7 @@ async function finish(
   options: RunOptions,
   topics: readonly string[] = [s.topic],
 ): Promise<FaultResult> {
-  const src = client(s.source.bootstrapServers);
+  const { src } = s;
   for (const topic of topics) {
     assert.ok(
       await settled(src, `kafka-mirror.${s.flow}`, topic, 180_000),
@@ -183,7 +179,7 @@ function brokerSigkill(side: 'source' | 'target', duplicateBound: number): Scena
     const s = await setup(t, { [side]: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } }, options);
     const startedAt = Date.now();
     const daemon = await started(t, s);
-    const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+    const writing = stream(s.src, s.topic, 40_000, RATE);
     await sleep(5000);
     await s[side].killNode(1);
     await sleep(10_000);
@@ -204,7 +200,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, {}, options);
       const startedAt = Date.now();
       let daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      const writing = stream(s.src, s.topic, 60_000, RATE);
       for (let kill = 0; kill < 5; kill++) {
         await sleep(4000);
         await daemon.stop('SIGKILL');
@@ -238,7 +234,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } }, options);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      const writing = stream(s.src, s.topic, 40_000, RATE);
       for (let round = 0; round < 2; round++) {
         await sleep(5000);
         const moved = await moveLeaders(s.target, s.topic);
@@ -260,7 +256,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, { target: { toxiproxy: true } }, options);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 80_000, RATE);
+      const writing = stream(s.src, s.topic, 80_000, RATE);
       await sleep(5000);
       await blackhole(s.target, 30_000);
       await writing;
@@ -309,7 +305,7 @@ export const scenarios: readonly Scenario[] = [
       await network.addToxic({ type: 'bandwidth', stream: 'upstream', attributes: { rate: 10 * 1024 } });
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      await stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      await stream(s.src, s.topic, 40_000, RATE);
       const result = await finish(s, 'wan-150ms-10MBps', [daemon], startedAt, options);
       assert.equal(result.duplicated, 0, 'a slow link alone causes no duplicates');
       return result;
@@ -324,7 +320,7 @@ export const scenarios: readonly Scenario[] = [
       assert.ok(network !== undefined);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      const writing = stream(s.src, s.topic, 40_000, RATE);
       // Every connection is reset 3 s after it opens, for 15 s.
       const toxic = await network.addToxic({
         type: 'reset_peer',
@@ -384,7 +380,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, {}, options);
       const startedAt = Date.now();
       const instances = [await started(t, s), await started(t, s)];
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      const writing = stream(s.src, s.topic, 60_000, RATE);
       for (const i of [0, 1]) {
         await sleep(5000);
         assert.equal(await instances[i]?.stop('SIGTERM'), 0, 'a graceful stop');
@@ -403,7 +399,7 @@ export const scenarios: readonly Scenario[] = [
     title: 'a topic created and partitions added mid-run',
     async run(t, options) {
       const s = await setup(t, {}, options);
-      const src = client(s.source.bootstrapServers);
+      const { src } = s;
       const startedAt = Date.now();
       const daemon = await started(t, s);
       const writing = stream(src, s.topic, 40_000, RATE);
@@ -427,8 +423,7 @@ export const scenarios: readonly Scenario[] = [
     inTestSuite: 'both',
     async run(t, options) {
       const s = await setup(t, {}, options);
-      const src = client(s.source.bootstrapServers);
-      const dst = client(s.target.bootstrapServers);
+      const { src, dst } = s;
       const group = `kafka-mirror.${s.flow}`;
       const startedAt = Date.now();
       const daemon = await started(t, s);
@@ -541,7 +536,7 @@ export const scenarios: readonly Scenario[] = [
         maxBytesPerPartition: '8KiB',
         maxBytes: '48KiB',
       });
-      const src = client(s.source.bootstrapServers);
+      const { src } = s;
       const startedAt = Date.now();
       const daemon = await started(t, s);
       const [streamed, written] = await Promise.all([
@@ -559,12 +554,7 @@ export const scenarios: readonly Scenario[] = [
       const report = await audit(s.config, s.flow);
       // Read as its consumers would: uncommitted at least once (no transactions there), committed
       // exactly once; verify's count is checked against the values themselves.
-      const copies = await readTopic(
-        client(s.target.bootstrapServers),
-        s.topic,
-        120_000,
-        s.delivery === 'at-least-once',
-      );
+      const copies = await readTopic(s.dst, s.topic, 120_000, s.delivery === 'at-least-once');
       const leaked = copies.filter((r) => (r.value ?? '').startsWith(ABORTED_PREFIX)).length;
       const name = s.delivery === 'exactly-once' ? 'interleaved-aborts-eos' : 'interleaved-aborts';
       const result: FaultResult = { ...resultOf(name, committed, report, startedAt), aborted: leaked };

@@ -12,7 +12,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Toxic } from '../support/kafka/index.ts';
 import { startDaemon } from '../support/daemon.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
-import { client } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
 import { QUEUE_RECORDS, setup } from './scenarios.ts';
@@ -87,9 +86,7 @@ test(
     const admin = await daemon.adminUrl();
     const records = Math.round(MINUTES * 60 * RATE);
     let streaming = true;
-    const writing = stream(client(s.source.bootstrapServers), s.topic, records, RATE, VALUE_BYTES).finally(
-      () => (streaming = false),
-    );
+    const writing = stream(s.src, s.topic, records, RATE, VALUE_BYTES).finally(() => (streaming = false));
 
     const samples: Sample[] = [];
     const faults: Array<{ atSeconds: number; fault: string }> = [];
@@ -120,7 +117,7 @@ test(
     })();
     await Promise.all([writing, sampler, injector]);
 
-    const src = client(s.source.bootstrapServers);
+    const { src } = s;
     assert.ok(
       await settled(src, `kafka-mirror.${s.flow}`, s.topic, 300_000),
       'the flow committed everything',

@@ -5,8 +5,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, readTopic } from '../support/kafka-client.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, readTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { audit, totals, waitForRecords } from '../support/replication-checks.ts';
 
@@ -17,13 +17,9 @@ test(
   'a flow capped at 1 MB/s replicates a backlog at the cap, and nothing is lost',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `capped-${randomUUID().slice(0, 6)}`;
     const flow = `capped-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
     await createTopic(src, topic, { partitions: 4 });
     const producer = src.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -56,7 +52,6 @@ test(
       `rate ${Math.round(rate)} B/s is not within 15% of ${LIMIT}`,
     );
 
-    const dst = client(target.bootstrapServers);
     assert.ok(await waitForRecords(dst, topic, RECORDS, 120_000), 'the whole backlog arrives');
     await daemon.stop();
     const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));

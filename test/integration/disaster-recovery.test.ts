@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import {
-  client,
   committedOn,
   consumeAsGroup,
   createTopic,
@@ -26,15 +25,12 @@ test(
   'planned failover: the group continues on the target with no gap and no replay, across compaction gaps and transaction markers',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source', brokerConfig: { 'log.cleaner.backoff.ms': 500 } }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t, {
+      source: { brokerConfig: { 'log.cleaner.backoff.ms': 500 } },
+    });
     const topic = `ledger-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
     const group = `billing-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, {
       partitions: 2,
       config: {
@@ -197,16 +193,11 @@ test(
   'group offset sync moves selected groups forward only, never touches a group active on the target; migrate-status says when the target has caught up',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `events-${randomUUID().slice(0, 6)}`;
     const flow = `sync-${randomUUID().slice(0, 6)}`;
     const suffix = randomUUID().slice(0, 6);
     const [alpha, beta, other] = [`g-alpha-${suffix}`, `g-beta-${suffix}`, `other-${suffix}`];
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 2 });
     await produceAll(
       src,
@@ -352,15 +343,10 @@ test(
   'unplanned failover: with the source frozen, the group continues on the target from its last synced offsets; nothing is missed and the replay is bounded by the sync interval',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `payments-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
     const group = `payments-app-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 2 });
     await produceAll(
       src,

@@ -39,8 +39,7 @@ test(
   { timeout: 600_000 },
   clusters.guard(async (t) => {
     const topic = `rejoin-halt-${randomUUID().slice(0, 6)}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: 2 });
     await createTopic(dst, topic, { partitions: 2, config: { 'max.message.bytes': '50000' } });
     // Partition 0: 64 KiB records (incompressible) between small ones; the target refuses them.
@@ -138,7 +137,7 @@ test(
   clusters.guard(async () => {
     const topic = `rejoin-commit-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${topic}`;
-    const src = client(clusters.source.bootstrapServers);
+    const { src } = clusters;
     await createTopic(src, topic, { partitions: 1 });
     await send(clusters.source.bootstrapServers, topic, small(0, 0, 10));
 

@@ -8,7 +8,7 @@ import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../sr
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { javaProduce } from '../support/kafka/tools.ts';
-import { client, createTopic, header, readTopic } from '../support/kafka-client.ts';
+import { createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
   audit,
   committedTotal,
@@ -110,8 +110,7 @@ describe('core replication', () => {
     clusters.guard(async (t) => {
       const prefix = `fidelity-${randomUUID().slice(0, 6)}`;
       const topics = [0, 1, 2].map((i) => `${prefix}-t${i}`);
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       for (const topic of topics) await createTopic(src, topic, { partitions: 6 });
 
       const perTopic = 100_000 / 3;
@@ -209,8 +208,7 @@ describe('core replication', () => {
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const prefix = `java-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
       for (const codec of codecs) {
         await createTopic(src, `${prefix}-${codec}`, { partitions: 3 });
@@ -263,8 +261,7 @@ describe('core replication', () => {
     { timeout: 600_000 },
     clusters.guard(async (t) => {
       const topic = `sigterm-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 6 });
       const config = flowConfig(clusters.source, clusters.target, {
         name: topic,
@@ -289,8 +286,7 @@ describe('core replication', () => {
     { timeout: 600_000 },
     clusters.guard(async (t) => {
       const topic = `sigkill-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 6 });
       const config = flowConfig(clusters.source, clusters.target, {
         name: topic,

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import { freePort } from '../support/kafka/ports.ts';
-import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import { createTopic, numbered, produceAll } from '../support/kafka-client.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 /** Log lines at info or above that print a stack trace, anywhere in the line. */
@@ -88,12 +88,9 @@ test(
   'against real brokers: no negative-timeout warning, no partitioner notice, no client chatter',
   { timeout: 180_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
-    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
-    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 500));
+    const { source, target, src, dst } = await useClusterPair(t);
+    await createTopic(src, 'orders', { partitions: 2 });
+    await produceAll(src, 'orders', numbered('o', 0, 500));
     const daemon = await startDaemon(
       t,
       {
@@ -106,7 +103,7 @@ test(
       },
       { warnings: true },
     );
-    assert.ok(await waitForRecords(client(target.bootstrapServers), 'orders', 500, 90_000), 'replicated');
+    assert.ok(await waitForRecords(dst, 'orders', 500, 90_000), 'replicated');
     assert.equal(await daemon.stop('SIGTERM'), 0);
     const output = daemon.output();
     assert.doesNotMatch(output, /TimeoutNegativeWarning/);

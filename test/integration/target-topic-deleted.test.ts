@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { committedOffsets, settled } from '../fault/support.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { client, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { eventually } from '../support/settled.ts';
 
@@ -36,8 +36,7 @@ test(
     const topic = `deleted-${id}`;
     const flow = `deleted-${id}`;
     const group = `kafka-mirror.${flow}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: PARTITIONS });
     await produceAll(src, topic, inEveryPartition(topic, 0, 100));
     const config = flowConfig(clusters.source, clusters.target, {

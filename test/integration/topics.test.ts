@@ -29,8 +29,7 @@ test(
   { timeout: 300_000 },
   clusters.guard(async (t) => {
     const prefix = `grow-${randomUUID().slice(0, 6)}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, `${prefix}-a`, { partitions: 3 });
     await send(clusters.source.bootstrapServers, `${prefix}-a`, [
       ...small(0, 0, 10),
@@ -76,8 +75,7 @@ test(
   clusters.guard(async (t) => {
     const topic = `halt-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${topic}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: 3 });
     await createTopic(dst, topic, { partitions: 3, config: { 'max.message.bytes': '20000' } });
     const big: Message = { partition: 1, key: 'big', value: randomBytes(60_000) }; // incompressible
@@ -140,8 +138,7 @@ for (const inFlight of [5, 1])
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const topic = `split-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 1 });
       // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
       await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });
