@@ -15,7 +15,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { productionEnv } from '../test/support/daemon.ts';
 import { ensureKafkaRuntime, startCluster } from '../test/support/kafka/index.ts';
+import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
 import { repoRoot } from '../test/support/kafka/paths.ts';
+import { startJava } from '../test/support/kafka/perf-tools.ts';
 import {
   client,
   committedOn,
@@ -26,10 +28,8 @@ import {
   readTopic,
   withAdmin,
 } from '../test/support/kafka-client.ts';
-import { BenchProcess } from './child-process.ts';
 import { exactly } from './kafka-mirror-process.ts';
 import { mirrorMakerProperties } from './mirror-maker.ts';
-import { startJava } from './perf-tools.ts';
 
 const PARTITIONS = 3;
 const PER_PARTITION = Number(process.env['DR_RECORDS_PER_PARTITION'] ?? 20_000);
@@ -52,7 +52,7 @@ const [source, target] = await Promise.all([
   startCluster({ name: 'dr-source' }),
   startCluster({ name: 'dr-target' }),
 ]);
-const processes: BenchProcess[] = [];
+const processes: LoggedProcess[] = [];
 try {
   const src = client(source.bootstrapServers);
   const dst = client(target.bootstrapServers);
@@ -122,7 +122,7 @@ try {
             admin: { host: '127.0.0.1', port: 0 },
           }),
         );
-        return BenchProcess.start(
+        return LoggedProcess.start(
           'kafka-mirror',
           process.execPath,
           [path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],

@@ -12,11 +12,17 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureKafkaRuntime, startCluster, type KafkaCluster } from '../test/support/kafka/index.ts';
 import { cacheDir, repoRoot } from '../test/support/kafka/paths.ts';
+import { producePerformance } from '../test/support/kafka/perf-tools.ts';
 import { checkBuild } from './kafka-mirror-process.ts';
-import { producePerformance, THROUGHPUT_PRODUCER_PROPS } from './perf-tools.ts';
 import { renderMarkdown, summarise, type BenchReport, type RunResult } from './results.ts';
 import { runCatchUp, runSteady, type RunContext } from './runs.ts';
-import { benchOptions, SCENARIO_NAMES, SYSTEMS, type Scenario } from './scenarios.ts';
+import {
+  benchOptions,
+  SCENARIO_NAMES,
+  SYSTEMS,
+  THROUGHPUT_PRODUCER_PROPS,
+  type Scenario,
+} from './scenarios.ts';
 import {
   client,
   countRecords,

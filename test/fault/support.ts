@@ -13,6 +13,7 @@ import { verify, type VerifyReport } from '../../src/tools/verify.ts';
 import { promisify } from 'node:util';
 import { ensureKafkaRuntime, type KafkaCluster } from '../support/kafka/index.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
+import { javaArgs } from '../support/kafka/perf-tools.ts';
 import { client, withAdmin } from '../support/kafka-client.ts';
 import { waitForCommitted } from '../support/replication-checks.ts';
 
@@ -157,20 +158,19 @@ export async function moveLeaders(cluster: KafkaCluster, topic: string): Promise
   try {
     await promisify(execFile)(
       'java',
-      [
-        '-Xmx128m',
-        '-XX:TieredStopAtLevel=1',
-        runtime.loggingFlag,
-        '-cp',
-        runtime.classpath,
+      javaArgs(
+        runtime,
+        { heap: ['-Xmx128m'], profile: 'test' },
         'org.apache.kafka.tools.LeaderElectionCommand',
-        '--bootstrap-server',
-        cluster.bootstrapServers.join(','),
-        '--election-type',
-        'PREFERRED',
-        '--path-to-json-file',
-        file,
-      ],
+        [
+          '--bootstrap-server',
+          cluster.bootstrapServers.join(','),
+          '--election-type',
+          'PREFERRED',
+          '--path-to-json-file',
+          file,
+        ],
+      ),
       { maxBuffer: 4 * 1024 * 1024 },
     );
   } finally {

@@ -7,7 +7,7 @@ import type { Kafka as KafkaClient, Message } from 'kafkajs';
 import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs/index.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { javaProduce } from '../support/kafka/tools.ts';
+import { javaProduce } from '../support/kafka/perf-tools.ts';
 import { createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
   audit,
