@@ -12,20 +12,11 @@ import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.t
 import { useClusterPair, type Clusters, type PairOptions } from '../support/cluster-pair.ts';
 import type { KafkaCluster } from '../support/kafka/index.ts';
 import { ABORTED_PREFIX, writeInterleavedAborts } from '../support/interleaved-transactions.ts';
-import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { client, committedOn, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
-import {
-  audit,
-  committedOffsets,
-  moveLeaders,
-  record,
-  resultOf,
-  settled,
-  stream,
-  type FaultResult,
-} from './support.ts';
+import { audit, moveLeaders, record, resultOf, stream, type FaultResult } from './support.ts';
 
 export const RATE = 2000; // records per second
 export const COMMIT_MS = 1000;
@@ -111,7 +102,7 @@ async function finish(
   const { src } = s;
   for (const topic of topics) {
     assert.ok(
-      await settled(src, `kafka-mirror.${s.flow}`, topic, 180_000),
+      await waitForCommitted(src, `kafka-mirror.${s.flow}`, topic, 180_000),
       `the flow committed all of ${topic}`,
     );
   }
@@ -467,7 +458,7 @@ export const scenarios: readonly Scenario[] = [
         ),
         'topic sync says why it does not recreate it',
       );
-      const committed = await committedOffsets(src, group, s.topic);
+      const committed = await committedOn(src, group, s.topic);
       for (const [partition, offset] of committed) {
         assert.ok(
           offset <= (atHalt.get(partition) ?? 0),
@@ -479,7 +470,7 @@ export const scenarios: readonly Scenario[] = [
       // The runbook's first way on: recreate the topic, restart, resume from the committed offsets.
       await createTopic(dst, s.topic, { partitions: 6 });
       const restarted = await started(t, s);
-      assert.ok(await settled(src, group, s.topic, 180_000), 'the flow committed all of the topic');
+      assert.ok(await waitForCommitted(src, group, s.topic, 180_000), 'the flow committed all of the topic');
       assert.equal(await restarted.stop('SIGTERM'), 0);
 
       // Every source record at or after the halt-time commit is on the recreated topic, in order.
@@ -549,7 +540,10 @@ export const scenarios: readonly Scenario[] = [
       ]);
       const committed = streamed + [...written.committed.values()].reduce((n, v) => n + v.length, 0);
       t.diagnostic(`${committed} committed records, ${written.aborted} aborted ones`);
-      assert.ok(await settled(src, `kafka-mirror.${s.flow}`, s.topic, 180_000), 'the flow committed all');
+      assert.ok(
+        await waitForCommitted(src, `kafka-mirror.${s.flow}`, s.topic, 180_000),
+        'the flow committed all',
+      );
       assert.equal(await daemon.stop('SIGTERM'), 0);
       const report = await audit(s.config, s.flow);
       // Read as its consumers would: uncommitted at least once (no transactions there), committed

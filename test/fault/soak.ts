@@ -13,9 +13,9 @@ import type { Toxic } from '../support/kafka/index.ts';
 import { startDaemon } from '../support/daemon.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 import { QUEUE_RECORDS, setup } from './scenarios.ts';
-import { audit, record, resultOf, settled, stream } from './support.ts';
+import { audit, record, resultOf, stream } from './support.ts';
 
 const MINUTES = Number(process.env['SOAK_MINUTES'] ?? 20);
 const RATE = 1000;
@@ -119,7 +119,7 @@ test(
 
     const { src } = s;
     assert.ok(
-      await settled(src, `kafka-mirror.${s.flow}`, s.topic, 300_000),
+      await waitForCommitted(src, `kafka-mirror.${s.flow}`, s.topic, 300_000),
       'the flow committed everything',
     );
     assert.equal(await daemon.stop('SIGTERM'), 0);

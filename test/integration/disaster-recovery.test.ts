@@ -18,7 +18,7 @@ import {
   withAdmin,
 } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
+import { everyRecordCommitted } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
 
 test(
@@ -112,10 +112,7 @@ test(
 
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     assert.equal(await daemon.stop(), 0);
 
     const file = await configFile(t, config);
@@ -226,10 +223,7 @@ test(
     });
     const daemon = await startDaemon(t, config);
     const base = await daemon.adminUrl();
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     // The target offset of the record replicated from each source offset (a scan, for the check).
     const onTarget = await readTopic(dst, topic);
     const targetOffsetOf = async (partition: number, sourceOffset: number) =>
@@ -363,10 +357,7 @@ test(
         groupOffsetSync: { enabled: true, include: [group], intervalMs: SYNC_MS },
       }),
     );
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
 
     // The application consumes on the source at its own pace, committing every 500 ms.
     const processed: Array<{ id: string; at: number }> = [];

@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { positionsTopicOf } from '../../src/config/index.ts';
-import { audit, moveLeaders, settled, stream } from '../fault/support.ts';
+import { audit, moveLeaders, stream } from '../fault/support.ts';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import { useClusterPair, type Clusters } from '../support/cluster-pair.ts';
 import { createTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 
 interface Setup extends Clusters {
   topic: string;
@@ -93,7 +93,7 @@ test(
       await joined(a);
     }
     assert.equal(await writing, 200_000);
-    assert.ok(await settled(src, s.group, s.topic, 300_000), 'the flow committed everything');
+    assert.ok(await waitForCommitted(src, s.group, s.topic, 300_000), 'the flow committed everything');
     restored += count(a);
     assert.equal(await a.stop('SIGTERM'), 0);
     t.diagnostic(`partitions restored from a committed position: ${restored}`);
@@ -134,7 +134,7 @@ test(
     for (let i = 0; i < 100 && (await failed()) === 0; i++) await sleep(200);
     assert.ok((await failed()) > 0, "the frozen instance's open transactions failed");
     assert.equal(await writing, 60_000);
-    assert.ok(await settled(src, s.group, s.topic, 300_000), 'the flow committed everything');
+    assert.ok(await waitForCommitted(src, s.group, s.topic, 300_000), 'the flow committed everything');
     assert.equal(await a.stop('SIGTERM'), 0);
     assert.equal(await b.stop('SIGTERM'), 0);
     await exactlyOnce(t, s);

@@ -9,8 +9,7 @@ import { test } from 'node:test';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useClusterPair } from '../support/cluster-pair.ts';
 import { createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
-import { eventually } from '../support/settled.ts';
+import { everyRecordCommitted } from '../support/replication-checks.ts';
 
 interface Translation {
   partition: number;
@@ -68,10 +67,7 @@ test(
 
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('every record replicated and committed', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     assert.equal(await daemon.stop(), 0);
 
     // Partition 2 gets 50 records the stopped flow does not copy.

@@ -10,10 +10,9 @@ import { clusterPair } from '../support/cluster-pair.ts';
 import { javaProduce } from '../support/kafka/perf-tools.ts';
 import { createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
-  audit,
+  auditTopic,
   committedTotal,
   endOffsetTotal,
-  totals,
   waitForCommitted,
   waitForRecords,
 } from '../support/replication-checks.ts';
@@ -276,7 +275,7 @@ describe('core replication', () => {
       await producing;
       assert.ok(await waitForRecords(dst, topic, total, 240_000), 'not all records replicated after restart');
       await daemon.stop('SIGTERM');
-      const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+      const result = await auditTopic(src, dst, topic);
       assert.deepEqual(result, { missing: 0, duplicates: 0, reordered: 0, target: total });
     }),
   );
@@ -315,7 +314,7 @@ describe('core replication', () => {
         'the flow did not commit every record after the restart',
       );
       await daemon.stop('SIGTERM');
-      const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+      const result = await auditTopic(src, dst, topic);
       t.diagnostic(
         `killed at ${writtenAtCrash} written / ${committedAtCrash} committed; duplicates ${result.duplicates} (bound ${writtenAtCrash - committedAtCrash})`,
       );

@@ -7,8 +7,7 @@ import { test } from 'node:test';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useClusterPair } from '../support/cluster-pair.ts';
 import { createTopic, produceAll, withAdmin } from '../support/kafka-client.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
-import { eventually } from '../support/settled.ts';
+import { endOffsetTotal, everyRecordCommitted } from '../support/replication-checks.ts';
 
 interface Report {
   ok: boolean;
@@ -40,10 +39,7 @@ test(
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
     // The source's own count: a producer retry under load can write a batch twice.
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('every record replicated and committed', async () =>
-      (await committedTotal(src, group, topic)) === produced ? true : undefined,
-    );
+    const produced = await everyRecordCommitted(src, group, topic);
     assert.equal(await daemon.stop(), 0);
     const file = await configFile(t, config);
 
