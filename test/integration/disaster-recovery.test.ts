@@ -116,17 +116,9 @@ test(
     assert.equal(await daemon.stop(), 0);
 
     const file = await configFile(t, config);
-    const run = await runCli([
-      'offsets',
-      'failover',
-      '--config',
-      file,
-      '--flow',
-      flow,
-      '--group',
-      group,
-      '--json',
-    ]);
+    const failover = (...flags: string[]) =>
+      runCli(['offsets', 'failover', '--config', file, '--flow', flow, '--group', group, ...flags]);
+    const run = await failover('--json');
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const result = JSON.parse(run.stdout) as { outcome: string; committed: unknown[] };
     assert.equal(result.outcome, 'synced');
@@ -156,17 +148,7 @@ test(
     assert.equal(seen.size, onSource.length, 'nothing else consumed');
 
     // Once more: nothing moves (never backwards, and the group is where it was).
-    const again = await runCli([
-      'offsets',
-      'failover',
-      '--config',
-      file,
-      '--flow',
-      flow,
-      '--group',
-      group,
-      '--json',
-    ]);
+    const again = await failover('--json');
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { outcome: string }).outcome, 'current');
 
@@ -178,7 +160,7 @@ test(
     await member.run({ autoCommit: false, eachMessage: async () => {} });
     await joined;
     const before = await committedOn(dst, group, topic);
-    const refused = await runCli(['offsets', 'failover', '--config', file, '--flow', flow, '--group', group]);
+    const refused = await failover();
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /active member/);
     await member.disconnect();
