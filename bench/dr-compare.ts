@@ -14,10 +14,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { productionEnv } from '../test/support/daemon.ts';
-import { ensureKafkaRuntime, startCluster } from '../test/support/kafka/index.ts';
+import { startClusterPair } from '../test/support/cluster-pair.ts';
+import { ensureKafkaRuntime } from '../test/support/kafka/index.ts';
+import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
 import { repoRoot } from '../test/support/kafka/paths.ts';
+import { startJava } from '../test/support/kafka/perf-tools.ts';
 import {
-  client,
   committedOn,
   consumeAsGroup,
   createTopic,
@@ -26,10 +28,8 @@ import {
   readTopic,
   withAdmin,
 } from '../test/support/kafka-client.ts';
-import { BenchProcess } from './child-process.ts';
 import { exactly } from './kafka-mirror-process.ts';
 import { mirrorMakerProperties } from './mirror-maker.ts';
-import { startJava } from './perf-tools.ts';
 
 const PARTITIONS = 3;
 const PER_PARTITION = Number(process.env['DR_RECORDS_PER_PARTITION'] ?? 20_000);
@@ -48,14 +48,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 }
 
 const runtime = await ensureKafkaRuntime();
-const [source, target] = await Promise.all([
-  startCluster({ name: 'dr-source' }),
-  startCluster({ name: 'dr-target' }),
-]);
-const processes: BenchProcess[] = [];
+const clusters = await startClusterPair({ source: { name: 'dr-source' }, target: { name: 'dr-target' } });
+const { source, target, src, dst } = clusters;
+const processes: LoggedProcess[] = [];
 try {
-  const src = client(source.bootstrapServers);
-  const dst = client(target.bootstrapServers);
   const topic = `orders-${Date.now().toString(36)}`;
   const group = `billing-${Date.now().toString(36)}`;
   await createTopic(src, topic, { partitions: PARTITIONS });
@@ -122,7 +118,7 @@ try {
             admin: { host: '127.0.0.1', port: 0 },
           }),
         );
-        return BenchProcess.start(
+        return LoggedProcess.start(
           'kafka-mirror',
           process.execPath,
           [path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],
@@ -235,5 +231,5 @@ try {
     console.log(`| ${r.system} | ${r.replayed} | ${r.skipped} | ${r.untranslatedPartitions} |`);
 } finally {
   await Promise.allSettled(processes.map((p) => p.stop()));
-  await Promise.allSettled([source.stop(), target.stop()]);
+  await clusters.stop().catch(() => undefined);
 }

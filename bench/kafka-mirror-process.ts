@@ -4,9 +4,9 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { productionEnv } from '../test/support/daemon.ts';
+import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
 import { repoRoot } from '../test/support/kafka/paths.ts';
 import { parseExposition } from '../test/support/prometheus.ts';
-import { BenchProcess } from './child-process.ts';
 
 const cli = path.join(repoRoot, 'dist/cli.js');
 
@@ -83,10 +83,10 @@ export async function startKafkaMirror(
   runDir: string,
   label: string,
   delivery: 'at-least-once' | 'exactly-once' = 'at-least-once',
-): Promise<BenchProcess> {
+): Promise<LoggedProcess> {
   const configFile = path.join(runDir, `${label}.json`);
   await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names, delivery), null, 2));
-  return BenchProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
+  return LoggedProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
     logFile: path.join(runDir, `${label}.log`),
     env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv, NODE_OPTIONS: nodeOptions(runDir) },
   });
@@ -97,7 +97,7 @@ export async function startKafkaMirror(
  * after an error, behind an earlier request, or split), read from its admin server, whose port its
  * log names. Undefined when it cannot be read.
  */
-export async function produceRetries(daemon: BenchProcess): Promise<Record<string, number> | undefined> {
+export async function produceRetries(daemon: LoggedProcess): Promise<Record<string, number> | undefined> {
   try {
     const listening = (await readFile(daemon.logFile, 'utf8'))
       .split('\n')

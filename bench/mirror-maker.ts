@@ -5,9 +5,9 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
-import type { BenchProcess } from './child-process.ts';
+import type { LoggedProcess } from '../test/support/kafka/logged-process.ts';
+import { startJava } from '../test/support/kafka/perf-tools.ts';
 import { exactly, type FlowNames } from './kafka-mirror-process.ts';
-import { startJava } from './perf-tools.ts';
 
 export type MirrorMakerFlavour = 'default' | 'tuned' | 'eos';
 
@@ -102,7 +102,7 @@ export async function startMirrorMaker(
   partitions: number,
   runDir: string,
   label: string,
-): Promise<BenchProcess> {
+): Promise<LoggedProcess> {
   const file = path.join(runDir, `${label}.properties`);
   const restPort = flavour === 'eos' ? await freePort() : 0;
   await writeFile(file, mirrorMakerProperties(source, target, names, flavour, partitions, restPort));

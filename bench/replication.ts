@@ -10,13 +10,20 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startClusterPair } from '../test/support/cluster-pair.ts';
 import { ensureKafkaRuntime, startCluster, type KafkaCluster } from '../test/support/kafka/index.ts';
 import { cacheDir, repoRoot } from '../test/support/kafka/paths.ts';
+import { producePerformance } from '../test/support/kafka/perf-tools.ts';
 import { checkBuild } from './kafka-mirror-process.ts';
-import { producePerformance, THROUGHPUT_PRODUCER_PROPS } from './perf-tools.ts';
 import { renderMarkdown, summarise, type BenchReport, type RunResult } from './results.ts';
 import { runCatchUp, runSteady, type RunContext } from './runs.ts';
-import { benchOptions, SCENARIO_NAMES, SYSTEMS, type Scenario } from './scenarios.ts';
+import {
+  benchOptions,
+  SCENARIO_NAMES,
+  SYSTEMS,
+  THROUGHPUT_PRODUCER_PROPS,
+  type Scenario,
+} from './scenarios.ts';
 import {
   client,
   countRecords,
@@ -203,12 +210,8 @@ try {
     `scenarios ${options.scenarios.map((s) => s.name).join(', ')}; scale ${options.scale}; ` +
       `${options.repetitions} repetition(s); logs in ${path.relative(repoRoot, logDir)}`,
   );
-  const start = async (name: string) => {
-    const cluster = await startCluster({ name, jvmProfile: 'bench' });
-    liveClusters.add(cluster);
-    return cluster;
-  };
-  const [source, target] = await Promise.all([start('source'), start('target')]);
+  const { source, target } = await startClusterPair({ both: { jvmProfile: 'bench' } });
+  liveClusters.add(source).add(target);
   await Promise.all([source, target].map((c) => warmUpGroupCoordinator(client(c.bootstrapServers))));
   log(
     `clusters ready: source ${source.bootstrapServers.join(',')}, target ${target.bootstrapServers.join(',')}`,

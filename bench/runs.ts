@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import type { KafkaCluster } from '../test/support/kafka/index.ts';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
-import type { BenchProcess, Usage } from './child-process.ts';
+import type { LoggedProcess, Usage } from '../test/support/kafka/logged-process.ts';
 import { produceRetries, startKafkaMirror, type FlowNames } from './kafka-mirror-process.ts';
 import { LatencyProbe, type TimelineRow } from './latency-probe.ts';
 import { startMirrorMaker } from './mirror-maker.ts';
@@ -13,11 +13,14 @@ import {
   consumePerformance,
   producePerformance,
   startProducerPerformance,
+} from '../test/support/kafka/perf-tools.ts';
+import type { RunResult } from './results.ts';
+import {
   STEADY_PRODUCER_PROPS,
   THROUGHPUT_PRODUCER_PROPS,
-} from './perf-tools.ts';
-import type { RunResult } from './results.ts';
-import type { Scenario, SystemName } from './scenarios.ts';
+  type Scenario,
+  type SystemName,
+} from './scenarios.ts';
 import { POLL_INTERVAL_MS, TargetProgress } from './target-progress.ts';
 import { createTopic } from './topics.ts';
 
@@ -49,7 +52,7 @@ function flowNames(ctx: RunContext, topic: string): FlowNames {
 
 const remoteTopic = (names: FlowNames) => `${names.sourceAlias}.${names.topic}`;
 
-function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames): Promise<BenchProcess> {
+function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames): Promise<LoggedProcess> {
   const name = label(ctx, system);
   if (system === 'kafka-mirror') {
     const delivery = ctx.scenario.exactlyOnce ? 'exactly-once' : 'at-least-once';
@@ -71,7 +74,7 @@ function startReplicator(ctx: RunContext, system: SystemName, names: FlowNames):
   throw new Error(`${system} is not a replicator`);
 }
 
-const exitReason = (child: BenchProcess) => () =>
+const exitReason = (child: LoggedProcess) => () =>
   child.running
     ? undefined
     : `${child.label} exited (${String(child.child.exitCode ?? child.child.signalCode)})`;
@@ -156,7 +159,7 @@ export async function runCatchUp(
     if (system === 'ceiling-produce') {
       await createTopic(ctx.targetKafka, remoteTopic(names), { partitions: ctx.scenario.partitions });
     }
-    let writer: BenchProcess | undefined;
+    let writer: LoggedProcess | undefined;
     let atFirstRecord: Usage | undefined;
     const progress = await TargetProgress.start(ctx.target.bootstrapServers, remoteTopic(names), records, {
       onFirstRecord: () => (atFirstRecord = writer?.sample()),
@@ -249,8 +252,8 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
   const [writeTo, writeKafka, writeTopic] = direct
     ? [ctx.target, ctx.targetKafka, remote]
     : [ctx.source, ctx.sourceKafka, topic];
-  let replicator: BenchProcess | undefined;
-  let load: BenchProcess | undefined;
+  let replicator: LoggedProcess | undefined;
+  let load: LoggedProcess | undefined;
   let probe: LatencyProbe | undefined;
   try {
     await createTopic(writeKafka, writeTopic, { partitions: ctx.scenario.partitions });

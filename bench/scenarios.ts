@@ -37,6 +37,24 @@ export interface Scenario {
   readonly systems: readonly SystemName[];
 }
 
+/**
+ * Producer settings of the preload and of ceiling-produce: large batches, a short linger and
+ * acks=all (what the replicators write with), no compression (the records are random letters).
+ */
+export const THROUGHPUT_PRODUCER_PROPS = [
+  'acks=all',
+  'linger.ms=10',
+  'batch.size=524288',
+  'buffer.memory=67108864',
+  'compression.type=none',
+];
+
+/**
+ * Steady load: records leave the producer as they are made (linger.ms=0), so a record's CreateTime
+ * is close to the moment it reaches the source and the latency measured is the replicator's.
+ */
+export const STEADY_PRODUCER_PROPS = ['acks=all', 'linger.ms=0', 'compression.type=none'];
+
 const REPLICATORS = [
   'kafka-mirror',
   'mm2-default',

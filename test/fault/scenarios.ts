@@ -9,22 +9,14 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { useCluster, type ClusterOptions, type KafkaCluster } from '../support/kafka/index.ts';
+import { useClusterPair, type Clusters, type PairOptions } from '../support/cluster-pair.ts';
+import type { KafkaCluster } from '../support/kafka/index.ts';
 import { ABORTED_PREFIX, writeInterleavedAborts } from '../support/interleaved-transactions.ts';
-import { client, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { client, committedOn, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
-import {
-  audit,
-  committedOffsets,
-  moveLeaders,
-  record,
-  resultOf,
-  settled,
-  stream,
-  type FaultResult,
-} from './support.ts';
+import { audit, moveLeaders, record, resultOf, stream, type FaultResult } from './support.ts';
 
 export const RATE = 2000; // records per second
 export const COMMIT_MS = 1000;
@@ -52,9 +44,7 @@ export interface Scenario {
   run(t: TestContext, options: RunOptions): Promise<FaultResult>;
 }
 
-export interface Setup {
-  source: KafkaCluster;
-  target: KafkaCluster;
+export interface Setup extends Clusters {
   topic: string;
   flow: string;
   config: object;
@@ -63,20 +53,17 @@ export interface Setup {
 
 export async function setup(
   t: TestContext,
-  options: { source?: ClusterOptions; target?: ClusterOptions } = {},
+  options: PairOptions = {},
   run: Partial<RunOptions> = {},
 ): Promise<Setup> {
   const delivery = run.delivery ?? 'at-least-once';
-  const [source, targetCluster] = await Promise.all([
-    useCluster(t, { name: 'source', ...options.source }),
-    useCluster(t, { name: 'target', ...options.target }),
-  ]);
+  const clusters = await useClusterPair(t, options);
   const topic = `fault-${randomUUID().slice(0, 6)}`;
   const flow = `fault-${randomUUID().slice(0, 6)}`;
-  await createTopic(client(source.bootstrapServers), topic, { partitions: 6 });
+  await createTopic(clusters.src, topic, { partitions: 6 });
   const config = flowConfig(
-    source,
-    targetCluster,
+    clusters.source,
+    clusters.target,
     // The scenario's topic, and any created later with its name as prefix.
     {
       name: flow,
@@ -92,7 +79,7 @@ export async function setup(
       shutdown: { timeoutMs: 20_000 },
     },
   );
-  return { source, target: targetCluster, topic, flow, config, delivery };
+  return { ...clusters, topic, flow, config, delivery };
 }
 
 const running = (daemon: DaemonProcess) => daemon.waitForLog((l) => l['msg'] === 'flow running');
@@ -112,10 +99,10 @@ async function finish(
   options: RunOptions,
   topics: readonly string[] = [s.topic],
 ): Promise<FaultResult> {
-  const src = client(s.source.bootstrapServers);
+  const { src } = s;
   for (const topic of topics) {
     assert.ok(
-      await settled(src, `kafka-mirror.${s.flow}`, topic, 180_000),
+      await waitForCommitted(src, `kafka-mirror.${s.flow}`, topic, 180_000),
       `the flow committed all of ${topic}`,
     );
   }
@@ -183,7 +170,7 @@ function brokerSigkill(side: 'source' | 'target', duplicateBound: number): Scena
     const s = await setup(t, { [side]: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } }, options);
     const startedAt = Date.now();
     const daemon = await started(t, s);
-    const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+    const writing = stream(s.src, s.topic, 40_000, RATE);
     await sleep(5000);
     await s[side].killNode(1);
     await sleep(10_000);
@@ -204,7 +191,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, {}, options);
       const startedAt = Date.now();
       let daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      const writing = stream(s.src, s.topic, 60_000, RATE);
       for (let kill = 0; kill < 5; kill++) {
         await sleep(4000);
         await daemon.stop('SIGKILL');
@@ -238,7 +225,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, { target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } } }, options);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      const writing = stream(s.src, s.topic, 40_000, RATE);
       for (let round = 0; round < 2; round++) {
         await sleep(5000);
         const moved = await moveLeaders(s.target, s.topic);
@@ -260,7 +247,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, { target: { toxiproxy: true } }, options);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 80_000, RATE);
+      const writing = stream(s.src, s.topic, 80_000, RATE);
       await sleep(5000);
       await blackhole(s.target, 30_000);
       await writing;
@@ -309,7 +296,7 @@ export const scenarios: readonly Scenario[] = [
       await network.addToxic({ type: 'bandwidth', stream: 'upstream', attributes: { rate: 10 * 1024 } });
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      await stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      await stream(s.src, s.topic, 40_000, RATE);
       const result = await finish(s, 'wan-150ms-10MBps', [daemon], startedAt, options);
       assert.equal(result.duplicated, 0, 'a slow link alone causes no duplicates');
       return result;
@@ -324,7 +311,7 @@ export const scenarios: readonly Scenario[] = [
       assert.ok(network !== undefined);
       const startedAt = Date.now();
       const daemon = await started(t, s);
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 40_000, RATE);
+      const writing = stream(s.src, s.topic, 40_000, RATE);
       // Every connection is reset 3 s after it opens, for 15 s.
       const toxic = await network.addToxic({
         type: 'reset_peer',
@@ -384,7 +371,7 @@ export const scenarios: readonly Scenario[] = [
       const s = await setup(t, {}, options);
       const startedAt = Date.now();
       const instances = [await started(t, s), await started(t, s)];
-      const writing = stream(client(s.source.bootstrapServers), s.topic, 60_000, RATE);
+      const writing = stream(s.src, s.topic, 60_000, RATE);
       for (const i of [0, 1]) {
         await sleep(5000);
         assert.equal(await instances[i]?.stop('SIGTERM'), 0, 'a graceful stop');
@@ -403,7 +390,7 @@ export const scenarios: readonly Scenario[] = [
     title: 'a topic created and partitions added mid-run',
     async run(t, options) {
       const s = await setup(t, {}, options);
-      const src = client(s.source.bootstrapServers);
+      const { src } = s;
       const startedAt = Date.now();
       const daemon = await started(t, s);
       const writing = stream(src, s.topic, 40_000, RATE);
@@ -427,8 +414,7 @@ export const scenarios: readonly Scenario[] = [
     inTestSuite: 'both',
     async run(t, options) {
       const s = await setup(t, {}, options);
-      const src = client(s.source.bootstrapServers);
-      const dst = client(s.target.bootstrapServers);
+      const { src, dst } = s;
       const group = `kafka-mirror.${s.flow}`;
       const startedAt = Date.now();
       const daemon = await started(t, s);
@@ -472,7 +458,7 @@ export const scenarios: readonly Scenario[] = [
         ),
         'topic sync says why it does not recreate it',
       );
-      const committed = await committedOffsets(src, group, s.topic);
+      const committed = await committedOn(src, group, s.topic);
       for (const [partition, offset] of committed) {
         assert.ok(
           offset <= (atHalt.get(partition) ?? 0),
@@ -484,7 +470,7 @@ export const scenarios: readonly Scenario[] = [
       // The runbook's first way on: recreate the topic, restart, resume from the committed offsets.
       await createTopic(dst, s.topic, { partitions: 6 });
       const restarted = await started(t, s);
-      assert.ok(await settled(src, group, s.topic, 180_000), 'the flow committed all of the topic');
+      assert.ok(await waitForCommitted(src, group, s.topic, 180_000), 'the flow committed all of the topic');
       assert.equal(await restarted.stop('SIGTERM'), 0);
 
       // Every source record at or after the halt-time commit is on the recreated topic, in order.
@@ -541,7 +527,7 @@ export const scenarios: readonly Scenario[] = [
         maxBytesPerPartition: '8KiB',
         maxBytes: '48KiB',
       });
-      const src = client(s.source.bootstrapServers);
+      const { src } = s;
       const startedAt = Date.now();
       const daemon = await started(t, s);
       const [streamed, written] = await Promise.all([
@@ -554,17 +540,15 @@ export const scenarios: readonly Scenario[] = [
       ]);
       const committed = streamed + [...written.committed.values()].reduce((n, v) => n + v.length, 0);
       t.diagnostic(`${committed} committed records, ${written.aborted} aborted ones`);
-      assert.ok(await settled(src, `kafka-mirror.${s.flow}`, s.topic, 180_000), 'the flow committed all');
+      assert.ok(
+        await waitForCommitted(src, `kafka-mirror.${s.flow}`, s.topic, 180_000),
+        'the flow committed all',
+      );
       assert.equal(await daemon.stop('SIGTERM'), 0);
       const report = await audit(s.config, s.flow);
       // Read as its consumers would: uncommitted at least once (no transactions there), committed
       // exactly once; verify's count is checked against the values themselves.
-      const copies = await readTopic(
-        client(s.target.bootstrapServers),
-        s.topic,
-        120_000,
-        s.delivery === 'at-least-once',
-      );
+      const copies = await readTopic(s.dst, s.topic, 120_000, s.delivery === 'at-least-once');
       const leaked = copies.filter((r) => (r.value ?? '').startsWith(ABORTED_PREFIX)).length;
       const name = s.delivery === 'exactly-once' ? 'interleaved-aborts-eos' : 'interleaved-aborts';
       const result: FaultResult = { ...resultOf(name, committed, report, startedAt), aborted: leaked };

@@ -12,11 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Toxic } from '../support/kafka/index.ts';
 import { startDaemon } from '../support/daemon.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
-import { client } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 import { QUEUE_RECORDS, setup } from './scenarios.ts';
-import { audit, record, resultOf, settled, stream } from './support.ts';
+import { audit, record, resultOf, stream } from './support.ts';
 
 const MINUTES = Number(process.env['SOAK_MINUTES'] ?? 20);
 const RATE = 1000;
@@ -87,9 +86,7 @@ test(
     const admin = await daemon.adminUrl();
     const records = Math.round(MINUTES * 60 * RATE);
     let streaming = true;
-    const writing = stream(client(s.source.bootstrapServers), s.topic, records, RATE, VALUE_BYTES).finally(
-      () => (streaming = false),
-    );
+    const writing = stream(s.src, s.topic, records, RATE, VALUE_BYTES).finally(() => (streaming = false));
 
     const samples: Sample[] = [];
     const faults: Array<{ atSeconds: number; fault: string }> = [];
@@ -120,9 +117,9 @@ test(
     })();
     await Promise.all([writing, sampler, injector]);
 
-    const src = client(s.source.bootstrapServers);
+    const { src } = s;
     assert.ok(
-      await settled(src, `kafka-mirror.${s.flow}`, s.topic, 300_000),
+      await waitForCommitted(src, `kafka-mirror.${s.flow}`, s.topic, 300_000),
       'the flow committed everything',
     );
     assert.equal(await daemon.stop('SIGTERM'), 0);

@@ -1,6 +1,7 @@
 // What every fault scenario shares: a steady stream of sequenced records written while the fault
-// happens, a wait until the flow has committed everything, the audit by `verify`, and the results
-// file (test/fault/results/latest.json) that docs/reliability.md reports.
+// happens, the audit by `verify`, and the results file (test/fault/results/latest.json) that
+// docs/reliability.md reports. The wait until the flow has committed everything is
+// replication-checks.ts's waitForCommitted.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,8 +14,8 @@ import { verify, type VerifyReport } from '../../src/tools/verify.ts';
 import { promisify } from 'node:util';
 import { ensureKafkaRuntime, type KafkaCluster } from '../support/kafka/index.ts';
 import { repoRoot } from '../support/kafka/paths.ts';
+import { javaArgs } from '../support/kafka/perf-tools.ts';
 import { client, withAdmin } from '../support/kafka-client.ts';
-import { waitForCommitted } from '../support/replication-checks.ts';
 
 export interface FaultResult {
   scenario: string;
@@ -65,9 +66,6 @@ export async function stream(
   return sent;
 }
 
-/** Waits until the flow's group has committed every record of the topic; false on timeout. */
-export const settled = waitForCommitted;
-
 /** `kafka-mirror verify` of one flow, in process. */
 export async function audit(config: object, flow: string): Promise<VerifyReport> {
   return verify(parseConfig(config), createLogger({ level: 'error', destination: process.stderr }), { flow });
@@ -102,16 +100,6 @@ export function resultOf(
     reordered: report.totals.reordered,
     seconds: Math.round((Date.now() - startedAt) / 1000),
   };
-}
-
-/** The group's committed offset per partition of the topic (-1 where none). */
-export async function committedOffsets(
-  kafka: KafkaClient,
-  group: string,
-  topic: string,
-): Promise<Map<number, number>> {
-  const [answer] = await withAdmin(kafka, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
-  return new Map((answer?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
 }
 
 /**
@@ -157,20 +145,19 @@ export async function moveLeaders(cluster: KafkaCluster, topic: string): Promise
   try {
     await promisify(execFile)(
       'java',
-      [
-        '-Xmx128m',
-        '-XX:TieredStopAtLevel=1',
-        runtime.loggingFlag,
-        '-cp',
-        runtime.classpath,
+      javaArgs(
+        runtime,
+        { heap: ['-Xmx128m'], profile: 'test' },
         'org.apache.kafka.tools.LeaderElectionCommand',
-        '--bootstrap-server',
-        cluster.bootstrapServers.join(','),
-        '--election-type',
-        'PREFERRED',
-        '--path-to-json-file',
-        file,
-      ],
+        [
+          '--bootstrap-server',
+          cluster.bootstrapServers.join(','),
+          '--election-type',
+          'PREFERRED',
+          '--path-to-json-file',
+          file,
+        ],
+      ),
       { maxBuffer: 4 * 1024 * 1024 },
     );
   } finally {

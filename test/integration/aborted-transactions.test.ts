@@ -19,7 +19,6 @@ import {
   writeInterleavedAborts,
 } from '../support/interleaved-transactions.ts';
 import {
-  client,
   createTopic,
   header,
   produceAll,
@@ -56,9 +55,7 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
     `records of interleaved source transactions aborted in reverse order never reach the target, read in small fetches (${delivery})`,
     { timeout: 600_000 },
     clusters.guard(async (t) => {
-      const { source, target } = clusters;
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const { source, target, src, dst } = clusters;
       const topic = `aborts-${randomUUID().slice(0, 6)}`;
       const flow = `aborts-${randomUUID().slice(0, 6)}`;
       await createTopic(src, topic, { partitions: 2 });
@@ -132,7 +129,7 @@ test(
   'exactly-once: a lane restores from its committed position, never from a position record of an aborted transaction',
   { timeout: 300_000 },
   clusters.guard(async () => {
-    const dst = client(clusters.target.bootstrapServers);
+    const { dst } = clusters;
     const group = `eos-${randomUUID().slice(0, 6)}`;
     const positionsTopic = `kafka-mirror.positions.${group}`;
     // One partition: every lane's position is there.
@@ -195,9 +192,7 @@ test(
   'verify counts every target record copied from a record of an aborted source transaction',
   { timeout: 300_000 },
   clusters.guard(async (t) => {
-    const { source, target } = clusters;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
+    const { source, target, src, dst } = clusters;
     const topic = `leaked-${randomUUID().slice(0, 6)}`;
     const flow = `leaked-${randomUUID().slice(0, 6)}`;
     await createTopic(src, topic, { partitions: 1 });

@@ -5,10 +5,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, readTopic } from '../support/kafka-client.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { audit, totals, waitForRecords } from '../support/replication-checks.ts';
+import { auditTopic, waitForRecords } from '../support/replication-checks.ts';
 
 const LIMIT = 1_000_000; // bytes per second
 const RECORDS = 30_000; // about 31 MB with keys and provenance headers: 30 s at the cap
@@ -17,13 +17,9 @@ test(
   'a flow capped at 1 MB/s replicates a backlog at the cap, and nothing is lost',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `capped-${randomUUID().slice(0, 6)}`;
     const flow = `capped-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
     await createTopic(src, topic, { partitions: 4 });
     const producer = src.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -56,10 +52,9 @@ test(
       `rate ${Math.round(rate)} B/s is not within 15% of ${LIMIT}`,
     );
 
-    const dst = client(target.bootstrapServers);
     assert.ok(await waitForRecords(dst, topic, RECORDS, 120_000), 'the whole backlog arrives');
     await daemon.stop();
-    const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+    const result = await auditTopic(src, dst, topic);
     assert.equal(result.missing, 0);
     assert.equal(result.reordered, 0);
   },

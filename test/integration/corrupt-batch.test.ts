@@ -10,9 +10,9 @@ import { glob, open } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import { cacheDir } from '../support/kafka/paths.ts';
-import { client, committedOn, createTopic, produceAll, readTopic } from '../support/kafka-client.ts';
+import { committedOn, createTopic, produceAll, readTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { eventually } from '../support/settled.ts';
 
@@ -48,12 +48,7 @@ test(
   'a batch corrupted on the source halts its partition before it; nothing of it or after it is copied',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `corrupt-${randomUUID().slice(0, 6)}`;
     const flow = `corrupt-${randomUUID().slice(0, 6)}`;
     await createTopic(src, topic, { partitions: 2 });

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { accepts } from '../support/kafka/ports.ts';
 
 const demoScript = path.join(import.meta.dirname, '../support/demo.ts');
 
@@ -49,18 +49,6 @@ function startDemo(t: TestContext, env: NodeJS.ProcessEnv): Demo {
     },
     exit: (ms) => Promise.race([exited, sleep(ms, undefined)]),
   };
-}
-
-function accepts(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(port), host);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function isAlive(pid: number): boolean {

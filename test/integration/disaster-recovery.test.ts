@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import {
-  client,
   committedOn,
   consumeAsGroup,
   createTopic,
@@ -19,22 +18,19 @@ import {
   withAdmin,
 } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
+import { everyRecordCommitted } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
 
 test(
   'planned failover: the group continues on the target with no gap and no replay, across compaction gaps and transaction markers',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source', brokerConfig: { 'log.cleaner.backoff.ms': 500 } }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t, {
+      source: { brokerConfig: { 'log.cleaner.backoff.ms': 500 } },
+    });
     const topic = `ledger-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
     const group = `billing-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, {
       partitions: 2,
       config: {
@@ -116,24 +112,13 @@ test(
 
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     assert.equal(await daemon.stop(), 0);
 
     const file = await configFile(t, config);
-    const run = await runCli([
-      'offsets',
-      'failover',
-      '--config',
-      file,
-      '--flow',
-      flow,
-      '--group',
-      group,
-      '--json',
-    ]);
+    const failover = (...flags: string[]) =>
+      runCli(['offsets', 'failover', '--config', file, '--flow', flow, '--group', group, ...flags]);
+    const run = await failover('--json');
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const result = JSON.parse(run.stdout) as { outcome: string; committed: unknown[] };
     assert.equal(result.outcome, 'synced');
@@ -163,17 +148,7 @@ test(
     assert.equal(seen.size, onSource.length, 'nothing else consumed');
 
     // Once more: nothing moves (never backwards, and the group is where it was).
-    const again = await runCli([
-      'offsets',
-      'failover',
-      '--config',
-      file,
-      '--flow',
-      flow,
-      '--group',
-      group,
-      '--json',
-    ]);
+    const again = await failover('--json');
     assert.equal(again.code, 0, again.stderr);
     assert.equal((JSON.parse(again.stdout) as { outcome: string }).outcome, 'current');
 
@@ -185,7 +160,7 @@ test(
     await member.run({ autoCommit: false, eachMessage: async () => {} });
     await joined;
     const before = await committedOn(dst, group, topic);
-    const refused = await runCli(['offsets', 'failover', '--config', file, '--flow', flow, '--group', group]);
+    const refused = await failover();
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /active member/);
     await member.disconnect();
@@ -197,16 +172,11 @@ test(
   'group offset sync moves selected groups forward only, never touches a group active on the target; migrate-status says when the target has caught up',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `events-${randomUUID().slice(0, 6)}`;
     const flow = `sync-${randomUUID().slice(0, 6)}`;
     const suffix = randomUUID().slice(0, 6);
     const [alpha, beta, other] = [`g-alpha-${suffix}`, `g-beta-${suffix}`, `other-${suffix}`];
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 2 });
     await produceAll(
       src,
@@ -235,10 +205,7 @@ test(
     });
     const daemon = await startDaemon(t, config);
     const base = await daemon.adminUrl();
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     // The target offset of the record replicated from each source offset (a scan, for the check).
     const onTarget = await readTopic(dst, topic);
     const targetOffsetOf = async (partition: number, sourceOffset: number) =>
@@ -352,15 +319,10 @@ test(
   'unplanned failover: with the source frozen, the group continues on the target from its last synced offsets; nothing is missed and the replay is bounded by the sync interval',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `payments-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
     const group = `payments-app-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 2 });
     await produceAll(
       src,
@@ -377,10 +339,7 @@ test(
         groupOffsetSync: { enabled: true, include: [group], intervalMs: SYNC_MS },
       }),
     );
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('everything replicated', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
 
     // The application consumes on the source at its own pace, committing every 500 ms.
     const processed: Array<{ id: string; at: number }> = [];

@@ -14,7 +14,7 @@ import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import { kafkajsSecurity, type KafkaCluster } from '../support/kafka/index.ts';
-import { client, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { committedTotal } from '../support/replication-checks.ts';
 
@@ -112,7 +112,7 @@ async function haltOf(
 ): Promise<{ err: Record<string, unknown>; daemon: DaemonProcess; topic: string; group: string }> {
   const topic = `eos-refused-${id}`;
   const group = `km-refused-${id}`;
-  const src = client(clusters.source.bootstrapServers);
+  const { src } = clusters;
   await createTopic(src, topic);
   await createTopic(admin(), topic);
   await produceAll(src, topic, numbered(topic, 0, 20));

@@ -6,16 +6,14 @@ import { randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { positionsTopicOf } from '../../src/config/index.ts';
-import { audit, moveLeaders, settled, stream } from '../fault/support.ts';
+import { audit, moveLeaders, stream } from '../fault/support.ts';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { useCluster, type KafkaCluster } from '../support/kafka/index.ts';
-import { client, createTopic } from '../support/kafka-client.ts';
+import { useClusterPair, type Clusters } from '../support/cluster-pair.ts';
+import { createTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { endOffsetTotal } from '../support/replication-checks.ts';
+import { endOffsetTotal, waitForCommitted } from '../support/replication-checks.ts';
 
-interface Setup {
-  source: KafkaCluster;
-  target: KafkaCluster;
+interface Setup extends Clusters {
   topic: string;
   flow: string;
   group: string;
@@ -23,16 +21,15 @@ interface Setup {
 }
 
 async function setup(t: TestContext, transaction: object, consumer: object): Promise<Setup> {
-  const [source, target] = await Promise.all([
-    useCluster(t, { name: 'source' }),
-    useCluster(t, { name: 'target', nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } }),
-  ]);
+  const clusters = await useClusterPair(t, {
+    target: { nodes: 3, brokerConfig: { 'min.insync.replicas': 2 } },
+  });
   const topic = `eos-${randomUUID().slice(0, 6)}`;
   const flow = `eos-${randomUUID().slice(0, 6)}`;
-  await createTopic(client(source.bootstrapServers), topic, { partitions: 6 });
+  await createTopic(clusters.src, topic, { partitions: 6 });
   const config = flowConfig(
-    source,
-    target,
+    clusters.source,
+    clusters.target,
     {
       name: flow,
       topics: { include: [topic] },
@@ -47,7 +44,7 @@ async function setup(t: TestContext, transaction: object, consumer: object): Pro
       shutdown: { timeoutMs: 20_000 },
     },
   );
-  return { source, target, topic, flow, group: `kafka-mirror.${flow}`, config };
+  return { ...clusters, topic, flow, group: `kafka-mirror.${flow}`, config };
 }
 
 const joined = (daemon: DaemonProcess, timeoutMs = 60_000) =>
@@ -55,7 +52,7 @@ const joined = (daemon: DaemonProcess, timeoutMs = 60_000) =>
 
 /** verify's audit (read_committed): exactly once and in order, every source record checked. */
 async function exactlyOnce(t: TestContext, s: Setup): Promise<void> {
-  const produced = await endOffsetTotal(client(s.source.bootstrapServers), s.topic);
+  const produced = await endOffsetTotal(s.src, s.topic);
   const report = await audit(s.config, s.flow);
   t.diagnostic(`produced ${produced}: ${JSON.stringify(report.totals)}`);
   assert.equal(report.totals.checked, produced, 'every source record was audited');
@@ -70,7 +67,7 @@ test(
   { timeout: 900_000 },
   async (t) => {
     const s = await setup(t, { intervalMs: 500 }, { sessionTimeoutMs: 6000 });
-    const src = client(s.source.bootstrapServers);
+    const { src } = s;
     let a = await startDaemon(t, s.config);
     await joined(a);
     const writing = stream(src, s.topic, 200_000, 4000);
@@ -96,7 +93,7 @@ test(
       await joined(a);
     }
     assert.equal(await writing, 200_000);
-    assert.ok(await settled(src, s.group, s.topic, 300_000), 'the flow committed everything');
+    assert.ok(await waitForCommitted(src, s.group, s.topic, 300_000), 'the flow committed everything');
     restored += count(a);
     assert.equal(await a.stop('SIGTERM'), 0);
     t.diagnostic(`partitions restored from a committed position: ${restored}`);
@@ -111,7 +108,7 @@ test(
   async (t) => {
     // Long transactions, so the frozen instance holds open ones with records in them.
     const s = await setup(t, { intervalMs: 5000, maxRecords: 1_000_000 }, { sessionTimeoutMs: 6000 });
-    const src = client(s.source.bootstrapServers);
+    const { src } = s;
     const a = await startDaemon(t, s.config);
     await joined(a);
     const writing = stream(src, s.topic, 60_000, 2000);
@@ -137,7 +134,7 @@ test(
     for (let i = 0; i < 100 && (await failed()) === 0; i++) await sleep(200);
     assert.ok((await failed()) > 0, "the frozen instance's open transactions failed");
     assert.equal(await writing, 60_000);
-    assert.ok(await settled(src, s.group, s.topic, 300_000), 'the flow committed everything');
+    assert.ok(await waitForCommitted(src, s.group, s.topic, 300_000), 'the flow committed everything');
     assert.equal(await a.stop('SIGTERM'), 0);
     assert.equal(await b.stop('SIGTERM'), 0);
     await exactlyOnce(t, s);

@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka as KafkaClient } from 'kafkajs';
 import { kafkajs } from '../../src/kafka/kafkajs/index.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, withAdmin } from '../support/kafka-client.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, withAdmin } from '../support/kafka-client.ts';
 
 const { CompressionTypes } = kafkajs;
 const LARGE_BATCHES = 16;
@@ -23,7 +24,7 @@ const LARGE_BATCH_RECORDS = 64;
 const STREAM_MS = 90_000;
 
 /** End offsets by partition. */
-async function endOffsets(kafka: ReturnType<typeof client>, topic: string): Promise<number[]> {
+async function endOffsets(kafka: KafkaClient, topic: string): Promise<number[]> {
   const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
   return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
 }
@@ -32,13 +33,8 @@ test(
   'a partition of 512 KiB lz4 batches is copied while a partition of the same leader receives a steady stream of small batches',
   { timeout: 600_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `fair-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     // One node: both partitions have the same leader, so every fetch asks for both.
     await createTopic(src, topic, { partitions: 2 });
     const large = src.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });

@@ -4,21 +4,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, numbered, readTopic } from '../support/kafka-client.ts';
-import { audit, totals, waitForRecords } from '../support/replication-checks.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, numbered } from '../support/kafka-client.ts';
+import { auditTopic, waitForRecords } from '../support/replication-checks.ts';
 
 test(
   'two instances share a flow; one is SIGKILLed; the other takes over and nothing is missing',
   { timeout: 600_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `shared-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 6 });
     const config = flowConfig(
       source,
@@ -59,7 +54,7 @@ test(
       'the surviving instance did not replicate everything',
     );
     await second.stop('SIGTERM');
-    const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+    const result = await auditTopic(src, dst, topic);
     t.diagnostic(`duplicates after takeover: ${result.duplicates}`);
     assert.equal(result.missing, 0);
     assert.equal(result.reordered, 0);

@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-function accepts(address: string): Promise<boolean> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(port), host);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+import { accepts } from '../support/kafka/ports.ts';
 
 test('a SIGKILLed test process leaves no broker running', async () => {
   const fixture = path.join(import.meta.dirname, '../support/fixtures/cluster-then-hang.ts');

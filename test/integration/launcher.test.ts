@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { clusterPair } from '../support/cluster-pair.ts';
 import { startCluster, type KafkaCluster } from '../support/kafka/index.ts';
 import { client, readTopic, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 
@@ -21,38 +22,33 @@ async function roundTrip10k(cluster: KafkaCluster, replicationFactor: number): P
 }
 
 describe('two one-node clusters side by side', () => {
-  let source: KafkaCluster;
-  let target: KafkaCluster;
-  let ok = false;
-  before(async () => {
-    [source, target] = await Promise.all([
-      startCluster({ name: 'source' }),
-      startCluster({ name: 'target' }),
-    ]);
-  });
-  after(async () => {
-    await Promise.all([source?.stop({ keepLogs: !ok }), target?.stop({ keepLogs: !ok })]);
-  });
+  const clusters = clusterPair();
 
-  test('produces and consumes 10,000 records on a one-node cluster', async () => {
-    await roundTrip10k(source, 1);
-  });
+  test(
+    'produces and consumes 10,000 records on a one-node cluster',
+    clusters.guard(async () => {
+      await roundTrip10k(clusters.source, 1);
+    }),
+  );
 
-  test('each cluster has its own identity and topics', async () => {
-    assert.notEqual(source.clusterId, target.clusterId);
-    assert.equal(new Set([...source.bootstrapServers, ...target.bootstrapServers]).size, 2);
-    const onSource = topicName('only-source');
-    const onTarget = topicName('only-target');
-    await createTopic(client(source.bootstrapServers), onSource);
-    await createTopic(client(target.bootstrapServers), onTarget);
-    const sourceTopics = await withAdmin(client(source.bootstrapServers), (a) => a.listTopics());
-    const targetTopics = await withAdmin(client(target.bootstrapServers), (a) => a.listTopics());
-    assert.ok(sourceTopics.includes(onSource) && !sourceTopics.includes(onTarget));
-    assert.ok(targetTopics.includes(onTarget) && !targetTopics.includes(onSource));
-    const sourceId = await withAdmin(client(source.bootstrapServers), (a) => a.describeCluster());
-    assert.equal(sourceId.clusterId, source.clusterId);
-    ok = true;
-  });
+  test(
+    'each cluster has its own identity and topics',
+    clusters.guard(async () => {
+      const { source, target, src, dst } = clusters;
+      assert.notEqual(source.clusterId, target.clusterId);
+      assert.equal(new Set([...source.bootstrapServers, ...target.bootstrapServers]).size, 2);
+      const onSource = topicName('only-source');
+      const onTarget = topicName('only-target');
+      await createTopic(src, onSource);
+      await createTopic(dst, onTarget);
+      const sourceTopics = await withAdmin(src, (a) => a.listTopics());
+      const targetTopics = await withAdmin(dst, (a) => a.listTopics());
+      assert.ok(sourceTopics.includes(onSource) && !sourceTopics.includes(onTarget));
+      assert.ok(targetTopics.includes(onTarget) && !targetTopics.includes(onSource));
+      const sourceId = await withAdmin(src, (a) => a.describeCluster());
+      assert.equal(sourceId.clusterId, source.clusterId);
+    }),
+  );
 });
 
 describe('three-node cluster behind Toxiproxy', () => {

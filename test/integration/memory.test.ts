@@ -9,8 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic } from '../support/kafka-client.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic } from '../support/kafka-client.ts';
 import { mulberry32 } from '../support/random.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
 
@@ -32,12 +32,8 @@ function rssBytes(pid: number): number {
 }
 
 test('memory while a 1,000,000-record backlog meets a slow target', { timeout: 600_000 }, async (t) => {
-  const [source, target] = await Promise.all([
-    useCluster(t, { name: 'source' }),
-    useCluster(t, { name: 'target', toxiproxy: true }),
-  ]);
+  const { source, target, src } = await useClusterPair(t, { target: { toxiproxy: true } });
   const topic = `backlog-${randomUUID().slice(0, 6)}`;
-  const src = client(source.bootstrapServers);
   await createTopic(src, topic, { partitions: 6 });
   const producer = src.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -167,12 +163,7 @@ test(
   'memory while a backlog of 0 B - 64 KiB records is copied from a topic of each codec, production heap flags',
   { timeout: 1_800_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
+    const { source, target, src, dst } = await useClusterPair(t);
     const values = backlogValues(19);
     const peaks: Record<string, number> = {};
     for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {

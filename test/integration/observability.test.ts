@@ -10,8 +10,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, numbered, produceAll } from '../support/kafka-client.ts';
 import { get, scrape, total, type Sample } from '../support/prometheus.ts';
 import { endOffsetTotal } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
@@ -31,14 +31,9 @@ async function afterTwoRefreshes(base: string, flow: string): Promise<Sample[]> 
 }
 
 test('lag, counters, latency and readiness through a target blackhole', { timeout: 400_000 }, async (t) => {
-  const [source, target] = await Promise.all([
-    useCluster(t, { name: 'source' }),
-    useCluster(t, { name: 'target', toxiproxy: true }),
-  ]);
+  const { source, target, src, dst } = await useClusterPair(t, { target: { toxiproxy: true } });
   const topic = `obs-${randomUUID().slice(0, 6)}`;
   const flow = `obs-${randomUUID().slice(0, 6)}`;
-  const src = client(source.bootstrapServers);
-  const dst = client(target.bootstrapServers);
   await createTopic(src, topic, { partitions: 3 });
   await produceAll(src, topic, numbered('a', 0, 3000));
   const daemon = await startDaemon(
@@ -168,10 +163,7 @@ test(
   'no endpoint and no log line shows a password or a key from the config',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src } = await useClusterPair(t);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-secrets-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const secrets = {
@@ -192,8 +184,8 @@ test(
     process.env['KAFKA_MIRROR_TEST_SECRET'] = secrets.env;
     t.after(() => delete process.env['KAFKA_MIRROR_TEST_SECRET']);
     const topic = `secret-${randomUUID().slice(0, 6)}`;
-    await createTopic(client(source.bootstrapServers), topic, { partitions: 2 });
-    await produceAll(client(source.bootstrapServers), topic, numbered('s', 0, 500));
+    await createTopic(src, topic, { partitions: 2 });
+    await produceAll(src, topic, numbered('s', 0, 500));
     // The brokers speak PLAINTEXT: every credentialed connection fails, so the secrets meet the
     // error paths (failed handshakes, retries) as well as the normal ones.
     const brokers = [...target.bootstrapServers];

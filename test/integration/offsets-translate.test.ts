@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
-import { eventually } from '../support/settled.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { everyRecordCommitted } from '../support/replication-checks.ts';
 
 interface Translation {
   partition: number;
@@ -26,14 +25,9 @@ test(
   'offsets translate finds where a group continues on the target, across gaps',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `orders-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 3 });
     const plain = (partition: number, from: number, count: number) =>
       Array.from({ length: count }, (_, i) => ({
@@ -73,10 +67,7 @@ test(
 
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('every record replicated and committed', async () =>
-      (await committedTotal(src, `kafka-mirror.${flow}`, topic)) === produced ? true : undefined,
-    );
+    await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     assert.equal(await daemon.stop(), 0);
 
     // Partition 2 gets 50 records the stopped flow does not copy.

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { Message } from 'kafkajs';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { client, createTopic, produceAll, readTopic } from '../support/kafka-client.ts';
+import { createTopic, produceAll, readTopic } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
@@ -30,8 +30,7 @@ for (const mode of modes)
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const topic = `old-ts-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 2 });
       // The target takes records at most an hour old; partition 0 holds two-day-old records.
       await createTopic(dst, topic, {

@@ -4,32 +4,25 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { Message } from 'kafkajs';
 import { parseConfig } from '../../src/config/index.ts';
 import { createClient } from '../../src/kafka/client.ts';
 import { SourceReader } from '../../src/kafka/source-reader.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { flowConfig, startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { client, committedOn, createTopic, readTopic, withAdmin } from '../support/kafka-client.ts';
+import {
+  committedOn,
+  createTopic,
+  numberedIn,
+  produceEach,
+  readTopic,
+  withAdmin,
+} from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
-import { audit, totals } from '../support/replication-checks.ts';
+import { auditTopic } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
 
 const clusters = clusterPair();
-
-async function send(bootstrap: readonly string[], topic: string, messages: Message[]): Promise<void> {
-  const producer = client(bootstrap).producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    for (const m of messages) await producer.send({ topic, acks: -1, messages: [m] });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-const small = (partition: number, from: number, count: number): Message[] =>
-  Array.from({ length: count }, (_, i) => ({ partition, key: `k${from + i}`, value: `v${from + i}` }));
 
 const halted = async (daemon: DaemonProcess, flow: string) =>
   total(await scrape(await daemon.adminUrl()), 'kafka_mirror_halted_partitions', { flow });
@@ -39,8 +32,7 @@ test(
   { timeout: 600_000 },
   clusters.guard(async (t) => {
     const topic = `rejoin-halt-${randomUUID().slice(0, 6)}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: 2 });
     await createTopic(dst, topic, { partitions: 2, config: { 'max.message.bytes': '50000' } });
     // Partition 0: 64 KiB records (incompressible) between small ones; the target refuses them.
@@ -49,8 +41,8 @@ test(
       key: `big${i}`,
       value: randomBytes(64 * 1024),
     }));
-    await send(clusters.source.bootstrapServers, topic, [...small(0, 0, 5), ...big, ...small(0, 100, 5)]);
-    await send(clusters.source.bootstrapServers, topic, small(1, 200, 20));
+    await produceEach(src, topic, [...numberedIn(0, 0, 5), ...big, ...numberedIn(0, 100, 5)]);
+    await produceEach(src, topic, numberedIn(1, 200, 20));
 
     // kafkajs assigns round robin over member ids sorted by name, and a member id starts with the
     // client id: partition 0 stays with the first instance (`km-a`) when the second (`km-b`)
@@ -125,7 +117,7 @@ test(
     );
     assert.equal(await first.stop('SIGTERM'), 0);
 
-    const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+    const result = await auditTopic(src, dst, topic);
     t.diagnostic(`duplicates: ${result.duplicates}`);
     assert.equal(result.missing, 0);
     assert.equal(result.reordered, 0);
@@ -138,9 +130,9 @@ test(
   clusters.guard(async () => {
     const topic = `rejoin-commit-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${topic}`;
-    const src = client(clusters.source.bootstrapServers);
+    const { src } = clusters;
     await createTopic(src, topic, { partitions: 1 });
-    await send(clusters.source.bootstrapServers, topic, small(0, 0, 10));
+    await produceEach(src, topic, numberedIn(0, 0, 10));
 
     const config = parseConfig(flowConfig(clusters.source, clusters.target, { name: topic }));
     // kafkajs logs `Starting` right before it creates the consumer's group state and joins; a

@@ -7,13 +7,12 @@ import type { Kafka as KafkaClient, Message } from 'kafkajs';
 import { fetchedSet, kafkajs, producerHeaders, type WireHeaders } from '../../src/kafka/kafkajs/index.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { javaProduce } from '../support/kafka/tools.ts';
-import { client, createTopic, header, readTopic } from '../support/kafka-client.ts';
+import { javaProduce } from '../support/kafka/perf-tools.ts';
+import { createTopic, header, readTopic } from '../support/kafka-client.ts';
 import {
-  audit,
+  auditTopic,
   committedTotal,
   endOffsetTotal,
-  totals,
   waitForCommitted,
   waitForRecords,
 } from '../support/replication-checks.ts';
@@ -110,8 +109,7 @@ describe('core replication', () => {
     clusters.guard(async (t) => {
       const prefix = `fidelity-${randomUUID().slice(0, 6)}`;
       const topics = [0, 1, 2].map((i) => `${prefix}-t${i}`);
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       for (const topic of topics) await createTopic(src, topic, { partitions: 6 });
 
       const perTopic = 100_000 / 3;
@@ -209,8 +207,7 @@ describe('core replication', () => {
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const prefix = `java-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       const codecs = ['gzip', 'snappy', 'lz4', 'zstd'] as const;
       for (const codec of codecs) {
         await createTopic(src, `${prefix}-${codec}`, { partitions: 3 });
@@ -263,8 +260,7 @@ describe('core replication', () => {
     { timeout: 600_000 },
     clusters.guard(async (t) => {
       const topic = `sigterm-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 6 });
       const config = flowConfig(clusters.source, clusters.target, {
         name: topic,
@@ -279,7 +275,7 @@ describe('core replication', () => {
       await producing;
       assert.ok(await waitForRecords(dst, topic, total, 240_000), 'not all records replicated after restart');
       await daemon.stop('SIGTERM');
-      const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+      const result = await auditTopic(src, dst, topic);
       assert.deepEqual(result, { missing: 0, duplicates: 0, reordered: 0, target: total });
     }),
   );
@@ -289,8 +285,7 @@ describe('core replication', () => {
     { timeout: 600_000 },
     clusters.guard(async (t) => {
       const topic = `sigkill-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 6 });
       const config = flowConfig(clusters.source, clusters.target, {
         name: topic,
@@ -319,7 +314,7 @@ describe('core replication', () => {
         'the flow did not commit every record after the restart',
       );
       await daemon.stop('SIGTERM');
-      const result = totals(audit(await readTopic(src, topic), await readTopic(dst, topic)));
+      const result = await auditTopic(src, dst, topic);
       t.diagnostic(
         `killed at ${writtenAtCrash} written / ${committedAtCrash} committed; duplicates ${result.duplicates} (bound ${writtenAtCrash - committedAtCrash})`,
       );

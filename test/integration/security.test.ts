@@ -28,10 +28,7 @@ const secret = (label: string) => `${label}-${randomBytes(9).toString('base64url
 /** Random per run, so "appears nowhere" cannot pass by accident or fail on a fixed string. */
 const USERS = { mirror: secret('mirror'), admin: secret('admin') };
 
-const clusters = clusterPair({
-  source: { security: { scramUsers: USERS } },
-  target: { security: { scramUsers: USERS } },
-});
+const clusters = clusterPair({ both: { security: { scramUsers: USERS } } });
 
 function securityOf(cluster: KafkaCluster) {
   const { security } = cluster;

@@ -11,9 +11,9 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import { freePort } from '../support/kafka/ports.ts';
-import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import { createTopic, numbered, produceAll } from '../support/kafka-client.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 /** Log lines at info or above that print a stack trace, anywhere in the line. */
@@ -93,12 +93,9 @@ test(
   'against real brokers: no negative-timeout warning, no partitioner notice, no client chatter',
   { timeout: 180_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
-    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
-    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 500));
+    const { source, target, src, dst } = await useClusterPair(t);
+    await createTopic(src, 'orders', { partitions: 2 });
+    await produceAll(src, 'orders', numbered('o', 0, 500));
     const daemon = await startDaemon(
       t,
       {
@@ -111,7 +108,7 @@ test(
       },
       { warnings: true },
     );
-    assert.ok(await waitForRecords(client(target.bootstrapServers), 'orders', 500, 90_000), 'replicated');
+    assert.ok(await waitForRecords(dst, 'orders', 500, 90_000), 'replicated');
     assert.equal(await daemon.stop('SIGTERM'), 0);
     const output = daemon.output();
     assert.doesNotMatch(output, /TimeoutNegativeWarning/);
@@ -138,12 +135,9 @@ test(
   'in process, with a running flow: destroy() stops it at once, is idempotent, and close() after it resolves',
   { timeout: 180_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
-    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
-    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 200));
+    const { source, target, src, dst } = await useClusterPair(t);
+    await createTopic(src, 'orders', { partitions: 2 });
+    await produceAll(src, 'orders', numbered('o', 0, 200));
     const config = parseConfig({
       clusters: {
         src: { bootstrapServers: [...source.bootstrapServers] },
@@ -160,7 +154,7 @@ test(
     });
     t.after(() => daemon.destroy());
     const { adminPort } = await daemon.start();
-    assert.ok(await waitForRecords(client(target.bootstrapServers), 'orders', 200, 90_000), 'replicated');
+    assert.ok(await waitForRecords(dst, 'orders', 200, 90_000), 'replicated');
     const [flow] = daemon.flows;
     assert.equal(flow?.exportedState, 'running');
 

@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { committedOffsets, settled } from '../fault/support.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
-import { client, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { committedOn, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
+import { waitForCommitted } from '../support/replication-checks.ts';
 import { eventually } from '../support/settled.ts';
 
 const clusters = clusterPair();
@@ -36,8 +36,7 @@ test(
     const topic = `deleted-${id}`;
     const flow = `deleted-${id}`;
     const group = `kafka-mirror.${flow}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: PARTITIONS });
     await produceAll(src, topic, inEveryPartition(topic, 0, 100));
     const config = flowConfig(clusters.source, clusters.target, {
@@ -49,8 +48,8 @@ test(
     const daemon = await startDaemon(t, config);
     const admin = await daemon.adminUrl();
     // Everything copied and committed: no transaction is open on the target any more.
-    assert.ok(await settled(src, group, topic, 120_000), 'the flow committed the first records');
-    const before = await committedOffsets(src, group, topic);
+    assert.ok(await waitForCommitted(src, group, topic, 120_000), 'the flow committed the first records');
+    const before = await committedOn(src, group, topic);
 
     await withAdmin(dst, (a) => a.deleteTopics({ topics: [topic] }));
     await eventually('the topic gone from the target', async () =>
@@ -84,7 +83,7 @@ test(
       1,
       'topic sync reports the deleted topic once, not at every refresh',
     );
-    assert.deepEqual(await committedOffsets(src, group, topic), before, 'nothing past the halt committed');
+    assert.deepEqual(await committedOn(src, group, topic), before, 'nothing past the halt committed');
     assert.equal(await daemon.stop('SIGTERM'), 0, 'a halted flow still stops cleanly');
   }),
 );

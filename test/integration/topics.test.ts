@@ -6,37 +6,32 @@ import { test } from 'node:test';
 import type { Message } from 'kafkajs';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { client, createTopic, header, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
+import {
+  client,
+  createTopic,
+  header,
+  numberedIn,
+  produceAll,
+  produceEach,
+  readTopic,
+  withAdmin,
+} from '../support/kafka-client.ts';
 import { TopicAdmin } from '../../src/kafka/topic-admin.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const clusters = clusterPair();
-
-async function send(bootstrap: readonly string[], topic: string, messages: Message[]): Promise<void> {
-  const producer = client(bootstrap).producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    for (const m of messages) await producer.send({ topic, acks: -1, messages: [m] });
-  } finally {
-    await producer.disconnect();
-  }
-}
-
-const small = (partition: number, from: number, count: number): Message[] =>
-  Array.from({ length: count }, (_, i) => ({ partition, key: `k${from + i}`, value: `v${from + i}` }));
 
 test(
   'a new matching topic and a partition increase are replicated without a restart',
   { timeout: 300_000 },
   clusters.guard(async (t) => {
     const prefix = `grow-${randomUUID().slice(0, 6)}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, `${prefix}-a`, { partitions: 3 });
-    await send(clusters.source.bootstrapServers, `${prefix}-a`, [
-      ...small(0, 0, 10),
-      ...small(1, 10, 10),
-      ...small(2, 20, 10),
+    await produceEach(src, `${prefix}-a`, [
+      ...numberedIn(0, 0, 10),
+      ...numberedIn(1, 10, 10),
+      ...numberedIn(2, 20, 10),
     ]);
     const daemon = await startDaemon(
       t,
@@ -45,13 +40,13 @@ test(
     assert.ok(await waitForRecords(dst, `${prefix}-a`, 30, 60_000), 'initial topic not replicated');
 
     await createTopic(src, `${prefix}-b`, { partitions: 2 });
-    await send(clusters.source.bootstrapServers, `${prefix}-b`, [...small(0, 0, 25), ...small(1, 25, 25)]);
+    await produceEach(src, `${prefix}-b`, [...numberedIn(0, 0, 25), ...numberedIn(1, 25, 25)]);
     assert.ok(await waitForRecords(dst, `${prefix}-b`, 50, 60_000), 'new topic not replicated');
 
     await withAdmin(src, (admin) =>
       admin.createPartitions({ topicPartitions: [{ topic: `${prefix}-a`, count: 5 }] }),
     );
-    await send(clusters.source.bootstrapServers, `${prefix}-a`, [...small(3, 100, 7), ...small(4, 200, 9)]);
+    await produceEach(src, `${prefix}-a`, [...numberedIn(3, 100, 7), ...numberedIn(4, 200, 9)]);
     assert.ok(
       await waitForRecords(dst, `${prefix}-a`, 46, 60_000),
       'records of new partitions not replicated',
@@ -77,21 +72,20 @@ test(
   clusters.guard(async (t) => {
     const topic = `halt-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${topic}`;
-    const src = client(clusters.source.bootstrapServers);
-    const dst = client(clusters.target.bootstrapServers);
+    const { src, dst } = clusters;
     await createTopic(src, topic, { partitions: 3 });
     await createTopic(dst, topic, { partitions: 3, config: { 'max.message.bytes': '20000' } });
     const big: Message = { partition: 1, key: 'big', value: randomBytes(60_000) }; // incompressible
-    await send(clusters.source.bootstrapServers, topic, [
-      ...small(0, 0, 50),
-      ...small(1, 50, 50),
-      ...small(2, 100, 50),
+    await produceEach(src, topic, [
+      ...numberedIn(0, 0, 50),
+      ...numberedIn(1, 50, 50),
+      ...numberedIn(2, 100, 50),
     ]);
-    await send(clusters.source.bootstrapServers, topic, [big]);
-    await send(clusters.source.bootstrapServers, topic, [
-      ...small(0, 200, 50),
-      ...small(1, 250, 50),
-      ...small(2, 300, 50),
+    await produceEach(src, topic, [big]);
+    await produceEach(src, topic, [
+      ...numberedIn(0, 200, 50),
+      ...numberedIn(1, 250, 50),
+      ...numberedIn(2, 300, 50),
     ]);
 
     const daemon = await startDaemon(
@@ -106,7 +100,7 @@ test(
     assert.match(JSON.stringify(halted['err']), /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|KM_WRITE_REJECTED/);
 
     // The other partitions keep flowing, also for records produced after the halt.
-    await send(clusters.source.bootstrapServers, topic, [...small(0, 400, 20), ...small(2, 420, 20)]);
+    await produceEach(src, topic, [...numberedIn(0, 400, 20), ...numberedIn(2, 420, 20)]);
     const landedAll = async () => (await readTopic(dst, topic)).filter((r) => r.partition !== 1).length;
     const deadline = Date.now() + 60_000;
     while ((await landedAll()) < 240 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
@@ -141,8 +135,7 @@ for (const inFlight of [5, 1])
     { timeout: 300_000 },
     clusters.guard(async (t) => {
       const topic = `split-${randomUUID().slice(0, 6)}`;
-      const src = client(clusters.source.bootstrapServers);
-      const dst = client(clusters.target.bootstrapServers);
+      const { src, dst } = clusters;
       await createTopic(src, topic, { partitions: 1 });
       // Each record fits; a default request (960 KiB) is ten times what the topic takes in one batch.
       await createTopic(dst, topic, { partitions: 1, config: { 'max.message.bytes': '100000' } });

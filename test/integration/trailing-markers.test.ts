@@ -13,7 +13,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
 import { markersWritten } from '../support/interleaved-transactions.ts';
-import { client, committedOn, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
+import { committedOn, createTopic, header, readTopic, withAdmin } from '../support/kafka-client.ts';
 import { get, scrape, total } from '../support/prometheus.ts';
 
 const clusters = clusterPair();
@@ -63,9 +63,7 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
     `a source partition ending in a transaction marker or aborted records is committed to its log end, lag 0 (${delivery})`,
     { timeout: 400_000 },
     clusters.guard(async (t) => {
-      const { source, target } = clusters;
-      const src = client(source.bootstrapServers);
-      const dst = client(target.bootstrapServers);
+      const { source, target, src, dst } = clusters;
       const topic = `tail-${randomUUID().slice(0, 6)}`;
       const flow = `tail-${randomUUID().slice(0, 6)}`;
       await createTopic(src, topic, { partitions: PARTITIONS.length });

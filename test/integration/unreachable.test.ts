@@ -3,22 +3,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
 import { freePort } from '../support/kafka/ports.ts';
-import { client, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import { createTopic, numbered, produceAll } from '../support/kafka-client.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 test(
   'a flow to an unreachable cluster is retried while the other flows replicate; SIGTERM still exits 0',
   { timeout: 180_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const nobody = `127.0.0.1:${await freePort()}`; // nothing listens here
-    await createTopic(client(source.bootstrapServers), 'orders', { partitions: 2 });
-    await produceAll(client(source.bootstrapServers), 'orders', numbered('o', 0, 1000));
+    await createTopic(src, 'orders', { partitions: 2 });
+    await produceAll(src, 'orders', numbered('o', 0, 1000));
     const daemon = await startDaemon(t, {
       clusters: {
         src: { bootstrapServers: [...source.bootstrapServers] },
@@ -31,10 +28,7 @@ test(
       ],
       shutdown: { timeoutMs: 5000 },
     });
-    assert.ok(
-      await waitForRecords(client(target.bootstrapServers), 'orders', 1000, 90_000),
-      'the reachable flow did not replicate',
-    );
+    assert.ok(await waitForRecords(dst, 'orders', 1000, 90_000), 'the reachable flow did not replicate');
     // The unreachable cluster is probed with backoff (jitter: 50-100% of 1 s, then doubling).
     const retry = await daemon.waitForLog(
       (l) => l['msg'] === 'cluster unreachable; retrying' && l['cluster'] === 'dead',

@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
-import { useCluster } from '../support/kafka/index.ts';
-import { client, createTopic, produceAll, withAdmin } from '../support/kafka-client.ts';
-import { committedTotal, endOffsetTotal } from '../support/replication-checks.ts';
-import { eventually } from '../support/settled.ts';
+import { useClusterPair } from '../support/cluster-pair.ts';
+import { createTopic, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { endOffsetTotal, everyRecordCommitted } from '../support/replication-checks.ts';
 
 interface Report {
   ok: boolean;
@@ -22,15 +21,10 @@ test(
   'verify passes a faithful copy and counts missing and altered records',
   { timeout: 300_000 },
   async (t) => {
-    const [source, target] = await Promise.all([
-      useCluster(t, { name: 'source' }),
-      useCluster(t, { name: 'target' }),
-    ]);
+    const { source, target, src, dst } = await useClusterPair(t);
     const topic = `audited-${randomUUID().slice(0, 6)}`;
     const flow = `audit-${randomUUID().slice(0, 6)}`;
     const group = `kafka-mirror.${flow}`;
-    const src = client(source.bootstrapServers);
-    const dst = client(target.bootstrapServers);
     await createTopic(src, topic, { partitions: 3 });
     await produceAll(
       src,
@@ -45,10 +39,7 @@ test(
     const config = flowConfig(source, target, { name: flow, topics: { include: [topic] } });
     const daemon = await startDaemon(t, config);
     // The source's own count: a producer retry under load can write a batch twice.
-    const produced = await endOffsetTotal(src, topic);
-    await eventually('every record replicated and committed', async () =>
-      (await committedTotal(src, group, topic)) === produced ? true : undefined,
-    );
+    const produced = await everyRecordCommitted(src, group, topic);
     assert.equal(await daemon.stop(), 0);
     const file = await configFile(t, config);
 

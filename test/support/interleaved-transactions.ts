@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import { RawClient } from '../../src/kafka/raw-client.ts';
 import { ensureKafkaRuntime } from './kafka/index.ts';
+import { javaArgs } from './kafka/perf-tools.ts';
 
 export const ABORTED_PREFIX = 'aborted-';
 export const COMMITTED_PREFIX = 'committed-';
@@ -138,24 +139,22 @@ export async function javaReadCommitted(
   const runtime = await ensureKafkaRuntime();
   const { stdout } = await promisify(execFile)(
     'java',
-    [
-      '-Xmx256m',
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
-      runtime.loggingFlag,
-      '-cp',
-      runtime.classpath,
+    javaArgs(
+      runtime,
+      { heap: ['-Xmx256m'], profile: 'test' },
       'org.apache.kafka.tools.consumer.ConsoleConsumer',
-      '--bootstrap-server',
-      bootstrapServers.join(','),
-      '--topic',
-      topic,
-      '--from-beginning',
-      '--isolation-level',
-      'read_committed',
-      '--timeout-ms',
-      String(timeoutMs),
-    ],
+      [
+        '--bootstrap-server',
+        bootstrapServers.join(','),
+        '--topic',
+        topic,
+        '--from-beginning',
+        '--isolation-level',
+        'read_committed',
+        '--timeout-ms',
+        String(timeoutMs),
+      ],
+    ),
     { maxBuffer: 256 * 1024 * 1024 },
   ).catch((error: { stdout?: string; code?: number }) => {
     // It exits 1 when its timeout ends the read: what it printed until then is the answer.

@@ -58,6 +58,25 @@ export function numbered(prefix: string, from: number, count: number): Message[]
   return Array.from({ length: count }, (_, i) => ({ key: String(from + i), value: `${prefix}-${from + i}` }));
 }
 
+/** Messages keyed `k<n>` with values `v<n>`, n from `from` on, all to one partition. */
+export function numberedIn(partition: number, from: number, count: number): Message[] {
+  return Array.from({ length: count }, (_, i) => ({ partition, key: `k${from + i}`, value: `v${from + i}` }));
+}
+
+/**
+ * Sends each message in a request of its own (acks=all, not idempotent): one record batch per
+ * record, in order, for tests that need the batches apart (a refused record among accepted ones).
+ */
+export async function produceEach(kafka: KafkaClient, topic: string, messages: Message[]): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    for (const m of messages) await producer.send({ topic, acks: -1, messages: [m] });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 export async function produceAll(
   kafka: KafkaClient,
   topic: string,

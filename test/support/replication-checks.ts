@@ -2,7 +2,8 @@
 // offset it came from (km.src.offset), so loss, duplication and reordering are measured exactly.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { header, withAdmin, type Consumed } from './kafka-client.ts';
+import { header, readTopic, withAdmin, type Consumed } from './kafka-client.ts';
+import { eventually } from './settled.ts';
 
 export interface PartitionAudit {
   partition: number;
@@ -58,6 +59,11 @@ export function totals(audits: readonly PartitionAudit[]) {
   };
 }
 
+/** Reads the whole topic on both sides and audits the copy: the totals of `audit`. */
+export async function auditTopic(source: KafkaClient, target: KafkaClient, topic: string) {
+  return totals(audit(await readTopic(source, topic), await readTopic(target, topic)));
+}
+
 /** Sum of end offsets (records written, on a fresh topic) of a topic. */
 export async function endOffsetTotal(kafka: KafkaClient, topic: string): Promise<number> {
   const offsets = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
@@ -87,6 +93,25 @@ export async function waitForRecords(
 export async function committedTotal(kafka: KafkaClient, group: string, topic: string): Promise<number> {
   const [entry] = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }));
   return (entry?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+}
+
+/**
+ * Waits until `group` has committed as many records as the topic holds now (endOffsetTotal, read
+ * once: the records written before the call) and returns that count; fails after `timeoutMs`.
+ */
+export async function everyRecordCommitted(
+  kafka: KafkaClient,
+  group: string,
+  topic: string,
+  timeoutMs?: number,
+): Promise<number> {
+  const produced = await endOffsetTotal(kafka, topic);
+  await eventually(
+    `every record of ${topic} replicated and committed by ${group}`,
+    async () => ((await committedTotal(kafka, group, topic)) === produced ? true : undefined),
+    timeoutMs,
+  );
+  return produced;
 }
 
 /**

@@ -20,6 +20,7 @@ export type {
   ClusterNetwork,
   ClusterOptions,
   ClusterSecurity,
+  JvmProfile,
   KafkaCluster,
   SaslMechanism,
   SecurityOptions,

@@ -12,12 +12,12 @@ import { freePorts } from './ports.ts';
 import { exited, killAllTracked, killHard, terminate, track } from './processes.ts';
 import { kafkajsSecurity, prepareSecurity, type PreparedSecurity } from './security.ts';
 import { clusterNetwork, ToxiproxyServer } from './toxiproxy.ts';
-import type { ClusterNetwork, ClusterOptions, ClusterSecurity, KafkaCluster } from './types.ts';
+import type { ClusterNetwork, ClusterOptions, ClusterSecurity, JvmProfile, KafkaCluster } from './types.ts';
 
 const STARTED = /Kafka Server started/;
 
 /** Heap grows on demand; serial GC and C1-only JIT keep six JVMs on two cores from starving each other. */
-function jvmFlags(profile: 'test' | 'bench'): string[] {
+function jvmFlags(profile: JvmProfile): string[] {
   return [
     '-Xms64m',
     profile === 'bench' ? '-Xmx1g' : '-Xmx512m',

@@ -42,3 +42,16 @@ export async function freePort(): Promise<number> {
   if (port === undefined) throw new Error('no free port');
   return port;
 }
+
+/** Whether something accepts TCP connections at `host:port` now (a broker, a proxy). */
+export function accepts(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -3,6 +3,9 @@ import type { Toxic } from './toxiproxy.ts';
 
 export type Backend = 'jvm' | 'testcontainers';
 
+/** `test` starts fastest (C1 JIT only); `bench` runs the full JIT for throughput measurements. */
+export type JvmProfile = 'test' | 'bench';
+
 export interface ClusterOptions {
   /** Label used in directory names and errors: `source`, `target`, `us`. */
   name?: string;
@@ -14,8 +17,8 @@ export interface ClusterOptions {
   kafkaVersion?: string;
   /** Extra or overriding server.properties entries. */
   brokerConfig?: BrokerOverrides;
-  /** `test` starts fastest (C1 JIT only); `bench` runs the full JIT for throughput measurements. */
-  jvmProfile?: 'test' | 'bench';
+  /** The brokers' JVM (see JvmProfile); `test` unless given. */
+  jvmProfile?: JvmProfile;
   /** Give up on readiness after this long. */
   startTimeoutMs?: number;
   /** Make the client listener SASL_SSL (jvm backend only); see `KafkaCluster.security`. */

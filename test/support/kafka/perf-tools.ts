@@ -1,10 +1,14 @@
-// Kafka's own Java perf tools, run the way Kafka's bin/ scripts run them: ProducerPerformance
-// preloads the source, writes the steady load and is the produce ceiling; ConsumerPerformance is
-// the consume ceiling.
-import { readFile } from 'node:fs/promises';
+// Kafka's own Java tools, run from the launcher's jars the way Kafka's bin/ scripts run them. The
+// one launcher of ProducerPerformance and ConsumerPerformance for tests and benchmarks: the
+// benchmark preloads the source with ProducerPerformance, writes its steady load with it and takes
+// it as the produce ceiling, ConsumerPerformance as the consume ceiling; tests write records with
+// the reference client in every codec. `startJava` also runs MirrorMaker 2 for the benchmark.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
-import { BenchProcess } from './child-process.ts';
+import { ensureKafkaRuntime, kafkaVersionFromEnv, type KafkaRuntime } from './jars.ts';
+import { LoggedProcess } from './logged-process.ts';
+import type { JvmProfile } from './types.ts';
 
 /** kafka-run-class.sh's KAFKA_JVM_PERFORMANCE_OPTS: the JVM every Kafka tool and MirrorMaker 2 gets by default. */
 export const KAFKA_JVM_PERFORMANCE_OPTS = [
@@ -17,7 +21,40 @@ export const KAFKA_JVM_PERFORMANCE_OPTS = [
   '-Djava.net.preferIPv4Stack=true',
 ];
 
-/** Starts a Kafka Java main class with the launcher's logging config (WARN, MirrorMaker INFO). */
+/**
+ * What a short-lived tool in a test runs with: serial GC and the C1 JIT only start fastest and
+ * leave the two cores to the brokers and the daemon (as the launcher's brokers run in `test`).
+ */
+const TEST_JVM_OPTS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+
+/** The heap of the perf tools: kafka-producer-perf-test.sh's -Xmx512M, or a smaller one in tests. */
+const PERF_TOOL_HEAP: Readonly<Record<JvmProfile, readonly string[]>> = {
+  bench: ['-Xmx512M'],
+  test: ['-Xmx256m'],
+};
+
+/** The arguments of `java` that run a Kafka main class from the launcher's jars with its logging config. */
+export function javaArgs(
+  runtime: KafkaRuntime,
+  jvm: { readonly heap: readonly string[]; readonly profile: JvmProfile },
+  mainClass: string,
+  args: readonly string[],
+): string[] {
+  return [
+    ...jvm.heap,
+    ...(jvm.profile === 'bench' ? KAFKA_JVM_PERFORMANCE_OPTS : TEST_JVM_OPTS),
+    runtime.loggingFlag,
+    '-cp',
+    runtime.classpath,
+    mainClass,
+    ...args,
+  ];
+}
+
+/**
+ * Starts a Kafka Java main class with the launcher's logging config (WARN, MirrorMaker INFO), its
+ * output in `<logDir>/<label>.log`; Kafka's default JVM unless `profile` is `test`.
+ */
 export function startJava(
   runtime: KafkaRuntime,
   label: string,
@@ -25,41 +62,13 @@ export function startJava(
   mainClass: string,
   args: readonly string[],
   logDir: string,
-): BenchProcess {
+  profile: JvmProfile = 'bench',
+): LoggedProcess {
   const logFile = path.join(logDir, `${label}.log`);
-  return BenchProcess.start(
-    label,
-    'java',
-    [
-      ...heap,
-      ...KAFKA_JVM_PERFORMANCE_OPTS,
-      runtime.loggingFlag,
-      '-cp',
-      runtime.classpath,
-      mainClass,
-      ...args,
-    ],
-    { logFile },
-  );
+  return LoggedProcess.start(label, 'java', javaArgs(runtime, { heap, profile }, mainClass, args), {
+    logFile,
+  });
 }
-
-/**
- * Producer settings of the preload and of ceiling-produce: large batches, a short linger and
- * acks=all (what the replicators write with), no compression (the records are random letters).
- */
-export const THROUGHPUT_PRODUCER_PROPS = [
-  'acks=all',
-  'linger.ms=10',
-  'batch.size=524288',
-  'buffer.memory=67108864',
-  'compression.type=none',
-];
-
-/**
- * Steady load: records leave the producer as they are made (linger.ms=0), so a record's CreateTime
- * is close to the moment it reaches the source and the latency measured is the replicator's.
- */
-export const STEADY_PRODUCER_PROPS = ['acks=all', 'linger.ms=0', 'compression.type=none'];
 
 export interface ProduceOptions {
   readonly records: number;
@@ -67,6 +76,8 @@ export interface ProduceOptions {
   /** Records per second; -1 = as fast as possible. */
   readonly throughput: number;
   readonly props: readonly string[];
+  /** The JVM: Kafka's default (`bench`, the default) or the quick-starting one of tests. */
+  readonly jvm?: JvmProfile;
 }
 
 /** Starts ProducerPerformance (random uppercase letters per record, null keys, the sticky partitioner). */
@@ -77,11 +88,12 @@ export function startProducerPerformance(
   topic: string,
   options: ProduceOptions,
   logDir: string,
-): BenchProcess {
+): LoggedProcess {
+  const profile = options.jvm ?? 'bench';
   return startJava(
     runtime,
     label,
-    ['-Xmx512M'],
+    PERF_TOOL_HEAP[profile],
     'org.apache.kafka.tools.ProducerPerformance',
     [
       '--topic',
@@ -97,6 +109,7 @@ export function startProducerPerformance(
       ...options.props,
     ],
     logDir,
+    profile,
   );
 }
 
@@ -115,6 +128,40 @@ export async function producePerformance(
     await tool.finish(timeoutMs);
   } finally {
     await tool.stop(1000);
+  }
+}
+
+/**
+ * ProducerPerformance in a test: records written by the reference client (the Java one), in the
+ * codec asked for, to check what kafka-mirror reads. Its log goes to a temporary directory,
+ * removed afterwards (a failure carries the log's tail).
+ */
+export async function javaProduce(
+  bootstrapServers: readonly string[],
+  topic: string,
+  options: { records: number; recordSize: number; compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' },
+  timeoutMs = 300_000,
+): Promise<void> {
+  const runtime = await ensureKafkaRuntime(kafkaVersionFromEnv());
+  const logDir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-perf-'));
+  try {
+    await producePerformance(
+      runtime,
+      `produce-${topic}`,
+      bootstrapServers,
+      topic,
+      {
+        records: options.records,
+        recordSize: options.recordSize,
+        throughput: -1,
+        props: ['acks=all', `compression.type=${options.compression}`, 'linger.ms=5'],
+        jvm: 'test',
+      },
+      logDir,
+      timeoutMs,
+    );
+  } finally {
+    await rm(logDir, { recursive: true, force: true });
   }
 }
 
@@ -157,7 +204,7 @@ export async function consumePerformance(
   const tool = startJava(
     runtime,
     label,
-    ['-Xmx512M'],
+    PERF_TOOL_HEAP.bench,
     'org.apache.kafka.tools.ConsumerPerformance',
     [
       '--bootstrap-server',

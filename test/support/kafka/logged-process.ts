@@ -1,10 +1,11 @@
-// The processes a benchmark run starts (replicators, perf tools): output to a log file, registered
-// with the launcher's reaper so they die with this process even when it is SIGKILLed, and their
-// CPU time and peak memory read from /proc while they run.
+// A process the launcher's users start beside the brokers (Kafka's perf tools, the replicators a
+// benchmark compares): output to a log file, registered with the launcher's reaper so it dies with
+// this process even when that is SIGKILLed, and its CPU time and peak memory read from /proc while
+// it runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { exited, terminate, track } from '../test/support/kafka/processes.ts';
+import { exited, terminate, track } from './processes.ts';
 
 /** Kernel clock ticks per second (USER_HZ) for /proc/<pid>/stat; 100 on every Linux port Node runs on. */
 const CLOCK_TICKS = 100;
@@ -35,7 +36,7 @@ export function readUsage(pid: number): Usage | undefined {
   }
 }
 
-export class BenchProcess {
+export class LoggedProcess {
   readonly label: string;
   readonly logFile: string;
   readonly child: ChildProcess;
@@ -63,7 +64,7 @@ export class BenchProcess {
     command: string,
     args: readonly string[],
     options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string },
-  ): BenchProcess {
+  ): LoggedProcess {
     const out = openSync(options.logFile, 'a');
     try {
       const child = spawn(command, args, {
@@ -72,7 +73,7 @@ export class BenchProcess {
         cwd: options.cwd,
       });
       track(child);
-      return new BenchProcess(label, options.logFile, child);
+      return new LoggedProcess(label, options.logFile, child);
     } finally {
       closeSync(out);
     }
