@@ -49,7 +49,7 @@ export interface ProduceError {
 
 /**
  * Codes whose exception class extends RetriableException in Kafka's Errors.java (apache/kafka at
- * 1eb7644, checked against it by test/unit/kafka/produce-errors.test.ts).
+ * 1eb7644, checked against it by test/unit/kafka/writers/produce-errors.test.ts).
  */
 const RETRIABLE = new Set([
   2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103,
