@@ -5,28 +5,20 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layers of src/ and what each may import besides itself (docs/architecture.md). A folder is a
- * layer; `errors.ts` and `version.ts` are leaves; `cli.ts` is the entry point and may import
+ * layer; `errors` and `version.ts` are leaves; `cli.ts` is the entry point and may import
  * anything, `cli/` (its commands) anything but `cli.ts`. test/unit/layers.test.ts checks the same
  * table over the import graph, and that it has no cycle.
  */
 /** What the adapters and everything above them may import. */
-const belowOffsets = [
-  'errors.ts',
-  'version.ts',
-  'protocol',
-  'config',
-  'observability',
-  'replication',
-  'kafka',
-];
+const belowOffsets = ['errors', 'version.ts', 'protocol', 'config', 'observability', 'replication', 'kafka'];
 export const layers = {
-  'errors.ts': [],
+  errors: [],
   'version.ts': [],
-  protocol: ['errors.ts'],
-  config: ['errors.ts', 'protocol'],
-  observability: ['errors.ts', 'config'],
-  replication: ['errors.ts', 'protocol', 'config', 'observability'],
-  kafka: ['errors.ts', 'version.ts', 'protocol', 'config', 'observability', 'replication'],
+  protocol: ['errors'],
+  config: ['errors', 'protocol'],
+  observability: ['errors', 'config'],
+  replication: ['errors', 'protocol', 'config', 'observability'],
+  kafka: ['errors', 'version.ts', 'protocol', 'config', 'observability', 'replication'],
   offsets: belowOffsets,
   tools: [...belowOffsets, 'offsets'],
   daemon: [...belowOffsets, 'offsets'],

@@ -2,7 +2,7 @@
 // writes, and the exit codes it returns. The command line (src/cli.ts, src/cli/) is the only part
 // of kafka-mirror that writes to the terminal and exits the process.
 import { loadConfigFile, type Config } from '../config/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 
 /** Exit codes, documented in the README: 0 ok, 1 runtime failure, 2 bad usage or config. */

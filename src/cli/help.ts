@@ -1,5 +1,5 @@
 // `kafka-mirror --help`, `kafka-mirror help <command>`, `<command> --help` and `version`.
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import { packageVersion } from '../version.ts';
 import { ExitCode, type CommandLine, type Io } from './command.ts';
 

@@ -1,6 +1,6 @@
 // The command line: parses it, answers help, runs the command and turns what it threw into an exit
 // code and one line on stderr. Writes only through the Io it is given; src/cli.ts sets the exit code.
-import { ClusterIdentityError, ConfigError, UsageError } from '../errors.ts';
+import { ClusterIdentityError, ConfigError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
 import { printHelp, version } from './help.ts';
 import { migrateStatus } from './migrate-status.ts';

@@ -1,6 +1,6 @@
 // `kafka-mirror migrate-status`: per topic of a flow, whether the target has caught up for a cut-over
 // (src/offsets/migrate-status.ts).
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import { migrationStatus, type MigrationStatus } from '../offsets/migrate-status.ts';
 import { commandLogger, configOf, ExitCode, printReport, type CommandLine, type Io } from './command.ts';
 import { table } from './table.ts';

@@ -1,6 +1,6 @@
 // `kafka-mirror offsets translate | failover`: a consumer group's committed source offsets on the
 // target (src/offsets/translate.ts), and their one-time commit there (src/offsets/group-sync.ts).
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import { failover, type GroupSyncResult } from '../offsets/group-sync.ts';
 import { translateOffsets, type TranslationReport } from '../offsets/translate.ts';
 import { commandLogger, configOf, ExitCode, printReport, type CommandLine, type Io } from './command.ts';

@@ -1,7 +1,7 @@
 // The command line's grammar: the options kafka-mirror knows, and which of them each command
 // takes. Anything else is refused before a command runs (KM_USAGE, exit 2).
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import type { CommandLine } from './command.ts';
 
 /** The options each command takes (besides --help) and how many arguments follow its name. */

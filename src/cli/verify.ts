@@ -1,5 +1,5 @@
 // `kafka-mirror verify`: audits what a flow replicated (src/tools/verify.ts) and prints the result.
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../errors/index.ts';
 import { COUNTS, verify as audit, type VerifyReport } from '../tools/verify.ts';
 import { commandLogger, configOf, ExitCode, printReport, type CommandLine, type Io } from './command.ts';
 import { table } from './table.ts';

@@ -1,7 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import convict from 'convict';
-import { ConfigError } from '../errors.ts';
+import { ConfigError } from '../errors/index.ts';
 import { flowOverlaps } from './flow-overlap.ts';
 import { clusterSchema, envName, flowSchema, formats, topLevelSchema } from './schema.ts';
 import { parseSize } from './sizes.ts';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getHeapStatistics } from 'node:v8';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { heapWarning, type Config } from '../config/index.ts';
-import { ClusterIdentityError, ShutdownTimeoutError, UnknownClusterError } from '../errors.ts';
+import { ClusterIdentityError, ShutdownTimeoutError, UnknownClusterError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
 import { probeCluster, type ClusterAnswer } from '../kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../kafka/connect-cause.ts';

@@ -4,7 +4,7 @@
 // closed (after the flow drained) or destroyed.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from '../config/index.ts';
-import type { CorruptRecordBatchError } from '../errors.ts';
+import type { CorruptRecordBatchError } from '../errors/index.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from '../kafka/heartbeat.ts';
 import { SourceReader, type BatchHandler } from '../kafka/source-reader.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';

@@ -1,7 +1,7 @@
 // What `kafka-mirror plan` learns from the clusters before anything runs: their ids, brokers and
 // topics. Reads only.
 import type { Config } from '../config/index.ts';
-import { ClusterIdentityError } from '../errors.ts';
+import { ClusterIdentityError } from '../errors/index.ts';
 import { probeCluster } from '../kafka/cluster-probe.ts';
 import { connectCause } from '../kafka/connect-cause.ts';
 import type { Logger } from '../observability/logger.ts';

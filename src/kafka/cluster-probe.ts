@@ -2,7 +2,7 @@
 // at start (before any flow connects), while a cluster is unreachable (one probe per retry) and by
 // `kafka-mirror plan`. Reads only.
 import type { ClusterConfig } from '../config/index.ts';
-import { ClusterNoAnswerError } from '../errors.ts';
+import { ClusterNoAnswerError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createClient } from './client.ts';
 

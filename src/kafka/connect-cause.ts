@@ -2,7 +2,7 @@
 // socket's error code (kept by kafkajs's KafkaJSConnectionError under its retry wrappers), the
 // SASL error class, or a protocol error type. Never the message of a whole chain: one short line,
 // and nothing that could hold a secret (SASL errors name the mechanism, never the password).
-import { ClusterNoAnswerError } from '../errors.ts';
+import { ClusterNoAnswerError } from '../errors/index.ts';
 
 export type ConnectKind =
   | 'connection refused'

@@ -10,7 +10,7 @@ import {
   FetchIncompleteError,
   InternalInvariantError,
   MetadataUnavailableError,
-} from '../errors.ts';
+} from '../errors/index.ts';
 import type { SourceRecord } from '../protocol/records.ts';
 // Also: the patched decoders, before any kafkajs module loads.
 import { fetchedRecordSet, splitCommitted } from './kafkajs/index.ts';

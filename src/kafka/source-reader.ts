@@ -9,7 +9,7 @@ import {
   type TopicPartition,
 } from '../replication/ports.ts';
 import { FetchSizer } from './fetch-sizer.ts';
-import type { CorruptRecordBatchError } from '../errors.ts';
+import type { CorruptRecordBatchError } from '../errors/index.ts';
 import { corruptBatchOf, fetchedSet, setGroupFetchLimits } from './kafkajs/index.ts';
 
 /** Kafka's codec ids (record batch attributes & 7). */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
-import { MetadataUnavailableError } from '../errors.ts';
+import { MetadataUnavailableError } from '../errors/index.ts';
 import type { TopicCreation } from '../replication/topic-sync.ts';
 import { protocolErrorType } from './client.ts';
 import { kafkajs } from './kafkajs/index.ts';

@@ -3,7 +3,7 @@
 // people and `kafka-mirror status`). It serves only what the daemon chose to expose: no config.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AdminListenError } from '../errors.ts';
+import { AdminListenError } from '../errors/index.ts';
 import type { Logger } from './logger.ts';
 
 export interface Readiness {

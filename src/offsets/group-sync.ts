@@ -8,7 +8,7 @@
 // not on the target yet (pending) are left where they are and counted as translation lag.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { GroupActiveError, GroupSyncFailedError, InternalInvariantError } from '../errors.ts';
+import { GroupActiveError, GroupSyncFailedError, InternalInvariantError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { topicFilter } from '../replication/topic-selection.ts';

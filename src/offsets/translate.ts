@@ -20,7 +20,7 @@
 // on one of the copies, and a consumer may see the duplicated stretch again, never a gap.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
-import { TranslationFailedError, UsageError } from '../errors.ts';
+import { TranslationFailedError, UsageError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';

@@ -12,7 +12,7 @@
 //
 // Format: https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md and lz4_Block_format.md.
 
-import { InternalInvariantError, InvalidCompressedDataError } from '../errors.ts';
+import { InternalInvariantError, InvalidCompressedDataError } from '../errors/index.ts';
 
 const FRAME_MAGIC = 0x184d2204;
 const BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];

@@ -17,7 +17,7 @@ import {
   recordSize,
   writeRecord,
 } from './record-format.ts';
-import { InternalInvariantError } from '../errors.ts';
+import { InternalInvariantError } from '../errors/index.ts';
 import { CHUNK_HEADROOM, hasHeadroom, type RecordChunk } from './record-chunk.ts';
 
 /** A compression codec as kafkajs registers them (protocol/message/compression): by attribute bits. */

@@ -6,7 +6,7 @@
 // used. A chunk is one Buffer and two typed arrays however many records it holds: its records are
 // encoded once, when they are queued, and sent as they are (produce-request.ts writes the batch
 // header around the body).
-import { InternalInvariantError } from '../errors.ts';
+import { InternalInvariantError } from '../errors/index.ts';
 import type { Compression, TargetRecord } from './records.ts';
 import { readVarInt, recordBodySize, sizeOfVarInt, writeRecord } from './record-format.ts';
 

@@ -2,7 +2,7 @@
 // bytes: used by record chunks (record-chunk.ts), produce requests (produce-request.ts) and the
 // patched kafkajs record decoder.
 import { createRequire } from 'node:module';
-import { InternalInvariantError } from '../errors.ts';
+import { InternalInvariantError } from '../errors/index.ts';
 import type { ProvenanceTail } from './records.ts';
 
 const require = createRequire(import.meta.url);

@@ -2,7 +2,7 @@
 // (the Kafka protocol's framing, what Kafka's NetworkReceive reads). One reader per socket: a
 // response cut part way by a dropped connection must never absorb the next socket's bytes
 // (issue 19, defect 4), so a connection makes a new reader for every socket (kafkajs.ts).
-import { ResponseFramingError } from '../errors.ts';
+import { ResponseFramingError } from '../errors/index.ts';
 
 const MiB = 2 ** 20;
 

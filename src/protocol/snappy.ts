@@ -7,7 +7,7 @@
 // lengths are read first and each block decodes straight into its place in one buffer. Raw
 // snappy without the framing (as kafkajs-snappy and librdkafka write it) is one block.
 import { createRequire } from 'node:module';
-import { InvalidCompressedDataError } from '../errors.ts';
+import { InvalidCompressedDataError } from '../errors/index.ts';
 
 const require = createRequire(import.meta.url);
 // snappyjs is kafkajs-snappy's decoder; resolved from there, where it is installed.

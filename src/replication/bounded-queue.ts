@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
-import { LaneDroppedError, QueueClosedError } from '../errors.ts';
+import { LaneDroppedError, QueueClosedError } from '../errors/index.ts';
 
 export interface QueueBudget {
   readonly maxRecords: number;

@@ -5,7 +5,7 @@
 // committed there. Its chunks count as written only once their transaction commits; a failed
 // transaction restores the lane again, a refused one halts its partition.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TargetTopicMissingError, TransactionRejectedError, WriteRejectedError } from '../errors.ts';
+import { TargetTopicMissingError, TransactionRejectedError, WriteRejectedError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorCode, type FlowMetrics } from '../observability/metrics.ts';
 import type { SourceRecord } from '../protocol/records.ts';

@@ -6,7 +6,7 @@ import {
   InvalidArgumentError,
   TargetTopicMissingError,
   TransactionRejectedError,
-} from '../errors.ts';
+} from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import type { SourceRecord } from '../protocol/records.ts';

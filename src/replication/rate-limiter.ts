@@ -4,7 +4,7 @@
 // Writes of every partition share the clock, so the flow as a whole stays at the rate; a write
 // waiting here holds its partition's slot, so the queue fills and the source fetch pauses.
 
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError } from '../errors/index.ts';
 
 export interface Clock {
   now(): number;

@@ -1,5 +1,5 @@
 import type { FlowConfig } from '../config/index.ts';
-import { TargetTopicMissingError } from '../errors.ts';
+import { TargetTopicMissingError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 

@@ -1,6 +1,6 @@
 // The end of a flow's pipeline: watermarks that moved are committed to the source group, and
 // count as committed only once the group acknowledged them.
-import { CommitNotAcknowledgedError } from '../errors.ts';
+import { CommitNotAcknowledgedError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorCode, type FlowMetrics } from '../observability/metrics.ts';
 import type { OffsetTracker } from './offset-tracker.ts';

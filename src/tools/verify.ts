@@ -6,7 +6,7 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
 import PQueue from 'p-queue';
 import type { Config, FlowConfig } from '../config/index.ts';
-import { InternalInvariantError, NotFoundError } from '../errors.ts';
+import { InternalInvariantError, NotFoundError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
 import { readPartition } from '../kafka/partition-reader.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';

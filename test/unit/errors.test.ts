@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import * as errors from '../../src/errors.ts';
+import * as errors from '../../src/errors/index.ts';
 
-test('docs/errors.md lists exactly the error codes of src/errors.ts', () => {
+test('docs/errors.md lists exactly the error codes of src/errors/', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const documented = [...doc.matchAll(/^\| `(KM_[A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
   assert.deepEqual(documented, [...errors.errorCodes].sort());

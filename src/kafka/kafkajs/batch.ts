@@ -11,7 +11,7 @@
 // offset filter is in plain numbers while they are exact (kafkajs parsed a Long from every
 // record's offset).
 import type * as KafkaJs from 'kafkajs';
-import { CorruptRecordBatchError } from '../../errors.ts';
+import { CorruptRecordBatchError } from '../../errors/index.ts';
 import type { InvalidBatch } from '../../protocol/record-batches.ts';
 import { kafkajsModule, replaceModule, type ModuleSwap } from './module-cache.ts';
 import { splitCommitted, type BatchMessage, type WireAbortedTransaction } from './read-committed.ts';

@@ -11,7 +11,7 @@
 // again after its socket dropped (ConnectionPool.getConnection), while what was read of a
 // response cut part way belongs to the dropped socket only (test/integration/response-cut.test.ts).
 import type { Socket } from 'node:net';
-import { ResponseFramingError } from '../../errors.ts';
+import { ResponseFramingError } from '../../errors/index.ts';
 import { ResponseReader } from '../../protocol/response-reader.ts';
 import { kafkajsModule } from './module-cache.ts';
 

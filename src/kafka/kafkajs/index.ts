@@ -20,7 +20,7 @@
 // capture it load (module-cache.ts refuses otherwise), hence the order below.
 // test/unit/kafka/kafkajs/internals.test.ts fails when a kafkajs file a patch relies on changes.
 import type * as KafkaJs from 'kafkajs';
-import { KafkaJsPatchError } from '../../errors.ts';
+import { KafkaJsPatchError } from '../../errors/index.ts';
 import { installBatch } from './batch.ts';
 import { installBrokerFetch } from './broker-fetch.ts';
 import { installCodecs } from './codecs.ts';

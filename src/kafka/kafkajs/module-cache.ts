@@ -5,7 +5,7 @@
 // replaces, and is refused once one of them has loaded (the patch would silently not apply).
 // test/unit/kafka/kafkajs/internals.test.ts checks those lists against kafkajs's own requires.
 import { createRequire } from 'node:module';
-import { KafkaJsPatchError } from '../../errors.ts';
+import { KafkaJsPatchError } from '../../errors/index.ts';
 
 export const kafkajsRequire = createRequire(import.meta.url);
 

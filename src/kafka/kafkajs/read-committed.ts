@@ -4,7 +4,7 @@
 // which steps into the aborted transactions in the order they are listed, while a broker lists
 // them in the order of their markers: with transactions interleaved it returned aborted records
 // (test/unit/kafka/kafkajs/read-committed.test.ts).
-import { KafkaJsPatchError } from '../../errors.ts';
+import { KafkaJsPatchError } from '../../errors/index.ts';
 import { abortedBatches } from '../../protocol/aborted-transactions.ts';
 import { fetchedRecordSet } from './record-sets.ts';
 

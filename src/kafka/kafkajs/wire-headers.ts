@@ -2,7 +2,7 @@
 // protocol/record-format.ts's encodeRecord, installed by record-encoder.ts, writes them): an
 // ordered list of [key, value] pairs, exactly as on the wire, in place of kafkajs's object keyed
 // by name (which regroups duplicates and cannot size a null value).
-import { KafkaJsPatchError } from '../../errors.ts';
+import { KafkaJsPatchError } from '../../errors/index.ts';
 import type * as KafkaJs from 'kafkajs';
 
 /** Ordered `[key, value]` header pairs of a record, exactly as on the wire. */

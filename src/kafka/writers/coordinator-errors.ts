@@ -19,7 +19,7 @@
 //   lets it try again once someone granted the ACL); a daemon that restored the partition got the
 //   same refusal again, for ever, with only a warning. Here the partition halts
 //   (KM_TRANSACTION_REJECTED) with what to do, as a refused record does (produce-errors.ts).
-import { TransactionRejectedError } from '../../errors.ts';
+import { TransactionRejectedError } from '../../errors/index.ts';
 import { rootCause } from '../client.ts';
 import { isRetriable, kafkaAnswerOf, kafkaErrorName } from './produce-errors.ts';
 

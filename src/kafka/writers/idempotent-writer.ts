@@ -11,7 +11,7 @@ import {
   TargetTopicMissingError,
   WriteRejectedError,
   WriterClosedError,
-} from '../../errors.ts';
+} from '../../errors/index.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
 import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { backoffMs } from '../../replication/backoff.ts';

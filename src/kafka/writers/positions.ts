@@ -3,7 +3,7 @@
 // (docs/architecture.md, "Exactly-once"). Each lane writes its position in its own transaction
 // (transactional-writer.ts); a new owner of the source partition reads it to resume from there.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PositionsUnreadableError, WriterClosedError } from '../../errors.ts';
+import { PositionsUnreadableError, WriterClosedError } from '../../errors/index.ts';
 import { encodeChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { crc32c } from '../../protocol/record-format.ts';
 import { protocolErrorType } from '../client.ts';

@@ -12,7 +12,7 @@
 // invariant 6), with what the operator can do about it. Before, anything outside a hand-kept list
 // was retried for ever (INVALID_TIMESTAMP stalled a partition without a halt, metric or alert) and
 // CORRUPT_MESSAGE, which Kafka retries, halted.
-import { TargetTopicMissingError, WriteRejectedError } from '../../errors.ts';
+import { TargetTopicMissingError, WriteRejectedError } from '../../errors/index.ts';
 import { errorCode } from '../../observability/metrics.ts';
 import { sliceChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { rootCause } from '../client.ts';

@@ -15,7 +15,7 @@ import {
   TransactionRejectedError,
   WriteRejectedError,
   WriterClosedError,
-} from '../../errors.ts';
+} from '../../errors/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { partitionKey, type SourcePosition, type TransactionalTarget } from '../../replication/ports.ts';

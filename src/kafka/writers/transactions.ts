@@ -19,7 +19,7 @@ import {
   TransactionFencedError,
   TransactionRejectedError,
   WriteRejectedError,
-} from '../../errors.ts';
+} from '../../errors/index.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
 import type { RecordChunk } from '../../protocol/record-chunk.ts';
 import { backoffMs } from '../../replication/backoff.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { parseConfig } from '../../../src/config/index.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/errors/index.ts';
 
 const SECRET = 'pa55-Wörd-7f3a9c';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../src/config/index.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/errors/index.ts';
 
 const clusters = {
   us: { bootstrapServers: ['us:9092'] },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { loadConfigFile } from '../../../src/config/index.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/errors/index.ts';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kafka-mirror-config-'));

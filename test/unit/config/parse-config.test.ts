@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../src/config/index.ts';
 import { clusterSchema, flowSchema, topLevelSchema } from '../../../src/config/schema.ts';
-import { ConfigError, KafkaMirrorError } from '../../../src/errors.ts';
+import { ConfigError, KafkaMirrorError } from '../../../src/errors/index.ts';
 
 /** The smallest valid document: two clusters and one flow between them. */
 function minimal(): Record<string, unknown> {

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { loadConfigFile, parseConfig, type Config } from '../../../src/config/index.ts';
 import { topLevelSchema } from '../../../src/config/schema.ts';
-import { ConfigError } from '../../../src/errors.ts';
+import { ConfigError } from '../../../src/errors/index.ts';
 import { AdminServer, type AdminSources, type Readiness } from '../../../src/observability/admin-server.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { DEFAULT_KAFKA_VERSION } from '../../support/kafka/jars.ts';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import net, { type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { ClusterConfig } from '../../../src/config/index.ts';
-import { ClusterNoAnswerError } from '../../../src/errors.ts';
+import { ClusterNoAnswerError } from '../../../src/errors/index.ts';
 import { probeCluster } from '../../../src/kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../../../src/kafka/connect-cause.ts';
 import { createLogger } from '../../../src/observability/logger.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { AdminListenError, KafkaMirrorError } from '../../../src/errors.ts';
+import { AdminListenError, KafkaMirrorError } from '../../../src/errors/index.ts';
 import { AdminServer, type AdminSources, type Readiness } from '../../../src/observability/admin-server.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, ShutdownTimeoutError, WriteRejectedError } from '../../../src/errors.ts';
+import { ConfigError, ShutdownTimeoutError, WriteRejectedError } from '../../../src/errors/index.ts';
 import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
 import { errorCode } from '../../../src/observability/metrics.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { InvalidCompressedDataError } from '../../../src/errors.ts';
+import { InvalidCompressedDataError } from '../../../src/errors/index.ts';
 import { compressFrame, decompressFrame, xxh32Short } from '../../../src/protocol/lz4.ts';
 
 const lz4 = createRequire(import.meta.url)('lz4-napi') as {

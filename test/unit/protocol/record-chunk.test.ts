@@ -3,7 +3,7 @@
 // the same records, however a chunk was cut.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InternalInvariantError } from '../../../src/errors.ts';
+import { InternalInvariantError } from '../../../src/errors/index.ts';
 import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
 import { chunkMessage, frameRequest, produceRequestV3 } from '../../../src/protocol/produce-request.ts';
 import {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ResponseFramingError } from '../../../src/errors.ts';
+import { ResponseFramingError } from '../../../src/errors/index.ts';
 import { MAX_RESPONSE_BYTES, ResponseReader } from '../../../src/protocol/response-reader.ts';
 import { mulberry32 } from '../../support/random.ts';
 

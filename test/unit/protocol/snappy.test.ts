@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { InvalidCompressedDataError } from '../../../src/errors.ts';
+import { InvalidCompressedDataError } from '../../../src/errors/index.ts';
 import { decompressSnappy } from '../../../src/protocol/snappy.ts';
 
 const require = createRequire(import.meta.url);

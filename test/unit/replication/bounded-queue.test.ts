@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { LaneDroppedError, QueueClosedError } from '../../../src/errors.ts';
+import { LaneDroppedError, QueueClosedError } from '../../../src/errors/index.ts';
 import { BoundedQueue } from '../../../src/replication/bounded-queue.ts';
 import type { QueueBudget } from '../../../src/replication/bounded-queue.ts';
 import { flush, watch } from '../../support/settled.ts';

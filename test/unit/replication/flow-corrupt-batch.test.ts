@@ -4,7 +4,7 @@
 // on a real broker's disk: test/integration/corrupt-batch.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CorruptRecordBatchError } from '../../../src/errors.ts';
+import { CorruptRecordBatchError } from '../../../src/errors/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow } from '../../../src/replication/flow.ts';

@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { Flow } from '../../../src/replication/flow.ts';
-import { TransactionRejectedError, WriteRejectedError } from '../../../src/errors.ts';
+import { TransactionRejectedError, WriteRejectedError } from '../../../src/errors/index.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import {
   FakeSource,

@@ -2,7 +2,7 @@
 // stops at once, both idempotent; and a flow refuses a target of another delivery than its config's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DrainTimeoutError, InvalidArgumentError, QueueClosedError } from '../../../src/errors.ts';
+import { DrainTimeoutError, InvalidArgumentError, QueueClosedError } from '../../../src/errors/index.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import { Flow } from '../../../src/replication/flow.ts';

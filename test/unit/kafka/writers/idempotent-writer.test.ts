@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { EarlierWriteFailedError, WriterClosedError } from '../../../../src/errors.ts';
+import { EarlierWriteFailedError, WriterClosedError } from '../../../../src/errors/index.ts';
 import { IdempotentWriter } from '../../../../src/kafka/writers/idempotent-writer.ts';
 import { kafkajs } from '../../../../src/kafka/kafkajs/index.ts';
 import { CHUNK, frameRequest, type ChunkMessage } from '../../../../src/protocol/produce-request.ts';

@@ -4,7 +4,7 @@
 // test/integration/target-topic-deleted.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WriterClosedError } from '../../../../src/errors.ts';
+import { WriterClosedError } from '../../../../src/errors/index.ts';
 import { TargetWriter } from '../../../../src/kafka/writers/target-writer.ts';
 import { encodeChunk } from '../../../../src/protocol/record-chunk.ts';
 import { createLogger } from '../../../../src/observability/logger.ts';

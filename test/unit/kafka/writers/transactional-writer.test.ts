@@ -4,7 +4,7 @@
 // real brokers: test/integration/exactly-once*.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WriterClosedError } from '../../../../src/errors.ts';
+import { WriterClosedError } from '../../../../src/errors/index.ts';
 import { TransactionalWriter } from '../../../../src/kafka/writers/transactional-writer.ts';
 import { createLogger } from '../../../../src/observability/logger.ts';
 import { flowConfig } from '../../../support/flow-config.ts';

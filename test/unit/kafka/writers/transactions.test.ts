@@ -15,7 +15,7 @@ import {
   TargetTopicMissingError,
   TransactionRejectedError,
   type KafkaMirrorError,
-} from '../../../../src/errors.ts';
+} from '../../../../src/errors/index.ts';
 
 const require = createRequire(import.meta.url);
 const Broker = require('kafkajs/src/broker') as new (options: object) => RawBroker & {

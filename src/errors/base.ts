@@ -1,0 +1,50 @@
+// The base of every kafka-mirror error, and the list of codes (docs/errors.md lists each).
+
+export const errorCodes = [
+  'KM_USAGE',
+  'KM_CONFIG',
+  'KM_WRITE_REJECTED',
+  'KM_TARGET_TOPIC_MISSING',
+  'KM_SHUTDOWN_TIMEOUT',
+  'KM_CLUSTER_IDENTITY',
+  'KM_ADMIN_LISTEN',
+  'KM_GROUP_ACTIVE',
+  'KM_TRANSACTION_FENCED',
+  'KM_CORRUPT_RECORD_BATCH',
+  'KM_COMMIT_UNACKNOWLEDGED',
+  'KM_RESPONSE_FRAMING',
+  'KM_TRANSACTION_REJECTED',
+  'KM_INTERNAL_INVARIANT',
+  'KM_INVALID_COMPRESSED_DATA',
+  'KM_CLUSTER_NO_ANSWER',
+  'KM_NOT_FOUND',
+  'KM_TRANSLATION_FAILED',
+  'KM_GROUP_SYNC_FAILED',
+  'KM_EARLIER_WRITE_FAILED',
+  'KM_WRITER_CLOSED',
+  'KM_PRODUCE_UNACKNOWLEDGED',
+  'KM_METADATA_UNAVAILABLE',
+  'KM_COORDINATOR_RETRIABLE',
+  'KM_LANE_TARGET_MISMATCH',
+  'KM_POSITIONS_UNREADABLE',
+  'KM_UNKNOWN_CLUSTER',
+  'KM_KAFKAJS_PATCH',
+  'KM_FETCH_INCOMPLETE',
+  'KM_QUEUE_CLOSED',
+  'KM_LANE_DROPPED',
+  'KM_DRAIN_TIMEOUT',
+  'KM_INVALID_ARGUMENT',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export class KafkaMirrorError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
