@@ -2,7 +2,7 @@
 // exactly what a scan would, with gaps in both offset spaces, duplicated stretches and any hint.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { searchTarget, type Probe } from '../../../src/offsets/translate.ts';
+import { searchTarget, type Probe } from '../../../src/offsets/search.ts';
 
 /** A target partition: records at `offsets` carrying `sources`; positions in between are gaps. */
 function partition(records: ReadonlyArray<readonly [number, number]>) {
