@@ -2,7 +2,11 @@
 // (producer.maxInFlightPerPartition: 1), through a kafkajs producer.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
-import { ProduceUnacknowledgedError, TargetTopicMissingError, WriterClosedError } from '../../errors/index.ts';
+import {
+  ProduceUnacknowledgedError,
+  TargetTopicMissingError,
+  WriterClosedError,
+} from '../../errors/index.ts';
 import { chunkMessage } from '../../protocol/produce-request.ts';
 import { requestChunks, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { backoffMs } from '../../replication/backoff.ts';
