@@ -32,7 +32,14 @@ function rows(schema: object, prefix: string): string[] {
 
 const HEADER = '| key | format | default | environment | meaning |\n| --- | --- | --- | --- | --- |';
 
+/** docs/configuration.md: its sections, a blank line between each. */
 export function renderConfigDocs(): string {
+  const sections = [introduction, keyTables, sameClustersFlows, secrets, crossDatacenterDefaults];
+  return sections.map((section) => section()).join('\n\n');
+}
+
+/** The title, how the file is validated and the formats of values. */
+function introduction(): string {
   return `# Configuration
 
 <!-- Generated from src/config/schema.ts by \`npm run docs:config\`; do not edit by hand. -->
@@ -59,9 +66,12 @@ Formats:
 \`validate\` also warns (exit code still 0) when the V8 heap limit of the process, as set by
 \`NODE_OPTIONS\`, is below what the flows need (the flows' queue budgets + 64 MiB,
 docs/operations.md, Memory), and when \`log.pretty\` is set where pino-pretty is not installed
-(the container image: the daemon then writes JSON lines).
+(the container image: the daemon then writes JSON lines).`;
+}
 
-## Top level
+/** One table of keys each for the top level, a cluster and a flow. */
+function keyTables(): string {
+  return `## Top level
 
 ${HEADER}
 ${rows(topLevelSchema, '').join('\n')}
@@ -77,9 +87,12 @@ ${rows(clusterSchema, 'clusters.<alias>.').join('\n')}
 ## \`flows[]\`
 
 ${HEADER}
-${rows(flowSchema, 'flows[].').join('\n')}
+${rows(flowSchema, 'flows[].').join('\n')}`;
+}
 
-### Flows between the same clusters
+/** Why two flows between the same clusters may not copy the same topic. */
+function sameClustersFlows(): string {
+  return `### Flows between the same clusters
 
 Several flows may run between one source and one target (different tuning, \`exactly-once\` for
 some topics), but never for the same topic: each flow has its own consumer group, so a topic two
@@ -94,18 +107,24 @@ they share:
 Different regular expressions that select some names in common (\`orders\\..*\` and \`.*\\.eu\`) are
 not compared offline: \`kafka-mirror plan\` checks the topics that exist and reports each topic two
 flows would copy as a conflict (exit 2). Give such flows disjoint \`topics.include\` and
-\`topics.exclude\`.
+\`topics.exclude\`.`;
+}
 
-## Secrets
+/** How passwords and TLS keys stay out of the file. */
+function secrets(): string {
+  return `## Secrets
 
 No secret needs to be in the file. For SASL give exactly one of \`sasl.password\` (inline),
 \`sasl.passwordFile\` (a file whose content is the password, such as a mounted Kubernetes Secret;
 one trailing newline is removed) or \`sasl.passwordEnv\` (the name of an environment variable).
 TLS keys and certificates are files (\`tls.ca\`, \`tls.cert\`, \`tls.key\`), read when clients
 connect. Paths are relative to the daemon's working directory; use absolute paths in deployments.
-Secrets never appear in logs, metrics, \`/status\` or error messages.
+Secrets never appear in logs, metrics, \`/status\` or error messages.`;
+}
 
-## Defaults for cross-datacenter links
+/** Why the defaults suit a replicator reading the source across a long link. */
+function crossDatacenterDefaults(): string {
+  return `## Defaults for cross-datacenter links
 
 The defaults assume a replicator next to the target cluster, reading the source across a long
 link (tens to hundreds of milliseconds):

@@ -1,17 +1,12 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import convict from 'convict';
 import { ConfigError } from '../errors/index.ts';
 import { flowOverlaps } from './flow-overlap.ts';
-import { clusterSchema, envName, flowSchema, formats, topLevelSchema } from './schema.ts';
+import { clusterSchema, flowSchema, topLevelSchema } from './schema.ts';
 import { parseSize } from './sizes.ts';
-import { closest } from './suggest.ts';
 import type { ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
+import { type Getter, validated, withMappings } from './validated.ts';
 import { parseYamlText } from './yaml.ts';
-
-for (const format of formats) convict.addFormat(format);
-
-type Getter = (key: string) => unknown;
 
 /** Reads, validates and freezes a config file (YAML or JSON). Every problem is reported at once. */
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}): Promise<Config> {
@@ -29,11 +24,24 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = {}):
 /** Validates a parsed document. `env` supplies the documented environment overrides. */
 export function parseConfig(document: unknown, source = 'config', env: NodeJS.ProcessEnv = {}): Config {
   const problems: string[] = [];
+  const doc = topLevelOf(document, source, problems);
+  const sections = Object.keys(topLevelSchema).filter((k) => k !== 'clusters' && k !== 'flows');
+  const top = validated(topLevelSchema, withMappings(doc, sections, '', problems), '', problems, env);
+  const clusters = clustersOf(top('clusters'), problems, env);
+  const flows = flowsOf(top('flows'), clusters, problems);
+  problems.push(...overlapProblems(flows));
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return deepFreeze({ clusters, flows, ...settingsOf(top) });
+}
+
+/**
+ * The document as a mapping. convict has no per-item schema for clusters and flows; a value of the
+ * wrong shape is reported here, under its key, and left out of what convict sees.
+ */
+function topLevelOf(document: unknown, source: string, problems: string[]): Record<string, unknown> {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, ['the top level must be a mapping of keys (clusters, flows, ...)']);
   }
-  // convict has no per-item schema for these two; a value of the wrong shape is reported here,
-  // under its key, and left out of what convict sees.
   const doc = { ...(document as Record<string, unknown>) };
   if (
     'clusters' in doc &&
@@ -46,153 +54,204 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
     problems.push('flows: must be a list of flows');
     delete doc['flows'];
   }
-  const sections = Object.keys(topLevelSchema).filter((k) => k !== 'clusters' && k !== 'flows');
-  const top = validated(topLevelSchema, withMappings(doc, sections, '', problems), '', problems, env);
-  const rawClusters = top('clusters') as unknown;
-  const rawFlows = top('flows') as unknown;
+  return doc;
+}
 
+/** The clusters by alias; at least one. */
+function clustersOf(
+  rawClusters: unknown,
+  problems: string[],
+  env: NodeJS.ProcessEnv,
+): Record<string, ClusterConfig> {
   const clusters: Record<string, ClusterConfig> = {};
   if (rawClusters === null || typeof rawClusters !== 'object' || Array.isArray(rawClusters)) {
     problems.push('clusters: must be a mapping of alias to cluster');
   } else {
-    for (const [alias, entry] of Object.entries(rawClusters)) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(alias)) {
-        problems.push(
-          `clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`,
-        );
-      }
-      const c = validated(
-        clusterSchema,
-        withMappings(entry, ['tls', 'sasl'], `clusters.${alias}.`, problems),
-        `clusters.${alias}.`,
-        problems,
-      );
-      const listed = c('bootstrapServers') as unknown;
-      const bootstrapServers = Array.isArray(listed) ? (listed as string[]) : [];
-      if (Array.isArray(listed) && bootstrapServers.length === 0)
-        problems.push(`clusters.${alias}.bootstrapServers: at least one host:port is required`);
-      for (const server of bootstrapServers) {
-        // host:port or [IPv6]:port, port 1-65535
-        const match = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(String(server));
-        const port = Number(match?.[1]);
-        if (match === null || port < 1 || port > 65_535)
-          problems.push(`clusters.${alias}.bootstrapServers: "${server}" is not host:port (port 1-65535)`);
-      }
-      clusters[alias] = {
-        alias,
-        bootstrapServers,
-        clientId: c('clientId') as string,
-        connectionTimeoutMs: c('connectionTimeoutMs') as number,
-        tls: tlsOf(c, `clusters.${alias}.tls`, problems),
-        sasl: saslOf(c, `clusters.${alias}.sasl`, problems, env),
-      };
-    }
+    for (const [alias, entry] of Object.entries(rawClusters))
+      clusters[alias] = clusterOf(alias, entry, problems, env);
   }
   if (Object.keys(clusters).length === 0) problems.push('clusters: at least one cluster is required');
+  return clusters;
+}
 
+function clusterOf(alias: string, entry: unknown, problems: string[], env: NodeJS.ProcessEnv): ClusterConfig {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(alias)) {
+    problems.push(
+      `clusters.${alias}: an alias is letters, digits, "-" and "_" (it appears in topic names and headers)`,
+    );
+  }
+  const prefix = `clusters.${alias}`;
+  const c = validated(
+    clusterSchema,
+    withMappings(entry, ['tls', 'sasl'], `${prefix}.`, problems),
+    `${prefix}.`,
+    problems,
+  );
+  return {
+    alias,
+    bootstrapServers: bootstrapServersOf(c('bootstrapServers'), prefix, problems),
+    clientId: c('clientId') as string,
+    connectionTimeoutMs: c('connectionTimeoutMs') as number,
+    tls: tlsOf(c, `${prefix}.tls`, problems),
+    sasl: saslOf(c, `${prefix}.sasl`, problems, env),
+  };
+}
+
+/** At least one server, each host:port or [IPv6]:port with a port from 1 to 65535. */
+function bootstrapServersOf(listed: unknown, prefix: string, problems: string[]): string[] {
+  const bootstrapServers = Array.isArray(listed) ? (listed as string[]) : [];
+  if (Array.isArray(listed) && bootstrapServers.length === 0)
+    problems.push(`${prefix}.bootstrapServers: at least one host:port is required`);
+  for (const server of bootstrapServers) {
+    const match = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(String(server));
+    const port = Number(match?.[1]);
+    if (match === null || port < 1 || port > 65_535)
+      problems.push(`${prefix}.bootstrapServers: "${server}" is not host:port (port 1-65535)`);
+  }
+  return bootstrapServers;
+}
+
+/** The flows, in order; at least one. */
+function flowsOf(
+  rawFlows: unknown,
+  clusters: Record<string, ClusterConfig>,
+  problems: string[],
+): FlowConfig[] {
   const flows: FlowConfig[] = [];
   if (!Array.isArray(rawFlows)) {
     problems.push('flows: must be a list of flows');
-  } else {
-    if (rawFlows.length === 0) problems.push('flows: at least one flow is required');
-    rawFlows.forEach((entry, index) => {
-      const f = validated(
-        flowSchema,
-        withMappings(entry, ['topics', 'groupOffsetSync', 'transaction'], `flows[${index}].`, problems),
-        `flows[${index}].`,
-        problems,
-      );
-      const source = f('source') as string;
-      const target = f('target') as string;
-      for (const [key, alias] of [
-        ['source', source],
-        ['target', target],
-      ] as const) {
-        if (alias === '') problems.push(`flows[${index}].${key}: required (a cluster alias)`);
-        else if (clusters[alias] === undefined)
-          problems.push(`flows[${index}].${key}: no cluster named "${alias}"`);
+    return flows;
+  }
+  if (rawFlows.length === 0) problems.push('flows: at least one flow is required');
+  rawFlows.forEach((entry: unknown, index) => flows.push(flowOf(entry, index, clusters, flows, problems)));
+  return flows;
+}
+
+/** One flow; `earlier` are the flows before it (a name is used once). */
+function flowOf(
+  entry: unknown,
+  index: number,
+  clusters: Record<string, ClusterConfig>,
+  earlier: readonly FlowConfig[],
+  problems: string[],
+): FlowConfig {
+  const at = `flows[${index}]`;
+  const f = validated(
+    flowSchema,
+    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction'], `${at}.`, problems),
+    `${at}.`,
+    problems,
+  );
+  const source = f('source') as string;
+  const target = f('target') as string;
+  checkFlowClusters(source, target, at, clusters, problems);
+  const name = (f('name') as string) || `${source}->${target}`;
+  const patterns = patternsOf(f, at, problems);
+  if (earlier.some((other) => other.name === name))
+    problems.push(`${at}.name: "${name}" is used by another flow`);
+  const group = (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`;
+  return {
+    name,
+    source,
+    target,
+    group,
+    topics: { include: patterns.include, exclude: patterns.exclude.map(String) },
+    naming: f('naming') as FlowConfig['naming'],
+    stackPrefixes: f('stackPrefixes') as boolean,
+    startFrom: f('startFrom') as FlowConfig['startFrom'],
+    refreshIntervalMs: f('refreshIntervalMs') as number,
+    commitIntervalMs: f('commitIntervalMs') as number,
+    maxBytesPerSecond: sizeOf(f('maxBytesPerSecond')),
+    replicationFactor: f('replicationFactor') as number,
+    topicConfigs: f('topicConfigs') as string[],
+    delivery: f('delivery') as FlowConfig['delivery'],
+    transaction: transactionOf(f, at, group, problems),
+    groupOffsetSync: {
+      enabled: f('groupOffsetSync.enabled') as boolean,
+      include: patterns.groupInclude.map(String),
+      exclude: patterns.groupExclude.map(String),
+      intervalMs: f('groupOffsetSync.intervalMs') as number,
+    },
+  };
+}
+
+/** A flow's source and target: two different clusters, both defined. */
+function checkFlowClusters(
+  source: string,
+  target: string,
+  at: string,
+  clusters: Record<string, ClusterConfig>,
+  problems: string[],
+): void {
+  for (const [key, alias] of [
+    ['source', source],
+    ['target', target],
+  ] as const) {
+    if (alias === '') problems.push(`${at}.${key}: required (a cluster alias)`);
+    else if (clusters[alias] === undefined) problems.push(`${at}.${key}: no cluster named "${alias}"`);
+  }
+  if (source !== '' && source === target) problems.push(`${at}: source and target are the same cluster`);
+}
+
+/** A flow's topic and group patterns, each a valid regular expression. */
+function patternsOf(f: Getter, at: string, problems: string[]) {
+  const list = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
+  const patterns = {
+    include: list(f('topics.include')),
+    exclude: list(f('topics.exclude')),
+    groupInclude: list(f('groupOffsetSync.include')),
+    groupExclude: list(f('groupOffsetSync.exclude')),
+  };
+  for (const [key, listed] of [
+    ['topics.include', patterns.include],
+    ['topics.exclude', patterns.exclude],
+    ['groupOffsetSync.include', patterns.groupInclude],
+    ['groupOffsetSync.exclude', patterns.groupExclude],
+  ] as const) {
+    listed.forEach((pattern, i) => {
+      try {
+        // Checked alone first: "a)|(b" is only valid once wrapped, and would then match too much.
+        new RegExp(String(pattern));
+      } catch (error) {
+        problems.push(`${at}.${key}[${i}]: not a valid regular expression: ${(error as Error).message}`);
       }
-      if (source !== '' && source === target)
-        problems.push(`flows[${index}]: source and target are the same cluster`);
-      const name = (f('name') as string) || `${source}->${target}`;
-      const list = (value: unknown) => (Array.isArray(value) ? (value as string[]) : []);
-      const include = list(f('topics.include'));
-      const exclude = list(f('topics.exclude'));
-      const groupInclude = list(f('groupOffsetSync.include'));
-      const groupExclude = list(f('groupOffsetSync.exclude'));
-      for (const [key, patterns] of [
-        ['topics.include', include],
-        ['topics.exclude', exclude],
-        ['groupOffsetSync.include', groupInclude],
-        ['groupOffsetSync.exclude', groupExclude],
-      ] as const) {
-        patterns.forEach((pattern, i) => {
-          try {
-            // Checked alone first: "a)|(b" is only valid once wrapped, and would then match too much.
-            new RegExp(String(pattern));
-          } catch (error) {
-            problems.push(
-              `flows[${index}].${key}[${i}]: not a valid regular expression: ${(error as Error).message}`,
-            );
-          }
-        });
-      }
-      if (flows.some((other) => other.name === name))
-        problems.push(`flows[${index}].name: "${name}" is used by another flow`);
-      const group = (f('group') as string) || `kafka-mirror.${name.replace('->', '-')}`;
-      if ((f('transaction.intervalMs') as number) >= (f('transaction.timeoutMs') as number))
-        problems.push(
-          `flows[${index}].transaction.intervalMs: must be below transaction.timeoutMs (the coordinator would abort every transaction)`,
-        );
-      const positionsTopic = positionsTopicOf(group);
-      if (positionsTopic.length > 249)
-        problems.push(
-          `flows[${index}].group: too long for exactly-once delivery (its positions topic name would exceed 249 characters)`,
-        );
-      flows.push({
-        name,
-        source,
-        target,
-        group,
-        topics: { include, exclude: exclude.map(String) },
-        naming: f('naming') as FlowConfig['naming'],
-        stackPrefixes: f('stackPrefixes') as boolean,
-        startFrom: f('startFrom') as FlowConfig['startFrom'],
-        refreshIntervalMs: f('refreshIntervalMs') as number,
-        commitIntervalMs: f('commitIntervalMs') as number,
-        maxBytesPerSecond: sizeOf(f('maxBytesPerSecond')),
-        replicationFactor: f('replicationFactor') as number,
-        topicConfigs: f('topicConfigs') as string[],
-        delivery: f('delivery') as FlowConfig['delivery'],
-        transaction: {
-          maxRecords: f('transaction.maxRecords') as number,
-          maxBytes: sizeOf(f('transaction.maxBytes')),
-          intervalMs: f('transaction.intervalMs') as number,
-          timeoutMs: f('transaction.timeoutMs') as number,
-          positionsTopic,
-        },
-        groupOffsetSync: {
-          enabled: f('groupOffsetSync.enabled') as boolean,
-          include: groupInclude.map(String),
-          exclude: groupExclude.map(String),
-          intervalMs: f('groupOffsetSync.intervalMs') as number,
-        },
-      });
     });
   }
+  return patterns;
+}
 
-  for (const { first, second, example } of flowOverlaps(flows)) {
-    const [a, b] = [flows[first], flows[second]] as [FlowConfig, FlowConfig];
+/** A flow's exactly-once transactions: an interval below the timeout, a positions topic name Kafka takes. */
+function transactionOf(f: Getter, at: string, group: string, problems: string[]): FlowConfig['transaction'] {
+  if ((f('transaction.intervalMs') as number) >= (f('transaction.timeoutMs') as number))
     problems.push(
-      `flows[${second}] ("${b.name}") and flows[${first}] ("${a.name}") both copy topics from ${a.source} to ${a.target} (such as ${example}): every record would be written twice; give them disjoint topics.include and topics.exclude`,
+      `${at}.transaction.intervalMs: must be below transaction.timeoutMs (the coordinator would abort every transaction)`,
     );
-  }
+  const positionsTopic = positionsTopicOf(group);
+  if (positionsTopic.length > 249)
+    problems.push(
+      `${at}.group: too long for exactly-once delivery (its positions topic name would exceed 249 characters)`,
+    );
+  return {
+    maxRecords: f('transaction.maxRecords') as number,
+    maxBytes: sizeOf(f('transaction.maxBytes')),
+    intervalMs: f('transaction.intervalMs') as number,
+    timeoutMs: f('transaction.timeoutMs') as number,
+    positionsTopic,
+  };
+}
 
-  if (problems.length > 0) throw new ConfigError(source, problems);
-  const get = <T>(key: string) => top(key as never) as T;
-  return deepFreeze({
-    clusters,
-    flows,
+/** Two flows between the same clusters that would both copy a topic (flow-overlap.ts). */
+function overlapProblems(flows: readonly FlowConfig[]): string[] {
+  return flowOverlaps(flows).map(({ first, second, example }) => {
+    const [a, b] = [flows[first], flows[second]] as [FlowConfig, FlowConfig];
+    return `flows[${second}] ("${b.name}") and flows[${first}] ("${a.name}") both copy topics from ${a.source} to ${a.target} (such as ${example}): every record would be written twice; give them disjoint topics.include and topics.exclude`;
+  });
+}
+
+/** The top-level settings besides clusters and flows. */
+function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows'> {
+  const get = <T>(key: string) => top(key) as T;
+  return {
     queue: { maxRecords: get<number>('queue.maxRecords'), maxBytes: parseSize(get('queue.maxBytes')) },
     consumer: {
       maxBytes: parseSize(get('consumer.maxBytes')),
@@ -219,24 +278,7 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
       stallTimeoutMs: get<number>('admin.stallTimeoutMs'),
     },
     log: { level: get<string>('log.level'), pretty: get<boolean>('log.pretty') },
-  });
-}
-
-/**
- * convict cannot read a nested key whose parent is not a mapping (`tls:` left empty is null):
- * such a value is reported under its key, never echoed (it may be a secret), and left out.
- */
-function withMappings(entry: unknown, keys: readonly string[], prefix: string, problems: string[]): unknown {
-  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return entry;
-  const copy = { ...(entry as Record<string, unknown>) };
-  for (const key of keys) {
-    const value = copy[key];
-    if (key in copy && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-      problems.push(`${prefix}${key}: must be a mapping`);
-      delete copy[key];
-    }
-  }
-  return copy;
+  };
 }
 
 /** TLS of a cluster: its PEM files must be readable now (they are read when clients connect). */
@@ -305,81 +347,6 @@ function saslOf(
     return { mechanism, username, password, passwordEnv: name };
   }
   return { mechanism, username, password };
-}
-
-/** Loads `value` into a convict instance of `schema`; problems are collected with their key path. */
-function validated(
-  schema: object,
-  value: unknown,
-  prefix: string,
-  problems: string[],
-  env: NodeJS.ProcessEnv = {},
-): Getter {
-  const config = convict(schema as convict.Schema<unknown>, { env, args: [] });
-  const get: Getter = (key) => (config as unknown as { get(key: string): unknown }).get(key);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push(`${prefix.replace(/\.$/, '')}: must be a mapping`);
-    return get;
-  }
-  try {
-    config.load(value);
-    config.validate({ allowed: 'strict' });
-  } catch (error) {
-    for (const line of (error as Error).message.split('\n')) {
-      const undeclared = /configuration param '(.+)' not declared in the schema/.exec(line);
-      const overridden = /configuration param '(.+)' missing from config, did you override its parent\?/.exec(
-        line,
-      );
-      if (undeclared?.[1] !== undefined && overridden === null) {
-        // A mapping where a value belongs reports its inner keys as unknown: once is enough.
-        if (
-          !problems.some((p) =>
-            p.startsWith(`${prefix}${undeclared[1]?.replace(/\.[^.]+$/, '')}: must be a value`),
-          )
-        )
-          problems.push(`${prefix}${undeclared[1]}: unknown key${didYouMean(schema, undeclared[1])}`);
-      } else if (overridden?.[1] !== undefined) {
-        problems.push(`${prefix}${overridden[1]}: must be a value, not a mapping`);
-      } else {
-        const problem = line.replace(/: value was .*$/, '');
-        // The environment wins over the file: a bad value of a key with a variable set came from it.
-        const variable = envName(problem.split(':')[0] ?? '');
-        const fromEnv = prefix === '' && env[variable] !== undefined ? ` (from ${variable})` : '';
-        problems.push(`${prefix}${problem}${fromEnv}`);
-      }
-    }
-  }
-  return get;
-}
-
-const isLeaf = (node: unknown) =>
-  typeof node === 'object' && node !== null && 'doc' in node && 'default' in node;
-
-/** Paths of every key of a schema. */
-function keyPaths(schema: object, prefix = ''): string[] {
-  return Object.entries(schema).flatMap(([key, node]: [string, unknown]) =>
-    isLeaf(node) ? [`${prefix}${key}`] : keyPaths(node as object, `${prefix}${key}.`),
-  );
-}
-
-/**
- * "; did you mean X?" for an unknown key path of a schema: the closest key beside the first
- * unknown part, or else where keys of that exact name live (`maxBytes` at the top level).
- */
-function didYouMean(schema: object, path: string): string {
-  let node = schema as Record<string, unknown>;
-  for (const part of path.split('.')) {
-    const inner = node[part];
-    if (inner === undefined) {
-      const sibling = closest(part, Object.keys(node));
-      if (sibling !== undefined) return `; did you mean ${sibling}?`;
-      const elsewhere = keyPaths(schema).filter((p) => p.split('.').at(-1) === part);
-      return elsewhere.length > 0 ? `; did you mean ${elsewhere.slice(0, 3).join(' or ')}?` : '';
-    }
-    if (isLeaf(inner)) return '';
-    node = inner as Record<string, unknown>;
-  }
-  return '';
 }
 
 /** A size convict has validated (an invalid one is a problem already, and the config is not returned). */

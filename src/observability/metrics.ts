@@ -1,15 +1,23 @@
-// Every Prometheus metric of the daemon, defined once on one injected registry. docs/metrics.md
-// documents each (a unit test compares both directions), and deploy/ dashboards and alerts use
-// only these names. Hot paths take a FlowMetrics, whose label children are bound once per flow.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { BatchHistogram, type HistogramSeries } from './batch-histogram.ts';
+// Every Prometheus metric of the daemon, defined once (metric-definitions.ts) on one injected
+// registry. docs/metrics.md documents each (a unit test compares both directions), and deploy/
+// dashboards and alerts use only these names. Hot paths take a FlowMetrics, whose label children
+// are bound once per flow.
+import { type Counter, type Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BatchHistogram, HistogramSeries } from './batch-histogram.ts';
+import {
+  FLOW_STATES,
+  errorMetrics,
+  flowStateMetrics,
+  groupSyncMetrics,
+  infoMetric,
+  lagMetrics,
+  partitionMetrics,
+  queueMetrics,
+  throughputMetrics,
+  type ExportedFlowState,
+} from './metric-definitions.ts';
 
-/** Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition). */
-export const FLOW_STATES = ['starting', 'running', 'halted', 'draining', 'stopped'] as const;
-export type ExportedFlowState = (typeof FLOW_STATES)[number];
-
-/** Replication latency buckets, seconds: from a loopback hop to a backlog hours deep. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+export { FLOW_STATES, type ExportedFlowState } from './metric-definitions.ts';
 
 export class Metrics {
   readonly registry: Registry;
@@ -47,182 +55,47 @@ export class Metrics {
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
     const registers = [(this.registry = options.registry ?? new Registry())];
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
-    this.info = new Gauge({
-      name: 'kafka_mirror_info',
-      help: 'Always 1; the version label says which kafka-mirror runs.',
-      labelNames: ['version'],
-      registers,
-    });
-    this.info.set({ version: options.version ?? 'unknown' }, 1);
-    this.records = new Counter({
-      name: 'kafka_mirror_records_total',
-      help: 'Records written to the target and acknowledged, by source topic.',
-      labelNames: ['flow', 'topic'],
-      registers,
-    });
-    this.bytes = new Counter({
-      name: 'kafka_mirror_bytes_total',
-      help: 'Bytes of key, value and headers written to the target and acknowledged (before compression), by source topic.',
-      labelNames: ['flow', 'topic'],
-      registers,
-    });
-    this.skipped = new Counter({
-      name: 'kafka_mirror_records_skipped_total',
-      help: "Records read and deliberately not written (committed past), by reason: loop = the target cluster already has the record; replayed = exactly-once, the target's committed position is already past it.",
-      labelNames: ['flow', 'topic', 'reason'],
-      registers,
-    });
-    this.topicsExcluded = new Gauge({
-      name: 'kafka_mirror_topics_excluded',
-      help: 'Source topics not replicated, by reason: filter = include/exclude or internal topic; policy = named after the target (a remote topic of the target cluster).',
-      labelNames: ['flow', 'reason'],
-      registers,
-    });
-    this.lagRecords = new Gauge({
-      name: 'kafka_mirror_lag_records',
-      help: "Source log-end offset minus the flow's committed offset, per partition assigned to this instance.",
-      labelNames: ['flow', 'topic', 'partition'],
-      registers,
-    });
-    this.lagSeconds = new Gauge({
-      name: 'kafka_mirror_lag_seconds',
-      help: 'Age (from its source timestamp) of the oldest record fetched and not yet acknowledged by the target; 0 when none is pending.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.lagRefreshed = new Gauge({
-      name: 'kafka_mirror_lag_refreshed_timestamp_seconds',
-      help: 'When kafka_mirror_lag_records was last refreshed from the source (Unix time); stale when the source is unreachable.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.latency = new BatchHistogram({
-      name: 'kafka_mirror_replication_latency_seconds',
-      help: 'Target acknowledgement time minus the source record timestamp, per record; kind = data (user records) or heartbeat.',
-      labelNames: ['flow', 'kind'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.heartbeats = new Counter({
-      name: 'kafka_mirror_heartbeats_sent_total',
-      help: "Heartbeat records written to the flow's source cluster.",
-      labelNames: ['flow'],
-      registers,
-    });
-    this.queueRecords = new Gauge({
-      name: 'kafka_mirror_queue_records',
-      help: 'Records in the queue between source and target.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.queueBytes = new Gauge({
-      name: 'kafka_mirror_queue_bytes',
-      help: 'Memory budget used by the queue: its chunks of encoded records, plus 12 bytes per record and 4 KiB per chunk.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.queueMaxRecords = new Gauge({
-      name: 'kafka_mirror_queue_max_records',
-      help: 'The queue record limit (queue.maxRecords).',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.queueMaxBytes = new Gauge({
-      name: 'kafka_mirror_queue_max_bytes',
-      help: 'The queue byte budget (queue.maxBytes).',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.groupSyncs = new Counter({
-      name: 'kafka_mirror_group_offset_syncs_total',
-      help: 'Group offset sync passes over one consumer group, by outcome: synced (offsets committed on the target), current (nothing to move forward), active (the group has members on the target: not touched), failed.',
-      labelNames: ['flow', 'outcome'],
-      registers,
-    });
-    this.groupSyncGroups = new Gauge({
-      name: 'kafka_mirror_group_offset_sync_groups',
-      help: 'Consumer groups of the source selected for group offset sync in the last pass.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.groupSyncedGroups = new Gauge({
-      name: 'kafka_mirror_group_offset_synced_groups',
-      help: 'Of the selected groups, those whose offsets on the target were current after the last pass (outcome synced or current).',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.groupTranslationLag = new Gauge({
-      name: 'kafka_mirror_group_offset_translation_lag_records',
-      help: "Records the group has consumed on the source that are not on the target yet, so its target offsets cannot cover them (summed over its partitions): what a failover now would lose from the group's view.",
-      labelNames: ['flow', 'group'],
-      registers,
-    });
-    this.groupSynced = new Gauge({
-      name: 'kafka_mirror_group_offset_synced_timestamp_seconds',
-      help: "When the group's offsets on the target were last found current or moved forward (Unix time).",
-      labelNames: ['flow', 'group'],
-      registers,
-    });
-    this.errors = new Counter({
-      name: 'kafka_mirror_errors_total',
-      help: 'Errors from Kafka, by side (source or target) and code (the Kafka error name, or the client error class for network errors).',
-      labelNames: ['flow', 'side', 'code'],
-      registers,
-    });
-    this.retries = new Counter({
-      name: 'kafka_mirror_retries_total',
-      help: 'Produce requests retried after a retriable error.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.produceRetries = new Counter({
-      name: 'kafka_mirror_produce_retries_total',
-      help: "Produce requests sent to the target again, by reason: Kafka's error name of the answer (OUT_OF_ORDER_SEQUENCE_NUMBER, NOT_LEADER_OR_FOLLOWER, MESSAGE_TOO_LARGE for a split) or the client error without one.",
-      labelNames: ['flow', 'reason'],
-      registers,
-    });
-    this.rebalances = new Counter({
-      name: 'kafka_mirror_rebalances_total',
-      help: 'Times this instance (re)joined the source consumer group.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.transactions = new Counter({
-      name: 'kafka_mirror_transactions_total',
-      help: 'Exactly-once flows: transactions on the target by result: committed, aborted (a failed write; the partition is restored and read again), fenced (another instance or a newer epoch took the partition over).',
-      labelNames: ['flow', 'result'],
-      registers,
-    });
-    this.laneRestores = new Counter({
-      name: 'kafka_mirror_partition_restores_total',
-      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join) or failed (a transaction of the partition failed).',
-      labelNames: ['flow', 'reason'],
-      registers,
-    });
-    this.assigned = new Gauge({
-      name: 'kafka_mirror_assigned_partitions',
-      help: 'Source partitions assigned to this instance.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.halted = new Gauge({
-      name: 'kafka_mirror_halted_partitions',
-      help: 'Partitions halted because the target refused a record; nothing past it is committed.',
-      labelNames: ['flow'],
-      registers,
-    });
-    this.state = new Gauge({
-      name: 'kafka_mirror_flow_state',
-      help: `1 for the flow's current state, 0 for the others (${FLOW_STATES.join(', ')}).`,
-      labelNames: ['flow', 'state'],
-      registers,
-    });
-    this.ready = new Gauge({
-      name: 'kafka_mirror_flow_ready',
-      help: '1 when the flow is running, assigned, has no halted partition and its target acknowledges writes; as /readyz.',
-      labelNames: ['flow'],
-      registers,
-    });
+    // Registered in this order, which is the order of the exposition.
+    this.info = infoMetric(registers, options.version ?? 'unknown');
+    ({
+      records: this.records,
+      bytes: this.bytes,
+      skipped: this.skipped,
+      topicsExcluded: this.topicsExcluded,
+    } = throughputMetrics(registers));
+    ({
+      lagRecords: this.lagRecords,
+      lagSeconds: this.lagSeconds,
+      lagRefreshed: this.lagRefreshed,
+      latency: this.latency,
+      heartbeats: this.heartbeats,
+    } = lagMetrics(registers));
+    ({
+      queueRecords: this.queueRecords,
+      queueBytes: this.queueBytes,
+      queueMaxRecords: this.queueMaxRecords,
+      queueMaxBytes: this.queueMaxBytes,
+    } = queueMetrics(registers));
+    ({
+      groupSyncs: this.groupSyncs,
+      groupSyncGroups: this.groupSyncGroups,
+      groupSyncedGroups: this.groupSyncedGroups,
+      groupTranslationLag: this.groupTranslationLag,
+      groupSynced: this.groupSynced,
+    } = groupSyncMetrics(registers));
+    ({
+      errors: this.errors,
+      retries: this.retries,
+      produceRetries: this.produceRetries,
+    } = errorMetrics(registers));
+    ({
+      rebalances: this.rebalances,
+      transactions: this.transactions,
+      laneRestores: this.laneRestores,
+      assigned: this.assigned,
+      halted: this.halted,
+    } = partitionMetrics(registers));
+    ({ state: this.state, ready: this.ready } = flowStateMetrics(registers));
   }
 
   /** The children of one flow, bound once. */
