@@ -7,7 +7,7 @@
 // Kafka's consumer does, and a corrupt batch fails the read.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka as KafkaClient } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
 import type { AuditRecord } from '../replication/audit.ts';
 import { abortedRecordsOf, corruptBatchOf } from './kafkajs/index.ts';
 
@@ -31,7 +31,7 @@ export async function* readPartition(
   idleMs = 10_000,
   options: { aborted?: boolean } = {},
 ): AsyncGenerator<AuditRecord> {
-  const { topic, partition, from, to } = range;
+  const { topic, from, to } = range;
   if (from >= to) return;
   const consumer = kafka.consumer({
     groupId: `kafka-mirror-verify-${randomUUID()}`,
@@ -39,57 +39,15 @@ export async function* readPartition(
     maxBytesPerPartition: 1024 * 1024,
     readUncommitted: false,
   });
-  let handOver: { records: AuditRecord[]; taken: () => void } | undefined;
-  let arrived: (() => void) | undefined;
-  let failed: unknown;
+  const slot = new BatchSlot();
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, heartbeat, isRunning }) => {
-        if (batch.partition !== partition) {
-          consumer.pause([{ topic, partitions: [batch.partition] }]);
-          return;
-        }
-        const corrupt = corruptBatchOf(batch);
-        if (corrupt !== undefined) {
-          failed = corrupt;
-          arrived?.();
-          return;
-        }
-        let fetched = batch.messages as unknown as AuditRecord[];
-        if (options.aborted === true) fetched = withAborted(fetched, abortedRecordsOf(batch));
-        const records = fetched.filter((m) => {
-          const offset = Number(m.offset);
-          return offset >= from && offset < to;
-        });
-        if (records.length === 0) return;
-        const taken = new Promise<void>((resolve) => (handOver = { records, taken: resolve }));
-        arrived?.();
-        // Backpressure: the next fetch waits for the reader; the group still needs heartbeats.
-        while (isRunning() && (await Promise.race([taken.then(() => true), sleep(3000, false)])) === false)
-          await heartbeat();
-      },
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      failed = payload.error;
-      arrived?.();
-    });
+    await consumer.run({ autoCommit: false, eachBatch: handBatchesOver(consumer, range, options, slot) });
+    consumer.on(consumer.events.CRASH, ({ payload }) => slot.fail(payload.error));
     for (;;) {
-      if (failed !== undefined) throw failed;
-      if (handOver === undefined) {
-        const waited = new Promise<void>((resolve) => (arrived = resolve));
-        const outcome = await Promise.race([
-          waited.then(() => 'batch' as const),
-          sleep(idleMs, 'idle' as const),
-        ]);
-        arrived = undefined;
-        if (failed !== undefined) throw failed;
-        if (outcome === 'idle' && handOver === undefined) return;
-      }
-      const current = handOver as unknown as { records: AuditRecord[]; taken: () => void };
-      handOver = undefined;
+      const current = await slot.next(idleMs);
+      if (current === undefined) return;
       for (const record of current.records) yield record;
       current.taken();
       if (Number(current.records.at(-1)?.offset) >= to - 1) return;
@@ -97,6 +55,80 @@ export async function* readPartition(
   } finally {
     await consumer.disconnect().catch(() => {});
   }
+}
+
+/** A batch's records in the range, waiting for the reader to take them. */
+interface HandOver {
+  readonly records: AuditRecord[];
+  readonly taken: () => void;
+}
+
+/** Passes one batch at a time from kafkajs's eachBatch to the reader, or the read's first failure. */
+class BatchSlot {
+  #handOver: HandOver | undefined;
+  #arrived: (() => void) | undefined;
+  #failed: unknown;
+
+  fail(error: unknown): void {
+    this.#failed = error;
+    this.#arrived?.();
+  }
+
+  /** Resolves when the reader has taken the records. */
+  offer(records: AuditRecord[]): Promise<void> {
+    const taken = new Promise<void>((resolve) => (this.#handOver = { records, taken: resolve }));
+    this.#arrived?.();
+    return taken;
+  }
+
+  /** The next batch; undefined after `idleMs` without one. Throws the read's failure. */
+  async next(idleMs: number): Promise<HandOver | undefined> {
+    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#handOver === undefined) {
+      const waited = new Promise<void>((resolve) => (this.#arrived = resolve));
+      const outcome = await Promise.race([
+        waited.then(() => 'batch' as const),
+        sleep(idleMs, 'idle' as const),
+      ]);
+      this.#arrived = undefined;
+      if (this.#failed !== undefined) throw this.#failed;
+      if (outcome === 'idle' && this.#handOver === undefined) return undefined;
+    }
+    const current = this.#handOver as unknown as HandOver;
+    this.#handOver = undefined;
+    return current;
+  }
+}
+
+/** The eachBatch handler: the range's records of each batch offered to the reader, one batch at a time. */
+function handBatchesOver(
+  consumer: Consumer,
+  { topic, partition, from, to }: PartitionRange,
+  options: { aborted?: boolean },
+  slot: BatchSlot,
+): (payload: EachBatchPayload) => Promise<void> {
+  return async ({ batch, heartbeat, isRunning }) => {
+    if (batch.partition !== partition) {
+      consumer.pause([{ topic, partitions: [batch.partition] }]);
+      return;
+    }
+    const corrupt = corruptBatchOf(batch);
+    if (corrupt !== undefined) {
+      slot.fail(corrupt);
+      return;
+    }
+    let fetched = batch.messages as unknown as AuditRecord[];
+    if (options.aborted === true) fetched = withAborted(fetched, abortedRecordsOf(batch));
+    const records = fetched.filter((m) => {
+      const offset = Number(m.offset);
+      return offset >= from && offset < to;
+    });
+    if (records.length === 0) return;
+    const taken = slot.offer(records);
+    // Backpressure: the next fetch waits for the reader; the group still needs heartbeats.
+    while (isRunning() && (await Promise.race([taken.then(() => true), sleep(3000, false)])) === false)
+      await heartbeat();
+  };
 }
 
 /** Two offset-ordered lists merged, the records of aborted transactions marked. */

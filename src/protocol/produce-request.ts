@@ -232,58 +232,97 @@ export function produceRequestV3(
   }: ProduceArgs,
   codecs: CodecLookup = noCodecs,
 ) {
+  const args = { acks, timeout, transactionalId, producerId, producerEpoch, compression, topicData };
   return {
     apiKey: 0,
     apiVersion: 3,
     apiName: 'Produce',
     expectResponse: () => acks !== 0,
-    encode: async (): Promise<Encoded> => {
-      const options = {
-        compression,
-        producerEpoch,
-        producerId: int64(producerId),
-        transactional: transactionalId !== null && transactionalId !== undefined,
-      };
-      const topics = [];
-      let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 4 + 4;
-      for (const { topic, partitions } of topicData) {
-        const batches = [];
-        for (const data of partitions) batches.push(await recordBatch(data, options, codecs));
-        size += 2 + Buffer.byteLength(topic) + 4;
-        for (const batch of batches) size += 4 + 4 + batch.size;
-        topics.push({ topic, partitions, batches });
-      }
-      const only = topics.length === 1 && topics[0]?.batches.length === 1 ? topics[0] : undefined;
-      const built =
-        only === undefined || (compression & COMPRESSION_CODEC_MASK) !== 0
-          ? undefined
-          : inChunk(
-              only.partitions[0] as PartitionData,
-              only.topic,
-              transactionalId,
-              only.batches[0] as PreparedBatch,
-            );
-      const buf = built?.buf ?? Buffer.allocUnsafe(FRAME_HEADROOM + size).subarray(FRAME_HEADROOM);
-      let offset = writeString(buf, 0, transactionalId);
-      offset = buf.writeInt16BE(acks, offset);
-      offset = buf.writeInt32BE(timeout, offset);
-      offset = buf.writeInt32BE(topics.length, offset);
-      for (const { topic, partitions, batches } of topics) {
-        offset = writeString(buf, offset, topic);
-        offset = buf.writeInt32BE(batches.length, offset);
-        batches.forEach((batch, i) => {
-          offset = buf.writeInt32BE(partitions[i]?.partition ?? 0, offset);
-          offset = buf.writeInt32BE(batch.size, offset);
-          batch.write(buf, offset);
-          offset += batch.size;
-        });
-      }
-      if (offset !== size)
-        throw new InternalInvariantError(`produce encoder wrote ${offset} of ${size} bytes`);
-      headroomOf.set(buf, built?.free ?? FRAME_HEADROOM);
-      return encoded(buf);
-    },
+    encode: (): Promise<Encoded> => encodeProduceRequest(args, codecs),
   };
+}
+
+/** ProduceArgs with kafkajs's defaults filled in. */
+type ProduceFields = Required<ProduceArgs>;
+
+/** One topic of the request, its partitions' batches prepared. */
+interface PreparedTopic {
+  readonly topic: string;
+  readonly partitions: readonly PartitionData[];
+  readonly batches: readonly PreparedBatch[];
+}
+
+/** The request's bytes: its batches prepared, then everything written into one buffer. */
+async function encodeProduceRequest(args: ProduceFields, codecs: CodecLookup): Promise<Encoded> {
+  const { topics, size } = await prepareTopics(args, codecs);
+  const built = builtInChunk(topics, args);
+  const buf = built?.buf ?? Buffer.allocUnsafe(FRAME_HEADROOM + size).subarray(FRAME_HEADROOM);
+  const offset = writeProduceRequest(buf, args, topics);
+  if (offset !== size) throw new InternalInvariantError(`produce encoder wrote ${offset} of ${size} bytes`);
+  headroomOf.set(buf, built?.free ?? FRAME_HEADROOM);
+  return encoded(buf);
+}
+
+/** Every partition's batch, in request order, and the size of the whole request. */
+async function prepareTopics(
+  { transactionalId, producerId, producerEpoch, compression, topicData }: ProduceFields,
+  codecs: CodecLookup,
+): Promise<{ topics: PreparedTopic[]; size: number }> {
+  const options = {
+    compression,
+    producerEpoch,
+    producerId: int64(producerId),
+    transactional: transactionalId !== null && transactionalId !== undefined,
+  };
+  const topics: PreparedTopic[] = [];
+  let size = 2 + (transactionalId == null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 4 + 4;
+  for (const { topic, partitions } of topicData) {
+    const batches = [];
+    for (const data of partitions) batches.push(await recordBatch(data, options, codecs));
+    size += 2 + Buffer.byteLength(topic) + 4;
+    for (const batch of batches) size += 4 + 4 + batch.size;
+    topics.push({ topic, partitions, batches });
+  }
+  return { topics, size };
+}
+
+/** The request built in its chunk's buffer (inChunk), when it is one uncompressed batch of one topic. */
+function builtInChunk(
+  topics: readonly PreparedTopic[],
+  { transactionalId, compression }: ProduceFields,
+): { buf: Buffer; free: number } | undefined {
+  const only = topics.length === 1 && topics[0]?.batches.length === 1 ? topics[0] : undefined;
+  return only === undefined || (compression & COMPRESSION_CODEC_MASK) !== 0
+    ? undefined
+    : inChunk(
+        only.partitions[0] as PartitionData,
+        only.topic,
+        transactionalId,
+        only.batches[0] as PreparedBatch,
+      );
+}
+
+/** Writes the request's fields and batches from the start of `buf`; returns the offset after them. */
+function writeProduceRequest(
+  buf: Buffer,
+  { transactionalId, acks, timeout }: ProduceFields,
+  topics: readonly PreparedTopic[],
+): number {
+  let offset = writeString(buf, 0, transactionalId);
+  offset = buf.writeInt16BE(acks, offset);
+  offset = buf.writeInt32BE(timeout, offset);
+  offset = buf.writeInt32BE(topics.length, offset);
+  for (const { topic, partitions, batches } of topics) {
+    offset = writeString(buf, offset, topic);
+    offset = buf.writeInt32BE(batches.length, offset);
+    batches.forEach((batch, i) => {
+      offset = buf.writeInt32BE(partitions[i]?.partition ?? 0, offset);
+      offset = buf.writeInt32BE(batch.size, offset);
+      batch.write(buf, offset);
+      offset += batch.size;
+    });
+  }
+  return offset;
 }
 
 /** Kafka's nullable STRING: int16 length (-1 for null) and UTF-8 bytes. */

@@ -65,6 +65,21 @@ export const COUNTS = [
 
 async function* nothing(): AsyncGenerator<AuditRecord> {}
 
+/** What auditing a topic of a flow needs, read once for the flow. */
+interface FlowScan {
+  readonly flow: FlowConfig;
+  readonly clients: { readonly source: KafkaClient; readonly target: KafkaClient };
+  readonly admins: { readonly source: TopicAdmin; readonly target: TopicAdmin };
+  readonly options: VerifyOptions;
+  readonly targetId: string;
+  /** The target's topics with their partition counts. */
+  readonly targetTopics: ReadonlyMap<string, number>;
+  /** The flow's committed offset per source partition (`topic/partition`). */
+  readonly committed: ReadonlyMap<string, number>;
+}
+
+type Watermarks = { partition: number; low: number; high: number };
+
 async function verifyFlow(
   config: Config,
   flow: FlowConfig,
@@ -89,51 +104,68 @@ async function verifyFlow(
     const committed = new Map(
       (await sourceAdmin.committed(flow.group, topics)).map((c) => [`${c.topic}/${c.partition}`, c.offset]),
     );
+    const admins = { source: sourceAdmin, target: targetAdmin };
+    const scan: FlowScan = { flow, clients, admins, options, targetId, targetTopics, committed };
     const aliases = Object.keys(config.clusters);
     const audits: TopicAudit[] = [];
-    for (const topic of topics) {
-      const remoteTopic = remoteTopicOf(flow, topic, aliases);
-      const sourceMarks = (await sourceAdmin.watermarks(topic)).sort((a, b) => a.partition - b.partition);
-      const targetMarks = targetTopics.has(remoteTopic) ? await targetAdmin.watermarks(remoteTopic) : [];
-      const since =
-        options.since === undefined
-          ? new Map<number, number>()
-          : await sourceAdmin.offsetsAt(topic, options.since);
-      const limit = new PQueue({ concurrency: options.concurrency ?? 4 });
-      const partitions = await limit.addAll(
-        sourceMarks.map((mark) => async () => {
-          const from = Math.max(mark.low, since.get(mark.partition) ?? mark.low);
-          const to = Math.max(from, committed.get(`${topic}/${mark.partition}`) ?? -1);
-          const onTarget = targetMarks.find((m) => m.partition === mark.partition);
-          const scope = {
-            cluster: flow.source,
-            topic,
-            partition: mark.partition,
-            targetId,
-            from,
-            to,
-          };
-          return auditPartition(
-            scope,
-            readPartition(clients.source, { topic, partition: mark.partition, from, to }, options.idleMs, {
-              aborted: true,
-            }),
-            onTarget === undefined
-              ? nothing()
-              : readPartition(
-                  clients.target,
-                  { topic: remoteTopic, partition: mark.partition, from: onTarget.low, to: onTarget.high },
-                  options.idleMs,
-                ),
-          );
-        }),
-      );
-      audits.push({ flow: flow.name, topic, remoteTopic, partitions });
-    }
+    for (const topic of topics)
+      audits.push(await auditTopic(scan, topic, remoteTopicOf(flow, topic, aliases)));
     return audits;
   } finally {
     await Promise.allSettled([sourceAdmin.close(), targetAdmin.close()]);
   }
+}
+
+/** Every partition of one source topic audited against its target partition, `concurrency` at a time. */
+async function auditTopic(scan: FlowScan, topic: string, remoteTopic: string): Promise<TopicAudit> {
+  const { admins, options } = scan;
+  const sourceMarks = (await admins.source.watermarks(topic)).sort((a, b) => a.partition - b.partition);
+  const targetMarks = scan.targetTopics.has(remoteTopic) ? await admins.target.watermarks(remoteTopic) : [];
+  const since =
+    options.since === undefined
+      ? new Map<number, number>()
+      : await admins.source.offsetsAt(topic, options.since);
+  const limit = new PQueue({ concurrency: options.concurrency ?? 4 });
+  const partitions = await limit.addAll(
+    sourceMarks.map(
+      (mark) => () =>
+        auditOnePartition(
+          scan,
+          { topic, remoteTopic, since },
+          mark,
+          targetMarks.find((m) => m.partition === mark.partition),
+        ),
+    ),
+  );
+  return { flow: scan.flow.name, topic, remoteTopic, partitions };
+}
+
+/**
+ * One source partition, from its log start (or the first offset at `since`) to the flow's
+ * committed offset, against the whole of its target partition (none when the target lacks it).
+ */
+async function auditOnePartition(
+  { flow, clients, options, targetId, committed }: FlowScan,
+  { topic, remoteTopic, since }: { topic: string; remoteTopic: string; since: ReadonlyMap<number, number> },
+  mark: Watermarks,
+  onTarget: Watermarks | undefined,
+): Promise<PartitionAudit> {
+  const from = Math.max(mark.low, since.get(mark.partition) ?? mark.low);
+  const to = Math.max(from, committed.get(`${topic}/${mark.partition}`) ?? -1);
+  const scope = { cluster: flow.source, topic, partition: mark.partition, targetId, from, to };
+  return auditPartition(
+    scope,
+    readPartition(clients.source, { topic, partition: mark.partition, from, to }, options.idleMs, {
+      aborted: true,
+    }),
+    onTarget === undefined
+      ? nothing()
+      : readPartition(
+          clients.target,
+          { topic: remoteTopic, partition: mark.partition, from: onTarget.low, to: onTarget.high },
+          options.idleMs,
+        ),
+  );
 }
 
 export async function verify(
