@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../../src/kafka/kafkajs/index.ts';
+import { Batch, decode, type PartitionData } from './fixtures/fetched-batch.ts';
 import { committedRead, type FetchedPartition } from '../../../../src/kafka/raw-client.ts';
 import { original } from '../../../support/kafkajs-original.ts';
 import {
@@ -15,22 +16,6 @@ import {
 } from '../../../support/record-batches.ts';
 
 const require = createRequire(import.meta.url);
-interface Message {
-  offset: string;
-  value: Buffer | null;
-}
-interface PartitionData {
-  messages: Message[];
-  abortedTransactions: unknown[];
-}
-const { decode } = require('kafkajs/src/protocol/requests/fetch/v11/response.js') as {
-  decode(raw: Buffer): Promise<{ responses: Array<{ partitions: PartitionData[] }> }>;
-};
-const Batch = require('kafkajs/src/consumer/batch.js') as new (
-  topic: string,
-  fetchedOffset: string,
-  data: PartitionData,
-) => { messages: Message[] };
 
 // Without aborted transactions; with them, kafkajs's filter is wrong and the patched Batch filters as
 // Kafka's consumer does (read-committed.test.ts).

@@ -4,9 +4,9 @@
 // (src/kafka/kafkajs/read-committed.ts, through the patched Batch and raw-client's reads). Nothing
 // of a batch that fails its CRC check: batch.test.ts.
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import '../../../../src/kafka/kafkajs/index.ts';
+import { Batch, decode, type PartitionData } from './fixtures/fetched-batch.ts';
 import { committedRead, type FetchedPartition } from '../../../../src/kafka/raw-client.ts';
 import { mulberry32 } from '../../../support/random.ts';
 import {
@@ -16,24 +16,6 @@ import {
   type PartitionLog,
   type Step,
 } from '../../../support/record-batches.ts';
-
-const require = createRequire(import.meta.url);
-interface Message {
-  offset: string;
-  value: Buffer | null;
-}
-interface PartitionData {
-  messages: Message[];
-  abortedTransactions: unknown[];
-}
-const { decode } = require('kafkajs/src/protocol/requests/fetch/v11/response.js') as {
-  decode(raw: Buffer): Promise<{ responses: Array<{ partitions: PartitionData[] }> }>;
-};
-const Batch = require('kafkajs/src/consumer/batch.js') as new (
-  topic: string,
-  fetchedOffset: string,
-  data: PartitionData,
-) => { messages: Message[] };
 
 /** One fetch as kafkajs's consumer sees it: the response decoded, then its Batch. */
 async function fetched(log: PartitionLog, offset: number, maxBatches: number) {
