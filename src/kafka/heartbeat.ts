@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import type { Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger.ts';
-import { isTopicAlreadyExists } from './client.ts';
 import type { TopicAdmin } from './topic-admin.ts';
 
 /** The internal topic, on every cluster a flow reads from or writes to (never matched by topic filters). */
@@ -40,11 +39,8 @@ export class HeartbeatEmitter {
   async start(): Promise<void> {
     const counts = await this.#admin.partitionCounts();
     if (!counts.has(HEARTBEAT_TOPIC)) {
-      await this.#admin
-        .createTopic(HEARTBEAT_TOPIC, 1, -1, HEARTBEAT_TOPIC_CONFIGS)
-        .catch((error: unknown) => {
-          if (!isTopicAlreadyExists(error)) throw error; // another instance won the race
-        });
+      // Resolves 'exists' when another instance won the race (TopicAdmin.createTopic).
+      await this.#admin.createTopic(HEARTBEAT_TOPIC, 1, -1, HEARTBEAT_TOPIC_CONFIGS);
     }
     await this.#producer.connect();
     await this.#beat();

@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { MetadataUnavailableError } from '../errors/index.ts';
 import type { TopicCreation } from '../replication/topic-sync.ts';
-import { protocolErrorType } from './client.ts';
+import { isTopicAlreadyExists } from './client.ts';
 import { kafkajs } from './kafkajs/index.ts';
 
-const { ConfigResourceTypes, KafkaJSAggregateError } = kafkajs;
+const { ConfigResourceTypes } = kafkajs;
 
 /** Topic, offset and group operations of the topic synchroniser, lag and offset sync, on one cluster. Never deletes anything. */
 export class TopicAdmin {
@@ -103,7 +103,7 @@ export class TopicAdmin {
       });
       creation = created ? 'created' : 'exists';
     } catch (error) {
-      if (!alreadyExists(error)) throw error;
+      if (!isTopicAlreadyExists(error)) throw error;
       creation = 'exists';
     }
     await waitForLeaders(this.#admin, name, partitions, timeoutMs);
@@ -158,20 +158,6 @@ export class TopicAdmin {
       partitions.map((p) => ({ topic, partition: p.partition, offset: Number(p.offset) })),
     );
   }
-}
-
-/**
- * Kafka's TOPIC_ALREADY_EXISTS (error code 36) as kafkajs rejects a CreateTopics request with it:
- * a KafkaJSAggregateError of one KafkaJSCreateTopicError per topic (createTopics/v0/response.js),
- * or such an error alone, possibly wrapped by kafkajs's retrier. Decided on the protocol error's
- * type, never on its message.
- */
-export function alreadyExists(error: unknown): boolean {
-  if (error instanceof KafkaJSAggregateError)
-    return (
-      error.errors.length > 0 && error.errors.every((e) => protocolErrorType(e) === 'TOPIC_ALREADY_EXISTS')
-    );
-  return protocolErrorType(error) === 'TOPIC_ALREADY_EXISTS';
 }
 
 /** Polls metadata until `partitions` partitions of `topic` have a leader; throws after `timeoutMs`. */

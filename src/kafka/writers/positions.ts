@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PositionsUnreadableError, WriterClosedError } from '../../errors/index.ts';
 import { encodeChunk, type RecordChunk } from '../../protocol/record-chunk.ts';
 import { crc32c } from '../../protocol/record-format.ts';
-import { protocolErrorType } from '../client.ts';
 import type { RawClient } from '../raw-client.ts';
 import type { TopicAdmin } from '../topic-admin.ts';
 
@@ -58,11 +57,8 @@ export class PositionsTopic {
     const { topic } = this.#options;
     let count = (await admin.partitionCounts()).get(topic);
     if (count === undefined) {
-      await admin
-        .createTopic(topic, POSITIONS_PARTITIONS, replicationFactor, POSITIONS_CONFIGS)
-        .catch((error: unknown) => {
-          if (protocolErrorType(error) !== 'TOPIC_ALREADY_EXISTS') throw error;
-        });
+      // Resolves 'exists' when another instance created it first (TopicAdmin.createTopic).
+      await admin.createTopic(topic, POSITIONS_PARTITIONS, replicationFactor, POSITIONS_CONFIGS);
       count = (await admin.partitionCounts()).get(topic) ?? POSITIONS_PARTITIONS;
     }
     this.#partitions = count;

@@ -1,12 +1,12 @@
-// The heartbeat topic at start (src/kafka/heartbeat.ts): created when missing; another instance
-// creating it first is no failure, told by Kafka's error type (TOPIC_ALREADY_EXISTS), never by the
-// message; any other refusal fails the start.
+// The heartbeat topic at start (src/kafka/heartbeat.ts, through src/kafka/topic-admin.ts): created
+// when missing; another instance creating it first is no failure, told by Kafka's error type
+// (TOPIC_ALREADY_EXISTS), never by the message; any other refusal fails the start.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from '../../../src/kafka/heartbeat.ts';
-import type { TopicAdmin } from '../../../src/kafka/topic-admin.ts';
+import { TopicAdmin } from '../../../src/kafka/topic-admin.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 
 const require = createRequire(import.meta.url);
@@ -28,11 +28,15 @@ const refusal = (code: number) =>
 function emitter(error: unknown) {
   const sent: unknown[] = [];
   const producer = { connect: async () => {}, send: async (r: unknown) => void sent.push(r) };
-  const kafka = { producer: () => producer } as unknown as KafkaClient;
-  const admin = {
-    partitionCounts: async () => new Map<string, number>(),
-    createTopic: async () => Promise.reject(error),
-  } as unknown as TopicAdmin;
+  // The real TopicAdmin over a kafkajs admin whose createTopics refuses with `error`: the
+  // heartbeat relies on its answer ('exists'), not on a check of its own.
+  const kafkajsAdmin = {
+    createTopics: async () => Promise.reject(error),
+    fetchTopicMetadata: async () => ({ topics: [{ partitions: [{ leader: 1 }] }] }),
+  };
+  const kafka = { producer: () => producer, admin: () => kafkajsAdmin } as unknown as KafkaClient;
+  const admin = new TopicAdmin(kafka);
+  admin.partitionCounts = async () => new Map<string, number>();
   // The timer is unref'd and an hour long: only the first beat, at start, is sent here.
   const heartbeat = new HeartbeatEmitter(kafka, admin, {
     flow: 'f',

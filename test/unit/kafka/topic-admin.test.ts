@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { kafkajs } from '../../../src/kafka/kafkajs/index.ts';
-import { TopicAdmin, alreadyExists } from '../../../src/kafka/topic-admin.ts';
+import { isTopicAlreadyExists as alreadyExists } from '../../../src/kafka/client.ts';
+import { TopicAdmin } from '../../../src/kafka/topic-admin.ts';
 
 const require = createRequire(import.meta.url);
 /** kafkajs's own parser of a CreateTopics response (v0 to v3 share it): it throws what a broker's answer becomes. */
@@ -60,7 +61,7 @@ test('createTopic says exists for a TOPIC_ALREADY_EXISTS kafkajs rejects with, a
   );
 });
 
-test('alreadyExists decides on the protocol error type: every topic of the answer, alone or wrapped, not the message', async () => {
+test('isTopicAlreadyExists (what TopicAdmin.createTopic decides by) decides on the protocol error type: every topic of the answer, alone or wrapped, not the message', async () => {
   assert.equal(alreadyExists(await answer({ topic: 'a', errorCode: 36 })), true);
   assert.equal(
     alreadyExists(await answer({ topic: 'a', errorCode: 36 }, { topic: 'b', errorCode: 36 })),
