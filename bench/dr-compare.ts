@@ -17,7 +17,7 @@ import { productionEnv } from '../test/support/daemon.ts';
 import { startClusterPair } from '../test/support/cluster-pair.ts';
 import { ensureKafkaRuntime } from '../test/support/kafka/index.ts';
 import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
-import { repoRoot } from '../test/support/kafka/paths.ts';
+import { cacheDir, repoRoot } from '../test/support/kafka/paths.ts';
 import { startJava } from '../test/support/kafka/perf-tools.ts';
 import {
   committedOn,
@@ -33,7 +33,7 @@ import { mirrorMakerProperties } from './mirror-maker.ts';
 
 const PARTITIONS = 3;
 const PER_PARTITION = Number(process.env['DR_RECORDS_PER_PARTITION'] ?? 20_000);
-const runDir = path.join(repoRoot, '.cache/bench/dr', new Date().toISOString().replace(/[:.]/g, '-'));
+const runDir = path.join(cacheDir, 'bench', 'dr', new Date().toISOString().replace(/[:.]/g, '-'));
 await mkdir(runDir, { recursive: true });
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
 
