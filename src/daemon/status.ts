@@ -140,6 +140,10 @@ export class DaemonStatus {
         lag: p.lag,
         halted: halted.get(partitionKey(p.topic, p.partition)) ?? null,
       })),
+      topicConfigSync: {
+        enabled: entry.config.topicConfigSync.enabled,
+        refusedTopics: flow?.topicConfigRefusals() ?? [],
+      },
     };
   }
 
