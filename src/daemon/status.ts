@@ -141,7 +141,8 @@ export class DaemonStatus {
         halted: halted.get(partitionKey(p.topic, p.partition)) ?? null,
       })),
       topicConfigSync: {
-        enabled: entry.config.topicConfigSync.enabled,
+        // As it runs: off along a cycle of identity-named flows (config/identity-cycles.ts).
+        enabled: (flow?.config ?? entry.config).topicConfigSync.enabled,
         refusedTopics: flow?.topicConfigRefusals() ?? [],
       },
     };
