@@ -108,8 +108,8 @@ export class MetadataUnavailableError extends KafkaMirrorError {
 }
 
 /**
- * The target refused to change a remote topic's configs as topic config sync asked
- * (IncrementalAlterConfigs answered `kafkaError` for the topic: TOPIC_AUTHORIZATION_FAILED,
+ * The target refused to change a remote topic's configs as topic config sync asked, or to describe
+ * them (IncrementalAlterConfigs or DescribeConfigs answered `kafkaError` for the topic: TOPIC_AUTHORIZATION_FAILED,
  * CLUSTER_AUTHORIZATION_FAILED, INVALID_CONFIG, POLICY_VIOLATION, ...). None of the topic's changes
  * of that request was applied (the broker applies a topic's changes together or not at all);
  * replication goes on, and the next refresh asks again.
@@ -120,10 +120,12 @@ export class TopicConfigRefusedError extends KafkaMirrorError {
   readonly kafkaError: string;
   /** The configs the refused request would have changed. */
   readonly configs: readonly string[];
+  /** `configs` empty: the target refused to describe the topic's configs (DescribeConfigs). */
   constructor(topic: string, kafkaError: string, detail: string | null, configs: readonly string[]) {
+    const what = configs.length === 0 ? 'describe the configs' : `change configs ${configs.join(', ')}`;
     super(
       TopicConfigRefusedError.code,
-      `target refused to change configs ${configs.join(', ')} of topic ${topic}: ${kafkaError}${detail === null || detail === '' ? '' : ` (${detail})`}`,
+      `target refused to ${what} of topic ${topic}: ${kafkaError}${detail === null || detail === '' ? '' : ` (${detail})`}`,
     );
     this.topic = topic;
     this.kafkaError = kafkaError;

@@ -91,18 +91,27 @@ export class TopicAdmin {
 
   /**
    * Per topic, every config it sets itself (DescribeConfigs config_source DYNAMIC_TOPIC_CONFIG), no
-   * defaults. A topic that cannot be described (deleted meanwhile, no DESCRIBE_CONFIGS) is left
-   * out: kafkajs fails a whole request for one topic's error, which is then asked topic by topic.
+   * defaults. A topic the cluster refuses to describe (deleted meanwhile, no DESCRIBE_CONFIGS) is
+   * left out, with Kafka's error in `refused`: kafkajs fails a whole request for one topic's error,
+   * which is then asked again topic by topic.
    */
-  async topicOverrides(topics: readonly string[]): Promise<Map<string, Record<string, string>>> {
+  async topicOverrides(
+    topics: readonly string[],
+    refused?: Map<string, NonNullable<TopicConfigAnswer>>,
+  ): Promise<Map<string, Record<string, string>>> {
     try {
       return await this.#overrides(topics);
     } catch (error) {
-      if (protocolErrorType(error) === undefined) throw error;
-      if (topics.length === 1) return new Map();
+      const kafkaError = protocolErrorType(error);
+      if (kafkaError === undefined) throw error;
+      if (topics.length === 1) {
+        refused?.set(topics[0] as string, { error: kafkaError, message: null });
+        return new Map();
+      }
     }
     const out = new Map<string, Record<string, string>>();
-    for (const topic of topics) for (const entry of await this.topicOverrides([topic])) out.set(...entry);
+    for (const topic of topics)
+      for (const entry of await this.topicOverrides([topic], refused)) out.set(...entry);
     return out;
   }
 

@@ -22,8 +22,14 @@ export type TopicConfigAnswer = null | { readonly error: string; readonly messag
 
 /** What topic config sync needs of a cluster (implemented by kafka/topic-admin.ts). */
 export interface TopicConfigCatalog {
-  /** Per topic, the configs it sets itself (DescribeConfigs source DYNAMIC_TOPIC_CONFIG), no defaults. */
-  topicOverrides(topics: readonly string[]): Promise<Map<string, Record<string, string>>>;
+  /**
+   * Per topic, the configs it sets itself (DescribeConfigs source DYNAMIC_TOPIC_CONFIG), no
+   * defaults. A topic the cluster refuses to describe is left out, its error put in `refused`.
+   */
+  topicOverrides(
+    topics: readonly string[],
+    refused?: Map<string, NonNullable<TopicConfigAnswer>>,
+  ): Promise<Map<string, Record<string, string>>>;
   /** IncrementalAlterConfigs: each topic's changes together; every topic's answer. */
   alterTopicConfigs(
     changes: ReadonlyMap<string, readonly AlterableConfig[]>,
@@ -142,15 +148,19 @@ export class TopicConfigSync {
     const remotes = new Set(pairs.map(([, remote]) => remote));
     for (const remote of this.#refused.keys()) if (!remotes.has(remote)) this.#refused.delete(remote);
     if (pairs.length === 0) return this.#gauge();
+    const undescribed = new Map<string, NonNullable<TopicConfigAnswer>>();
     const [wanted, current] = await Promise.all([
       source.topicOverrides(pairs.map(([topic]) => topic)),
-      target.topicOverrides([...remotes]),
+      target.topicOverrides([...remotes], undescribed),
     ]);
     const changes = new Map<string, ConfigChange[]>();
     const topicOf = new Map<string, string>();
     for (const [topic, remote] of pairs) {
       const [from, to] = [wanted.get(topic), current.get(remote)];
       // Not described (deleted meanwhile, DESCRIBE_CONFIGS refused): unknown, never "sets nothing".
+      // The target refusing to describe its topic is reported like a refused change.
+      const refusal = undescribed.get(remote);
+      if (from !== undefined && refusal !== undefined) this.#refusal(topic, remote, [], refusal);
       if (from === undefined || to === undefined) continue;
       const found = configChanges(from, to, this.#synced, this.#ours.get(remote));
       topicOf.set(remote, topic);

@@ -37,7 +37,7 @@ const clusters = clusterPair({
 // kafkajs's ACL enums (types/index.d.ts), by value.
 const RESOURCE = { TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5 } as const;
 const PATTERN = { LITERAL: 3 } as const;
-const OPERATION = { ALL: 2, ALTER_CONFIGS: 11 } as const;
+const OPERATION = { ALL: 2, DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11 } as const;
 const PERMISSION = { DENY: 2, ALLOW: 3 } as const;
 const WAIT_MS = 60_000;
 
@@ -167,7 +167,7 @@ test(
   { timeout: 240_000 },
   clusters.guard(async (t) => {
     const id = randomUUID().slice(0, 8);
-    const [synced, refused] = [`cfg-${id}-synced`, `cfg-${id}-refused`];
+    const [synced, refused, hidden] = [`cfg-${id}-synced`, `cfg-${id}-refused`, `cfg-${id}-hidden`];
     await withAdmin(targetAs('admin'), (a) =>
       a.createAcls({
         acl: [
@@ -176,6 +176,9 @@ test(
           [RESOURCE.CLUSTER, 'kafka-cluster', OPERATION.ALL, PERMISSION.ALLOW],
           // A DENY wins over the ALLOW: the mirror may create and write it, not change its configs.
           [RESOURCE.TOPIC, refused, OPERATION.ALTER_CONFIGS, PERMISSION.DENY],
+          // Nor may it read this one's configs (nor change them).
+          [RESOURCE.TOPIC, hidden, OPERATION.DESCRIBE_CONFIGS, PERMISSION.DENY],
+          [RESOURCE.TOPIC, hidden, OPERATION.ALTER_CONFIGS, PERMISSION.DENY],
         ].map(([resourceType, resourceName, operation, permissionType]) => ({
           resourceType,
           resourceName,
@@ -192,8 +195,10 @@ test(
       config: { 'retention.ms': '3600000', 'min.insync.replicas': '1' }, // the latter is excluded
     });
     await createTopic(src, refused, { config: { 'retention.ms': '3600000' } });
+    await createTopic(src, hidden, { config: { 'retention.ms': '3600000' } });
     await produceAll(src, synced, numbered(synced, 0, 10));
     await produceAll(src, refused, numbered(refused, 0, 10));
+    await produceAll(src, hidden, numbered(hidden, 0, 10));
     const daemon = await startDaemon(t, {
       clusters: {
         src: { bootstrapServers: [...clusters.source.bootstrapServers] },
@@ -220,6 +225,7 @@ test(
     const dst = targetAs('admin');
     assert.ok(await waitForRecords(dst, synced, 10, WAIT_MS), 'records of the synced topic');
     assert.ok(await waitForRecords(dst, refused, 10, WAIT_MS), 'records of the refused topic');
+    assert.ok(await waitForRecords(dst, hidden, 10, WAIT_MS), 'records of the hidden topic');
     // Created with what the source sets, an empty topicConfigs notwithstanding; never the excluded.
     assert.deepEqual(await overridesOf(dst, synced), { 'retention.ms': '3600000' });
 
@@ -270,21 +276,26 @@ test(
     });
 
     // The refused topic: one warning, /status and the gauge; its records keep flowing.
+    const REFUSED = 'target refuses topic config changes; replication goes on, retried at every refresh';
     await setSourceConfigs(refused, { 'retention.ms': '7200000' });
     const warning = await daemon.waitForLog(
-      (l) =>
-        l['msg'] === 'target refuses topic config changes; replication goes on, retried at every refresh',
+      (l) => l['msg'] === REFUSED && l['remoteTopic'] === refused,
       WAIT_MS,
     );
-    assert.equal(warning['remoteTopic'], refused);
     const err = warning['err'] as Record<string, unknown>;
     assert.equal(err['code'], 'KM_TOPIC_CONFIG_REFUSED');
     assert.equal(err['kafkaError'], 'TOPIC_AUTHORIZATION_FAILED');
     await produceAll(src, refused, numbered(refused, 10, 15));
     assert.ok(await waitForRecords(dst, refused, 25, WAIT_MS), 'records after the refusal replicated');
+    // The hidden topic: the target refuses to describe it, reported the same way (no config named).
+    const undescribed = daemon.logs.find((l) => l['msg'] === REFUSED && l['remoteTopic'] === hidden);
+    assert.match(
+      String((undescribed?.['err'] as Record<string, unknown> | undefined)?.['message']),
+      /refused to describe the configs of topic .*: TOPIC_AUTHORIZATION_FAILED/,
+    );
     const base = await daemon.adminUrl();
     const samples = await scrape(base);
-    assert.equal(total(samples, 'kafka_mirror_topic_config_sync_refused_topics', { flow: id }), 1);
+    assert.equal(total(samples, 'kafka_mirror_topic_config_sync_refused_topics', { flow: id }), 2);
     assert.ok(total(samples, 'kafka_mirror_topic_config_syncs_total', { flow: id, result: 'refused' }) >= 1);
     assert.ok(total(samples, 'kafka_mirror_topic_config_syncs_total', { flow: id, result: 'applied' }) >= 4);
     const status = JSON.parse((await get(base, '/status')).body) as {
@@ -292,20 +303,27 @@ test(
     };
     const refusals = status.flows.find((f) => f.name === id)?.topicConfigSync.refusedTopics ?? [];
     assert.deepEqual(
-      refusals.map((r) => [r['remoteTopic'], r['error'], r['configs']]),
-      [[refused, 'TOPIC_AUTHORIZATION_FAILED', ['retention.ms']]],
+      refusals.map((r) => [r['remoteTopic'], r['error'], r['configs']]).sort(),
+      [
+        [hidden, 'TOPIC_AUTHORIZATION_FAILED', []],
+        [refused, 'TOPIC_AUTHORIZATION_FAILED', ['retention.ms']],
+      ].sort(),
     );
     assert.equal(await overridesOf(dst, refused).then((c) => c['retention.ms']), '3600000');
 
-    // Back in step (the source reverted): the refusal clears, logged once; it was warned once only.
+    // Back in step (the source reverted): the refusal clears, logged once; each was warned once only.
     await setSourceConfigs(refused, { 'retention.ms': '3600000' });
-    await daemon.waitForLog((l) => l['msg'] === 'remote topic configs in step again', WAIT_MS);
-    assert.equal(
-      daemon.logs.filter((l) => l['msg'] === warning['msg']).length,
-      1,
-      'the refusal was logged once, not at every refresh',
+    await daemon.waitForLog(
+      (l) => l['msg'] === 'remote topic configs in step again' && l['remoteTopic'] === refused,
+      WAIT_MS,
     );
-    assert.equal(total(await scrape(base), 'kafka_mirror_topic_config_sync_refused_topics', { flow: id }), 0);
+    for (const remote of [refused, hidden])
+      assert.equal(
+        daemon.logs.filter((l) => l['msg'] === REFUSED && l['remoteTopic'] === remote).length,
+        1,
+        `the refusal of ${remote} was logged once, not at every refresh`,
+      );
+    assert.equal(total(await scrape(base), 'kafka_mirror_topic_config_sync_refused_topics', { flow: id }), 1);
     assert.equal(await daemon.stop('SIGTERM'), 0);
   }),
 );

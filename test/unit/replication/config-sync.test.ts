@@ -91,9 +91,17 @@ class Catalog implements TopicConfigCatalog {
   readonly sent: Array<Map<string, readonly AlterableConfig[]>> = [];
   failing = false;
 
-  async topicOverrides(topics: readonly string[]) {
+  /** Topics this cluster refuses to describe, with the error. */
+  readonly describeRefusing = new Map<string, string>();
+
+  async topicOverrides(topics: readonly string[], refused?: Map<string, NonNullable<TopicConfigAnswer>>) {
     if (this.failing) throw new Error('unreachable');
-    return new Map(topics.flatMap((t) => (this.configs.has(t) ? [[t, { ...this.configs.get(t) }]] : [])));
+    const described = topics.filter((t) => {
+      const error = this.describeRefusing.get(t);
+      if (error !== undefined) refused?.set(t, { error, message: null });
+      return error === undefined && this.configs.has(t);
+    });
+    return new Map(described.map((t) => [t, { ...this.configs.get(t) }]));
   }
 
   async alterTopicConfigs(changes: ReadonlyMap<string, readonly AlterableConfig[]>) {
@@ -231,4 +239,27 @@ test('disabled: nothing is read or sent', async () => {
   source.configs.set('t', { 'retention.ms': '1' });
   await sync.pass([['t', 't']], source, target);
   assert.equal(target.sent.length, 0);
+});
+
+test('a target that refuses to describe a remote topic is reported like a refused change, once, until it clears', async () => {
+  const { sync, source, target, logged } = harness();
+  source.configs.set('t', { 'retention.ms': '1' });
+  target.configs.set('t', { 'retention.ms': '1' });
+  target.describeRefusing.set('t', 'TOPIC_AUTHORIZATION_FAILED');
+  await sync.pass([['t', 't']], source, target);
+  await sync.pass([['t', 't']], source, target);
+  assert.equal(logged(REFUSED).length, 1);
+  const err = logged(REFUSED)[0]?.['err'] as Record<string, unknown>;
+  assert.match(
+    String(err['message']),
+    /refused to describe the configs of topic t: TOPIC_AUTHORIZATION_FAILED/,
+  );
+  assert.deepEqual(
+    sync.refusals().map((r) => [r.remoteTopic, r.error, r.configs]),
+    [['t', 'TOPIC_AUTHORIZATION_FAILED', []]],
+  );
+  assert.equal(target.sent.length, 0, 'nothing is changed on a topic not described');
+  target.describeRefusing.clear();
+  await sync.pass([['t', 't']], source, target);
+  assert.equal(logged(CLEARED).length, 1);
 });
