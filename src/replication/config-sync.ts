@@ -107,15 +107,6 @@ export class TopicConfigSync {
     metrics.topicConfigSyncs('refused', 0);
   }
 
-  get enabled(): boolean {
-    return this.#config.enabled;
-  }
-
-  /** Whether the sync copies this config (not excluded). */
-  synced(name: string): boolean {
-    return this.#synced(name);
-  }
-
   /** The remote topics whose configs the target refuses to change now. */
   refusals(): ConfigRefusal[] {
     return [...this.#refused.values()];
