@@ -138,7 +138,7 @@ function flowOf(
   const at = `flows[${index}]`;
   const f = validated(
     flowSchema,
-    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction'], `${at}.`, problems),
+    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction', 'topicConfigSync'], `${at}.`, problems),
     `${at}.`,
     problems,
   );
@@ -172,6 +172,10 @@ function flowOf(
       exclude: patterns.groupExclude.map(String),
       intervalMs: f('groupOffsetSync.intervalMs') as number,
     },
+    topicConfigSync: {
+      enabled: f('topicConfigSync.enabled') as boolean,
+      exclude: patterns.configExclude.map(String),
+    },
   };
 }
 
@@ -201,12 +205,14 @@ function patternsOf(f: Getter, at: string, problems: string[]) {
     exclude: list(f('topics.exclude')),
     groupInclude: list(f('groupOffsetSync.include')),
     groupExclude: list(f('groupOffsetSync.exclude')),
+    configExclude: list(f('topicConfigSync.exclude')),
   };
   for (const [key, listed] of [
     ['topics.include', patterns.include],
     ['topics.exclude', patterns.exclude],
     ['groupOffsetSync.include', patterns.groupInclude],
     ['groupOffsetSync.exclude', patterns.groupExclude],
+    ['topicConfigSync.exclude', patterns.configExclude],
   ] as const) {
     listed.forEach((pattern, i) => {
       try {

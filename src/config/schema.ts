@@ -430,7 +430,7 @@ export const flowSchema = {
     },
   },
   topicConfigs: {
-    doc: 'Topic configs copied from a source topic when its remote topic is created.',
+    doc: 'Topic configs copied from a source topic (those it sets itself) when its remote topic is created; with `topicConfigSync.enabled`, every config the sync copies is copied at creation too, and these are copied even when `topicConfigSync.exclude` names them.',
     format: 'string-list',
     default: [
       'cleanup.policy',
@@ -446,5 +446,32 @@ export const flowSchema = {
       'segment.ms',
       'min.cleanable.dirty.ratio',
     ],
+  },
+  topicConfigSync: {
+    enabled: {
+      doc: "At every refresh, set on each remote topic the configs its source topic sets itself (not defaults), except `exclude`; a config this process set that the source no longer sets is removed, one set on the target by hand never (docs/operations.md, Topic configuration sync). As MirrorMaker 2's sync.topic.configs.enabled.",
+      format: 'bool',
+      default: true,
+    },
+    exclude: {
+      doc: "Regular expressions; a topic config whose whole name matches one is never synced (nor removed). The default is MirrorMaker 2's (DefaultConfigPropertyFilter) plus message.timestamp.before/after.max.ms. Configs listed in `topicConfigs` are still copied when a remote topic is created.",
+      format: 'string-list',
+      // MirrorMaker 2's DefaultConfigPropertyFilter.CONFIG_PROPERTIES_EXCLUDE_DEFAULT (connect/mirror),
+      // plus the two configs that replaced message.timestamp.difference.max.ms (KIP-937, Kafka
+      // 3.6), for its reason: replicas carry their source timestamps, old ones too, and a target
+      // that bounds them would refuse a backlog. The rest is the target cluster's business:
+      // throttles of its own reassignments, durability and elections fitted to its brokers, and
+      // the timestamp type (LogAppendTime on the target would replace the source timestamps).
+      default: [
+        'follower\\.replication\\.throttled\\.replicas',
+        'leader\\.replication\\.throttled\\.replicas',
+        'message\\.timestamp\\.difference\\.max\\.ms',
+        'message\\.timestamp\\.type',
+        'unclean\\.leader\\.election\\.enable',
+        'min\\.insync\\.replicas',
+        'message\\.timestamp\\.before\\.max\\.ms',
+        'message\\.timestamp\\.after\\.max\\.ms',
+      ],
+    },
   },
 };

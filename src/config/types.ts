@@ -59,6 +59,11 @@ export interface FlowConfig {
     readonly exclude: readonly string[];
     readonly intervalMs: number;
   };
+  readonly topicConfigSync: {
+    readonly enabled: boolean;
+    /** Regular expressions of config names never synced (whole name). */
+    readonly exclude: readonly string[];
+  };
 }
 
 export interface Config {

@@ -3,7 +3,7 @@
 // sync. When a step fails, what was built is closed again. Also how a running flow's clients are
 // closed (after the flow drained) or destroyed.
 import type { Kafka as KafkaClient } from 'kafkajs';
-import type { Config, FlowConfig } from '../config/index.ts';
+import { effectiveFlow, type Config, type FlowConfig } from '../config/index.ts';
 import type { CorruptRecordBatchError } from '../errors/index.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from '../kafka/heartbeat.ts';
 import { SourceReader, type BatchHandler } from '../kafka/source-reader.ts';
@@ -96,10 +96,17 @@ export async function assembleFlow(ctx: AssemblyContext): Promise<RunningFlow> {
     ctx.registerClusterId(ctx.config.target, identity.target);
     // Before the flow's first topic sync, so the sync finds the heartbeat topic to copy.
     await clients.heartbeat?.start();
+    const config = effectiveFlow(ctx.config, ctx.settings.flows);
+    if (config.topicConfigSync.enabled !== ctx.config.topicConfigSync.enabled)
+      ctx.logger.info(
+        { flow: config.name },
+        'topic config sync off for this flow: with identity naming its topics come back to its source under their own names, and the flows would revert config changes made on either side',
+      );
     const flow = new Flow({
       identity,
       aliases: Object.keys(ctx.settings.clusters),
-      config: ctx.config,
+      // Topic config sync off along a cycle of identity-named flows (config/identity-cycles.ts).
+      config,
       settings: ctx.settings,
       source: clients.reader,
       target: clients.writer,

@@ -140,6 +140,11 @@ export class DaemonStatus {
         lag: p.lag,
         halted: halted.get(partitionKey(p.topic, p.partition)) ?? null,
       })),
+      topicConfigSync: {
+        // As it runs: off along a cycle of identity-named flows (config/identity-cycles.ts).
+        enabled: (flow?.config ?? entry.config).topicConfigSync.enabled,
+        refusedTopics: flow?.topicConfigRefusals() ?? [],
+      },
     };
   }
 

@@ -34,6 +34,8 @@ export const errorCodes = [
   'KM_LANE_DROPPED',
   'KM_DRAIN_TIMEOUT',
   'KM_INVALID_ARGUMENT',
+  'KM_TOPIC_CONFIG_REFUSED',
+  'KM_MALFORMED_RESPONSE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

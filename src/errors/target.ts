@@ -106,3 +106,37 @@ export class MetadataUnavailableError extends KafkaMirrorError {
     super(MetadataUnavailableError.code, detail, { retriable: true, cause });
   }
 }
+
+/**
+ * The target refused to change a remote topic's configs as topic config sync asked, or to describe
+ * them (IncrementalAlterConfigs or DescribeConfigs answered `kafkaError` for the topic: TOPIC_AUTHORIZATION_FAILED,
+ * CLUSTER_AUTHORIZATION_FAILED, INVALID_CONFIG, POLICY_VIOLATION, ...). None of the topic's changes
+ * of that request was applied (the broker applies a topic's changes together or not at all);
+ * replication goes on, and the next refresh asks again.
+ */
+export class TopicConfigRefusedError extends KafkaMirrorError {
+  static readonly code = 'KM_TOPIC_CONFIG_REFUSED';
+  readonly topic: string;
+  readonly kafkaError: string;
+  /** The configs the refused request would have changed. */
+  readonly configs: readonly string[];
+  /** `configs` empty: the target refused to describe the topic's configs (DescribeConfigs). */
+  constructor(topic: string, kafkaError: string, detail: string | null, configs: readonly string[]) {
+    const what = configs.length === 0 ? 'describe the configs' : `change configs ${configs.join(', ')}`;
+    super(
+      TopicConfigRefusedError.code,
+      `target refused to ${what} of topic ${topic}: ${kafkaError}${detail === null || detail === '' ? '' : ` (${detail})`}`,
+    );
+    this.topic = topic;
+    this.kafkaError = kafkaError;
+    this.configs = configs;
+  }
+}
+
+/** A broker's answer could not be read as its API's schema defines it (cut short, or wrong). */
+export class MalformedResponseError extends KafkaMirrorError {
+  static readonly code = 'KM_MALFORMED_RESPONSE';
+  constructor(api: string, cause: unknown) {
+    super(MalformedResponseError.code, `the broker's ${api} answer cannot be read`, { cause });
+  }
+}

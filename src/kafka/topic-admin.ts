@@ -1,18 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
-import { MetadataUnavailableError } from '../errors/index.ts';
+import { InternalInvariantError, MetadataUnavailableError } from '../errors/index.ts';
+import type { AlterableConfig } from '../protocol/incremental-alter-configs.ts';
+import type { TopicConfigAnswer } from '../replication/config-sync.ts';
 import type { TopicCreation } from '../replication/topic-sync.ts';
-import { isTopicAlreadyExists } from './client.ts';
+import { alterTopicConfigs, type AdminCluster } from './alter-configs.ts';
+import { isTopicAlreadyExists, protocolErrorType } from './client.ts';
 import { kafkajs } from './kafkajs/index.ts';
+import { clusterOf } from './raw-client.ts';
 
 const { ConfigResourceTypes } = kafkajs;
+/** kafkajs's Cluster, as alter-configs.ts uses it, with its connections. */
+type OwnCluster = AdminCluster & { connect(): Promise<void>; disconnect(): Promise<void> };
+/** DescribeConfigs config_source of a config set on the topic itself (DYNAMIC_TOPIC_CONFIG). */
+const TOPIC_CONFIG = 1;
 
 /** Topic, offset and group operations of the topic synchroniser, lag and offset sync, on one cluster. Never deletes anything. */
 export class TopicAdmin {
   readonly #admin: Admin;
+  readonly #kafka: KafkaClient;
+  /** A cluster object of the client for the requests kafkajs's admin lacks; made at first use. */
+  #cluster: OwnCluster | undefined;
   #destroyed: Promise<void> | undefined;
 
   constructor(kafka: KafkaClient) {
+    this.#kafka = kafka;
     this.#admin = kafka.admin();
   }
 
@@ -30,7 +42,9 @@ export class TopicAdmin {
 
   /** Disconnects at once: requests in flight reject. Idempotent. */
   destroy(): Promise<void> {
-    this.#destroyed ??= this.#admin.disconnect();
+    this.#destroyed ??= Promise.all([this.#admin.disconnect(), this.#cluster?.disconnect()]).then(
+      () => undefined,
+    );
     return this.#destroyed;
   }
 
@@ -60,14 +74,76 @@ export class TopicAdmin {
     for (const resource of resources) {
       const entries: Record<string, string> = {};
       for (const entry of resource.configEntries) {
-        // isDefault is true for values inherited from broker defaults; only copy what the topic sets.
-        if (!entry.isDefault && allowed.includes(entry.configName) && entry.configValue !== null) {
+        // Only what the topic sets itself: not the brokers' static or dynamic defaults (their
+        // config_source differs, while kafkajs's isDefault is false for them too).
+        if (
+          entry.configSource === TOPIC_CONFIG &&
+          allowed.includes(entry.configName) &&
+          entry.configValue !== null
+        ) {
           entries[entry.configName] = entry.configValue;
         }
       }
       out.set(resource.resourceName, entries);
     }
     return out;
+  }
+
+  /**
+   * Per topic, every config it sets itself (DescribeConfigs config_source DYNAMIC_TOPIC_CONFIG), no
+   * defaults. A topic the cluster refuses to describe (deleted meanwhile, no DESCRIBE_CONFIGS) is
+   * left out, with Kafka's error in `refused`: kafkajs fails a whole request for one topic's error,
+   * which is then asked again topic by topic.
+   */
+  async topicOverrides(
+    topics: readonly string[],
+    refused?: Map<string, NonNullable<TopicConfigAnswer>>,
+  ): Promise<Map<string, Record<string, string>>> {
+    try {
+      return await this.#overrides(topics);
+    } catch (error) {
+      const kafkaError = protocolErrorType(error);
+      if (kafkaError === undefined) throw error;
+      if (topics.length === 1) {
+        refused?.set(topics[0] as string, { error: kafkaError, message: null });
+        return new Map();
+      }
+    }
+    const out = new Map<string, Record<string, string>>();
+    for (const topic of topics)
+      for (const entry of await this.topicOverrides([topic], refused)) out.set(...entry);
+    return out;
+  }
+
+  async #overrides(topics: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    if (topics.length === 0) return out;
+    const { resources } = await this.#admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+    });
+    for (const resource of resources) {
+      const entries: Record<string, string> = {};
+      for (const entry of resource.configEntries)
+        if (entry.configSource === TOPIC_CONFIG && entry.configValue !== null)
+          entries[entry.configName] = entry.configValue;
+      out.set(resource.resourceName, entries);
+    }
+    return out;
+  }
+
+  /** IncrementalAlterConfigs of topics (alter-configs.ts): each topic's changes, every topic's answer. */
+  async alterTopicConfigs(
+    changes: ReadonlyMap<string, readonly AlterableConfig[]>,
+  ): Promise<Map<string, TopicConfigAnswer>> {
+    if (this.#destroyed !== undefined) throw new InternalInvariantError('the topic admin is destroyed');
+    let cluster = this.#cluster;
+    if (cluster === undefined) {
+      cluster = clusterOf<OwnCluster>(this.#kafka);
+      this.#cluster = cluster;
+      await cluster.connect();
+    }
+    return alterTopicConfigs(cluster, changes);
   }
 
   /**

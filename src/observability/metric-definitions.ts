@@ -234,3 +234,21 @@ export function flowStateMetrics(registers: Registers) {
     }),
   };
 }
+
+/** Topic configuration sync of each flow (flow key topicConfigSync; docs/operations.md). */
+export function topicConfigSyncMetrics(registers: Registers) {
+  return {
+    topicConfigSyncs: new Counter({
+      name: 'kafka_mirror_topic_config_syncs_total',
+      help: "Topic config changes (one per config of a remote topic) sent by topic config sync, by result: applied (the target took it) or refused (the target refused the topic's changes; asked again at every refresh).",
+      labelNames: ['flow', 'result'],
+      registers,
+    }),
+    topicConfigSyncRefusedTopics: new Gauge({
+      name: 'kafka_mirror_topic_config_sync_refused_topics',
+      help: 'Remote topics whose config changes the target refused at the last refresh (policy, authorization, invalid config); /status lists them under the flow.',
+      labelNames: ['flow'],
+      registers,
+    }),
+  };
+}

@@ -14,6 +14,7 @@ import {
   partitionMetrics,
   queueMetrics,
   throughputMetrics,
+  topicConfigSyncMetrics,
   type ExportedFlowState,
 } from './metric-definitions.ts';
 
@@ -50,6 +51,8 @@ export class Metrics {
   readonly groupSyncedGroups: Gauge<'flow'>;
   readonly groupTranslationLag: Gauge<'flow' | 'group'>;
   readonly groupSynced: Gauge<'flow' | 'group'>;
+  readonly topicConfigSyncs: Counter<'flow' | 'result'>;
+  readonly topicConfigSyncRefusedTopics: Gauge<'flow'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -96,6 +99,10 @@ export class Metrics {
       halted: this.halted,
     } = partitionMetrics(registers));
     ({ state: this.state, ready: this.ready } = flowStateMetrics(registers));
+    ({
+      topicConfigSyncs: this.topicConfigSyncs,
+      topicConfigSyncRefusedTopics: this.topicConfigSyncRefusedTopics,
+    } = topicConfigSyncMetrics(registers));
   }
 
   /** The children of one flow, bound once. */
@@ -191,6 +198,15 @@ export class FlowMetrics {
   state(current: ExportedFlowState): void {
     for (const state of FLOW_STATES)
       this.#metrics.state.set({ flow: this.#flow, state }, state === current ? 1 : 0);
+  }
+
+  /** Topic config changes the target applied or refused (config-sync.ts). */
+  topicConfigSyncs(result: 'applied' | 'refused', changes: number): void {
+    this.#metrics.topicConfigSyncs.inc({ flow: this.#flow, result }, changes);
+  }
+
+  topicConfigSyncRefusedTopics(count: number): void {
+    this.#metrics.topicConfigSyncRefusedTopics.set({ flow: this.#flow }, count);
   }
 }
 

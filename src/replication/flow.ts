@@ -24,6 +24,7 @@ import {
 } from './ports.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
+import type { ConfigRefusal } from './config-sync.ts';
 import { TopicRefresh } from './topic-refresh.ts';
 import { commitWatermarks } from './watermark-commit.ts';
 import type { TopicCatalog } from './topic-sync.ts';
@@ -168,6 +169,11 @@ export class Flow {
   /** Partitions halted because the target refused a record, with the reason. */
   haltedPartitions(): Array<TopicPartition & { reason: string }> {
     return [...this.stats.halted].map(([lane, reason]) => ({ ...fromPartitionKey(lane), reason }));
+  }
+
+  /** Remote topics whose config changes the target refuses (topic config sync; replication goes on). */
+  topicConfigRefusals(): ConfigRefusal[] {
+    return this.#topics.configRefusals();
   }
 
   /** Age in seconds (from its source timestamp) of the oldest record fetched and not yet acknowledged; 0 when none is. */

@@ -1,10 +1,13 @@
 // A flow's topic sync over time: a pass at start and every refresh interval (topic-sync.ts), the
 // source's subscription following what it finds ready, and a failed pass retried within seconds.
+// Each pass ends with topic config sync (config-sync.ts) of the topics found ready.
 import type { FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { FlowMetrics } from '../observability/metrics.ts';
 import { backoffMs } from './backoff.ts';
+import { TopicConfigSync, type ConfigRefusal } from './config-sync.ts';
 import type { FlowSource } from './ports.ts';
+import { remoteTopicOf } from './topic-selection.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
 
 export class TopicRefresh {
@@ -24,6 +27,7 @@ export class TopicRefresh {
   #partitionCounts = new Map<string, number>();
   /** Remote topics topic sync reported deleted (logged once each, not at every pass). */
   readonly #deletedRemotes = new Set<string>();
+  readonly #configSync: TopicConfigSync;
   #closed = false;
 
   constructor(init: {
@@ -46,6 +50,12 @@ export class TopicRefresh {
     this.#metrics = init.metrics;
     this.#logger = init.logger;
     this.#beforeResubscribe = init.beforeResubscribe;
+    this.#configSync = new TopicConfigSync(init.config.topicConfigSync, init.logger, init.metrics);
+  }
+
+  /** Remote topics whose config changes the target refuses now (topic config sync). */
+  configRefusals(): ConfigRefusal[] {
+    return this.#configSync.refusals();
   }
 
   /** A pass now, or the one under way. Never rejects: a failed pass is logged and retried. */
@@ -77,7 +87,7 @@ export class TopicRefresh {
   async #pass(): Promise<void> {
     try {
       const { source, target } = this.#catalogs;
-      const { ready, partitions, excluded } = await syncTopics(
+      const { ready, partitions, excluded, createdWith } = await syncTopics(
         this.#config,
         this.#aliases,
         source,
@@ -87,6 +97,7 @@ export class TopicRefresh {
         this.#deletedRemotes,
       );
       this.#metrics.excluded(excluded);
+      for (const [remote, configs] of createdWith) this.#configSync.created(remote, configs);
       const current = new Set(this.#source.topics);
       const topicsChanged = ready.length !== current.size || ready.some((t) => !current.has(t));
       const partitionsGrew = [...partitions].some(([t, n]) => (this.#partitionCounts.get(t) ?? n) < n);
@@ -99,6 +110,13 @@ export class TopicRefresh {
       // Only once the consumer follows them: a failed restart is retried by the next pass.
       this.#partitionCounts = partitions;
       this.#failures = 0;
+      // Never rejects (a failure is logged; nothing of replication waits on it).
+      const selected = ready.filter((topic) => !this.#internal.includes(topic));
+      await this.#configSync.pass(
+        selected.map((topic) => [topic, remoteTopicOf(this.#config, topic, this.#aliases)]),
+        source,
+        target,
+      );
     } catch (error) {
       this.#failed(error);
     }

@@ -1,13 +1,14 @@
 import type { FlowConfig } from '../config/index.ts';
 import { TargetTopicMissingError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
+import { configFilter, type TopicConfigCatalog } from './config-sync.ts';
 import { flowTopicFilter, remoteTopicOf, topicFilter } from './topic-selection.ts';
 
 /** What creating a topic came to: created now, or there already. */
 export type TopicCreation = 'created' | 'exists';
 
 /** What the synchroniser needs of a cluster (implemented by kafka/topic-admin.ts). */
-export interface TopicCatalog {
+export interface TopicCatalog extends TopicConfigCatalog {
   partitionCounts(): Promise<Map<string, number>>;
   topicConfigs(
     topics: readonly string[],
@@ -34,6 +35,8 @@ export interface SyncResult {
   /** Partition count of every ready source topic. */
   readonly partitions: Map<string, number>;
   readonly created: string[];
+  /** Each remote topic created by this pass, with the configs it was created with. */
+  readonly createdWith: Map<string, Record<string, string>>;
   readonly grown: string[];
   /** Source topic -> why it is not ready (retried on the next refresh). */
   readonly failed: Map<string, string>;
@@ -66,6 +69,7 @@ export async function syncTopics(
     ready: [],
     partitions: new Map(),
     created: [],
+    createdWith: new Map(),
     grown: [],
     failed: new Map(),
     excluded: { filter: 0, policy: 0 },
@@ -83,7 +87,7 @@ export async function syncTopics(
   const missing = sourceTopics.filter(([topic]) => !targetTopics.has(remoteOf(topic))).map(([t]) => t);
   const replicatedBefore =
     missing.length > 0 ? await source.committedTopics(flow.group, missing) : new Set<string>();
-  const configs = missing.length > 0 ? await source.topicConfigs(missing, flow.topicConfigs) : new Map();
+  const configs = missing.length > 0 ? await creationConfigs(flow, source, missing) : new Map();
   const pass: Pass = { flow, target, logger, deleted, result };
   for (const [topic, partitions] of sourceTopics) {
     const remote = remoteOf(topic);
@@ -101,6 +105,29 @@ export async function syncTopics(
     }
   }
   return result;
+}
+
+/**
+ * The configs each missing remote topic is created with: those of `topicConfigs` its source topic
+ * sets, and with topic config sync every other one the sync would set at the next refresh (so the
+ * topic is right from its first record; an excluded config listed in `topicConfigs` is still
+ * copied here, as it always was, and never synced afterwards).
+ */
+async function creationConfigs(
+  flow: FlowConfig,
+  source: TopicCatalog,
+  topics: readonly string[],
+): Promise<Map<string, Record<string, string>>> {
+  if (!flow.topicConfigSync.enabled) return source.topicConfigs(topics, flow.topicConfigs);
+  const synced = configFilter(flow.topicConfigSync.exclude);
+  const copied = (name: string) => flow.topicConfigs.includes(name) || synced(name);
+  const overrides = await source.topicOverrides(topics);
+  return new Map(
+    [...overrides].map(([topic, all]) => [
+      topic,
+      Object.fromEntries(Object.entries(all).filter(([name]) => copied(name))),
+    ]),
+  );
 }
 
 /** What one pass works with. */
@@ -154,7 +181,8 @@ async function create(
   // `exists`: another instance of the flow created it first; that is success too.
   if (creation === 'exists') return;
   result.created.push(remote);
-  logger.info({ topic, remoteTopic: remote, partitions }, 'created remote topic');
+  result.createdWith.set(remote, configs);
+  logger.info({ topic, remoteTopic: remote, partitions, configs }, 'created remote topic');
 }
 
 /** Target partition = source partition: the remote topic needs at least as many partitions. */

@@ -26,6 +26,8 @@ export function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     },
     topicConfigs: [],
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
+    // Off here (on by default in a config): a flow's unit tests have nothing to sync.
+    topicConfigSync: { enabled: false, exclude: [] },
     ...overrides,
   };
 }

@@ -81,6 +81,19 @@ test('a minimal document gets every documented default', () => {
       'min.cleanable.dirty.ratio',
     ],
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
+    topicConfigSync: {
+      enabled: true,
+      exclude: [
+        'follower\\.replication\\.throttled\\.replicas',
+        'leader\\.replication\\.throttled\\.replicas',
+        'message\\.timestamp\\.difference\\.max\\.ms',
+        'message\\.timestamp\\.type',
+        'unclean\\.leader\\.election\\.enable',
+        'min\\.insync\\.replicas',
+        'message\\.timestamp\\.before\\.max\\.ms',
+        'message\\.timestamp\\.after\\.max\\.ms',
+      ],
+    },
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {

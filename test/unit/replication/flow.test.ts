@@ -207,6 +207,14 @@ class FakeCatalog implements TopicCatalog {
     return new Map(topics.map((t) => [t, {}]));
   }
 
+  async topicOverrides(topics: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    return new Map(topics.map((t) => [t, {}]));
+  }
+
+  async alterTopicConfigs(changes: ReadonlyMap<string, unknown>): Promise<Map<string, null>> {
+    return new Map([...changes.keys()].map((t) => [t, null]));
+  }
+
   async createTopic(name: string, partitions: number, replicationFactor: number): Promise<TopicCreation> {
     if (this.topics.has(name)) return 'exists';
     this.topics.set(name, partitions);

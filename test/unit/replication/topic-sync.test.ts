@@ -25,6 +25,14 @@ class Catalog implements TopicCatalog {
     return new Map(topics.map((t) => [t, {}]));
   }
 
+  async topicOverrides(topics: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    return new Map(topics.map((t) => [t, {}]));
+  }
+
+  async alterTopicConfigs(changes: ReadonlyMap<string, unknown>): Promise<Map<string, null>> {
+    return new Map([...changes.keys()].map((t) => [t, null]));
+  }
+
   /** Topics another instance creates between this one's listing and its CreateTopics. */
   readonly racing = new Set<string>();
 
