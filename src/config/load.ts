@@ -138,7 +138,7 @@ function flowOf(
   const at = `flows[${index}]`;
   const f = validated(
     flowSchema,
-    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction'], `${at}.`, problems),
+    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction', 'aclSync'], `${at}.`, problems),
     `${at}.`,
     problems,
   );
@@ -172,6 +172,7 @@ function flowOf(
       exclude: patterns.groupExclude.map(String),
       intervalMs: f('groupOffsetSync.intervalMs') as number,
     },
+    aclSync: { enabled: f('aclSync.enabled') as boolean },
   };
 }
 

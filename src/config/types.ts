@@ -59,6 +59,8 @@ export interface FlowConfig {
     readonly exclude: readonly string[];
     readonly intervalMs: number;
   };
+  /** Topic ACL sync (src/replication/acl-sync.ts). */
+  readonly aclSync: { readonly enabled: boolean };
 }
 
 export interface Config {

@@ -34,6 +34,7 @@ export const errorCodes = [
   'KM_LANE_DROPPED',
   'KM_DRAIN_TIMEOUT',
   'KM_INVALID_ARGUMENT',
+  'KM_ACL_SYNC_REFUSED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -8,6 +8,7 @@ import {
   FLOW_STATES,
   errorMetrics,
   flowStateMetrics,
+  aclSyncMetrics,
   groupSyncMetrics,
   infoMetric,
   lagMetrics,
@@ -50,6 +51,7 @@ export class Metrics {
   readonly groupSyncedGroups: Gauge<'flow'>;
   readonly groupTranslationLag: Gauge<'flow' | 'group'>;
   readonly groupSynced: Gauge<'flow' | 'group'>;
+  readonly aclSyncs: Counter<'flow' | 'result'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -96,6 +98,7 @@ export class Metrics {
       halted: this.halted,
     } = partitionMetrics(registers));
     ({ state: this.state, ready: this.ready } = flowStateMetrics(registers));
+    ({ aclSyncs: this.aclSyncs } = aclSyncMetrics(registers));
   }
 
   /** The children of one flow, bound once. */
@@ -186,6 +189,11 @@ export class FlowMetrics {
 
   heartbeatSent(): void {
     this.#metrics.heartbeats.inc({ flow: this.#flow });
+  }
+
+  /** Topic ACL sync: `count` bindings created, or one refusal reported. */
+  aclSynced(result: 'created' | 'refused', count: number): void {
+    this.#metrics.aclSyncs.inc({ flow: this.#flow, result }, count);
   }
 
   state(current: ExportedFlowState): void {

@@ -3,6 +3,7 @@
 import type { FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { FlowMetrics } from '../observability/metrics.ts';
+import type { AclSync } from './acl-sync.ts';
 import { backoffMs } from './backoff.ts';
 import type { FlowSource } from './ports.ts';
 import { syncTopics, type TopicCatalog } from './topic-sync.ts';
@@ -16,6 +17,7 @@ export class TopicRefresh {
   readonly #metrics: FlowMetrics;
   readonly #logger: Logger;
   readonly #beforeResubscribe: () => Promise<void>;
+  readonly #acls: Pick<AclSync, 'sync'> | undefined;
   #running: Promise<void> | undefined;
   #interval: NodeJS.Timeout | undefined;
   /** Failed passes in a row: the next is retried sooner than the refresh interval. */
@@ -37,6 +39,8 @@ export class TopicRefresh {
     logger: Logger;
     /** Called before the subscription changes (the flow commits what it has). */
     beforeResubscribe: () => Promise<void>;
+    /** Topic ACL sync, when the flow has it enabled: after each pass, over the ready topics. */
+    acls?: Pick<AclSync, 'sync'>;
   }) {
     this.#config = init.config;
     this.#aliases = init.aliases;
@@ -46,6 +50,7 @@ export class TopicRefresh {
     this.#metrics = init.metrics;
     this.#logger = init.logger;
     this.#beforeResubscribe = init.beforeResubscribe;
+    this.#acls = init.acls;
   }
 
   /** A pass now, or the one under way. Never rejects: a failed pass is logged and retried. */
@@ -99,6 +104,8 @@ export class TopicRefresh {
       // Only once the consumer follows them: a failed restart is retried by the next pass.
       this.#partitionCounts = partitions;
       this.#failures = 0;
+      // Never rejects, and replication does not wait on it: the subscription is already set.
+      await this.#acls?.sync(ready);
     } catch (error) {
       this.#failed(error);
     }

@@ -26,6 +26,7 @@ export function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     },
     topicConfigs: [],
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
+    aclSync: { enabled: false },
     ...overrides,
   };
 }

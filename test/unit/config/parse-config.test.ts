@@ -81,6 +81,7 @@ test('a minimal document gets every documented default', () => {
       'min.cleanable.dirty.ratio',
     ],
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
+    aclSync: { enabled: false },
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {
