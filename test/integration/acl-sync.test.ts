@@ -1,8 +1,10 @@
-// Topic ACL sync (issue 22) on real brokers with KRaft's StandardAuthorizer on both clusters: the
-// source's literal and prefixed topic ACLs of READ, DESCRIBE, WRITE and ALL (ALLOW and DENY) reach
-// the target as READ and DESCRIBE only (ALL as READ, as MirrorMaker 2) under the remote names,
-// and keep following the source at each refresh without deleting anything; a target where the
-// mirror's principal may not create ACLs is reported once while records are still copied.
+// Topic ACL sync (issue 22) on real brokers with KRaft's StandardAuthorizer and SASL on both
+// clusters, the mirror granted on the cluster resources exactly the ACL sync table of
+// docs/operations.md (Permissions): the source's literal and prefixed topic ACLs of READ, DESCRIBE,
+// WRITE and ALL (ALLOW and DENY) reach the target as READ and DESCRIBE only (ALL as READ, as
+// MirrorMaker 2) under the remote names, and keep following the source at each refresh without
+// deleting anything; a target where the mirror's principal may not create ACLs is reported once
+// while records are still copied.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
@@ -11,23 +13,23 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { kafkajsSecurity } from '../support/kafka/index.ts';
+import { kafkajsSecurity, type KafkaCluster } from '../support/kafka/index.ts';
 import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { permissionBindings, permissionTable } from '../support/permissions.ts';
 import { get, scrape, total } from '../support/prometheus.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const secret = (label: string) => `${label}-${randomBytes(9).toString('base64url')}`;
 const USERS = { admin: secret('admin'), mirror: secret('mirror'), limited: secret('limited') };
-const AUTHORIZER = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
 
 const clusters = clusterPair({
-  // The source: an authorizer on its plaintext listener, whose clients are all ANONYMOUS, its
-  // super user (the test's admin and the mirror both): only its ACLs matter here.
-  source: { brokerConfig: { 'authorizer.class.name': AUTHORIZER, 'super.users': 'User:ANONYMOUS' } },
-  target: {
+  both: {
     security: { scramUsers: USERS },
-    // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS.
-    brokerConfig: { 'authorizer.class.name': AUTHORIZER, 'super.users': 'User:admin;User:ANONYMOUS' },
+    brokerConfig: {
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS.
+      'super.users': 'User:admin;User:ANONYMOUS',
+    },
   },
 });
 
@@ -69,14 +71,17 @@ const binding = (
   permissionType: permission,
 });
 
-/** The target's super user. */
-function targetAdmin(): KafkaClient {
-  const security = clusters.target.security;
-  if (security === undefined) throw new Error('the target was started without security');
-  const { ssl, sasl } = kafkajsSecurity(security, { user: 'admin' });
+function securityOf(cluster: KafkaCluster) {
+  if (cluster.security === undefined) throw new Error(`${cluster.name} was not started with security`);
+  return cluster.security;
+}
+
+/** The cluster's super user. */
+function adminOf(cluster: KafkaCluster): KafkaClient {
+  const { ssl, sasl } = kafkajsSecurity(securityOf(cluster), { user: 'admin' });
   return new Kafka({
     clientId: 'kafka-mirror-test',
-    brokers: [...clusters.target.bootstrapServers],
+    brokers: [...cluster.bootstrapServers],
     ssl,
     sasl,
     logLevel: logLevel.NOTHING,
@@ -84,6 +89,34 @@ function targetAdmin(): KafkaClient {
     requestTimeout: 10_000,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
   });
+}
+
+const targetAdmin = () => adminOf(clusters.target);
+const sourceAdmin = () => adminOf(clusters.source);
+
+/**
+ * `user` may do anything with topics and groups, and on the cluster resource exactly what the ACL
+ * sync table of docs/operations.md (Permissions) lists, on the source and on the target.
+ */
+async function grantMirror(user: 'mirror' | 'limited', clusterRows: 'table' | 'describe only') {
+  const principal = `User:${user}`;
+  const anything = [
+    binding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW),
+    binding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW, RESOURCE.GROUP),
+  ];
+  const table = permissionBindings(permissionTable('ACL sync'), {}, principal);
+  const describeOnly = [
+    binding(
+      'kafka-cluster',
+      PATTERN.LITERAL,
+      principal,
+      OPERATION.DESCRIBE,
+      PERMISSION.ALLOW,
+      RESOURCE.CLUSTER,
+    ),
+  ];
+  await createAcls(sourceAdmin(), [...anything, ...table.source]);
+  await createAcls(targetAdmin(), [...anything, ...(clusterRows === 'table' ? table.target : describeOnly)]);
 }
 
 const createAcls = (kafka: KafkaClient, acls: readonly Binding[]) =>
@@ -122,19 +155,15 @@ async function waitForTargetAcls(prefix: string, expected: readonly string[]): P
   assert.deepEqual(seen, [...expected].sort());
 }
 
-/** A daemon copying `src.<include>` as `user` on the target, with ACL sync on. */
+/** A daemon copying `<include>` as `src.<include>`, as `user` on both clusters, with ACL sync on. */
 function startMirror(t: TestContext, name: string, user: 'mirror' | 'limited', include: string) {
-  const security = clusters.target.security;
-  if (security === undefined) throw new Error('the target was started without security');
+  const cluster = (c: KafkaCluster) => ({
+    bootstrapServers: [...c.bootstrapServers],
+    tls: { ca: securityOf(c).caFile },
+    sasl: { mechanism: 'scram-sha-512', username: user, password: USERS[user] },
+  });
   return startDaemon(t, {
-    clusters: {
-      src: { bootstrapServers: [...clusters.source.bootstrapServers] },
-      dst: {
-        bootstrapServers: [...clusters.target.bootstrapServers],
-        tls: { ca: security.caFile },
-        sasl: { mechanism: 'scram-sha-512', username: user, password: USERS[user] },
-      },
-    },
+    clusters: { src: cluster(clusters.source), dst: cluster(clusters.target) },
     flows: [
       {
         name,
@@ -163,7 +192,7 @@ test(
     const id = randomUUID().slice(0, 8);
     const topic = `acl-${id}-orders`;
     const prefix = `acl-${id}-`;
-    const { src } = clusters;
+    const src = sourceAdmin();
     await createTopic(src, topic);
     await createTopic(src, `other-${id}`);
     await produceAll(src, topic, numbered(topic, 0, 10));
@@ -185,12 +214,7 @@ test(
     ]);
     // What the target's operators set themselves on a remote name: never touched.
     await createAcls(targetAdmin(), [binding(`src.${topic}`, LITERAL, 'User:ops', WRITE, ALLOW)]);
-    // The mirror may create topics and write, and create ACLs (ALTER on the cluster).
-    await createAcls(targetAdmin(), [
-      binding('*', LITERAL, 'User:mirror', ALL, ALLOW),
-      binding('*', LITERAL, 'User:mirror', ALL, ALLOW, RESOURCE.GROUP),
-      binding('kafka-cluster', LITERAL, 'User:mirror', ALL, ALLOW, RESOURCE.CLUSTER),
-    ]);
+    await grantMirror('mirror', 'table');
     const daemon = await startMirror(t, `acl-${id}`, 'mirror', `acl-${id}-.*`);
     assert.ok(await waitForRecords(targetAdmin(), `src.${topic}`, 10, 60_000), 'records copied');
     const expected = [
@@ -232,23 +256,12 @@ test(
   clusters.guard(async (t) => {
     const id = randomUUID().slice(0, 8);
     const topic = `limited-${id}-a`;
-    const { src } = clusters;
+    const src = sourceAdmin();
     await createTopic(src, topic);
     await produceAll(src, topic, numbered(topic, 0, 10));
     await createAcls(src, [binding(topic, PATTERN.LITERAL, 'User:alice', OPERATION.READ, PERMISSION.ALLOW)]);
-    // Everything on topics and groups, DESCRIBE on the cluster (it may list ACLs), no ALTER.
-    await createAcls(targetAdmin(), [
-      binding('*', PATTERN.LITERAL, 'User:limited', OPERATION.ALL, PERMISSION.ALLOW),
-      binding('*', PATTERN.LITERAL, 'User:limited', OPERATION.ALL, PERMISSION.ALLOW, RESOURCE.GROUP),
-      binding(
-        'kafka-cluster',
-        PATTERN.LITERAL,
-        'User:limited',
-        OPERATION.DESCRIBE,
-        PERMISSION.ALLOW,
-        RESOURCE.CLUSTER,
-      ),
-    ]);
+    // On the target's cluster resource only DESCRIBE (it may list ACLs), no ALTER.
+    await grantMirror('limited', 'describe only');
     const daemon = await startMirror(t, `limited-${id}`, 'limited', `limited-${id}-.*`);
     const refused = await daemon.waitForLog((l) => String(l['msg']).startsWith('topic ACL sync refused'));
     const err = refused['err'] as Record<string, unknown>;
