@@ -29,6 +29,7 @@ const USERS = {
   alo: secret('alo'),
   defaults: secret('defaults'),
   eos: secret('eos'),
+  gsync: secret('gsync'),
 };
 type Mirror = Exclude<keyof typeof USERS, 'admin'>;
 
@@ -241,6 +242,44 @@ test(
   }),
 );
 
+test(
+  'group offset sync with exactly the "At least once", "Topic creation" and "Group offset sync" tables: the group\'s offsets reach the target',
+  { timeout: 240_000 },
+  clusters.guard(async (t) => {
+    const id = randomUUID().slice(0, 8);
+    const topic = `perm-gs-${id}`;
+    const group = `km-perm-gs-${id}`;
+    const app = `app-${id}`;
+    await createTopic(admin(clusters.source), topic, { partitions: 2 });
+    await produceAll(admin(clusters.source), topic, numbered(topic, 0, RECORDS));
+    // The application's group consumed everything on the source.
+    await withAdmin(admin(clusters.source), async (a) => {
+      const ends = await a.fetchTopicOffsets(topic);
+      await a.setOffsets({
+        groupId: app,
+        topic,
+        partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
+      });
+    });
+    await grant('gsync', ['At least once', 'Topic creation', 'Group offset sync'], {
+      '<topic>': topic,
+      '<remote topic>': topic,
+      '<group>': group,
+      '<synced group>': app,
+    });
+    const daemon = await startMirror(
+      t,
+      'gsync',
+      topic,
+      { group, groupOffsetSync: { enabled: true, include: [app], intervalMs: 1000 } },
+      false,
+    );
+    await waitForCommitted(admin(clusters.target), app, topic, RECORDS);
+    noErrors(daemon);
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+  }),
+);
+
 /** Waits until the group committed `count` records of the topic (fails after 60 s). */
 async function waitForCommitted(
   kafka: KafkaClient,
@@ -251,9 +290,10 @@ async function waitForCommitted(
   const deadline = Date.now() + 60_000;
   let committed = 0;
   while (Date.now() < deadline) {
-    committed = await committedTotal(kafka, group, topic);
+    // Rejects while the topic does not exist yet (on the target, until the flow created it).
+    committed = await committedTotal(kafka, group, topic).catch(() => 0);
     if (committed >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  assert.equal(committed, count, 'committed on the source');
+  assert.equal(committed, count, `${group} committed on ${topic}`);
 }
