@@ -83,16 +83,17 @@ export class AclAdmin implements AclCatalog {
     }
     const out: TopicAcl[] = [];
     for (const resource of resources) {
-      const pattern = resource.resourcePatternType === PATTERN.PREFIXED ? 'PREFIXED' : 'LITERAL';
+      // A filter of ANY pattern answers LITERAL and PREFIXED bindings only (MATCH is a filter).
       if (
         resource.resourcePatternType !== PATTERN.PREFIXED &&
         resource.resourcePatternType !== PATTERN.LITERAL
       )
         continue;
+      const pattern = resource.resourcePatternType === PATTERN.PREFIXED ? 'PREFIXED' : 'LITERAL';
       for (const acl of resource.acls) {
+        if (acl.permissionType !== PERMISSION.DENY && acl.permissionType !== PERMISSION.ALLOW) continue;
         const operation = OPERATIONS[acl.operation] ?? 'UNKNOWN';
         const permission = acl.permissionType === PERMISSION.DENY ? 'DENY' : 'ALLOW';
-        if (acl.permissionType !== PERMISSION.DENY && acl.permissionType !== PERMISSION.ALLOW) continue;
         const { principal, host } = acl;
         out.push({ pattern, name: resource.resourceName, principal, host, operation, permission });
       }
