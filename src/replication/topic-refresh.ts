@@ -18,6 +18,8 @@ export class TopicRefresh {
   readonly #logger: Logger;
   readonly #beforeResubscribe: () => Promise<void>;
   readonly #acls: Pick<AclSync, 'sync'> | undefined;
+  /** The ACL sync under way, if any. */
+  #aclRun: Promise<void> | undefined;
   #running: Promise<void> | undefined;
   #interval: NodeJS.Timeout | undefined;
   /** Failed passes in a row: the next is retried sooner than the refresh interval. */
@@ -69,6 +71,7 @@ export class TopicRefresh {
   async close(): Promise<void> {
     this.destroy();
     await this.#running;
+    await this.#aclRun;
   }
 
   /** No more passes or retries, at once (a pass under way finishes alone). Idempotent. */
@@ -104,11 +107,19 @@ export class TopicRefresh {
       // Only once the consumer follows them: a failed restart is retried by the next pass.
       this.#partitionCounts = partitions;
       this.#failures = 0;
-      // Never rejects, and replication does not wait on it: the subscription is already set.
-      await this.#acls?.sync(ready);
+      this.#syncAcls(ready);
     } catch (error) {
       this.#failed(error);
     }
+  }
+
+  /**
+   * Topic ACL sync over the ready topics, in the background: neither the flow's start nor the next
+   * pass waits on its admin requests. One at a time (a pass while one runs skips it); never rejects.
+   */
+  #syncAcls(ready: readonly string[]): void {
+    if (this.#acls === undefined || this.#aclRun !== undefined || this.#closed) return;
+    this.#aclRun = this.#acls.sync(ready).finally(() => (this.#aclRun = undefined));
   }
 
   /**

@@ -181,7 +181,7 @@ function startMirror(t: TestContext, name: string, user: 'mirror' | 'limited', i
   });
 }
 
-/** Waits for the log line of `remote` being created: a topic refresh pass that began after the last. */
+/** Waits for the log line of `remote` being created: a topic refresh pass after the ones before. */
 const created = (daemon: DaemonProcess, remote: string) =>
   daemon.waitForLog((l) => l['msg'] === 'created remote topic' && l['remoteTopic'] === remote);
 
@@ -270,7 +270,7 @@ test(
     assert.equal(err['request'], 'create');
     assert.equal(err['cluster'], 'dst');
     assert.ok(await waitForRecords(targetAdmin(), `src.${topic}`, 10, 60_000), 'records copied');
-    // Two more topic refresh passes, each after the one before had finished its ACL sync.
+    // Two more topic refresh passes (each runs ACL sync again unless the last one is still under way).
     for (const next of ['b', 'c']) {
       await createTopic(src, `limited-${id}-${next}`);
       await created(daemon, `src.limited-${id}-${next}`);
