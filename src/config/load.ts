@@ -138,7 +138,12 @@ function flowOf(
   const at = `flows[${index}]`;
   const f = validated(
     flowSchema,
-    withMappings(entry, ['topics', 'groupOffsetSync', 'transaction', 'topicConfigSync'], `${at}.`, problems),
+    withMappings(
+      entry,
+      ['topics', 'groupOffsetSync', 'transaction', 'topicConfigSync', 'aclSync'],
+      `${at}.`,
+      problems,
+    ),
     `${at}.`,
     problems,
   );
@@ -176,6 +181,7 @@ function flowOf(
       enabled: f('topicConfigSync.enabled') as boolean,
       exclude: patterns.configExclude.map(String),
     },
+    aclSync: { enabled: f('aclSync.enabled') as boolean },
   };
 }
 

@@ -474,4 +474,11 @@ export const flowSchema = {
       ],
     },
   },
+  aclSync: {
+    enabled: {
+      doc: "At each topic refresh, copy the source's READ and DESCRIBE ACLs (literal and prefixed, ALLOW and DENY; ALL as READ) of the topics the flow replicates to their remote topic names on the target, like MirrorMaker 2's sync.topic.acls.enabled. Never WRITE, never deletes an ACL. Needs DESCRIBE on both clusters and ALTER on the target (docs/operations.md, Permissions).",
+      format: 'bool',
+      default: false,
+    },
+  },
 };

@@ -64,6 +64,8 @@ export interface FlowConfig {
     /** Regular expressions of config names never synced (whole name). */
     readonly exclude: readonly string[];
   };
+  /** Topic ACL sync (src/replication/acl-sync.ts). */
+  readonly aclSync: { readonly enabled: boolean };
 }
 
 export interface Config {

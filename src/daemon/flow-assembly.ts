@@ -5,6 +5,7 @@
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { effectiveFlow, type Config, type FlowConfig } from '../config/index.ts';
 import type { CorruptRecordBatchError } from '../errors/index.ts';
+import { AclAdmin } from '../kafka/acl-admin.ts';
 import { HEARTBEAT_TOPIC, HeartbeatEmitter } from '../kafka/heartbeat.ts';
 import { SourceReader, type BatchHandler } from '../kafka/source-reader.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
@@ -12,6 +13,7 @@ import { createWriter, type Writer } from '../kafka/writers/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorCode, type FlowMetrics, type Metrics } from '../observability/metrics.ts';
 import { GroupOffsetSync } from '../offsets/group-sync.ts';
+import { AclSync } from '../replication/acl-sync.ts';
 import { Flow } from '../replication/flow.ts';
 import type { FetchedBatch, TopicPartition } from '../replication/ports.ts';
 
@@ -40,6 +42,8 @@ export interface FlowClients {
   readonly heartbeat: HeartbeatEmitter | undefined;
   /** Group offset sync, when the flow has it enabled. */
   readonly groupSync: GroupOffsetSync | undefined;
+  /** Topic ACL sync and its admins of both clusters, when the flow has it enabled. */
+  readonly acl: { readonly sync: AclSync; readonly source: AclAdmin; readonly target: AclAdmin } | undefined;
 }
 
 export interface RunningFlow extends FlowClients {
@@ -112,6 +116,7 @@ export async function assembleFlow(ctx: AssemblyContext): Promise<RunningFlow> {
       target: clients.writer,
       catalogs: { source: clients.sourceAdmin, target: clients.targetAdmin },
       heartbeatTopic: clients.heartbeat === undefined ? undefined : HEARTBEAT_TOPIC,
+      aclSync: clients.acl?.sync,
       metrics: ctx.metrics,
       logger: ctx.logger,
     });
@@ -166,7 +171,22 @@ function buildClients(ctx: AssemblyContext, events: ReaderEvents): FlowClients {
         ctx.registry,
       )
     : undefined;
-  return { reader, writer, sourceAdmin, targetAdmin, heartbeat, groupSync };
+  return { reader, writer, sourceAdmin, targetAdmin, heartbeat, groupSync, acl: aclSyncOf(ctx) };
+}
+
+/** Topic ACL sync, with an admin of its own on each cluster (nothing connects yet). */
+function aclSyncOf({ settings, config, metrics, logger, client }: AssemblyContext): FlowClients['acl'] {
+  if (!config.aclSync.enabled) return undefined;
+  const source = new AclAdmin(config.source, client(config.source));
+  const target = new AclAdmin(config.target, client(config.target));
+  const sync = new AclSync({
+    flow: config,
+    aliases: Object.keys(settings.clusters),
+    catalogs: { source, target },
+    metrics,
+    logger: logger.child({ component: 'acl-sync' }),
+  });
+  return { sync, source, target };
 }
 
 /** Connects the admins, the reader and the writer; resolves with both clusters' ids. */
@@ -181,11 +201,13 @@ async function connectClients(
       ctx.failedOn(alias);
       throw error;
     });
-  const { sourceAdmin, targetAdmin, reader, writer } = clients;
+  const { sourceAdmin, targetAdmin, reader, writer, acl } = clients;
   await Promise.all([
     on(from, sourceAdmin.connect()),
     on(to, targetAdmin.connect()),
     on(from, reader.connect()),
+    acl === undefined ? undefined : on(from, acl.source.connect()),
+    acl === undefined ? undefined : on(to, acl.target.connect()),
   ]);
   await on(to, writer.connect());
   const [source, target] = await Promise.all([
@@ -209,6 +231,8 @@ export async function closeClients(clients: FlowClients): Promise<void> {
     clients.reader.close(),
     clients.sourceAdmin.close(),
     clients.targetAdmin.close(),
+    clients.acl?.source.close(),
+    clients.acl?.target.close(),
   ]);
 }
 
@@ -226,5 +250,7 @@ export async function destroyFlow(running: RunningFlow): Promise<void> {
     running.reader.destroy(),
     running.sourceAdmin.destroy(),
     running.targetAdmin.destroy(),
+    running.acl?.source.destroy(),
+    running.acl?.target.destroy(),
   ]);
 }

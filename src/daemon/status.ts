@@ -117,6 +117,7 @@ export class DaemonStatus {
       assignedPartitions: flow?.assigned.length ?? 0,
       recordsWritten: flow?.stats.recordsWritten ?? 0,
       delivery: entry.config.delivery,
+      aclSync: entry.running?.acl?.sync.status() ?? null,
       recordsSkipped: {
         loop: flow?.stats.skipped.loop ?? 0,
         replayed: flow?.stats.skipped.replayed ?? 0,

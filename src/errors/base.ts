@@ -36,6 +36,7 @@ export const errorCodes = [
   'KM_INVALID_ARGUMENT',
   'KM_TOPIC_CONFIG_REFUSED',
   'KM_MALFORMED_RESPONSE',
+  'KM_ACL_SYNC_REFUSED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

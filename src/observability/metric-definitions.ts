@@ -252,3 +252,15 @@ export function topicConfigSyncMetrics(registers: Registers) {
     }),
   };
 }
+
+/** Topic ACL sync (`aclSync.enabled`): ACLs created on the target, refusals reported. */
+export function aclSyncMetrics(registers: Registers) {
+  return {
+    aclSyncs: new Counter({
+      name: 'kafka_mirror_acl_syncs_total',
+      help: 'Topic ACL sync: ACL bindings created on the target (result created), and refusals by a cluster (result refused: counted once per refusal, not per retry).',
+      labelNames: ['flow', 'result'],
+      registers,
+    }),
+  };
+}

@@ -8,6 +8,7 @@ import {
   FLOW_STATES,
   errorMetrics,
   flowStateMetrics,
+  aclSyncMetrics,
   groupSyncMetrics,
   infoMetric,
   lagMetrics,
@@ -53,6 +54,7 @@ export class Metrics {
   readonly groupSynced: Gauge<'flow' | 'group'>;
   readonly topicConfigSyncs: Counter<'flow' | 'result'>;
   readonly topicConfigSyncRefusedTopics: Gauge<'flow'>;
+  readonly aclSyncs: Counter<'flow' | 'result'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -103,6 +105,7 @@ export class Metrics {
       topicConfigSyncs: this.topicConfigSyncs,
       topicConfigSyncRefusedTopics: this.topicConfigSyncRefusedTopics,
     } = topicConfigSyncMetrics(registers));
+    ({ aclSyncs: this.aclSyncs } = aclSyncMetrics(registers));
   }
 
   /** The children of one flow, bound once. */
@@ -193,6 +196,11 @@ export class FlowMetrics {
 
   heartbeatSent(): void {
     this.#metrics.heartbeats.inc({ flow: this.#flow });
+  }
+
+  /** Topic ACL sync: `count` bindings created, or one refusal reported. */
+  aclSynced(result: 'created' | 'refused', count: number): void {
+    this.#metrics.aclSyncs.inc({ flow: this.#flow, result }, count);
   }
 
   state(current: ExportedFlowState): void {

@@ -22,6 +22,7 @@ import {
   type Target,
   type TopicPartition,
 } from './ports.ts';
+import type { AclSync } from './acl-sync.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { remoteTopicOf } from './topic-selection.ts';
 import type { ConfigRefusal } from './config-sync.ts';
@@ -90,6 +91,8 @@ export class Flow {
     aliases?: readonly string[];
     /** Where this flow's heartbeats go on its source; also replicated (under its own name). */
     heartbeatTopic?: string;
+    /** Topic ACL sync, run after each topic refresh pass (`aclSync.enabled`). */
+    aclSync?: AclSync;
     metrics?: FlowMetrics;
     logger: Logger;
   }) {
@@ -118,6 +121,7 @@ export class Flow {
       metrics: this.#metrics,
       logger: init.logger,
       beforeResubscribe: () => this.commit(),
+      acls: init.aclSync,
     });
     const { queue, producer } = init.settings;
     this.#chunker = new Chunker(

@@ -4,6 +4,7 @@
 import type { FlowConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { FlowMetrics } from '../observability/metrics.ts';
+import type { AclSync } from './acl-sync.ts';
 import { backoffMs } from './backoff.ts';
 import { TopicConfigSync, type ConfigRefusal } from './config-sync.ts';
 import type { FlowSource } from './ports.ts';
@@ -19,6 +20,9 @@ export class TopicRefresh {
   readonly #metrics: FlowMetrics;
   readonly #logger: Logger;
   readonly #beforeResubscribe: () => Promise<void>;
+  readonly #acls: Pick<AclSync, 'sync'> | undefined;
+  /** The ACL sync under way, if any. */
+  #aclRun: Promise<void> | undefined;
   #running: Promise<void> | undefined;
   #interval: NodeJS.Timeout | undefined;
   /** Failed passes in a row: the next is retried sooner than the refresh interval. */
@@ -41,6 +45,8 @@ export class TopicRefresh {
     logger: Logger;
     /** Called before the subscription changes (the flow commits what it has). */
     beforeResubscribe: () => Promise<void>;
+    /** Topic ACL sync, when the flow has it enabled: after each pass, over the ready topics. */
+    acls?: Pick<AclSync, 'sync'>;
   }) {
     this.#config = init.config;
     this.#aliases = init.aliases;
@@ -51,6 +57,7 @@ export class TopicRefresh {
     this.#logger = init.logger;
     this.#beforeResubscribe = init.beforeResubscribe;
     this.#configSync = new TopicConfigSync(init.config.topicConfigSync, init.logger, init.metrics);
+    this.#acls = init.acls;
   }
 
   /** Remote topics whose config changes the target refuses now (topic config sync). */
@@ -74,6 +81,7 @@ export class TopicRefresh {
   async close(): Promise<void> {
     this.destroy();
     await this.#running;
+    await this.#aclRun;
   }
 
   /** No more passes or retries, at once (a pass under way finishes alone). Idempotent. */
@@ -117,9 +125,19 @@ export class TopicRefresh {
         source,
         target,
       );
+      this.#syncAcls(ready);
     } catch (error) {
       this.#failed(error);
     }
+  }
+
+  /**
+   * Topic ACL sync over the ready topics, in the background: neither the flow's start nor the next
+   * pass waits on its admin requests. One at a time (a pass while one runs skips it); never rejects.
+   */
+  #syncAcls(ready: readonly string[]): void {
+    if (this.#acls === undefined || this.#aclRun !== undefined || this.#closed) return;
+    this.#aclRun = this.#acls.sync(ready).finally(() => (this.#aclRun = undefined));
   }
 
   /**

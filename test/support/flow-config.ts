@@ -28,6 +28,7 @@ export function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     groupOffsetSync: { enabled: false, include: ['.*'], exclude: [], intervalMs: 10_000 },
     // Off here (on by default in a config): a flow's unit tests have nothing to sync.
     topicConfigSync: { enabled: false, exclude: [] },
+    aclSync: { enabled: false },
     ...overrides,
   };
 }

@@ -94,6 +94,7 @@ test('a minimal document gets every documented default', () => {
         'message\\.timestamp\\.after\\.max\\.ms',
       ],
     },
+    aclSync: { enabled: false },
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {
