@@ -23,6 +23,8 @@ export interface FlowEntry {
   lag: readonly PartitionLag[];
   lagAt: number | undefined;
   lagFailing: boolean;
+  /** Aborted when the flow is to stop on its own (a reload removes or changes it): ends its start retries. */
+  readonly stop: AbortController;
 }
 
 /** A flow not started yet. */
@@ -36,6 +38,7 @@ export function flowEntry(config: FlowConfig, metrics: FlowMetrics): FlowEntry {
     lag: [],
     lagAt: undefined,
     lagFailing: false,
+    stop: new AbortController(),
   };
 }
 
