@@ -1,7 +1,9 @@
-// `kafka-mirror start`: runs the flows of a config until SIGTERM or SIGINT, then drains. SIGHUP
-// reloads the config file (docs/operations.md, Reloading the configuration).
+// `kafka-mirror start`: runs the flows of a config until SIGTERM or SIGINT, then drains. SIGHUP,
+// and with reload.watch a change of the file, reloads the config (docs/operations.md, Reloading
+// the configuration).
 import { once } from 'node:events';
 import { configWarnings } from '../config/index.ts';
+import { ConfigWatch } from '../daemon/config-watch.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { createLogger } from '../observability/logger.ts';
 import { packageVersion } from '../version.ts';
@@ -31,12 +33,16 @@ export async function start(line: CommandLine): Promise<number> {
     await daemon.close().catch(() => {});
     throw error;
   }
+  const { watch, debounceMs } = config.reload;
+  const watcher = watch ? new ConfigWatch(file, { debounceMs, onChange: reload, logger }) : undefined;
+  await watcher?.start();
   const signal = await Promise.race([
     once(process, 'SIGTERM').then(() => 'SIGTERM'),
     once(process, 'SIGINT').then(() => 'SIGINT'),
   ]);
   logger.info({ signal }, 'draining: stopping fetch, flushing the queue, committing');
   process.off('SIGHUP', reload);
+  watcher?.close();
   process.on('SIGHUP', () => logger.warn('SIGHUP while shutting down: no reload'));
   // A second signal aborts at once: uncommitted records are replayed on the next start.
   const abort = () => {

@@ -31,6 +31,8 @@ export const SETTING_EFFECTS: Readonly<Record<string, SettingEffect>> = {
   'admin.host': 'restart-process',
   'admin.port': 'restart-process',
   'log.pretty': 'restart-process',
+  // The file watcher is set up at start (src/cli/start.ts).
+  reload: 'restart-process',
 };
 
 /** A flow kept by name whose config or environment changed: drained and restarted alone. */

@@ -336,12 +336,14 @@ export class Daemon {
   /** Makes a reloaded config the running one; the errors of clusters probed anew (identity). */
   async #switchTo(config: Config, diff: ConfigDiff): Promise<unknown[]> {
     this.#config = config;
-    this.#logger.level = config.log.level;
+    const changed = (key: string) => diff.settings.some((s) => s.key === key);
+    // Only when the file changed it: a level set live otherwise (control) stays.
+    if (changed('log.level')) this.#logger.level = config.log.level;
     // Nothing runs on these any more: the flows that did were stopped.
     for (const alias of diff.clients) this.#clients.delete(alias);
     for (const alias of [...diff.clusters.changed, ...diff.clusters.removed]) this.#clusterIds.delete(alias);
     this.#reach.update(config.clusters, diff.clusters.changed);
-    if (diff.settings.some((s) => s.key === 'metrics.lagIntervalMs')) this.#startLagTimer();
+    if (changed('metrics.lagIntervalMs')) this.#startLagTimer();
     const errors: unknown[] = [];
     const probed = await this.#reach.probeAll([...diff.clusters.added, ...diff.clusters.changed]);
     for (const [alias, answer] of probed) {

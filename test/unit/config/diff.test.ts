@@ -158,6 +158,7 @@ test('an unknown setting needs a process restart until decided; sections and pat
   assert.equal(settingEffect('queue.maxBytes'), 'restart-flows');
   assert.equal(settingEffect('log.level'), 'live');
   assert.equal(settingEffect('admin.port'), 'restart-process');
+  assert.equal(settingEffect('reload.watch'), 'restart-process', 'the watcher is set up at start');
   assert.equal(settingEffect('admin.somethingNew'), 'restart-process');
   assert.equal(settingEffect('brandNew.key'), 'restart-process');
 });
