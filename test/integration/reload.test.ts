@@ -70,9 +70,9 @@ test(
     await daemon.waitForLog((l) => l['msg'] === 'flow running' && l['flow'] === A);
     await daemon.waitForLog((l) => l['msg'] === 'flow running' && l['flow'] === B);
 
-    // The load: 40 rounds of 250 records into A's and B's topics; the reload comes after round 10,
+    // The load: 30 rounds of 250 records into A's and B's topics; the reload comes after round 10,
     // while records keep arriving.
-    const ROUNDS = 40;
+    const ROUNDS = 30;
     const PER_ROUND = 250;
     let signalled!: () => void;
     const tenRounds = new Promise<void>((resolve) => (signalled = resolve));
@@ -106,14 +106,17 @@ test(
         { name: C, topics: [topic.c] },
       ]),
     );
+    const signalledAt = Date.now();
     daemon.child.kill('SIGHUP');
     const reloaded = await daemon.waitForLog((l) => l['msg'] === 'config reloaded', 120_000);
+    t.diagnostic(`reload took ${Date.now() - signalledAt} ms (B drained, C's cluster known)`);
     assert.equal(reloaded['result'], 'applied', JSON.stringify(reloaded));
     assert.deepEqual(reloaded['unchanged'], [A]);
     assert.deepEqual(reloaded['restarted'], [B]);
     assert.deepEqual(reloaded['added'], [C]);
     assert.deepEqual(reloaded['reasons'], { [B]: ['topics.include'] });
     await load;
+    t.diagnostic(`load done ${Date.now() - signalledAt} ms after the SIGHUP`);
 
     // Every record of the load and of the topics found by the reload is on the target: each
     // flow's group has committed the whole topic.
@@ -212,6 +215,41 @@ test(
     const applied = await daemon.waitForLog((l) => l['msg'] === 'config reloaded');
     assert.deepEqual(applied['unchanged'], [flow]);
     assert.equal(total(await scrape(base), 'kafka_mirror_config_last_reload_successful'), 1);
+    assert.equal(await daemon.stop(), 0);
+  }),
+);
+
+test(
+  'reload.watch: writing the config file reloads it without a signal',
+  { timeout: 300_000 },
+  clusters.guard(async (t) => {
+    const { src } = clusters;
+    const id = randomUUID().slice(0, 6);
+    const [first, second] = [`reload-w1-${id}`, `reload-w2-${id}`];
+    for (const name of [first, second]) await createTopic(src, name, { partitions: 1 });
+    await produceAll(src, second, numbered('w', 0, 100));
+    const [E, F] = [`E-${id}`, `F-${id}`];
+    const watched = (flows: Array<{ name: string; topics: string[] }>) => ({
+      ...configOf(flows),
+      reload: { watch: true, debounceMs: 200 },
+    });
+    const daemon = await startDaemon(t, watched([{ name: E, topics: [first] }]));
+    await daemon.waitForLog((l) => l['msg'] === 'watching the config file for changes');
+    await daemon.rewriteConfig(
+      watched([
+        { name: E, topics: [first] },
+        { name: F, topics: [second] },
+      ]),
+    );
+    const reloaded = await daemon.waitForLog((l) => l['msg'] === 'config reloaded');
+    assert.deepEqual(reloaded['added'], [F]);
+    assert.deepEqual(reloaded['unchanged'], [E]);
+    assert.ok(await waitForCommitted(src, `kafka-mirror.${F}`, second, 120_000), 'F copies its topic');
+    assert.equal(
+      daemon.logs.filter((l) => l['msg'] === 'config reloaded').length,
+      1,
+      'one change, one reload',
+    );
     assert.equal(await daemon.stop(), 0);
   }),
 );
