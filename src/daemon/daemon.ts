@@ -344,6 +344,7 @@ export class Daemon {
     for (const alias of [...diff.clusters.changed, ...diff.clusters.removed]) this.#clusterIds.delete(alias);
     this.#reach.update(config.clusters, diff.clusters.changed);
     if (changed('metrics.lagIntervalMs')) this.#startLagTimer();
+    checkHeap(config, this.#logger); // more flows or larger queues may not fit any more
     const errors: unknown[] = [];
     const probed = await this.#reach.probeAll([...diff.clusters.added, ...diff.clusters.changed]);
     for (const [alias, answer] of probed) {
