@@ -1,6 +1,9 @@
-// `kafka-mirror start`: runs the flows of a config until SIGTERM or SIGINT, then drains.
+// `kafka-mirror start`: runs the flows of a config until SIGTERM or SIGINT, then drains. SIGHUP,
+// and with reload.watch a change of the file, reloads the config (docs/operations.md, Reloading
+// the configuration).
 import { once } from 'node:events';
 import { configWarnings } from '../config/index.ts';
+import { ConfigWatch } from '../daemon/config-watch.ts';
 import { Daemon } from '../daemon/daemon.ts';
 import { createLogger } from '../observability/logger.ts';
 import { packageVersion } from '../version.ts';
@@ -15,6 +18,11 @@ export async function start(line: CommandLine): Promise<number> {
   const config = await configOf(line);
   const logger = createLogger(config.log); // warns itself when log.pretty cannot be honoured
   const daemon = new Daemon(config, logger);
+  // Re-reads the same file; the reload logs its result (a bad file changes nothing). Installed
+  // first: without a listener SIGHUP would end the process.
+  const file = line.values.config as string;
+  const reload = () => void daemon.reloadFile(file, process.env);
+  process.on('SIGHUP', reload);
   logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');
   // The daemon compares the heap with the flows' budgets itself (Daemon#start).
   for (const warning of configWarnings(config, process.env, { heapLimitBytes: Infinity }))
@@ -25,11 +33,17 @@ export async function start(line: CommandLine): Promise<number> {
     await daemon.close().catch(() => {});
     throw error;
   }
+  const { watch, debounceMs } = config.reload;
+  const watcher = watch ? new ConfigWatch(file, { debounceMs, onChange: reload, logger }) : undefined;
+  await watcher?.start();
   const signal = await Promise.race([
     once(process, 'SIGTERM').then(() => 'SIGTERM'),
     once(process, 'SIGINT').then(() => 'SIGINT'),
   ]);
   logger.info({ signal }, 'draining: stopping fetch, flushing the queue, committing');
+  process.off('SIGHUP', reload);
+  watcher?.close();
+  process.on('SIGHUP', () => logger.warn('SIGHUP while shutting down: no reload'));
   // A second signal aborts at once: uncommitted records are replayed on the next start.
   const abort = () => {
     logger.warn('second signal: exiting without draining');

@@ -290,6 +290,7 @@ function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows'> {
       stallTimeoutMs: get<number>('admin.stallTimeoutMs'),
     },
     log: { level: get<string>('log.level'), pretty: get<boolean>('log.pretty') },
+    reload: { watch: get<boolean>('reload.watch'), debounceMs: get<number>('reload.debounceMs') },
   };
 }
 

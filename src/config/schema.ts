@@ -234,6 +234,18 @@ const topLevel = {
       default: false,
     },
   },
+  reload: {
+    watch: {
+      doc: 'Reload the config when its file changes, as SIGHUP does (docs/operations.md, Reloading the configuration). The directory is watched, not the file: a Kubernetes ConfigMap mount swaps its `..data` symlink instead of writing the file. A reload happens only when the content changed.',
+      format: 'bool',
+      default: false,
+    },
+    debounceMs: {
+      doc: 'With reload.watch: how long the directory must be quiet after a change before the file is read (an editor or a ConfigMap update touches several files).',
+      format: 'milliseconds',
+      default: 1000,
+    },
+  },
 };
 
 /** `queue.maxBytes` -> `KAFKA_MIRROR_QUEUE_MAX_BYTES`. */

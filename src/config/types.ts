@@ -90,4 +90,5 @@ export interface Config {
   readonly metrics: { readonly lagIntervalMs: number };
   readonly admin: { readonly host: string; readonly port: number; readonly stallTimeoutMs: number };
   readonly log: { readonly level: string; readonly pretty: boolean };
+  readonly reload: { readonly watch: boolean; readonly debounceMs: number };
 }

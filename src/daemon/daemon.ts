@@ -3,12 +3,11 @@
 // flow-assembly.ts; what the daemon tells about its flows is status.ts. It never exits the process
 // (cli.ts does).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getHeapStatistics } from 'node:v8';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { heapWarning, type Config } from '../config/index.ts';
+import { type Config, type ConfigDiff, type FlowConfig } from '../config/index.ts';
 import { ClusterIdentityError, ShutdownTimeoutError, UnknownClusterError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
-import { probeCluster, type ClusterAnswer } from '../kafka/cluster-probe.ts';
+import { probeCluster } from '../kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../kafka/connect-cause.ts';
 import { AdminServer, type Readiness } from '../observability/admin-server.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -16,11 +15,23 @@ import { Metrics, errorCode } from '../observability/metrics.ts';
 import { backoffMs } from '../replication/backoff.ts';
 import type { Flow } from '../replication/flow.ts';
 import { packageVersion } from '../version.ts';
-import { assembleFlow, closeClients, closeSidecars, destroyFlow, type RunningFlow } from './flow-assembly.ts';
+import {
+  assembleFlow,
+  buildGroupSync,
+  closeClients,
+  closeSidecars,
+  destroyFlow,
+  drainFlow,
+  replaceGroupSync,
+  type RunningFlow,
+} from './flow-assembly.ts';
 import { Reachability } from './reachability.ts';
+import { checkHeap, checkReplicationFactor } from './start-checks.ts';
+import { Reloads, type ReloadHost, type ReloadReport } from './reload.ts';
 import { DaemonStatus, flowEntry, type FlowEntry } from './status.ts';
 
 export { inspectClusters, type ClusterInspection } from './inspect-clusters.ts';
+export type { ReloadReport } from './reload.ts';
 
 /** After the drain, how long closing client connections may take before the process exits anyway. */
 const DISCONNECT_TIMEOUT_MS = 5000;
@@ -29,18 +40,25 @@ const START_RETRY_BASE_MS = 1000;
 const START_RETRY_MAX_MS = 60_000;
 
 export class Daemon {
-  readonly #config: Config;
+  /** The running config: replaced by a reload. */
+  #config: Config;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #admin: AdminServer;
   readonly #status: DaemonStatus;
   readonly #clients = new Map<string, KafkaClient>();
   readonly #flows = new Map<string, FlowEntry>();
-  readonly #starting = new Set<Promise<void>>();
+  /** The start loop of each flow still starting. */
+  readonly #starting = new Map<FlowEntry, Promise<void>>();
+  /** Flows a reload is stopping: close() waits for them too. */
+  readonly #retiring = new Map<FlowEntry, Promise<void>>();
+  readonly #reloads: Reloads;
+  #started = false;
   /** Kafka cluster id of every alias seen so far. */
   readonly #clusterIds = new Map<string, string>();
   readonly #stop = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
+  #lagTimer: NodeJS.Timeout | undefined;
   /** Which clusters answer; flows wait here for theirs. */
   readonly #reach: Reachability;
   #closed: Promise<void> | undefined;
@@ -50,16 +68,15 @@ export class Daemon {
     this.#config = config;
     this.#logger = logger;
     this.#metrics = options.metrics ?? new Metrics({ version: packageVersion(), defaultMetrics: true });
-    for (const flow of config.flows) {
-      this.#metrics.queueMaxRecords.set({ flow: flow.name }, config.queue.maxRecords);
-      this.#metrics.queueMaxBytes.set({ flow: flow.name }, config.queue.maxBytes);
-      this.#flows.set(flow.name, flowEntry(flow, this.#metrics.flow(flow.name)));
-    }
+    for (const flow of config.flows) this.#addEntry(flow);
     this.#reach = new Reachability(config.clusters, logger, {
       probe: (cluster) =>
-        probeCluster(cluster, logger, { requestTimeoutMs: config.producer.requestTimeoutMs }),
+        probeCluster(cluster, logger, { requestTimeoutMs: this.#config.producer.requestTimeoutMs }),
       signal: this.#stop.signal,
-      onAnswer: (alias, answer) => this.#checkReplicationFactor(alias, answer),
+      onAnswer: (alias, answer) => {
+        const flows = [...this.#flows.values()].map((e) => e.config);
+        checkReplicationFactor(flows, alias, answer, logger);
+      },
       onFailure: (alias, error) => {
         for (const entry of this.#flows.values()) {
           if (entry.config.source === alias) entry.metrics.error('source', errorCode(error));
@@ -67,8 +84,11 @@ export class Daemon {
         }
       },
     });
+    const running = () => this.#config;
     this.#status = new DaemonStatus({
-      config,
+      get config() {
+        return running();
+      },
       flows: this.#flows,
       reach: this.#reach,
       metrics: this.#metrics,
@@ -89,6 +109,7 @@ export class Daemon {
       },
       logger.child({ component: 'admin' }),
     );
+    this.#reloads = new Reloads(this.#reloadHost(), this.#metrics, logger.child({ component: 'reload' }));
   }
 
   /**
@@ -100,20 +121,29 @@ export class Daemon {
   async start(): Promise<{ adminPort: number }> {
     // First, so probes answer (not ready) while clusters are being reached.
     const { port } = await this.#admin.listen(this.#config.admin.host, this.#config.admin.port);
-    this.#checkHeap();
+    checkHeap(this.#config, this.#logger);
     // Bounded: an unreachable cluster must not hold up the flows of the others.
     for (const [alias, answer] of await this.#reach.probeAll())
       this.#registerClusterId(alias, answer.clusterId);
-    for (const entry of this.#flows.values()) {
-      const starting = this.#startWithRetry(entry).finally(() => this.#starting.delete(starting));
-      this.#starting.add(starting);
-    }
-    this.#timers.push(
-      setInterval(() => this.#status.refreshAllLag(), this.#config.metrics.lagIntervalMs),
-      this.#status.progressTimer(),
-    );
-    for (const timer of this.#timers) timer.unref();
+    for (const entry of this.#flows.values()) this.#launch(entry);
+    this.#timers.push(this.#status.progressTimer().unref());
+    this.#startLagTimer();
+    this.#started = true;
     return { adminPort: port };
+  }
+
+  /**
+   * Applies a validated config without a restart (reload.ts): unchanged flows keep running
+   * untouched, removed ones drain and stop, changed ones drain and start again, added ones start.
+   * Reloads run one after the other; refused (result `failed`) before start() and while closing.
+   */
+  reload(next: Config): Promise<ReloadReport> {
+    return this.#reloads.apply(next);
+  }
+
+  /** Loads and validates the file (`env`: the environment overrides), then reload(); `invalid` changes nothing. */
+  reloadFile(file: string, env: NodeJS.ProcessEnv = {}): Promise<ReloadReport> {
+    return this.#reloads.applyFile(file, env);
   }
 
   get flows(): readonly Flow[] {
@@ -160,7 +190,11 @@ export class Daemon {
     this.#stopRetriesAndTimers();
     try {
       // A flow still connecting to an unreachable cluster must not hold the shutdown past its timeout.
-      await Promise.race([Promise.allSettled(this.#starting), sleep(left(), undefined, { ref: false })]);
+      // Nor a flow a reload is draining (it drains by the same kind of deadline).
+      await Promise.race([
+        Promise.allSettled([...this.#starting.values(), ...this.#retiring.values()]),
+        sleep(left(), undefined, { ref: false }),
+      ]);
       const flows = this.#running();
       await Promise.allSettled(flows.map(({ running }) => closeSidecars(running)));
       const results = await Promise.allSettled(
@@ -184,7 +218,7 @@ export class Daemon {
   async #destroy(): Promise<void> {
     this.#stopRetriesAndTimers();
     try {
-      const flows = this.#running();
+      const flows = [...this.#running(), ...this.#running(this.#retiring.keys())];
       await bounded(Promise.allSettled(flows.map(({ running }) => destroyFlow(running))));
       for (const { entry } of flows) entry.metrics.state('stopped');
     } finally {
@@ -195,43 +229,40 @@ export class Daemon {
   /** Stops the timers, the cluster probes and the start retries. */
   #stopRetriesAndTimers(): void {
     this.#stop.abort();
-    for (const timer of this.#timers) clearInterval(timer);
+    for (const timer of [...this.#timers, this.#lagTimer]) clearInterval(timer);
   }
 
-  /** The flows running now, with their entries. */
-  #running(): Array<{ entry: FlowEntry; running: RunningFlow }> {
-    return [...this.#flows.values()].flatMap((entry) =>
+  #startLagTimer(): void {
+    clearInterval(this.#lagTimer);
+    const every = this.#config.metrics.lagIntervalMs;
+    this.#lagTimer = setInterval(() => this.#status.refreshAllLag(), every).unref();
+  }
+
+  /** A flow of the config, not started: its entry (replacing one of the same name) and gauges. */
+  #addEntry(flow: FlowConfig): FlowEntry {
+    this.#metrics.queueMaxRecords.set({ flow: flow.name }, this.#config.queue.maxRecords);
+    this.#metrics.queueMaxBytes.set({ flow: flow.name }, this.#config.queue.maxBytes);
+    const entry = flowEntry(flow, this.#metrics.flow(flow.name));
+    this.#flows.set(flow.name, entry);
+    return entry;
+  }
+
+  /** Starts the flow in the background, retried until it runs or it or the daemon stops. */
+  #launch(entry: FlowEntry): void {
+    const starting = this.#startWithRetry(entry).finally(() => this.#starting.delete(entry));
+    this.#starting.set(entry, starting);
+  }
+
+  /**
+   * The flows running now, with their entries: by default those of the config that no reload is
+   * stopping (a reload stops those itself, and close() waits for it).
+   */
+  #running(
+    entries: Iterable<FlowEntry> = [...this.#flows.values()].filter((e) => !this.#retiring.has(e)),
+  ): Array<{ entry: FlowEntry; running: RunningFlow }> {
+    return [...entries].flatMap((entry) =>
       entry.running === undefined ? [] : [{ entry, running: entry.running }],
     );
-  }
-
-  /**
-   * Every flow's queue holds up to its byte budget, and the budget charges each record at least the
-   * heap it holds. A V8 heap limit below the budgets plus room for the runtime and one fetch would
-   * end in an out-of-memory crash under a backlog: say so at start (docs/operations.md, Memory).
-   */
-  #checkHeap(): void {
-    const warning = heapWarning(this.#config, getHeapStatistics().heap_size_limit);
-    if (warning !== undefined) this.#logger.warn(warning);
-  }
-
-  /**
-   * A replication factor above the target's brokers makes every topic creation there fail: said
-   * when the target answers (validate cannot know the brokers; `plan` refuses it).
-   */
-  #checkReplicationFactor(alias: string, answer: ClusterAnswer): void {
-    for (const { config } of this.#flows.values()) {
-      if (config.target !== alias || config.replicationFactor <= answer.brokers) continue;
-      this.#logger.error(
-        {
-          flow: config.name,
-          target: alias,
-          replicationFactor: config.replicationFactor,
-          brokers: answer.brokers,
-        },
-        "flows[].replicationFactor is above the target's broker count: topics cannot be created there (use -1 for the target's default)",
-      );
-    }
   }
 
   #client(alias: string): KafkaClient {
@@ -252,17 +283,113 @@ export class Daemon {
     this.#clusterIds.set(alias, id);
   }
 
+  /** What reloads need of the daemon (reload.ts). */
+  #reloadHost(): ReloadHost {
+    return {
+      config: () => this.#config,
+      refusal: () => {
+        if (this.#closed !== undefined || this.#destroyed !== undefined)
+          return 'the daemon is shutting down: reload refused';
+        return this.#started ? undefined : 'the daemon has not started yet: reload refused';
+      },
+      retire: (name, deadline, removed) => this.#retire(name, deadline, removed),
+      switchTo: (config, diff) => this.#switchTo(config, diff),
+      launch: (name) => {
+        const flow = this.#config.flows.find((f) => f.name === name);
+        if (flow !== undefined) this.#launch(this.#addEntry(flow));
+      },
+      rebuildGroupSync: (name) => this.#rebuildGroupSync(name),
+    };
+  }
+
+  /** Stops a flow for a reload by `deadline`; a removed flow leaves the config and its metric series go. */
+  async #retire(name: string, deadline: number, removed: boolean): Promise<void> {
+    const entry = this.#flows.get(name);
+    if (entry === undefined) return;
+    if (removed) this.#flows.delete(name);
+    const retiring = this.#stopEntry(entry, deadline);
+    this.#retiring.set(entry, retiring);
+    try {
+      await retiring;
+    } finally {
+      this.#retiring.delete(entry);
+      // A restarted flow's partitions may move: its per-partition lag series start over.
+      await this.#metrics.removeFlow(name, removed ? undefined : ['kafka_mirror_lag_records']);
+    }
+  }
+
+  /** Ends the flow's start retries, or drains it (as close() does) and closes its clients. */
+  async #stopEntry(entry: FlowEntry, deadline: number): Promise<void> {
+    const left = () => Math.max(1, deadline - Date.now());
+    entry.stop.abort();
+    const starting = this.#starting.get(entry);
+    if (starting !== undefined) await Promise.race([starting, sleep(left(), undefined, { ref: false })]);
+    const running = entry.running;
+    if (running === undefined) return;
+    try {
+      await drainFlow(running, entry.metrics, left());
+    } finally {
+      entry.running = undefined;
+    }
+  }
+
+  /** Makes a reloaded config the running one; the errors of clusters probed anew (identity). */
+  async #switchTo(config: Config, diff: ConfigDiff): Promise<unknown[]> {
+    this.#config = config;
+    const changed = (key: string) => diff.settings.some((s) => s.key === key);
+    // Only when the file changed it: a level set live otherwise (control) stays.
+    if (changed('log.level')) this.#logger.level = config.log.level;
+    // Nothing runs on these any more: the flows that did were stopped.
+    for (const alias of diff.clients) this.#clients.delete(alias);
+    for (const alias of [...diff.clusters.changed, ...diff.clusters.removed]) this.#clusterIds.delete(alias);
+    this.#reach.update(config.clusters, diff.clusters.changed);
+    if (changed('metrics.lagIntervalMs')) this.#startLagTimer();
+    checkHeap(config, this.#logger); // more flows or larger queues may not fit any more
+    const errors: unknown[] = [];
+    const probed = await this.#reach.probeAll([...diff.clusters.added, ...diff.clusters.changed]);
+    for (const [alias, answer] of probed) {
+      try {
+        this.#registerClusterId(alias, answer.clusterId);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    return errors;
+  }
+
+  /** A running flow's group offset sync, built again for the running config; the flow is not touched. */
+  async #rebuildGroupSync(name: string): Promise<void> {
+    const entry = this.#flows.get(name);
+    const running = entry?.running;
+    if (entry === undefined || running === undefined) return; // still starting: built with the new config
+    const { source, target } = entry.config;
+    const clients = { source: this.#client(source), target: this.#client(target) };
+    const logger = this.#logger.child({ flow: name });
+    const groupSync = buildGroupSync(this.#config, entry.config, clients, logger, this.#metrics);
+    await replaceGroupSync(running, groupSync, () => {
+      if (entry.running !== running || this.#stop.signal.aborted) return false; // stopped meanwhile
+      entry.running = { ...running, groupSync };
+      return true;
+    });
+  }
+
   async #startWithRetry(entry: FlowEntry): Promise<void> {
     const { config } = entry;
     const logger = this.#logger.child({ flow: config.name });
-    for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
+    // The daemon closing, or a reload stopping this flow.
+    const signal = AbortSignal.any([this.#stop.signal, entry.stop.signal]);
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    for (let attempt = 0; !signal.aborted; attempt++) {
       // An unreachable cluster is probed (one log line per cluster and retry), not the flow.
-      await Promise.all([this.#reach.until(config.source), this.#reach.until(config.target)]);
-      if (this.#stop.signal.aborted) return;
+      await Promise.race([
+        Promise.all([this.#reach.until(config.source), this.#reach.until(config.target)]),
+        stopped,
+      ]);
+      if (signal.aborted) return;
       entry.failedOn = undefined;
       try {
         const running = await this.#startFlow(entry, logger);
-        if (this.#stop.signal.aborted) {
+        if (signal.aborted) {
           await this.#stopLate(running);
           return;
         }
@@ -283,7 +410,7 @@ export class Daemon {
           attempt = -1;
           continue;
         }
-        await this.#retryLater(entry, logger, error, attempt);
+        await this.#retryLater(entry, logger, error, attempt, signal);
       }
     }
   }
@@ -309,12 +436,18 @@ export class Daemon {
   }
 
   /** Says why the flow could not start, and waits (with backoff) before the next attempt. */
-  async #retryLater(entry: FlowEntry, logger: Logger, error: unknown, attempt: number): Promise<void> {
+  async #retryLater(
+    entry: FlowEntry,
+    logger: Logger,
+    error: unknown,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const delay = backoffMs(attempt, START_RETRY_BASE_MS, START_RETRY_MAX_MS, { jitter: false });
     entry.startError = connectCause(error).text;
     entry.metrics.error(entry.failedOn === entry.config.target ? 'target' : 'source', errorCode(error));
     logger.error({ err: error, cause: entry.startError, retryInMs: delay }, 'flow could not start; retrying');
-    await sleep(delay, undefined, { signal: this.#stop.signal }).catch(() => {});
+    await sleep(delay, undefined, { signal }).catch(() => {});
   }
 }
 

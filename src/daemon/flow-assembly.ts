@@ -2,6 +2,7 @@
 // the target writer (all connected), the heartbeat emitter, the flow itself, then the group offset
 // sync. When a step fails, what was built is closed again. Also how a running flow's clients are
 // closed (after the flow drained) or destroyed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { effectiveFlow, type Config, type FlowConfig } from '../config/index.ts';
 import type { CorruptRecordBatchError } from '../errors/index.ts';
@@ -16,6 +17,9 @@ import { GroupOffsetSync } from '../offsets/group-sync.ts';
 import { AclSync } from '../replication/acl-sync.ts';
 import { Flow } from '../replication/flow.ts';
 import type { FetchedBatch, TopicPartition } from '../replication/ports.ts';
+
+/** After a flow drained, how long closing its clients may take (as the daemon's close). */
+const CLOSE_CLIENTS_TIMEOUT_MS = 5000;
 
 /** What the assembly needs of the daemon. */
 export interface AssemblyContext {
@@ -163,13 +167,7 @@ function buildClients(ctx: AssemblyContext, events: ReaderEvents): FlowClients {
       })
     : undefined;
   const groupSync = config.groupOffsetSync.enabled
-    ? new GroupOffsetSync(
-        settings,
-        config,
-        { source, target },
-        logger.child({ component: 'group-offset-sync' }),
-        ctx.registry,
-      )
+    ? buildGroupSync(settings, config, { source, target }, logger, ctx.registry)
     : undefined;
   return { reader, writer, sourceAdmin, targetAdmin, heartbeat, groupSync, acl: aclSyncOf(ctx) };
 }
@@ -187,6 +185,26 @@ function aclSyncOf({ settings, config, metrics, logger, client }: AssemblyContex
     logger: logger.child({ component: 'acl-sync' }),
   });
   return { sync, source, target };
+}
+
+/**
+ * A flow's group offset sync (not connected). It reads the whole config: the groups of every flow
+ * (never synced) and every alias (prefix naming), so a reload that changes those rebuilds it.
+ */
+export function buildGroupSync(
+  settings: Config,
+  config: FlowConfig,
+  clients: { source: KafkaClient; target: KafkaClient },
+  logger: Logger,
+  registry: Metrics,
+): GroupOffsetSync {
+  return new GroupOffsetSync(
+    settings,
+    config,
+    clients,
+    logger.child({ component: 'group-offset-sync' }),
+    registry,
+  );
 }
 
 /** Connects the admins, the reader and the writer; resolves with both clusters' ids. */
@@ -220,6 +238,46 @@ async function connectClients(
 /** Heartbeats and group offset sync stop first at a shutdown: they are not part of the drain. */
 export async function closeSidecars(clients: FlowClients): Promise<void> {
   await Promise.allSettled([clients.heartbeat?.close(), clients.groupSync?.close()]);
+}
+
+/**
+ * Drains a running flow alone (a reload stops it), as the daemon's close() does for all: sidecars
+ * first, then the flow within `timeoutMs`, then its clients (bounded). Rejects with why it did
+ * not drain (DrainTimeoutError); it is stopped anyway.
+ */
+export async function drainFlow(
+  running: RunningFlow,
+  metrics: FlowMetrics,
+  timeoutMs: number,
+): Promise<void> {
+  await closeSidecars(running);
+  try {
+    await running.flow.close(timeoutMs);
+  } finally {
+    metrics.state('stopped');
+    await Promise.race([closeClients(running), sleep(CLOSE_CLIENTS_TIMEOUT_MS, undefined, { ref: false })]);
+  }
+}
+
+/**
+ * Swaps a running flow's group offset sync for `next` (built for a reloaded config): `next`
+ * connects first (if it cannot, the old one keeps running and this rejects), the old one closes,
+ * then `install` puts `next` in place (false: the flow stopped meanwhile, and `next` closes).
+ */
+export async function replaceGroupSync(
+  running: RunningFlow,
+  next: GroupOffsetSync,
+  install: () => boolean,
+): Promise<void> {
+  try {
+    await next.connect();
+  } catch (error) {
+    await next.destroy();
+    throw error;
+  }
+  await running.groupSync?.close();
+  if (install()) next.start();
+  else await next.close();
 }
 
 /** Closes every client of the flow (after it drained); best effort: a failure to close is not reported. */

@@ -38,8 +38,11 @@ interface Options {
   readonly retryMaxMs?: number;
 }
 
+/** A cluster not probed yet. */
+const UNKNOWN: ClusterState = { reachable: undefined, cause: undefined, failures: 0, nextRetryAt: undefined };
+
 export class Reachability {
-  readonly #clusters: Readonly<Record<string, ClusterConfig>>;
+  #clusters: Readonly<Record<string, ClusterConfig>>;
   readonly #logger: Logger;
   readonly #options: Options;
   readonly #states = new Map<string, ClusterState>();
@@ -50,21 +53,27 @@ export class Reachability {
     this.#clusters = clusters;
     this.#logger = logger;
     this.#options = options;
-    for (const alias of Object.keys(clusters)) {
-      this.#states.set(alias, {
-        reachable: undefined,
-        cause: undefined,
-        failures: 0,
-        nextRetryAt: undefined,
-      });
-    }
+    for (const alias of Object.keys(clusters)) this.#states.set(alias, UNKNOWN);
   }
 
-  /** Probes every cluster once, at the same time; the answers of those that answered. The others are retried. */
-  async probeAll(): Promise<Map<string, ClusterAnswer>> {
+  /**
+   * The clusters of a reloaded config: new aliases and `changed` ones start over (unknown until
+   * probed: probeAll them), removed ones are forgotten (a retry loop of theirs ends).
+   */
+  update(clusters: Readonly<Record<string, ClusterConfig>>, changed: readonly string[]): void {
+    this.#clusters = clusters;
+    for (const alias of this.#states.keys()) if (!(alias in clusters)) this.#states.delete(alias);
+    for (const alias of Object.keys(clusters))
+      if (!this.#states.has(alias) || changed.includes(alias)) this.#states.set(alias, UNKNOWN);
+  }
+
+  /** Probes these clusters (all by default) once, at the same time; the answers of those that answered. The others are retried. */
+  async probeAll(
+    aliases: readonly string[] = Object.keys(this.#clusters),
+  ): Promise<Map<string, ClusterAnswer>> {
     const answers = new Map<string, ClusterAnswer>();
     await Promise.all(
-      Object.keys(this.#clusters).map(async (alias) => {
+      aliases.map(async (alias) => {
         const answer = await this.#probe(alias);
         if (answer !== undefined) answers.set(alias, answer);
         else this.#retry(alias);
@@ -112,8 +121,8 @@ export class Reachability {
   async #retryLoop(alias: string): Promise<void> {
     const { signal } = this.#options;
     while (!signal.aborted) {
-      const state = this.#states.get(alias) as ClusterState;
-      if (state.reachable === true) return;
+      const state = this.#states.get(alias);
+      if (state === undefined || state.reachable === true) return; // removed by a reload, or answered
       const { retryBaseMs = RETRY_BASE_MS, retryMaxMs = RETRY_MAX_MS } = this.#options;
       const delay = Math.round(backoffMs(Math.max(0, state.failures - 1), retryBaseMs, retryMaxMs));
       const nextRetryAt = Date.now() + delay;
@@ -140,14 +149,17 @@ export class Reachability {
 
   /** One probe; records the outcome. */
   async #probe(alias: string): Promise<ClusterAnswer | undefined> {
-    const before = this.#states.get(alias) as ClusterState;
+    const before = this.#states.get(alias) ?? UNKNOWN;
+    const cluster = this.#clusters[alias] as ClusterConfig;
     let answer: ClusterAnswer;
     try {
-      answer = await this.#options.probe(this.#clusters[alias] as ClusterConfig);
+      answer = await this.#options.probe(cluster);
     } catch (error) {
+      if (this.#clusters[alias] !== cluster) return undefined; // replaced or removed by a reload meanwhile
       this.#failed(alias, error, before.failures + 1);
       return undefined;
     }
+    if (this.#clusters[alias] !== cluster) return undefined;
     this.#states.set(alias, { reachable: true, cause: undefined, failures: 0, nextRetryAt: undefined });
     this.#logger.info(
       {

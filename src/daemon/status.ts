@@ -23,6 +23,8 @@ export interface FlowEntry {
   lag: readonly PartitionLag[];
   lagAt: number | undefined;
   lagFailing: boolean;
+  /** Aborted when the flow is to stop on its own (a reload removes or changes it): ends its start retries. */
+  readonly stop: AbortController;
 }
 
 /** A flow not started yet. */
@@ -36,6 +38,7 @@ export function flowEntry(config: FlowConfig, metrics: FlowMetrics): FlowEntry {
     lag: [],
     lagAt: undefined,
     lagFailing: false,
+    stop: new AbortController(),
   };
 }
 
@@ -256,7 +259,9 @@ export class DaemonStatus {
         const written = entry.running?.flow.stats.recordsWritten;
         if (written === undefined) continue;
         next.set(name, written);
-        const moved = written - (last.get(name) ?? 0);
+        const before = last.get(name) ?? 0;
+        // Fewer than last time: a reload restarted the flow, which counts from 0 again.
+        const moved = written >= before ? written - before : written;
         const rate = (moved * 1000) / Math.max(1, now - lastAt);
         // Quiet when idle: one line a minute once nothing moves and nothing remains.
         if (moved === 0 && lagRecords(entry) === 0 && ticks % IDLE_PROGRESS_EVERY !== 0) continue;

@@ -89,6 +89,11 @@ export class BatchHistogram<L extends string> {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
+  /** Removes the series whose labels match (a flow that no longer runs). */
+  removeSeries(match: (labels: Record<L, string>) => boolean): void {
+    for (const [key, { labels }] of this.#series) if (match(labels)) this.#series.delete(key);
+  }
+
   reset(): void {
     this.#series.clear();
   }

@@ -264,3 +264,20 @@ export function aclSyncMetrics(registers: Registers) {
     }),
   };
 }
+
+/** Config reloads (SIGHUP, `kafka-mirror reload`): each one's result, and whether the last one worked. */
+export function reloadMetrics(registers: Registers) {
+  return {
+    configReloads: new Counter({
+      name: 'kafka_mirror_config_reloads_total',
+      help: 'Config reloads by result: applied (the new config runs), invalid (the file was refused; nothing changed), failed (valid, but a step of applying it failed: the log line says which).',
+      labelNames: ['result'],
+      registers,
+    }),
+    configLastReloadSuccessful: new Gauge({
+      name: 'kafka_mirror_config_last_reload_successful',
+      help: '1 when the last config reload was applied (or none was tried since start), 0 when it was invalid or failed.',
+      registers,
+    }),
+  };
+}

@@ -14,6 +14,7 @@ import {
   lagMetrics,
   partitionMetrics,
   queueMetrics,
+  reloadMetrics,
   throughputMetrics,
   topicConfigSyncMetrics,
   type ExportedFlowState,
@@ -55,6 +56,8 @@ export class Metrics {
   readonly topicConfigSyncs: Counter<'flow' | 'result'>;
   readonly topicConfigSyncRefusedTopics: Gauge<'flow'>;
   readonly aclSyncs: Counter<'flow' | 'result'>;
+  readonly configReloads: Counter<'result'>;
+  readonly configLastReloadSuccessful: Gauge;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -106,12 +109,48 @@ export class Metrics {
       topicConfigSyncRefusedTopics: this.topicConfigSyncRefusedTopics,
     } = topicConfigSyncMetrics(registers));
     ({ aclSyncs: this.aclSyncs } = aclSyncMetrics(registers));
+    ({ configReloads: this.configReloads, configLastReloadSuccessful: this.configLastReloadSuccessful } =
+      reloadMetrics(registers));
+    for (const result of ['applied', 'invalid', 'failed']) this.configReloads.inc({ result }, 0);
+    this.configLastReloadSuccessful.set(1);
+  }
+
+  /** A config reload's result: counted, and whether it worked. */
+  reloaded(result: 'applied' | 'invalid' | 'failed'): void {
+    this.configReloads.inc({ result });
+    this.configLastReloadSuccessful.set(result === 'applied' ? 1 : 0);
+  }
+
+  /**
+   * Removes every series labelled with this flow (a flow removed by a reload), so no dashboard or
+   * alert reads the last values of a flow that no longer runs. `only`: just these metrics (names).
+   */
+  async removeFlow(flow: string, only?: readonly string[]): Promise<void> {
+    const names = only === undefined ? undefined : new Set(only);
+    for (const metric of this.registry.getMetricsAsArray() as unknown as FlowLabelled[]) {
+      if (!metric.labelNames?.includes('flow') || (names !== undefined && !names.has(metric.name))) continue;
+      if (metric.removeSeries !== undefined) {
+        metric.removeSeries((labels) => labels['flow'] === flow);
+        continue;
+      }
+      const { values } = await metric.get();
+      for (const { labels } of values) if (labels['flow'] === flow) metric.remove?.(labels);
+    }
   }
 
   /** The children of one flow, bound once. */
   flow(name: string): FlowMetrics {
     return new FlowMetrics(this, name);
   }
+}
+
+/** What removeFlow needs of a metric: prom-client's, or a BatchHistogram. */
+interface FlowLabelled {
+  readonly name: string;
+  readonly labelNames?: readonly string[];
+  get(): Promise<{ values: Array<{ labels: Record<string, string | number> }> }>;
+  remove?(labels: Record<string, string | number>): void;
+  removeSeries?(match: (labels: Record<string, string>) => boolean): void;
 }
 
 /** One flow's view of the metrics: what the data path, the writer and the reader record. */

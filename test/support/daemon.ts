@@ -38,6 +38,10 @@ export interface DaemonProcess {
   output(): string;
   /** Base URL of the daemon's admin server (`http://127.0.0.1:<port>`), once it listens. */
   adminUrl(): Promise<string>;
+  /** The config file the daemon was started with. */
+  readonly configFile: string;
+  /** Writes a new config to that file (admin server and log level as at start); SIGHUP reloads it. */
+  rewriteConfig(config: object): Promise<void>;
   /** Sends the signal and resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string | null>;
 }
@@ -51,15 +55,17 @@ export async function startDaemon(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mirror-daemon-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'config.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      log: { level: process.env['DAEMON_LOG_LEVEL'] ?? 'info' },
-      ...config,
-      // Loopback and a free port, whatever else the test sets for the admin server.
-      admin: { ...(config as { admin?: object }).admin, host: '127.0.0.1', port: 0 },
-    }),
-  );
+  const write = (next: object) =>
+    writeFile(
+      file,
+      JSON.stringify({
+        log: { level: process.env['DAEMON_LOG_LEVEL'] ?? 'info' },
+        ...next,
+        // Loopback and a free port, whatever else the test sets for the admin server.
+        admin: { ...(next as { admin?: object }).admin, host: '127.0.0.1', port: 0 },
+      }),
+    );
+  await write(config);
   // The package's own entry point on the compiled code (npm test builds it first): what ships.
   const child = spawn(
     process.execPath,
@@ -111,6 +117,8 @@ export async function startDaemon(
   const daemon: DaemonProcess = {
     child,
     logs,
+    configFile: file,
+    rewriteConfig: write,
     output: () => stdout + stderr,
     async adminUrl() {
       const line = await daemon.waitForLog((l) => l['msg'] === 'admin server listening', 30_000);
