@@ -34,6 +34,12 @@ export const errorCodes = [
   'KM_LANE_DROPPED',
   'KM_DRAIN_TIMEOUT',
   'KM_INVALID_ARGUMENT',
+  'KM_CONTROL_UNAUTHORIZED',
+  'KM_CONTROL_DISABLED',
+  'KM_CONTROL_BAD_REQUEST',
+  'KM_CONTROL_NOT_FOUND',
+  'KM_CONTROL_CONFLICT',
+  'KM_CONTROL_REFUSED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -8,3 +8,4 @@ export * from './target.ts';
 export * from './exactly-once.ts';
 export * from './offsets.ts';
 export * from './internal.ts';
+export * from './control.ts';
