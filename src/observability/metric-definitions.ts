@@ -3,8 +3,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BatchHistogram } from './batch-histogram.ts';
 
-/** Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition). */
-export const FLOW_STATES = ['starting', 'running', 'halted', 'draining', 'stopped'] as const;
+/**
+ * Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition;
+ * `paused`: an operator paused its fetching, POST /control/).
+ */
+export const FLOW_STATES = ['starting', 'running', 'halted', 'paused', 'draining', 'stopped'] as const;
 export type ExportedFlowState = (typeof FLOW_STATES)[number];
 
 /** Replication latency buckets, seconds: from a loopback hop to a backlog hours deep. */
@@ -198,7 +201,7 @@ export function partitionMetrics(registers: Registers) {
     }),
     laneRestores: new Counter({
       name: 'kafka_mirror_partition_restores_total',
-      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join) or failed (a transaction of the partition failed).',
+      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join), failed (a transaction of the partition failed) or resumed (an operator resumed the halted partition, POST /control/).',
       labelNames: ['flow', 'reason'],
       registers,
     }),

@@ -180,7 +180,7 @@ export class FlowMetrics {
     this.#metrics.transactions.inc({ flow: this.#flow, result });
   }
 
-  laneRestore(reason: 'assigned' | 'failed'): void {
+  laneRestore(reason: 'assigned' | 'failed' | 'resumed'): void {
     this.#metrics.laneRestores.inc({ flow: this.#flow, reason });
   }
 
