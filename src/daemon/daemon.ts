@@ -11,11 +11,13 @@ import { createClient } from '../kafka/client.ts';
 import { probeCluster, type ClusterAnswer } from '../kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../kafka/connect-cause.ts';
 import { AdminServer, type Readiness } from '../observability/admin-server.ts';
+import { ControlEndpoint } from '../observability/control-endpoint.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode } from '../observability/metrics.ts';
 import { backoffMs } from '../replication/backoff.ts';
 import type { Flow } from '../replication/flow.ts';
 import { packageVersion } from '../version.ts';
+import { controlRoutes } from './control.ts';
 import { assembleFlow, closeClients, closeSidecars, destroyFlow, type RunningFlow } from './flow-assembly.ts';
 import { Reachability } from './reachability.ts';
 import { DaemonStatus, flowEntry, type FlowEntry } from './status.ts';
@@ -88,7 +90,22 @@ export class Daemon {
         status: () => this.status(),
       },
       logger.child({ component: 'admin' }),
+      this.#controlEndpoint(),
     );
+  }
+
+  /** /control/ of the admin server (daemon/control.ts): refuses every request while admin.control is off. */
+  #controlEndpoint(): ControlEndpoint {
+    return new ControlEndpoint({
+      config: this.#config.admin.control,
+      routes: controlRoutes({
+        flows: this.#flows,
+        logger: this.#logger,
+        ending: () => this.#closed !== undefined || this.#destroyed !== undefined,
+      }),
+      count: (labels) => this.#metrics.controlRequests.inc(labels),
+      logger: this.#logger.child({ component: 'control' }),
+    });
   }
 
   /**

@@ -237,3 +237,15 @@ export function flowStateMetrics(registers: Registers) {
     }),
   };
 }
+
+/** Requests to the admin server's /control/ endpoints (control-endpoint.ts). */
+export function controlMetrics(registers: Registers) {
+  return {
+    controlRequests: new Counter({
+      name: 'kafka_mirror_control_requests_total',
+      help: 'Requests to /control/ by action (pause, resume, resume-partitions, log-level, refresh, unknown), result (ok, bad_request, unauthorized, disabled, not_found, conflict, failed) and caller (the name of its token; unknown when not authenticated).',
+      labelNames: ['action', 'result', 'caller'],
+      registers,
+    }),
+  };
+}

@@ -6,6 +6,7 @@ import { type Counter, type Gauge, Registry, collectDefaultMetrics } from 'prom-
 import type { BatchHistogram, HistogramSeries } from './batch-histogram.ts';
 import {
   FLOW_STATES,
+  controlMetrics,
   errorMetrics,
   flowStateMetrics,
   groupSyncMetrics,
@@ -50,6 +51,7 @@ export class Metrics {
   readonly groupSyncedGroups: Gauge<'flow'>;
   readonly groupTranslationLag: Gauge<'flow' | 'group'>;
   readonly groupSynced: Gauge<'flow' | 'group'>;
+  readonly controlRequests: Counter<'action' | 'result' | 'caller'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -96,6 +98,7 @@ export class Metrics {
       halted: this.halted,
     } = partitionMetrics(registers));
     ({ state: this.state, ready: this.ready } = flowStateMetrics(registers));
+    ({ controlRequests: this.controlRequests } = controlMetrics(registers));
   }
 
   /** The children of one flow, bound once. */
