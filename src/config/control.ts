@@ -72,3 +72,31 @@ function tokenOf(
   else return token;
   return undefined;
 }
+
+/** Where a control command (`kafka-mirror pause`, ...) takes its token from when no file is given. */
+export const CONTROL_TOKEN_VARIABLE = 'KAFKA_MIRROR_CONTROL_TOKEN';
+
+/**
+ * The token a control command sends: the content of `file` (trimmed), or else the variable
+ * KAFKA_MIRROR_CONTROL_TOKEN of `env`. Undefined, with the reason, when there is none.
+ */
+export function clientToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { token: string } | { missing: string } {
+  if (file !== undefined) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      return {
+        missing: `cannot read --token-file "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      };
+    }
+    return token === '' ? { missing: `--token-file "${file}" is empty` } : { token };
+  }
+  const token = (env[CONTROL_TOKEN_VARIABLE] ?? '').trim();
+  return token === ''
+    ? { missing: `give the control token with --token-file <file> or ${CONTROL_TOKEN_VARIABLE}` }
+    : { token };
+}

@@ -1,7 +1,7 @@
 export { loadConfigFile, parseConfig, positionsTopicOf } from './load.ts';
 export { HEAP_HEADROOM_BYTES, heapNeed, heapWarning } from './heap.ts';
 export { parseSize } from './sizes.ts';
-export { tokenDigest } from './control.ts';
+export { CONTROL_TOKEN_VARIABLE, clientToken, tokenDigest } from './control.ts';
 export { MIN_CONTROL_TOKEN_LENGTH } from './schema.ts';
 export { configWarnings } from './warnings.ts';
 export type {
