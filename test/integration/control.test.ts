@@ -46,6 +46,7 @@ async function tokenFile(t: TestContext): Promise<string> {
 async function daemonFor(
   t: TestContext,
   topic: string,
+  include = [topic],
 ): Promise<{ daemon: DaemonProcess; file: string; admin: string }> {
   const file = await tokenFile(t);
   const daemon = await startDaemon(
@@ -53,7 +54,7 @@ async function daemonFor(
     flowConfig(
       clusters.source,
       clusters.target,
-      { name: topic, topics: { include: [topic] } },
+      { name: topic, topics: { include } },
       {
         heartbeats: { enabled: false },
         metrics: { lagIntervalMs: 1000 },
@@ -90,7 +91,7 @@ async function twoLagRefreshes(admin: string, flow: string): Promise<FlowStatus>
 const alive = (daemon: DaemonProcess) => daemon.child.exitCode === null && daemon.child.signalCode === null;
 
 test(
-  'pause holds a flow without a rebalance while the source grows; resume copies everything, nothing lost or reordered',
+  'pause holds a flow without a rebalance while the source grows, and across a rebalance a refresh causes; resume copies everything, nothing lost or reordered',
   { timeout: 300_000 },
   clusters.guard(async (t) => {
     const topic = `pause-${randomUUID().slice(0, 6)}`;
@@ -98,7 +99,7 @@ test(
     await createTopic(src, topic, { partitions: 3 });
     const load = (from: number) => [0, 1, 2].flatMap((p) => numberedIn(p, from + p * 10_000, 100));
     await produceAll(src, topic, load(0));
-    const { daemon, file, admin } = await daemonFor(t, topic);
+    const { daemon, file, admin } = await daemonFor(t, topic, [`${topic}(-b)?`]);
     const pid = daemon.child.pid;
     assert.ok(await waitForRecords(dst, topic, 300, 120_000), 'the first load replicated');
     const joined = await rebalances(admin, topic);
@@ -125,6 +126,24 @@ test(
     assert.equal(await endOffsetTotal(dst, topic), before, 'nothing copied while paused');
     assert.equal(await rebalances(admin, topic), joined, 'no rebalance');
 
+    // A rebalance something else causes (a new topic picked up by a refresh) keeps it paused.
+    const second = `${topic}-b`;
+    await createTopic(src, second, { partitions: 1 });
+    await produceAll(src, second, numberedIn(0, 0, 50));
+    const refreshed = await runCli(['refresh', '--flow', topic, '--admin', admin, '--token-file', file]);
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    assert.match(refreshed.stdout, /2 topic\(s\) replicated/);
+    const rejoined = await eventually('the rejoin for the new topic', async () => {
+      const n = await rebalances(admin, topic);
+      return n > joined ? n : undefined;
+    });
+    await eventually('the new topic counted as lag', async () =>
+      (await twoLagRefreshes(admin, topic)).lagRecords === 350 ? true : undefined,
+    );
+    assert.equal((await flowStatus(admin, topic)).state, 'paused');
+    assert.equal(await endOffsetTotal(dst, topic), before, 'nothing copied after the rebalance');
+    assert.equal(await endOffsetTotal(dst, second), 0, 'nothing of the new topic copied');
+
     const again = await runCli(['pause', '--flow', topic, '--admin', admin, '--token-file', file]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /HTTP 409, KM_CONTROL_CONFLICT/);
@@ -132,19 +151,22 @@ test(
     const resumed = await runCli(['resume', '--flow', topic, '--admin', admin, '--token-file', file]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.ok(await waitForRecords(dst, topic, 600, 120_000), 'the second load replicated');
+    assert.ok(await waitForRecords(dst, second, 50, 120_000), 'the new topic replicated');
     assert.equal((await flowStatus(admin, topic)).state, 'running');
-    assert.equal(await rebalances(admin, topic), joined, 'no rebalance at resume either');
+    assert.equal(await rebalances(admin, topic), rejoined, 'no rebalance at resume');
     assert.equal(
       total(await scrape(admin), 'kafka_mirror_control_requests_total', { caller: 'ops', result: 'ok' }),
-      2,
+      3,
     );
     assert.equal(daemon.child.pid, pid);
     assert.ok(alive(daemon));
     assert.equal(await daemon.stop('SIGTERM'), 0);
 
-    const result = await auditTopic(src, dst, topic);
-    assert.equal(result.missing, 0);
-    assert.equal(result.reordered, 0);
+    for (const name of [topic, second]) {
+      const result = await auditTopic(src, dst, name);
+      assert.equal(result.missing, 0, name);
+      assert.equal(result.reordered, 0, name);
+    }
   }),
 );
 
