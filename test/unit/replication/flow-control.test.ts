@@ -12,11 +12,13 @@ import type { FlowTarget } from '../../../src/replication/ports.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import {
   FakeSource,
+  FakeTransactionalTarget,
   TOPIC,
   catalogOf,
   fetched,
   keepAlive,
   offsetsOf,
+  restored,
   settings,
   settle,
 } from './fixtures/flow-fakes.ts';
@@ -139,4 +141,41 @@ test('a flow that is not running cannot be paused', async (t) => {
   await flow.close(1000);
   assert.throws(() => flow.pause(), ControlConflictError);
   await assert.rejects(flow.resumeHalted(), ControlConflictError);
+});
+
+test('exactly once, a halted partition resumed by an operator is restored from its position on the target', async (t) => {
+  const source = new FakeSource();
+  const target = new FakeTransactionalTarget();
+  const catalog = catalogOf({ [TOPIC]: 1 });
+  const flow = new Flow({
+    config: flowConfig({ delivery: 'exactly-once' }),
+    settings,
+    source,
+    target,
+    catalogs: { source: catalog, target: catalog },
+    logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
+  });
+  t.after(() => flow.close(1000));
+  await flow.start();
+  flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
+  await restored(source, 1);
+  await flow.onBatch(fetched(0, 0, 4), keepAlive);
+  await settle();
+  target.commit(0);
+  await flow.onBatch(fetched(0, 5, 9), keepAlive);
+  await settle();
+  target.fail(0, new WriteRejectedError(TOPIC, 0, 'MESSAGE_TOO_LARGE', new Error('too large')));
+  await until(() => flow.stats.halted.size === 1, 'the halt');
+  assert.deepEqual(target.acquired, [0]);
+
+  assert.deepEqual(await flow.resumeHalted(), [{ topic: TOPIC, partition: 0, from: 'target' }]);
+  await restored(source, 2);
+  assert.deepEqual(target.acquired, [0, 0], 'taken over again on the target');
+  assert.deepEqual(source.calls.slice(-2), ['seek 0 5', 'resume 0'], 'from the position committed there');
+  assert.equal(flow.stats.halted.size, 0);
+  await flow.onBatch(fetched(0, 5, 9), keepAlive);
+  await settle();
+  target.commit(0);
+  await settle();
+  assert.equal(target.positions.get(0), 10);
 });
