@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig, tokenDigest } from '../../../src/config/index.ts';
+import { configWarnings, parseConfig, tokenDigest } from '../../../src/config/index.ts';
 import { ConfigError } from '../../../src/errors/index.ts';
 
 const TOKEN = 'a-control-token-of-32-characters';
@@ -126,3 +126,17 @@ function assertProblem(doc: unknown, pattern: RegExp, env: NodeJS.ProcessEnv = {
     `no ${String(pattern)} in:\n${problems.join('\n')}`,
   );
 }
+
+test('the control token variables are no unknown KAFKA_MIRROR_* setting', () => {
+  const env = { KAFKA_MIRROR_OPS_TOKEN: TOKEN, KAFKA_MIRROR_CONTROL_TOKEN: TOKEN, KAFKA_MIRROR_TYPO: '1' };
+  const config = parseConfig(
+    document({ enabled: true, tokens: [{ name: 'ops', env: 'KAFKA_MIRROR_OPS_TOKEN' }] }),
+    'test.yaml',
+    env,
+  );
+  const warnings = configWarnings(config, env, { heapLimitBytes: Infinity });
+  assert.deepEqual(
+    warnings.map((w) => /variable (\S+)/.exec(w)?.[1]),
+    ['KAFKA_MIRROR_TYPO'],
+  );
+});
