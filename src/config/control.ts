@@ -65,6 +65,8 @@ function tokenOf(
     token = (env[source.env ?? ''] ?? '').trim();
   }
   if (token === '') problems.push(`${where} is not set or empty`);
+  // A bearer token is one word on the wire (Authorization: Bearer <token>).
+  else if (/\s/.test(token)) problems.push(`${where} holds a token with whitespace inside`);
   else if (token.length < MIN_CONTROL_TOKEN_LENGTH)
     problems.push(
       `${where} holds a token shorter than ${MIN_CONTROL_TOKEN_LENGTH} characters (generate one: openssl rand -hex 32)`,

@@ -262,7 +262,7 @@ const topLevel = {
         default: false,
       },
       tokens: {
-        doc: `Bearer tokens that may call /control/: a list of \`{ name, file }\` or \`{ name, env }\`. The token is read at load from the file (a mounted Secret) or the environment variable, surrounding whitespace removed, and must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters. \`name\` (letters, digits, \`.\`, \`_\`, \`-\`) names the caller in logs and in \`kafka_mirror_control_requests_total\`; the token itself is never logged nor shown. As an environment override, a JSON list.`,
+        doc: `Bearer tokens that may call /control/: a list of \`{ name, file }\` or \`{ name, env }\`. The token is read at load from the file (a mounted Secret) or the environment variable, surrounding whitespace removed, and must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters, without whitespace inside. \`name\` (letters, digits, \`.\`, \`_\`, \`-\`) names the caller in logs and in \`kafka_mirror_control_requests_total\`; the token itself is never logged nor shown. As an environment override, a JSON list.`,
         format: 'control-tokens',
         default: [] as Array<{ name: string; file?: string; env?: string }>,
       },

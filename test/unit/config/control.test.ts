@@ -73,14 +73,16 @@ test('an empty, short or unreadable token is refused without echoing it', () => 
         { name: 'a', env: 'EMPTY' },
         { name: 'b', env: 'SHORT' },
         { name: 'c', file: '/nonexistent/token' },
+        { name: 'd', env: 'SPACED' },
       ],
     }),
-    { EMPTY: '  \n', SHORT: short },
+    { EMPTY: '  \n', SHORT: short, SPACED: 'a-long-enough-token with-a-space' },
   );
   assert.ok(problems.some((p) => /tokens\[0\]\.env: environment variable EMPTY is not set or empty/.test(p)));
   assert.ok(problems.some((p) => /tokens\[1\]\.env: .* shorter than 16 characters/.test(p)));
   assert.ok(problems.some((p) => /tokens\[2\]\.file: "\/nonexistent\/token": cannot read: ENOENT/.test(p)));
-  assert.ok(problems.every((p) => !p.includes(short)));
+  assert.ok(problems.some((p) => /tokens\[3\]\.env: .* with whitespace inside/.test(p)));
+  assert.ok(problems.every((p) => !p.includes(short) && !p.includes('with-a-space')));
 });
 
 test('a token entry of the wrong shape is refused', () => {
