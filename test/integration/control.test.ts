@@ -54,7 +54,8 @@ async function daemonFor(
     flowConfig(
       clusters.source,
       clusters.target,
-      { name: topic, topics: { include } },
+      // No periodic topic sync during the test: a new topic is picked up by the refresh verb only.
+      { name: topic, topics: { include }, refreshIntervalMs: 600_000 },
       {
         heartbeats: { enabled: false },
         metrics: { lagIntervalMs: 1000 },
