@@ -27,6 +27,10 @@ export interface CommandLine {
     readonly topic?: string;
     readonly since?: string;
     readonly group?: string;
+    /** The daemon's admin server, for the control commands (control.ts). */
+    readonly admin?: string;
+    readonly 'token-file'?: string;
+    readonly partition?: string;
     readonly version?: boolean;
   };
 }

@@ -3,6 +3,14 @@ import { UsageError } from '../errors/index.ts';
 import { packageVersion } from '../version.ts';
 import { ExitCode, type CommandLine, type Io } from './command.ts';
 
+/** The options every control command takes. */
+const CONTROL_OPTS = `  -c, --config <file>  take the daemon's admin address (admin.host, admin.port) from this config
+      --admin <url>    or give it (such as http://127.0.0.1:9464)
+      --token-file <f> file holding a token of the daemon's admin.control.tokens (else the
+                       variable KAFKA_MIRROR_CONTROL_TOKEN)
+      --json           print the daemon's answer as JSON
+`;
+
 const HELP = `kafka-mirror: Kafka cross-cluster replication daemon
 
 Usage: kafka-mirror <command> [options]
@@ -19,13 +27,18 @@ Commands:
               failover: commit that translation to the group on the target (once, for a switchover)
   migrate-status  per topic of a flow: is the target caught up (lag 0, same partitions and topic
               configs, synced group offsets in place)? exit 1 until every topic is
+  pause, resume  hold a flow's fetching in a running daemon, and let it go on (no rebalance)
+  resume-partition  retry a running daemon's halted partitions once their cause is fixed
+  log-level   set a running daemon's log level at once
+  refresh     run a running daemon's topic sync now (new topics and partitions)
+  reload      a running daemon re-reads its config file and applies it (as SIGHUP)
   version     print the version (also --version, -v)
   help        help of a command: kafka-mirror help <command>
 
 Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
 Exit codes: 0 ok, 1 runtime failure (shutdown timed out, daemon not ready or unreachable for
-status), 2 bad usage, invalid config or a plan conflict, 3 verify found records missing,
+status, a control command refused or unanswered), 2 bad usage, invalid config or a plan conflict, 3 verify found records missing,
 reordered, altered or of aborted transactions.
 `;
 
@@ -118,6 +131,64 @@ otherwise.
       --flow <name>    the flow
       --json           the report as JSON
 `,
+  pause: `Usage: kafka-mirror pause --flow <name> (--config <file> | --admin <url>) [--token-file <file>]
+
+Stops the flow's fetching in a running daemon (POST /control/flows/<flow>/pause; the daemon needs
+admin.control.enabled). Its consumer stays in the source group (no rebalance) and keeps its
+partitions, also across a rebalance something else causes; what it had queued is still written and
+committed. State paused in /status and kafka_mirror_flow_state; the flow stays ready. Exit 0 done,
+1 refused (not running, already paused, unknown flow, bad token) or no answer, 2 bad usage.
+
+      --flow <name>    the flow
+${CONTROL_OPTS}`,
+  resume: `Usage: kafka-mirror resume --flow <name> (--config <file> | --admin <url>) [--token-file <file>]
+
+Lets a paused flow fetch again, from where it stopped (POST /control/flows/<flow>/resume). Halted
+partitions stay halted (resume-partition). Exit 0 done, 1 refused (not paused, ...) or no answer.
+
+      --flow <name>    the flow
+${CONTROL_OPTS}`,
+  'resume-partition': `Usage: kafka-mirror resume-partition --flow <name> [--topic <topic> --partition <n>]
+                                  (--config <file> | --admin <url>) [--token-file <file>]
+
+Retries halted partitions of the flow in a running daemon (POST /control/flows/<flow>/resume-partitions)
+once their cause is fixed (such as the target topic's max.message.bytes raised): without a restart
+or a rebalance, from the partition's last acknowledged offset, so the refused record and every
+record after it are copied (exactly once: from the partition's position on the target). If the
+target still refuses, the partition halts again (logged), and waits for the next resume. Without
+--topic and --partition, every halted partition of the flow on that instance. Exit 0 done, 1
+refused (none halted, that partition not halted here, ...) or no answer.
+
+      --flow <name>       the flow
+      --topic <topic>     the source topic of the halted partition (with --partition)
+      --partition <n>     the partition
+${CONTROL_OPTS}`,
+  'log-level': `Usage: kafka-mirror log-level <level> (--config <file> | --admin <url>) [--token-file <file>]
+
+Sets the running daemon's log level at once, for every logger (POST /control/log-level): fatal,
+error, warn, info, debug, trace or silent. Until the next restart, which applies log.level again.
+
+${CONTROL_OPTS}`,
+  refresh: `Usage: kafka-mirror refresh [--flow <name>] (--config <file> | --admin <url>) [--token-file <file>]
+
+Runs the topic sync of the flow (every running flow without --flow) now, as every
+refreshIntervalMs: new matching source topics and partitions are created on the target and
+consumed (POST /control/refresh, /control/flows/<flow>/refresh). A failed pass is logged and
+retried as usual. Prints how many topics each flow replicates.
+
+      --flow <name>    only this flow
+${CONTROL_OPTS}`,
+  reload: `Usage: kafka-mirror reload (--config <file> | --admin <url>) [--token-file <file>]
+
+The running daemon re-reads the config file it was started with and applies it without a restart,
+as on SIGHUP (POST /control/reload): unchanged flows keep running untouched, added flows start,
+removed ones drain and stop, changed ones drain and start again (docs/operations.md, Reloading the
+configuration). Prints what changed. Exit 0 applied; 2 the file was refused, nothing changed (each
+problem printed), or bad usage; 1 applied in part (a step failed: the problems say which), refused
+or no answer. With --config, the verb reads the admin address from the file: a file that does not
+validate is refused here already (exit 2), before the daemon is asked; --admin asks the daemon.
+
+${CONTROL_OPTS}`,
   version: `Usage: kafka-mirror version
 
 Prints the kafka-mirror and Node.js versions.

@@ -3,9 +3,14 @@
 import { ClusterIdentityError, ConfigError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
 import { printHelp, version } from './help.ts';
+import { logLevel } from './log-level.ts';
 import { migrateStatus } from './migrate-status.ts';
 import { offsets } from './offsets.ts';
+import { pause, resume } from './pause.ts';
 import { plan } from './plan.ts';
+import { refresh } from './refresh.ts';
+import { reload } from './reload.ts';
+import { resumePartition } from './resume-partition.ts';
 import { start } from './start.ts';
 import { status } from './status.ts';
 import { parseCommandLine } from './usage.ts';
@@ -21,6 +26,12 @@ const COMMANDS: Record<string, Command> = {
   start,
   plan,
   verify,
+  pause,
+  resume,
+  'resume-partition': resumePartition,
+  'log-level': logLevel,
+  refresh,
+  reload,
 };
 
 /** Runs one command line to its exit code. */

@@ -17,10 +17,11 @@ import { configOf, ExitCode, type CommandLine } from './command.ts';
 export async function start(line: CommandLine): Promise<number> {
   const config = await configOf(line);
   const logger = createLogger(config.log); // warns itself when log.pretty cannot be honoured
-  const daemon = new Daemon(config, logger);
+  const file = line.values.config as string;
+  // POST /control/reload (`kafka-mirror reload`) re-reads the same file, as SIGHUP does.
+  const daemon = new Daemon(config, logger, { configFile: file, env: process.env });
   // Re-reads the same file; the reload logs its result (a bad file changes nothing). Installed
   // first: without a listener SIGHUP would end the process.
-  const file = line.values.config as string;
   const reload = () => void daemon.reloadFile(file, process.env);
   process.on('SIGHUP', reload);
   logger.info({ version: packageVersion(), flows: config.flows.map((f) => f.name) }, 'starting');

@@ -13,6 +13,15 @@ const COMMAND_OPTIONS: Record<string, { options: readonly string[]; args: number
   verify: { options: ['config', 'flow', 'topic', 'since', 'json'], args: 0 },
   offsets: { options: ['config', 'flow', 'group', 'json'], args: 1 },
   'migrate-status': { options: ['config', 'flow', 'json'], args: 0 },
+  pause: { options: ['config', 'admin', 'token-file', 'flow', 'json'], args: 0 },
+  resume: { options: ['config', 'admin', 'token-file', 'flow', 'json'], args: 0 },
+  'resume-partition': {
+    options: ['config', 'admin', 'token-file', 'flow', 'topic', 'partition', 'json'],
+    args: 0,
+  },
+  'log-level': { options: ['config', 'admin', 'token-file', 'json'], args: 1 },
+  refresh: { options: ['config', 'admin', 'token-file', 'flow', 'json'], args: 0 },
+  reload: { options: ['config', 'admin', 'token-file', 'json'], args: 0 },
   version: { options: [], args: 0 },
   help: { options: [], args: 1 },
 };
@@ -49,6 +58,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       topic: { type: 'string' },
       since: { type: 'string' },
       group: { type: 'string' },
+      admin: { type: 'string' },
+      'token-file': { type: 'string' },
+      partition: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
     },
   });

@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors/index.ts';
+import { controlOf } from './control.ts';
 import { flowOverlaps } from './flow-overlap.ts';
 import { clusterSchema, flowSchema, topLevelSchema } from './schema.ts';
 import { parseSize } from './sizes.ts';
@@ -30,8 +31,10 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   const clusters = clustersOf(top('clusters'), problems, env);
   const flows = flowsOf(top('flows'), clusters, problems);
   problems.push(...overlapProblems(flows));
+  const control = controlOf(top, problems, env);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return deepFreeze({ clusters, flows, ...settingsOf(top) });
+  const settings = settingsOf(top);
+  return deepFreeze({ clusters, flows, ...settings, admin: { ...settings.admin, control } });
 }
 
 /**
@@ -261,7 +264,9 @@ function overlapProblems(flows: readonly FlowConfig[]): string[] {
 }
 
 /** The top-level settings besides clusters and flows. */
-function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows'> {
+function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows' | 'admin'> & {
+  admin: Omit<Config['admin'], 'control'>;
+} {
   const get = <T>(key: string) => top(key) as T;
   return {
     queue: { maxRecords: get<number>('queue.maxRecords'), maxBytes: parseSize(get('queue.maxBytes')) },

@@ -96,7 +96,41 @@ const bool = {
   coerce: (value: unknown) => (value === 'true' ? true : value === 'false' ? false : value),
 };
 
+/** Bearer tokens of /control/ are refused below this length: a short one can be guessed. */
+export const MIN_CONTROL_TOKEN_LENGTH = 16;
+
+/** A JSON list given as an environment override; anything else is left for validate to refuse. */
+const jsonList = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+};
+
+/** admin.control.tokens: where each token is read from (never the token itself). */
+const controlTokens = {
+  name: 'control-tokens',
+  validate: (value: unknown) => {
+    if (!Array.isArray(value)) throw new Error('must be a list of { name, file } or { name, env }');
+    value.forEach((entry: unknown, i) => {
+      const e = (entry ?? {}) as Record<string, unknown>;
+      const keys = typeof entry === 'object' && entry !== null ? Object.keys(e) : [];
+      if (typeof e['name'] !== 'string' || !/^[A-Za-z0-9._-]+$/.test(e['name']))
+        throw new Error(`[${i}].name: required, letters, digits, ".", "_" and "-"`);
+      const sources = keys.filter((k) => k === 'file' || k === 'env');
+      if (sources.length !== 1 || typeof e[sources[0] ?? ''] !== 'string' || e[sources[0] ?? ''] === '')
+        throw new Error(`[${i}]: give exactly one of file, env (a token is never written in the config)`);
+      const unknown = keys.find((k) => !['name', 'file', 'env'].includes(k));
+      if (unknown !== undefined) throw new Error(`[${i}].${unknown}: unknown key (name, file, env)`);
+    });
+  },
+  coerce: jsonList,
+};
+
 export const formats = [
+  controlTokens,
   size,
   positiveSize,
   positiveInt,
@@ -220,6 +254,18 @@ const topLevel = {
       doc: 'A flow whose oldest write has waited this long for the target is not ready (/readyz 503, `kafka_mirror_flow_ready` 0): the target is down, unreachable or far too slow.',
       format: 'milliseconds',
       default: 30_000,
+    },
+    control: {
+      enabled: {
+        doc: 'Serve the mutating endpoints under /control/ (pause, resume, resume halted partitions, log level, topic refresh; docs/operations.md, Control). Needs at least one token in `admin.control.tokens`. While off, /control/ answers 403 saying how to turn it on.',
+        format: 'bool',
+        default: false,
+      },
+      tokens: {
+        doc: `Bearer tokens that may call /control/: a list of \`{ name, file }\` or \`{ name, env }\`. The token is read at load from the file (a mounted Secret) or the environment variable, surrounding whitespace removed, and must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters, without whitespace inside. \`name\` (letters, digits, \`.\`, \`_\`, \`-\`) names the caller in logs and in \`kafka_mirror_control_requests_total\`; the token itself is never logged nor shown. As an environment override, a JSON list.`,
+        format: 'control-tokens',
+        default: [] as Array<{ name: string; file?: string; env?: string }>,
+      },
     },
   },
   log: {

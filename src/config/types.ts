@@ -88,7 +88,27 @@ export interface Config {
   readonly shutdown: { readonly timeoutMs: number };
   readonly heartbeats: { readonly enabled: boolean; readonly intervalMs: number };
   readonly metrics: { readonly lagIntervalMs: number };
-  readonly admin: { readonly host: string; readonly port: number; readonly stallTimeoutMs: number };
+  readonly admin: {
+    readonly host: string;
+    readonly port: number;
+    readonly stallTimeoutMs: number;
+    readonly control: ControlConfig;
+  };
   readonly log: { readonly level: string; readonly pretty: boolean };
   readonly reload: { readonly watch: boolean; readonly debounceMs: number };
+}
+
+/** admin.control: the /control/ endpoints and who may call them. */
+export interface ControlConfig {
+  readonly enabled: boolean;
+  /** Each token as its SHA-256 digest (hex): the token itself is not kept once loaded. */
+  readonly tokens: readonly ControlToken[];
+}
+
+export interface ControlToken {
+  /** Names the caller in logs and metrics; not a secret. */
+  readonly name: string;
+  readonly digest: string;
+  /** The environment variable the token came from, when it came from one (not a secret). */
+  readonly env?: string;
 }

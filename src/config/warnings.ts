@@ -1,5 +1,6 @@
 // What a valid config can do but probably should not, or what around it is probably a mistake:
 // `validate` prints these and the daemon logs them at start; none refuses the config.
+import { CONTROL_TOKEN_VARIABLE } from './control.ts';
 import { heapWarning } from './heap.ts';
 import { envName, topLevelSchema } from './schema.ts';
 import { closest } from './suggest.ts';
@@ -29,6 +30,9 @@ function unknownVariables(config: Config, env: NodeJS.ProcessEnv): string[] {
   const settings = settingVariables(topLevelSchema);
   // A SASL password may come from a variable the config names; it is no setting but not unknown.
   const named = new Set(Object.values(config.clusters).flatMap((c) => c.sasl?.passwordEnv ?? []));
+  // So may a control token; KAFKA_MIRROR_CONTROL_TOKEN is the control commands' token (cli/control.ts).
+  for (const token of config.admin.control.tokens) if (token.env !== undefined) named.add(token.env);
+  named.add(CONTROL_TOKEN_VARIABLE);
   return Object.keys(env)
     .filter(
       (name) =>

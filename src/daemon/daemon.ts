@@ -10,6 +10,7 @@ import { createClient } from '../kafka/client.ts';
 import { probeCluster } from '../kafka/cluster-probe.ts';
 import { connectCause, isConnectFailure } from '../kafka/connect-cause.ts';
 import { AdminServer, type Readiness } from '../observability/admin-server.ts';
+import { ControlEndpoint } from '../observability/control-endpoint.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode } from '../observability/metrics.ts';
 import { backoffMs } from '../replication/backoff.ts';
@@ -25,6 +26,7 @@ import {
   replaceGroupSync,
   type RunningFlow,
 } from './flow-assembly.ts';
+import { controlRoutes } from './control.ts';
 import { Reachability } from './reachability.ts';
 import { checkHeap, checkReplicationFactor } from './start-checks.ts';
 import { Reloads, type ReloadHost, type ReloadReport } from './reload.ts';
@@ -42,6 +44,8 @@ const START_RETRY_MAX_MS = 60_000;
 export class Daemon {
   /** The running config: replaced by a reload. */
   #config: Config;
+  /** The file the config came from and its environment overrides, for POST /control/reload. */
+  readonly #configFile: { path: string; env: NodeJS.ProcessEnv } | undefined;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #admin: AdminServer;
@@ -64,10 +68,20 @@ export class Daemon {
   #closed: Promise<void> | undefined;
   #destroyed: Promise<void> | undefined;
 
-  constructor(config: Config, logger: Logger, options: { metrics?: Metrics } = {}) {
+  /**
+   * `configFile`: the file the config came from, which `POST /control/reload` re-reads (with
+   * `env`'s overrides); without it that route is refused.
+   */
+  constructor(
+    config: Config,
+    logger: Logger,
+    options: { metrics?: Metrics; configFile?: string; env?: NodeJS.ProcessEnv } = {},
+  ) {
     this.#config = config;
     this.#logger = logger;
     this.#metrics = options.metrics ?? new Metrics({ version: packageVersion(), defaultMetrics: true });
+    this.#configFile =
+      options.configFile === undefined ? undefined : { path: options.configFile, env: options.env ?? {} };
     for (const flow of config.flows) this.#addEntry(flow);
     this.#reach = new Reachability(config.clusters, logger, {
       probe: (cluster) =>
@@ -108,8 +122,30 @@ export class Daemon {
         status: () => this.status(),
       },
       logger.child({ component: 'admin' }),
+      this.#controlEndpoint(),
     );
     this.#reloads = new Reloads(this.#reloadHost(), this.#metrics, logger.child({ component: 'reload' }));
+  }
+
+  /** What POST /control/reload runs: the config file re-read and applied (none without a file). */
+  #reloadFromFile(): (() => Promise<ReloadReport>) | undefined {
+    const file = this.#configFile;
+    return file === undefined ? undefined : () => this.reloadFile(file.path, file.env);
+  }
+
+  /** /control/ of the admin server (daemon/control.ts): refuses every request while admin.control is off. */
+  #controlEndpoint(): ControlEndpoint {
+    return new ControlEndpoint({
+      config: this.#config.admin.control,
+      routes: controlRoutes({
+        flows: this.#flows,
+        logger: this.#logger,
+        ending: () => this.#closed !== undefined || this.#destroyed !== undefined,
+        reload: this.#reloadFromFile(),
+      }),
+      count: (labels) => this.#metrics.controlRequests.inc(labels),
+      logger: this.#logger.child({ component: 'control' }),
+    });
   }
 
   /**

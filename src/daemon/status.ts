@@ -168,7 +168,12 @@ export class DaemonStatus {
     }
     const { flow, writer } = running;
     const reasons: string[] = [];
-    if (flow.exportedState !== 'running' && flow.exportedState !== 'halted') reasons.push(flow.exportedState);
+    // A flow an operator paused is ready: it is held on purpose, its process healthy; failing the
+    // probe would stall a rollout or page someone for the pause (docs/operations.md, Control).
+    // kafka_mirror_flow_state{state="paused"} and its growing lag show it.
+    const { exportedState } = flow;
+    if (exportedState !== 'running' && exportedState !== 'halted' && exportedState !== 'paused')
+      reasons.push(exportedState);
     if (!flow.joined) reasons.push('not assigned by the source consumer group yet');
     const halted = flow.stats.halted.size;
     if (halted > 0)

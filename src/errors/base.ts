@@ -37,6 +37,12 @@ export const errorCodes = [
   'KM_TOPIC_CONFIG_REFUSED',
   'KM_MALFORMED_RESPONSE',
   'KM_ACL_SYNC_REFUSED',
+  'KM_CONTROL_UNAUTHORIZED',
+  'KM_CONTROL_DISABLED',
+  'KM_CONTROL_BAD_REQUEST',
+  'KM_CONTROL_NOT_FOUND',
+  'KM_CONTROL_CONFLICT',
+  'KM_CONTROL_REFUSED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -9,3 +9,4 @@ export * from './exactly-once.ts';
 export * from './offsets.ts';
 export * from './internal.ts';
 export * from './acl-sync.ts';
+export * from './control.ts';

@@ -3,6 +3,7 @@ import type { Compression, Config } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { payloadBytes, queueCharge, type SourceRecord } from '../protocol/records.ts';
 import {
+  fromPartitionKey,
   partitionKey,
   type FetchedBatch,
   type SourceOffset,
@@ -53,6 +54,12 @@ export class SourceReader {
   readonly #handler: BatchHandler;
   readonly #sizer: FetchSizer;
   #topics: readonly string[] = [];
+  /** Topics of the last assignment: a join inside run() comes before #topics is set. */
+  #assignedTopics: readonly string[] = [];
+  /** Fetching held for every partition (pauseAll): a flow paused, or draining. */
+  #held = false;
+  /** Partitions the flow paused one by one (halted, being restored), applied again on resumeAll. */
+  readonly #pausedPartitions = new Set<string>();
   #running = false;
   #closed: Promise<void> | undefined;
   #destroyed: Promise<void> | undefined;
@@ -82,7 +89,11 @@ export class SourceReader {
         partitions.map((partition) => ({ topic, partition })),
       );
       options.logger.info({ assigned: assigned.length, group: options.group }, 'joined source group');
+      this.#assignedTopics = Object.keys(payload.memberAssignment);
       this.#handler.onAssignment(assigned);
+      // A new consumer group of kafkajs (after a subscription change or a crash) starts without
+      // pauses: a held reader stays held across every join, before the first fetch of it.
+      if (this.#held) this.#pauseTopics();
     });
     // kafkajs has no revocation callback; REBALANCING is emitted when the group starts to
     // rebalance, before this member rejoins, so a commit now still belongs to the old generation.
@@ -168,16 +179,48 @@ export class SourceReader {
     setGroupFetchLimits(this.#options.group, this.#sizer.limits());
   }
 
+  /**
+   * Holds fetching of every partition, the consumer staying in its group (it heartbeats, commits
+   * and keeps its assignment: no rebalance), also across later joins, until resumeAll.
+   */
   pauseAll(): void {
-    if (this.#topics.length > 0) this.#consumer.pause(this.#topics.map((topic) => ({ topic })));
+    this.#held = true;
+    this.#pauseTopics();
   }
 
+  /** Fetching goes on where it stopped; partitions paused one by one stay paused. */
+  resumeAll(): void {
+    this.#held = false;
+    const topics = this.#allTopics();
+    // kafkajs's topic-wide resume also clears the pauses of single partitions: set again after it.
+    if (topics.length > 0) this.#whileRunning('resume', () => this.#consumer.resume(topics));
+    for (const key of this.#pausedPartitions) {
+      const { topic, partition } = fromPartitionKey(key);
+      this.#whileRunning('pause', () => this.#consumer.pause([{ topic, partitions: [partition] }]));
+    }
+  }
+
+  // kafkajs's pause of one partition clears its topic-wide pause (SubscriptionState.pause): while
+  // held, a partition's pause or resume is only recorded, and applied by resumeAll.
   pause(topic: string, partition: number): void {
+    this.#pausedPartitions.add(partitionKey(topic, partition));
+    if (this.#held) return;
     this.#whileRunning('pause', () => this.#consumer.pause([{ topic, partitions: [partition] }]));
   }
 
   resume(topic: string, partition: number): void {
+    this.#pausedPartitions.delete(partitionKey(topic, partition));
+    if (this.#held) return;
     this.#whileRunning('resume', () => this.#consumer.resume([{ topic, partitions: [partition] }]));
+  }
+
+  #pauseTopics(): void {
+    const topics = this.#allTopics();
+    if (topics.length > 0) this.#whileRunning('pause', () => this.#consumer.pause(topics));
+  }
+
+  #allTopics(): Array<{ topic: string }> {
+    return [...new Set([...this.#topics, ...this.#assignedTopics])].map((topic) => ({ topic }));
   }
 
   /** Applied at the partition's next fetch; a fetch in flight for it is dropped. */

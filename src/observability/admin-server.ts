@@ -1,9 +1,12 @@
 // The admin HTTP server: /metrics (Prometheus), /healthz (the process answers), /readyz (every flow
 // replicates: 503 while starting, draining, halted or when the target stalls) and /status (JSON for
 // people and `kafka-mirror status`). It serves only what the daemon chose to expose: no config.
+// Mutating requests go to /control/ (control-endpoint.ts), behind bearer tokens; the four above
+// stay open and read-only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AdminListenError } from '../errors/index.ts';
+import { ControlEndpoint } from './control-endpoint.ts';
 import type { Logger } from './logger.ts';
 
 export interface Readiness {
@@ -23,11 +26,14 @@ export class AdminServer {
   readonly #server: Server;
   readonly #sources: AdminSources;
   readonly #logger: Logger;
+  readonly #control: ControlEndpoint | undefined;
   #destroyed: Promise<void> | undefined;
 
-  constructor(sources: AdminSources, logger: Logger) {
+  /** Without `control`, /control/ is not found. */
+  constructor(sources: AdminSources, logger: Logger, control?: ControlEndpoint) {
     this.#sources = sources;
     this.#logger = logger;
+    this.#control = control;
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error: unknown) => {
         this.#logger.error({ err: error, path: request.url }, 'admin request failed');
@@ -76,6 +82,8 @@ export class AdminServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://admin').pathname;
+    if (this.#control !== undefined && ControlEndpoint.owns(path))
+      return this.#control.handle(request, response, path);
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.setHeader('allow', 'GET, HEAD');
       return send(response, 405, 'text/plain', 'method not allowed\n');

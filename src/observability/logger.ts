@@ -45,8 +45,11 @@ export function createLogger(options: {
   /** Whether pino-pretty is installed (tests); prettyPrinterInstalled by default. */
   prettyPrinter?: () => boolean;
 }): Logger {
+  const family = new Set<WeakRef<Logger>>();
   const base = {
     level: options.level,
+    // Every child logger, so that setLogLevel reaches them: a pino child keeps its own level.
+    onChild: (child: Logger) => void family.add(new WeakRef(child)),
     base: { service: 'kafka-mirror' },
     redact: { paths: REDACT, censor: '[REDACTED]' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -65,5 +68,29 @@ export function createLogger(options: {
     });
   } else logger = pino(base);
   if (wanted && !pretty) logger.warn(PRETTY_MISSING);
+  FAMILIES.set(logger, family);
   return logger;
+}
+
+/** The child loggers of each logger createLogger made (weakly: a dropped child is not kept alive). */
+const FAMILIES = new WeakMap<Logger, Set<WeakRef<Logger>>>();
+
+/** The levels setLogLevel takes: pino's, and `silent`. */
+export const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+
+/**
+ * Sets the level of a logger made by createLogger and of every child it has (pino's children keep
+ * the level they were made with). Returns the previous level. The caller checks the level against
+ * LOG_LEVELS.
+ */
+export function setLogLevel(logger: Logger, level: string): string {
+  const previous = logger.level;
+  logger.level = level;
+  const family = FAMILIES.get(logger);
+  for (const ref of family ?? []) {
+    const child = ref.deref();
+    if (child === undefined) family?.delete(ref);
+    else child.level = level;
+  }
+  return previous;
 }

@@ -3,8 +3,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BatchHistogram } from './batch-histogram.ts';
 
-/** Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition). */
-export const FLOW_STATES = ['starting', 'running', 'halted', 'draining', 'stopped'] as const;
+/**
+ * Flow states as exported by `kafka_mirror_flow_state` (`halted`: running with a halted partition;
+ * `paused`: an operator paused its fetching, POST /control/).
+ */
+export const FLOW_STATES = ['starting', 'running', 'halted', 'paused', 'draining', 'stopped'] as const;
 export type ExportedFlowState = (typeof FLOW_STATES)[number];
 
 /** Replication latency buckets, seconds: from a loopback hop to a backlog hours deep. */
@@ -198,7 +201,7 @@ export function partitionMetrics(registers: Registers) {
     }),
     laneRestores: new Counter({
       name: 'kafka_mirror_partition_restores_total',
-      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join) or failed (a transaction of the partition failed).',
+      help: 'Exactly-once flows: source partitions taken over on the target (earlier owners fenced, position read, source seeked), by reason: assigned (a group join), failed (a transaction of the partition failed) or resumed (an operator resumed the halted partition, POST /control/).',
       labelNames: ['flow', 'reason'],
       registers,
     }),
@@ -277,6 +280,18 @@ export function reloadMetrics(registers: Registers) {
     configLastReloadSuccessful: new Gauge({
       name: 'kafka_mirror_config_last_reload_successful',
       help: '1 when the last config reload was applied (or none was tried since start), 0 when it was invalid or failed.',
+      registers,
+    }),
+  };
+}
+
+/** Requests to the admin server's /control/ endpoints (control-endpoint.ts). */
+export function controlMetrics(registers: Registers) {
+  return {
+    controlRequests: new Counter({
+      name: 'kafka_mirror_control_requests_total',
+      help: 'Requests to /control/ by action (pause, resume, resume-partitions, log-level, refresh, unknown), result (ok, bad_request, unauthorized, disabled, not_found, conflict, failed) and caller (the name of its token; unknown when not authenticated).',
+      labelNames: ['action', 'result', 'caller'],
       registers,
     }),
   };

@@ -6,6 +6,7 @@ import { type Counter, type Gauge, Registry, collectDefaultMetrics } from 'prom-
 import type { BatchHistogram, HistogramSeries } from './batch-histogram.ts';
 import {
   FLOW_STATES,
+  controlMetrics,
   errorMetrics,
   flowStateMetrics,
   aclSyncMetrics,
@@ -58,6 +59,7 @@ export class Metrics {
   readonly aclSyncs: Counter<'flow' | 'result'>;
   readonly configReloads: Counter<'result'>;
   readonly configLastReloadSuccessful: Gauge;
+  readonly controlRequests: Counter<'action' | 'result' | 'caller'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -109,6 +111,7 @@ export class Metrics {
       topicConfigSyncRefusedTopics: this.topicConfigSyncRefusedTopics,
     } = topicConfigSyncMetrics(registers));
     ({ aclSyncs: this.aclSyncs } = aclSyncMetrics(registers));
+    ({ controlRequests: this.controlRequests } = controlMetrics(registers));
     ({ configReloads: this.configReloads, configLastReloadSuccessful: this.configLastReloadSuccessful } =
       reloadMetrics(registers));
     for (const result of ['applied', 'invalid', 'failed']) this.configReloads.inc({ result }, 0);
@@ -229,7 +232,7 @@ export class FlowMetrics {
     this.#metrics.transactions.inc({ flow: this.#flow, result });
   }
 
-  laneRestore(reason: 'assigned' | 'failed'): void {
+  laneRestore(reason: 'assigned' | 'failed' | 'resumed'): void {
     this.#metrics.laneRestores.inc({ flow: this.#flow, reason });
   }
 

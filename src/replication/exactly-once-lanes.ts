@@ -136,6 +136,18 @@ export class ExactlyOnceLanes {
     });
   }
 
+  /**
+   * An operator resumed the halted partition (the cause fixed): what is queued for it is dropped
+   * and it is restored from its position on the target, as after a failed transaction.
+   */
+  retry(topic: string, partition: number): void {
+    const lane = partitionKey(topic, partition);
+    const rewind = this.#lanes.get(lane)?.start;
+    this.#host.queue.dropLane(lane);
+    this.#host.tracker.drop(lane);
+    this.#restoring(topic, partition, 'resumed', rewind);
+  }
+
   /** Commits every open transaction (the flow drains). */
   async flush(): Promise<void> {
     await this.#target.flush();
@@ -174,7 +186,7 @@ export class ExactlyOnceLanes {
   async #restore(
     topic: string,
     partition: number,
-    reason: 'assigned' | 'failed',
+    reason: 'assigned' | 'failed' | 'resumed',
     rewind: number | undefined,
   ): Promise<void> {
     const { source, queue, metrics, logger } = this.#host;
@@ -220,7 +232,7 @@ export class ExactlyOnceLanes {
   #restoring(
     topic: string,
     partition: number,
-    reason: 'assigned' | 'failed',
+    reason: 'assigned' | 'failed' | 'resumed',
     rewind: number | undefined,
   ): void {
     this.#restore(topic, partition, reason, rewind).catch((error: unknown) =>
@@ -244,7 +256,9 @@ export class ExactlyOnceLanes {
       // EndTxn) only rejects `committed`, and nothing else would halt the lane: it looked stuck.
       // A new epoch that is never made ready drops what is queued or being written for the lane and
       // refuses what the reader fetched before the pause, until a rebalance restores it.
-      this.#renew(lane);
+      // Where this assignment started reading is kept: an operator's retry rewinds there when the
+      // target has no position for the lane.
+      this.#renew(lane).start = state.start;
       queue.dropLane(lane);
       this.#host.halt(lane, error);
       return;

@@ -1,19 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, FlowConfig } from '../config/index.ts';
-import {
-  CorruptRecordBatchError,
-  DrainTimeoutError,
-  InvalidArgumentError,
-  TargetTopicMissingError,
-  TransactionRejectedError,
-} from '../errors/index.ts';
+import { ControlConflictError, DrainTimeoutError, InvalidArgumentError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
 import type { SourceRecord } from '../protocol/records.ts';
+import type { CorruptRecordBatchError } from '../errors/index.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { Chunker, chunkLimits, type WriteItem, type WrittenChunk } from './chunker.ts';
 import { ExactlyOnceLanes, type LaneHost, type LaneState } from './exactly-once-lanes.ts';
 import { OffsetTracker } from './offset-tracker.ts';
+import { PartitionHalts, type HaltHost, type ResumedPartition } from './partition-halts.ts';
 import {
   fromPartitionKey,
   partitionKey,
@@ -33,6 +29,8 @@ import type { TopicCatalog } from './topic-sync.ts';
 export const FlowState = {
   STARTING: 'starting',
   RUNNING: 'running',
+  /** An operator paused fetching (POST /control/): what is queued is still written and committed. */
+  PAUSED: 'paused',
   DRAINING: 'draining',
   STOPPED: 'stopped',
 } as const;
@@ -57,7 +55,7 @@ export interface FlowStats {
  */
 export class Flow {
   readonly config: FlowConfig;
-  readonly stats: FlowStats = { recordsWritten: 0, skipped: { loop: 0, replayed: 0 }, halted: new Map() };
+  readonly stats: FlowStats;
   readonly #logger: Logger;
   readonly #source: FlowSource;
   readonly #target: Target;
@@ -78,6 +76,7 @@ export class Flow {
   #assigned: readonly TopicPartition[] = [];
   /** In the source group with an assignment (false before the first join and after a consumer crash). */
   #joined = false;
+  readonly #halts: PartitionHalts;
 
   constructor(init: {
     config: FlowConfig;
@@ -140,6 +139,8 @@ export class Flow {
       init.target.delivery === 'exactly-once'
         ? new ExactlyOnceLanes(init.target, this.#laneHost())
         : undefined;
+    this.#halts = new PartitionHalts(this.#haltHost());
+    this.stats = { recordsWritten: 0, skipped: { loop: 0, replayed: 0 }, halted: this.#halts.halted };
   }
 
   get state(): FlowState {
@@ -206,6 +207,42 @@ export class Flow {
   }
 
   /**
+   * Stops fetching; the consumer keeps its group membership and assignment (no rebalance), also
+   * across a rebalance something else causes. What is queued is still written and committed.
+   * ControlConflictError unless running.
+   */
+  pause(): void {
+    if (this.#state !== FlowState.RUNNING)
+      throw new ControlConflictError(`flow ${this.config.name} is ${this.#state}, not running`);
+    this.#state = FlowState.PAUSED;
+    this.#source.pauseAll();
+    this.#metrics.state(this.exportedState);
+  }
+
+  /** Fetching goes on from where it stopped (halted partitions stay halted). ControlConflictError unless paused. */
+  resume(): void {
+    if (this.#state !== FlowState.PAUSED)
+      throw new ControlConflictError(`flow ${this.config.name} is ${this.#state}, not paused`);
+    this.#state = FlowState.RUNNING;
+    this.#source.resumeAll();
+    this.#metrics.state(this.exportedState);
+  }
+
+  /**
+   * Retries halted partitions now, without a rebalance: `only`, or every halted one. What was
+   * acknowledged is committed first; the partition is then read again from there (exactly once:
+   * from its position on the target). If the target still refuses, it halts again.
+   */
+  async resumeHalted(only?: TopicPartition): Promise<ResumedPartition[]> {
+    if (this.#state !== FlowState.RUNNING && this.#state !== FlowState.PAUSED)
+      throw new ControlConflictError(`flow ${this.config.name} is ${this.#state}`);
+    if (only === undefined && this.stats.halted.size === 0)
+      throw new ControlConflictError(`flow ${this.config.name} has no halted partition on this instance`);
+    await this.commit();
+    return this.#halts.resume(only);
+  }
+
+  /**
    * Called by the reader for each fetched batch; resolves once the batch is queued. Resolves
    * false when the batch was dropped because its partition is being restored (exactly-once): the
    * reader must then not move its fetch position past it. A batch without records (its fetch held
@@ -248,10 +285,13 @@ export class Flow {
     keepAlive: () => Promise<void>,
   ): Promise<boolean> {
     const generation = this.#generation;
+    const era = this.#halts.era(lane);
+    this.#halts.fetched(lane, Number(records[0]?.offset));
     // After a rejoin the consumer replays from the committed offset (exactly-once: after a
-    // restore, from the target's position); the rest of this batch must not start a new
-    // watermark past the chunks the rejoin dropped.
-    const current = () => this.#generation === generation && this.#lanes?.get(lane) === state;
+    // restore, from the target's position; after an operator's resume, from the watermark); the
+    // rest of this batch must not start a new watermark past the chunks that dropped.
+    const current = () =>
+      this.#generation === generation && this.#lanes?.get(lane) === state && this.#halts.era(lane) === era;
     const to = {
       kind: batch.topic === this.#heartbeatTopic ? ('heartbeat' as const) : ('data' as const),
       topic: this.remoteTopic(batch.topic),
@@ -281,21 +321,8 @@ export class Flow {
     this.#joined = true;
     this.#metrics.rebalanced(assigned.length);
     this.#generation++;
-    // A halted partition is retried from its committed offset, wherever it is assigned now: it is
-    // either running again or, while the target still refuses the record, halted again (logged,
-    // counted). kafkajs keeps a pause across a rejoin, so it is resumed here; a partition now
-    // owned by another instance is not fetched here whatever its pause.
-    for (const [lane, reason] of this.stats.halted) {
-      const { topic, partition } = fromPartitionKey(lane);
-      this.#queue.dropLane(lane);
-      this.#source.resume(topic, partition);
-      this.#logger.info(
-        { topic, partition, reason },
-        'halted partition resumed after a rebalance; retrying from the committed offset',
-      );
-    }
-    this.stats.halted.clear();
-    this.#metrics.state(this.exportedState);
+    // Halted partitions are retried from their committed offsets (partition-halts.ts).
+    this.#halts.afterJoin();
     for (const lane of this.#tracker.partitions()) {
       this.#queue.dropLane(lane);
       this.#tracker.drop(lane);
@@ -395,6 +422,18 @@ export class Flow {
     this.#metrics.skipped(topic, reason, count);
   }
 
+  /** What the halted partitions need of this flow. */
+  #haltHost(): HaltHost {
+    return {
+      source: this.#source,
+      queue: this.#queue,
+      tracker: this.#tracker,
+      lanes: this.#lanes,
+      logger: this.#logger,
+      changed: () => this.#metrics.state(this.exportedState),
+    };
+  }
+
   /** What the exactly-once lanes need of this flow. */
   #laneHost(): LaneHost {
     return {
@@ -414,33 +453,10 @@ export class Flow {
 
   /** The reader fetched a batch that failed its check: the partition halts before it. */
   onCorruptBatch(error: CorruptRecordBatchError): void {
-    const lane = partitionKey(error.topic, error.partition);
-    // Halted once (not per fetch in flight), but paused every time: an exactly-once restore may
-    // have resumed it meanwhile.
-    if (this.stats.halted.has(lane)) this.#source.pause(error.topic, error.partition);
-    else this.#halt(lane, error);
+    this.#halts.onCorruptBatch(error, this.#tracker.watermark(partitionKey(error.topic, error.partition)));
   }
 
   #halt(lane: string, error: unknown): void {
-    const { topic, partition } = fromPartitionKey(lane);
-    const reason = error instanceof Error ? error.message : String(error);
-    this.stats.halted.set(lane, reason);
-    this.#metrics.state(this.exportedState);
-    this.#source.pause(topic, partition);
-    this.#logger.error(
-      { topic, partition, err: error, committedUpTo: this.#tracker.watermark(lane) },
-      haltMessage(error),
-    );
+    this.#halts.halt(lane, error, this.#tracker.watermark(lane));
   }
-}
-
-/** The log line of a halt, by its cause. */
-function haltMessage(error: unknown): string {
-  if (error instanceof TargetTopicMissingError)
-    return 'partition halted: the target topic was deleted; nothing past it will be committed';
-  if (error instanceof CorruptRecordBatchError)
-    return 'partition halted: a fetched record batch is corrupt; nothing past it will be committed';
-  if (error instanceof TransactionRejectedError)
-    return 'partition halted: the target refused its transaction; nothing past it will be committed';
-  return 'partition halted: the target refused a record; nothing past it will be committed';
 }

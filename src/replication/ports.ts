@@ -28,8 +28,13 @@ export interface FlowSource {
   resume(topic: string, partition: number): void;
   /** Fetching of the partition goes on from `offset` (exactly-once restore). */
   seek(topic: string, partition: number, offset: number): void;
-  /** Stops fetching every partition while the consumer stays in its group (so it can still commit). */
+  /**
+   * Stops fetching every partition while the consumer stays in its group (so it can still commit;
+   * no rebalance), also across later joins, until resumeAll.
+   */
   pauseAll(): void;
+  /** Fetching goes on where it stopped, except for partitions paused one by one. */
+  resumeAll(): void;
   /**
    * Commits the offsets to the flow's group. Resolves with those the group coordinator
    * acknowledged: none when the consumer is not in its group (stopped, restarting); rejects when

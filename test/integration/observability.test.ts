@@ -171,8 +171,10 @@ test(
       file: `file-${randomUUID()}`,
       env: `env-${randomUUID()}`,
       key: `KEY${randomBytes(24).toString('base64')}`,
+      control: `control-${randomUUID()}`,
     };
     await writeFile(path.join(dir, 'password'), `${secrets.file}\n`);
+    await writeFile(path.join(dir, 'control-token'), `${secrets.control}\n`);
     await writeFile(
       path.join(dir, 'client.pem'),
       `-----BEGIN CERTIFICATE-----\nMIIB${randomUUID()}\n-----END CERTIFICATE-----\n`,
@@ -217,6 +219,7 @@ test(
         refreshIntervalMs: 2000,
       })),
       metrics: { lagIntervalMs: LAG_INTERVAL_MS },
+      admin: { control: { enabled: true, tokens: [{ name: 'ops', file: path.join(dir, 'control-token') }] } },
     };
     const daemon = await startDaemon(t, config, {});
     const base = await daemon.adminUrl();
@@ -228,13 +231,26 @@ test(
     for (const to of ['inline', 'file', 'env', 'mtls']) {
       await daemon.waitForLog((l) => l['cluster'] === to && l['msg'] === 'cluster unreachable; retrying');
     }
+    // The control token, right and wrong (the right one with more after it), and its answers.
+    const control = async (token: string) => {
+      const response = await fetch(`${base}/control/log-level`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ level: 'info' }),
+      });
+      return `${response.status} ${await response.text()}`;
+    };
+    const controlled = [await control(secrets.control), await control(`${secrets.control}x`)];
+    assert.match(controlled[0] ?? '', /^200 /);
+    assert.match(controlled[1] ?? '', /^401 /);
     const answers = [
+      controlled.join('\n'),
       (await get(base, '/metrics')).body,
       (await get(base, '/status')).body,
       (await get(base, '/readyz')).body,
       daemon.output(),
     ];
-    const status = JSON.parse(answers[1] as string) as {
+    const status = JSON.parse(answers[2] as string) as {
       flows: Array<{ name: string; state: string; startError?: string }>;
     };
     for (const to of ['inline', 'file', 'env', 'mtls']) {
@@ -248,7 +264,7 @@ test(
       for (const [i, text] of answers.entries()) {
         assert.ok(
           !text.includes(secret),
-          `the ${name} secret appears in ${['/metrics', '/status', '/readyz', 'the log', 'the log'][i]}`,
+          `the ${name} secret appears in ${['/control/', '/metrics', '/status', '/readyz', 'the log', 'the log'][i]}`,
         );
       }
     }

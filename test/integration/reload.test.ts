@@ -3,12 +3,15 @@
 // load, a flow gains a topic pattern and a new flow appears; the flow left alone never rebalances,
 // nothing is lost, the process is the same throughout. A bad file changes nothing and says why.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { clusterPair } from '../support/cluster-pair.ts';
-import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
+import { runCli, startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { auditTopic, waitForCommitted, waitForRecords } from '../support/replication-checks.ts';
@@ -163,7 +166,7 @@ test(
 );
 
 test(
-  'a bad file on SIGHUP changes nothing: every problem logged, result invalid, flows untouched',
+  'a bad file on SIGHUP or `kafka-mirror reload` changes nothing: every problem logged and printed, result invalid, flows untouched',
   { timeout: 300_000 },
   clusters.guard(async (t) => {
     const { src, dst } = clusters;
@@ -172,14 +175,25 @@ test(
     const flow = `D-${id}`;
     await createTopic(src, name, { partitions: 2 });
     await produceAll(src, name, numbered('d', 0, 500));
-    const config = configOf([{ name: flow, topics: [name] }]);
+    // Control on, so that `kafka-mirror reload` can ask the daemon (POST /control/reload).
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'km-reload-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const tokenFile = path.join(dir, 'token');
+    await writeFile(tokenFile, randomBytes(24).toString('hex'));
+    const withControl = (c: object) => ({
+      ...c,
+      admin: { control: { enabled: true, tokens: [{ name: 'ops', file: tokenFile }] } },
+    });
+    const config = withControl(configOf([{ name: flow, topics: [name] }]));
     const daemon = await startDaemon(t, config);
     const base = await daemon.adminUrl();
     await daemon.waitForLog((l) => l['msg'] === 'flow running' && l['flow'] === flow);
     assert.ok(await waitForRecords(dst, name, 500, 120_000));
     const joins = total(await scrape(base), 'kafka_mirror_rebalances_total', { flow });
 
-    const bad = configOf([{ name: flow, topics: [name] }]) as { flows: Array<Record<string, unknown>> };
+    const bad = withControl(configOf([{ name: flow, topics: [name] }])) as {
+      flows: Array<Record<string, unknown>>;
+    };
     bad.flows[0] = { ...bad.flows[0], naming: 'sideways', target: 'nowhere' };
     await daemon.rewriteConfig(bad);
     daemon.child.kill('SIGHUP');
@@ -209,12 +223,29 @@ test(
     const audit = await auditTopic(src, dst, name);
     assert.equal(audit.missing, 0);
 
+    // The same file through the command-line verb: refused by the daemon, exit 2, problems printed.
+    const control = ['--admin', base, '--token-file', tokenFile];
+    const refusedByVerb = await runCli(['reload', ...control]);
+    assert.equal(refusedByVerb.code, 2, refusedByVerb.stdout + refusedByVerb.stderr);
+    assert.match(refusedByVerb.stdout, /^reload invalid/);
+    assert.match(refusedByVerb.stdout, /problem: flows\[0\]\.naming/);
+    assert.equal(total(await scrape(base), 'kafka_mirror_config_reloads_total', { result: 'invalid' }), 2);
+    assert.equal(running(daemon, flow), 1);
+
     // Fixed: the next SIGHUP applies it (nothing to change), and the gauge is 1 again.
     await daemon.rewriteConfig(config);
     daemon.child.kill('SIGHUP');
     const applied = await daemon.waitForLog((l) => l['msg'] === 'config reloaded');
     assert.deepEqual(applied['unchanged'], [flow]);
     assert.equal(total(await scrape(base), 'kafka_mirror_config_last_reload_successful'), 1);
+    // And the verb on a good file: exit 0, what it did printed (nothing changed, the flow untouched).
+    const appliedByVerb = await runCli(['reload', ...control, '--json']);
+    assert.equal(appliedByVerb.code, 0, appliedByVerb.stdout + appliedByVerb.stderr);
+    const report = JSON.parse(appliedByVerb.stdout) as { result: string; unchanged: string[] };
+    assert.equal(report.result, 'applied');
+    assert.deepEqual(report.unchanged, [flow]);
+    assert.equal(total(await scrape(base), 'kafka_mirror_rebalances_total', { flow }), joins);
+    assert.equal(running(daemon, flow), 1);
     assert.equal(await daemon.stop(), 0);
   }),
 );

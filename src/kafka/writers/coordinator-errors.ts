@@ -140,7 +140,7 @@ export function addPartitionsError(
 }
 
 const RESTART =
-  'then restart kafka-mirror or wait for the next rebalance (the partition resumes from its position on the target)';
+  'then run kafka-mirror resume-partition, restart kafka-mirror or wait for the next rebalance (the partition resumes from its position on the target)';
 
 /** What the operator does about a refusal (docs/errors.md lists the same). */
 export function coordinatorRemedy(

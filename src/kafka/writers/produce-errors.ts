@@ -58,7 +58,8 @@ const RETRIABLE = new Set([
 /** Of those, the InvalidMetadataException subclasses: the Java producer requests a metadata update. */
 const STALE_METADATA = new Set([3, 5, 6, 9, 13, 56, 72, 74, 80, 83, 84, 100, 103]);
 
-const RESTART = 'then restart kafka-mirror (the partition resumes from its committed offset)';
+const RESTART =
+  'then run kafka-mirror resume-partition, or restart kafka-mirror (the partition resumes from its committed offset)';
 
 /**
  * Kafka's names of the codes a produce request can be answered with (ProduceResponse, the broker's

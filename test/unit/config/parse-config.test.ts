@@ -113,7 +113,12 @@ test('a minimal document gets every documented default', () => {
   assert.deepEqual(config.shutdown, { timeoutMs: 30_000 });
   assert.deepEqual(config.heartbeats, { enabled: true, intervalMs: 5000 });
   assert.deepEqual(config.metrics, { lagIntervalMs: 10_000 });
-  assert.deepEqual(config.admin, { host: '0.0.0.0', port: 9464, stallTimeoutMs: 30_000 });
+  assert.deepEqual(config.admin, {
+    host: '0.0.0.0',
+    port: 9464,
+    stallTimeoutMs: 30_000,
+    control: { enabled: false, tokens: [] },
+  });
   assert.deepEqual(config.log, { level: 'info', pretty: false });
 });
 

@@ -23,6 +23,7 @@ test('a corrupt batch halts its partition once, and pauses it at every report', 
     resume: () => {},
     seek: () => {},
     pauseAll: () => {},
+    resumeAll: () => {},
     commit: async (offsets) => offsets,
     stopFetching: async () => {},
   };

@@ -94,6 +94,10 @@ class FakeSource implements FlowSource {
     this.events.push('pauseAll');
   }
 
+  resumeAll(): void {
+    this.events.push('resumeAll');
+  }
+
   async commit(offsets: readonly Offset[]): Promise<readonly Offset[]> {
     this.events.push('commit');
     if (this.failCommits > 0) {
