@@ -258,6 +258,7 @@ test('every manifest is a Kubernetes object of a known kind and API version', ()
     ServiceMonitor: 'monitoring.coreos.com/v1',
     PodDisruptionBudget: 'policy/v1',
     Secret: 'v1',
+    PrometheusRule: 'monitoring.coreos.com/v1',
   };
   assert.ok(objects.length >= 5, `found ${objects.length} objects`);
   for (const object of objects) {
@@ -482,6 +483,7 @@ test('kubectl kustomize renders the base with the generated ConfigMap', async (t
     'ConfigMap',
     'Deployment',
     'PodDisruptionBudget',
+    'PrometheusRule',
     'Service',
     'ServiceMonitor',
   ]);
