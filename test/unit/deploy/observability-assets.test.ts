@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Registry } from 'prom-client';
-import { parseDocument } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { ALERTS_FILE, PROMETHEUS_RULE_FILE } from '../../support/prometheus-rule.ts';
 
@@ -345,6 +351,26 @@ test('deploy/kubernetes/prometheusrule.yaml carries exactly the rules of alerts.
   assert.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
   assert.equal(resource.kind, 'PrometheusRule');
   assert.deepEqual(resource.spec?.groups, alerts.groups);
+});
+
+test('promtool, where installed, accepts both rule files and the rules fire as alerts.test.yaml expects', async (t) => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const promtool = (...args: string[]) => promisify(execFile)('promtool', args, { cwd: root });
+  try {
+    await promtool('--version');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return t.skip('promtool is not installed');
+    throw error;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'kafka-mirror-rules-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const resource = yamlData(PROMETHEUS_RULE_FILE) as { spec: { groups: unknown } };
+  const operatorRules = join(dir, 'prometheusrule-groups.yaml');
+  await writeFile(operatorRules, stringify({ groups: resource.spec.groups }));
+  const checked = await promtool('check', 'rules', ALERTS_FILE, operatorRules);
+  assert.match(checked.stdout, new RegExp(`SUCCESS: ${rules.length} rules found`));
+  const tested = await promtool('test', 'rules', 'deploy/prometheus/alerts.test.yaml');
+  assert.match(tested.stdout, /SUCCESS/);
 });
 
 // --- the dashboard filters every query by $job, and by $flow where the metric has a flow label ---
