@@ -9,9 +9,9 @@
 # container), then waits for the reload's outcome in the pod's own metrics
 # (kafka_mirror_config_reloads_total counts one more reload, and
 # kafka_mirror_config_last_reload_successful says whether it applied). Exits 1 at the first pod
-# whose file never updates or whose reload is refused (the config is invalid, or applying it
-# failed): that pod keeps running its previous config, and the reason is in its log
-# (kubectl logs <pod>). Nothing here restarts a pod.
+# whose file never updates or whose reload does not succeed (an invalid file: that pod keeps its
+# previous config; a failed step: it runs the new one, not quite as asked); the reason is in its
+# log (kubectl logs <pod>), and the pods after it are not signalled. Nothing here restarts a pod.
 #
 # Environment: NAMESPACE (default: kubectl's current), SELECTOR (pod labels, default
 # app.kubernetes.io/name=kafka-mirror), CONFIG_PATH (the file in the pod, default
@@ -68,7 +68,7 @@ for pod in $pods; do
     sleep "$poll"
   done
   if [ "$(metrics "$pod" | sample_sum kafka_mirror_config_last_reload_successful)" -ne 1 ]; then
-    echo "$pod: the reload was refused; it runs its previous config. Why: kubectl logs $pod" >&2
+    echo "$pod: the reload did not succeed (invalid, or a step failed). Why: kubectl logs $pod" >&2
     exit 1
   fi
   echo "$pod: reloaded"

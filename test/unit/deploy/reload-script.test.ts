@@ -119,7 +119,7 @@ test('a refused reload stops the script with the pod named; the pods after it ar
   ]);
   const result = await run({ STATE: state, KUBECTL: kubectl }, config);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^pod\/a: the reload was refused; it runs its previous config/);
+  assert.match(result.stderr, /^pod\/a: the reload did not succeed \(invalid, or a step failed\)/);
   assert.equal(result.stdout, '');
   assert.ok(!(await calls(state)).some((call) => call.includes('pod/b -- sh')), 'pod b untouched');
 });
