@@ -180,7 +180,7 @@ test(
     t.after(() => rm(dir, { recursive: true, force: true }));
     const tokenFile = path.join(dir, 'token');
     await writeFile(tokenFile, randomBytes(24).toString('hex'));
-    const withControl = (c: object) => ({
+    const withControl = <T extends object>(c: T) => ({
       ...c,
       admin: { control: { enabled: true, tokens: [{ name: 'ops', file: tokenFile }] } },
     });
@@ -191,9 +191,9 @@ test(
     assert.ok(await waitForRecords(dst, name, 500, 120_000));
     const joins = total(await scrape(base), 'kafka_mirror_rebalances_total', { flow });
 
-    const bad = withControl(configOf([{ name: flow, topics: [name] }])) as {
-      flows: Array<Record<string, unknown>>;
-    };
+    const bad = withControl(
+      configOf([{ name: flow, topics: [name] }]) as { flows: Array<Record<string, unknown>> },
+    );
     bad.flows[0] = { ...bad.flows[0], naming: 'sideways', target: 'nowhere' };
     await daemon.rewriteConfig(bad);
     daemon.child.kill('SIGHUP');

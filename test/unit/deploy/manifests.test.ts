@@ -23,6 +23,8 @@ const K8S = join(ROOT, 'deploy/kubernetes');
 const COMPOSE = join(ROOT, 'deploy/compose');
 /** Where the image reads its config (the Dockerfile's comment) and where the secrets go. */
 const CONFIG_PATH = '/etc/kafka-mirror/config.yaml';
+/** Where the Kubernetes pods read it: a file of the ConfigMap mounted as a directory (reloadable). */
+const K8S_CONFIG_DIR = '/etc/kafka-mirror/config';
 const SECRETS_DIR = '/etc/kafka-mirror/secrets';
 const ADMIN_PORT = topLevelSchema.admin.port.default;
 const MiB = 2 ** 20;
@@ -121,9 +123,25 @@ interface Secret {
   stringData?: Record<string, string>;
   data?: Record<string, string>;
 }
+interface NetworkPolicy {
+  kind: 'NetworkPolicy';
+  metadata: Meta;
+  spec: {
+    podSelector: { matchLabels?: Labels };
+    policyTypes?: string[];
+    ingress?: Array<{
+      ports?: Array<{ port?: string | number; protocol?: string }>;
+      from?: Array<{ namespaceSelector?: { matchLabels?: Labels }; podSelector?: { matchLabels?: Labels } }>;
+    }>;
+  };
+}
 interface Kustomization {
   resources?: string[];
-  configMapGenerator?: Array<{ name: string; files?: string[] }>;
+  configMapGenerator?: Array<{
+    name: string;
+    files?: string[];
+    options?: { disableNameSuffixHash?: boolean };
+  }>;
   images?: Array<{ name: string; newName?: string; newTag?: string }>;
 }
 interface ComposeService {
@@ -158,6 +176,7 @@ const service = one<Service>('Service');
 const serviceMonitor = one<ServiceMonitor>('ServiceMonitor');
 const pdb = one<Pdb>('PodDisruptionBudget');
 const secret = one<Secret>('Secret');
+const networkPolicy = one<NetworkPolicy>('NetworkPolicy');
 const kustomization = documents(join(K8S, 'kustomization.yaml'))[0] as Kustomization;
 const pod = deployment.spec.template.spec;
 const container =
@@ -258,6 +277,8 @@ test('every manifest is a Kubernetes object of a known kind and API version', ()
     ServiceMonitor: 'monitoring.coreos.com/v1',
     PodDisruptionBudget: 'policy/v1',
     Secret: 'v1',
+    PrometheusRule: 'monitoring.coreos.com/v1',
+    NetworkPolicy: 'networking.k8s.io/v1',
   };
   assert.ok(objects.length >= 5, `found ${objects.length} objects`);
   for (const object of objects) {
@@ -348,18 +369,37 @@ test('probe and scrape paths are what the admin server answers', async (t) => {
   assert.equal(await status(liveness), 200, 'the liveness probe does not: a remote outage is no restart');
 });
 
-test('the config is mounted where the image reads it, and the Dockerfile and README say so', () => {
-  assert.deepEqual(container.args, ['start', '--config', CONFIG_PATH]);
-  const mount = container.volumeMounts?.find((m) => m.mountPath === CONFIG_PATH);
-  assert.ok(mount !== undefined, `a volume mounted at ${CONFIG_PATH}`);
+test('the pods read the config from the ConfigMap mounted as a directory, so a change reaches them without a restart', () => {
+  const path = `${K8S_CONFIG_DIR}/config.yaml`;
+  assert.deepEqual(container.args, ['start', '--config', path]);
+  const mount = container.volumeMounts?.find((m) => m.mountPath === K8S_CONFIG_DIR);
+  assert.ok(mount !== undefined, `a volume mounted at ${K8S_CONFIG_DIR}`);
   assert.equal(mount.readOnly, true);
+  // The kubelet never updates a subPath mount: a reload would re-read the first version forever.
+  assert.equal(mount.subPath, undefined, 'the whole ConfigMap, not a subPath');
   const volume = pod.volumes?.find((v) => v.name === mount.name);
   const { name } = configMapFile();
   assert.equal(volume?.configMap?.name, name, 'the mount is the generated ConfigMap');
-  assert.equal(mount.subPath, 'config.yaml', 'the generated key is the file name');
+  // A hashed name would change the Deployment with every edit: a rollout instead of a reload.
+  assert.equal(kustomization.configMapGenerator?.[0]?.options?.disableNameSuffixHash, true);
+  assert.ok(read(join(ROOT, 'deploy/README.md')).includes(path), 'deploy/README.md documents it');
+  const script = read(join(K8S, 'reload.sh'));
+  assert.ok(script.includes(`CONFIG_PATH:-${path}`), 'reload.sh reads the same file');
+  assert.ok(
+    script.includes(`app.kubernetes.io/name=kafka-mirror`),
+    'reload.sh finds the pods by their label',
+  );
+  assert.ok(subset({ 'app.kubernetes.io/name': 'kafka-mirror' }, deployment.spec.template.metadata.labels));
+});
+
+test('the image reads its config where the Dockerfile and README say', () => {
   assert.ok(read(join(ROOT, 'Dockerfile')).includes(CONFIG_PATH), 'the Dockerfile documents the path');
   assert.ok(read(join(ROOT, 'deploy/README.md')).includes(CONFIG_PATH), 'deploy/README.md documents it');
   assert.match(read(join(ROOT, 'Dockerfile')), /^ENTRYPOINT \["node", "bin\/kafka-mirror\.js"\]$/m);
+  assert.match(
+    read(join(ROOT, 'Dockerfile')),
+    new RegExp(`^CMD \\["start", "--config", "${CONFIG_PATH}"\\]$`, 'm'),
+  );
 });
 
 test('the Kubernetes config validates with the example Secret as its files, and holds no secret', async (t) => {
@@ -471,20 +511,61 @@ test('kubectl kustomize renders the base with the generated ConfigMap', async (t
     metadata: Meta;
     data: Record<string, string>;
   };
-  assert.match(configMap.metadata.name, new RegExp(`^${configMapFile().name}-[a-z0-9]+$`), 'a hashed name');
+  assert.equal(configMap.metadata.name, configMapFile().name, 'no hash in the name: edits do not roll');
   assert.equal(configMap.data['config.yaml'], read(configMapFile().file));
   const rolled = docs.find((d) => d.kind === 'Deployment') as unknown as Deployment;
   assert.ok(
     rolled.spec.template.spec.volumes?.some((v) => v.configMap?.name === configMap.metadata.name),
-    'the Deployment mounts the hashed ConfigMap',
+    'the Deployment mounts the ConfigMap',
   );
   assert.deepEqual(docs.map((d) => d.kind).sort(), [
     'ConfigMap',
     'Deployment',
+    'NetworkPolicy',
     'PodDisruptionBudget',
+    'PrometheusRule',
     'Service',
     'ServiceMonitor',
   ]);
+});
+
+test('the NetworkPolicy lets only Prometheus reach the admin port of the pods', () => {
+  assert.ok(
+    subset(networkPolicy.spec.podSelector.matchLabels ?? {}, deployment.spec.template.metadata.labels),
+  );
+  assert.ok(Object.keys(networkPolicy.spec.podSelector.matchLabels ?? {}).length > 0, 'not every pod');
+  assert.deepEqual(networkPolicy.spec.policyTypes, ['Ingress']);
+  const rules = networkPolicy.spec.ingress ?? [];
+  assert.equal(rules.length, 1, 'one ingress rule');
+  const [rule] = rules;
+  assert.deepEqual(rule?.ports, [{ port: 'admin', protocol: 'TCP' }], 'the container port named admin');
+  assert.ok(container.ports?.some((p) => p.name === 'admin'));
+  const from = rule?.from ?? [];
+  assert.ok(from.length > 0, 'a from list: an empty one would let everyone in');
+  for (const peer of from) {
+    assert.equal(peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'], 'monitoring');
+    assert.ok(Object.keys(peer.podSelector?.matchLabels ?? {}).length > 0, 'Prometheus pods only');
+  }
+});
+
+test('the control endpoints are on, with a token file from the mounted Secret', async (t) => {
+  const { raw } = await kubernetesConfig(t);
+  const control = (raw as { admin?: { control?: { enabled?: unknown; tokens?: unknown } } }).admin?.control;
+  assert.equal(control?.enabled, true);
+  const tokens = control?.tokens as Array<{ name?: string; file?: string; env?: string }>;
+  assert.ok(Array.isArray(tokens) && tokens.length > 0, 'at least one token');
+  for (const token of tokens) {
+    assert.equal(token.env, undefined, `${token.name}: from a file of the Secret, not the environment`);
+    const key = token.file?.slice(SECRETS_DIR.length + 1) ?? '';
+    assert.ok(
+      token.file?.startsWith(`${SECRETS_DIR}/`) && key in (secret.stringData ?? {}),
+      `${token.name}: ${token.file}`,
+    );
+    assert.ok(
+      (secret.stringData?.[key] ?? '').trim().length >= 16,
+      'the placeholder is as long as a token must be',
+    );
+  }
 });
 
 // --- compose ---
