@@ -1,23 +1,20 @@
-// Composition root and lifecycle: config -> clients -> flows -> admin server. Owns start-up, the
-// retries of flows whose clusters are unreachable, and the close order. Each flow is built by
-// flow-assembly.ts; what the daemon tells about its flows is status.ts. It never exits the process
-// (cli.ts does).
+// Composition root and lifecycle: config -> clients -> flows -> admin server. Owns start-up and
+// the close order. Each flow is started, and retried while its clusters are unreachable, by
+// flow-start.ts and built by flow-assembly.ts; what the daemon tells about its flows is status.ts.
+// It never exits the process (cli.ts does).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { type Config, type ConfigDiff, type FlowConfig } from '../config/index.ts';
 import { ClusterIdentityError, ShutdownTimeoutError, UnknownClusterError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
 import { probeCluster } from '../kafka/cluster-probe.ts';
-import { connectCause, isConnectFailure } from '../kafka/connect-cause.ts';
 import { AdminServer, type Readiness } from '../observability/admin-server.ts';
 import { ControlEndpoint } from '../observability/control-endpoint.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, errorCode } from '../observability/metrics.ts';
-import { backoffMs } from '../replication/backoff.ts';
 import type { Flow } from '../replication/flow.ts';
 import { packageVersion } from '../version.ts';
 import {
-  assembleFlow,
   buildGroupSync,
   closeClients,
   closeSidecars,
@@ -27,6 +24,7 @@ import {
   type RunningFlow,
 } from './flow-assembly.ts';
 import { controlRoutes } from './control.ts';
+import { startWithRetry, type FlowStartHost } from './flow-start.ts';
 import { Reachability } from './reachability.ts';
 import { checkHeap, checkReplicationFactor } from './start-checks.ts';
 import { Reloads, type ReloadHost, type ReloadReport } from './reload.ts';
@@ -37,9 +35,6 @@ export type { ReloadReport } from './reload.ts';
 
 /** After the drain, how long closing client connections may take before the process exits anyway. */
 const DISCONNECT_TIMEOUT_MS = 5000;
-/** A flow that could not start is tried again after 1 s, doubling up to a minute. */
-const START_RETRY_BASE_MS = 1000;
-const START_RETRY_MAX_MS = 60_000;
 
 export class Daemon {
   /** The running config: replaced by a reload. */
@@ -283,10 +278,25 @@ export class Daemon {
     return entry;
   }
 
-  /** Starts the flow in the background, retried until it runs or it or the daemon stops. */
+  /** Starts the flow in the background, retried until it runs or it or the daemon stops (flow-start.ts). */
   #launch(entry: FlowEntry): void {
-    const starting = this.#startWithRetry(entry).finally(() => this.#starting.delete(entry));
+    const starting = startWithRetry(entry, this.#startHost()).finally(() => this.#starting.delete(entry));
     this.#starting.set(entry, starting);
+  }
+
+  /** What starting a flow needs of the daemon (flow-start.ts). */
+  #startHost(): FlowStartHost {
+    return {
+      settings: () => this.#config,
+      registry: this.#metrics,
+      logger: this.#logger,
+      reach: this.#reach,
+      signal: this.#stop.signal,
+      destroyed: () => this.#destroyed !== undefined,
+      client: (alias) => this.#client(alias),
+      registerClusterId: (alias, id) => this.#registerClusterId(alias, id),
+      running: (entry) => void this.#status.refreshLag(entry),
+    };
   }
 
   /**
@@ -407,83 +417,6 @@ export class Daemon {
       entry.running = { ...running, groupSync };
       return true;
     });
-  }
-
-  async #startWithRetry(entry: FlowEntry): Promise<void> {
-    const { config } = entry;
-    const logger = this.#logger.child({ flow: config.name });
-    // The daemon closing, or a reload stopping this flow.
-    const signal = AbortSignal.any([this.#stop.signal, entry.stop.signal]);
-    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      // An unreachable cluster is probed (one log line per cluster and retry), not the flow.
-      await Promise.race([
-        Promise.all([this.#reach.until(config.source), this.#reach.until(config.target)]),
-        stopped,
-      ]);
-      if (signal.aborted) return;
-      entry.failedOn = undefined;
-      try {
-        const running = await this.#startFlow(entry, logger);
-        if (signal.aborted) {
-          await this.#stopLate(running);
-          return;
-        }
-        entry.running = running;
-        entry.startError = undefined;
-        logger.info(
-          { source: config.source, target: config.target, topics: running.reader.topics.length },
-          'flow running',
-        );
-        void this.#status.refreshLag(entry);
-        return;
-      } catch (error) {
-        if (entry.failedOn !== undefined && isConnectFailure(error)) {
-          // The cluster answered its probe, then the flow's clients could not reach it: the
-          // cluster's retry line says why, and the next attempt waits for it to answer again.
-          logger.debug({ err: error, cluster: entry.failedOn }, 'flow could not reach a cluster');
-          this.#reach.lost(entry.failedOn, error);
-          attempt = -1;
-          continue;
-        }
-        await this.#retryLater(entry, logger, error, attempt, signal);
-      }
-    }
-  }
-
-  #startFlow(entry: FlowEntry, logger: Logger): Promise<RunningFlow> {
-    return assembleFlow({
-      settings: this.#config,
-      config: entry.config,
-      metrics: entry.metrics,
-      registry: this.#metrics,
-      logger,
-      client: (alias) => this.#client(alias),
-      registerClusterId: (alias, id) => this.#registerClusterId(alias, id),
-      failedOn: (alias) => (entry.failedOn ??= alias),
-    });
-  }
-
-  /** A flow that finished starting after close() or destroy() began: stopped the same way. */
-  async #stopLate(running: RunningFlow): Promise<void> {
-    if (this.#destroyed !== undefined) return destroyFlow(running);
-    await running.flow.close(this.#config.shutdown.timeoutMs).catch(() => {});
-    await closeClients(running);
-  }
-
-  /** Says why the flow could not start, and waits (with backoff) before the next attempt. */
-  async #retryLater(
-    entry: FlowEntry,
-    logger: Logger,
-    error: unknown,
-    attempt: number,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const delay = backoffMs(attempt, START_RETRY_BASE_MS, START_RETRY_MAX_MS, { jitter: false });
-    entry.startError = connectCause(error).text;
-    entry.metrics.error(entry.failedOn === entry.config.target ? 'target' : 'source', errorCode(error));
-    logger.error({ err: error, cause: entry.startError, retryInMs: delay }, 'flow could not start; retrying');
-    await sleep(delay, undefined, { signal }).catch(() => {});
   }
 }
 

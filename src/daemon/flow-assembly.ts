@@ -213,7 +213,7 @@ async function connectClients(
   clients: FlowClients,
 ): Promise<{ source: string; target: string }> {
   const { source: from, target: to } = ctx.config;
-  // Which cluster a connection failure came from, for its retry line (Daemon#startWithRetry).
+  // Which cluster a connection failure came from, for its retry line (flow-start.ts startWithRetry).
   const on = <T>(alias: string, step: Promise<T>): Promise<T> =>
     step.catch((error: unknown) => {
       ctx.failedOn(alias);

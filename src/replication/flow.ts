@@ -3,11 +3,11 @@ import type { Config, FlowConfig } from '../config/index.ts';
 import { ControlConflictError, DrainTimeoutError, InvalidArgumentError } from '../errors/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics, type ExportedFlowState, type FlowMetrics } from '../observability/metrics.ts';
-import type { SourceRecord } from '../protocol/records.ts';
 import type { CorruptRecordBatchError } from '../errors/index.ts';
+import { BatchIntake, type IntakeHost } from './batch-intake.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { Chunker, chunkLimits, type WriteItem, type WrittenChunk } from './chunker.ts';
-import { ExactlyOnceLanes, type LaneHost, type LaneState } from './exactly-once-lanes.ts';
+import { ExactlyOnceLanes, type LaneHost } from './exactly-once-lanes.ts';
 import { OffsetTracker } from './offset-tracker.ts';
 import { PartitionHalts, type HaltHost, type ResumedPartition } from './partition-halts.ts';
 import {
@@ -48,9 +48,9 @@ export interface FlowStats {
 
 /**
  * One direction of replication, `source -> target`: batches from the reader are stamped with
- * provenance and cut into chunks (chunker.ts) that go into the bounded queue; the writer drains
- * each partition's lane in order; the tracker turns acknowledgements into the watermark that is
- * committed to the source group. Exactly-once flows write in transactions of lanes restored from
+ * provenance and cut into chunks (chunker.ts) that go into the bounded queue (batch-intake.ts); the
+ * writer drains each partition's lane in order; the tracker turns acknowledgements into the
+ * watermark that is committed to the source group. Exactly-once flows write in transactions of lanes restored from
  * the target (exactly-once-lanes.ts), chosen by the target's `delivery`.
  */
 export class Flow {
@@ -63,12 +63,9 @@ export class Flow {
   readonly #lanes: ExactlyOnceLanes | undefined;
   readonly #queue: BoundedQueue<WriteItem>;
   readonly #tracker = new OffsetTracker();
-  readonly #chunker: Chunker;
   #commits: NodeJS.Timeout | undefined;
   #state: FlowState = FlowState.STARTING;
   readonly #topics: TopicRefresh;
-  /** Bumped by every group (re)join: a batch being queued across one stops there. */
-  #generation = 0;
   readonly #aliases: readonly string[];
   readonly #metrics: FlowMetrics;
   readonly #limiter: RateLimiter | undefined;
@@ -77,6 +74,8 @@ export class Flow {
   /** In the source group with an assignment (false before the first join and after a consumer crash). */
   #joined = false;
   readonly #halts: PartitionHalts;
+  /** Fetched batches into the queue (batch-intake.ts). */
+  readonly #intake: BatchIntake;
 
   constructor(init: {
     config: FlowConfig;
@@ -123,10 +122,6 @@ export class Flow {
       acls: init.aclSync,
     });
     const { queue, producer } = init.settings;
-    this.#chunker = new Chunker(
-      { cluster: init.config.source, sourceId: identity.source, targetId: identity.target },
-      chunkLimits(queue, producer.maxRequestBytes),
-    );
     this.#queue = new BoundedQueue<WriteItem>({
       budget: queue,
       concurrency: producer.concurrency,
@@ -140,6 +135,7 @@ export class Flow {
         ? new ExactlyOnceLanes(init.target, this.#laneHost())
         : undefined;
     this.#halts = new PartitionHalts(this.#haltHost());
+    this.#intake = new BatchIntake(this.#intakeHost(identity, init.settings));
     this.stats = { recordsWritten: 0, skipped: { loop: 0, replayed: 0 }, halted: this.#halts.halted };
   }
 
@@ -249,70 +245,8 @@ export class Flow {
    * only transaction markers, aborted records or batches emptied by compaction) only moves the
    * watermark to where the fetch ends.
    */
-  async onBatch(batch: FetchedBatch, keepAlive: () => Promise<void>): Promise<boolean> {
-    const lane = partitionKey(batch.topic, batch.partition);
-    if (this.#queue.isHalted(lane) || (batch.records.length === 0 && batch.nextOffset === undefined))
-      return true;
-    // Where the fetch ends: its last chunk's ticket (or a skip) commits up to there, so a partition
-    // ending in a transaction marker or aborted records is committed to its end (lag 0).
-    const end = Math.max(batch.nextOffset ?? 0, Number(batch.records.at(-1)?.offset ?? -1) + 1);
-    let records = batch.records;
-    let state: LaneState | undefined;
-    if (this.#lanes !== undefined) {
-      const admitted = this.#lanes.admit(lane, batch.topic, records);
-      if (admitted === undefined) return false;
-      ({ state, records } = admitted);
-    }
-    if (records.length === 0) {
-      // Nothing to copy up to `end`: the watermark passes it once every record before it is
-      // acknowledged (exactly once: its transaction committed), as Kafka's consumer passes
-      // control batches and aborted records (CompletedFetch.nextFetchedRecord). No transaction
-      // is begun for it: the lane's position on the target stays after its last record.
-      this.#tracker.skip(lane, end);
-      if (state !== undefined) state.expected = Math.max(state.expected ?? end, end);
-      return true;
-    }
-    return this.#queueCuts(lane, batch, records, end, state, keepAlive);
-  }
-
-  /** Queues the batch's cuts in order; false once a rejoin or a restore made the batch stale. */
-  async #queueCuts(
-    lane: string,
-    batch: FetchedBatch,
-    records: readonly SourceRecord[],
-    end: number,
-    state: LaneState | undefined,
-    keepAlive: () => Promise<void>,
-  ): Promise<boolean> {
-    const generation = this.#generation;
-    const era = this.#halts.era(lane);
-    this.#halts.fetched(lane, Number(records[0]?.offset));
-    // After a rejoin the consumer replays from the committed offset (exactly-once: after a
-    // restore, from the target's position; after an operator's resume, from the watermark); the
-    // rest of this batch must not start a new watermark past the chunks that dropped.
-    const current = () =>
-      this.#generation === generation && this.#lanes?.get(lane) === state && this.#halts.era(lane) === era;
-    const to = {
-      kind: batch.topic === this.#heartbeatTopic ? ('heartbeat' as const) : ('data' as const),
-      topic: this.remoteTopic(batch.topic),
-      epoch: state?.epoch ?? 0,
-    };
-    let loops = 0;
-    for (const cut of this.#chunker.cuts(batch, records, end, to)) {
-      if (!current()) return false;
-      loops += cut.loops;
-      const ticket = this.#tracker.begin(lane, cut.nextOffset, cut.firstTimestamp);
-      if (state !== undefined) state.expected = ticket.nextOffset;
-      if (cut.item === undefined) this.#tracker.complete(ticket);
-      else {
-        // While the queue is full the source fetch is held here (backpressure), the group kept
-        // alive; false: a rejoin dropped the lane while the chunk waited for room.
-        const item = { ...cut.item, ticket };
-        if (!(await this.#queue.offer(lane, item, item.records.count, item.bytes, keepAlive))) return false;
-      }
-    }
-    if (loops > 0) this.#skipped(batch.topic, 'loop', loops);
-    return current();
+  onBatch(batch: FetchedBatch, keepAlive: () => Promise<void>): Promise<boolean> {
+    return this.#intake.onBatch(batch, keepAlive);
   }
 
   /** After a group (re)join kafkajs resumes every partition from its committed offset, so local progress is reset. */
@@ -320,7 +254,7 @@ export class Flow {
     this.#assigned = assigned;
     this.#joined = true;
     this.#metrics.rebalanced(assigned.length);
-    this.#generation++;
+    this.#intake.rejoined();
     // Halted partitions are retried from their committed offsets (partition-halts.ts).
     this.#halts.afterJoin();
     for (const lane of this.#tracker.partitions()) {
@@ -431,6 +365,26 @@ export class Flow {
       lanes: this.#lanes,
       logger: this.#logger,
       changed: () => this.#metrics.state(this.exportedState),
+    };
+  }
+
+  /** What the intake of fetched batches needs of this flow. */
+  #intakeHost(
+    identity: { source: string; target: string },
+    { queue, producer }: Pick<Config, 'queue' | 'producer'>,
+  ): IntakeHost {
+    return {
+      chunker: new Chunker(
+        { cluster: this.config.source, sourceId: identity.source, targetId: identity.target },
+        chunkLimits(queue, producer.maxRequestBytes),
+      ),
+      queue: this.#queue,
+      tracker: this.#tracker,
+      lanes: this.#lanes,
+      halts: this.#halts,
+      heartbeatTopic: this.#heartbeatTopic,
+      remoteTopic: (topic) => this.remoteTopic(topic),
+      loops: (topic, count) => this.#skipped(topic, 'loop', count),
     };
   }
 
