@@ -10,87 +10,35 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { kafkajsSecurity, type KafkaCluster } from '../support/kafka/index.ts';
-import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
-import { permissionBindings, permissionTable } from '../support/permissions.ts';
+import { authorizerOptions, daemonClusterAs, type KafkaCluster } from '../support/kafka/index.ts';
+import { clientAs, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import {
+  aclBinding,
+  createAcls,
+  OPERATION,
+  PATTERN,
+  PERMISSION,
+  permissionBindings,
+  permissionTable,
+  RESOURCE,
+} from '../support/permissions.ts';
 import { get, scrape, total } from '../support/prometheus.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const secret = (label: string) => `${label}-${randomBytes(9).toString('base64url')}`;
 const USERS = { admin: secret('admin'), mirror: secret('mirror'), limited: secret('limited') };
 
-const clusters = clusterPair({
-  both: {
-    security: { scramUsers: USERS },
-    brokerConfig: {
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS.
-      'super.users': 'User:admin;User:ANONYMOUS',
-    },
-  },
-});
+const clusters = clusterPair({ both: authorizerOptions(USERS) });
 
-// kafkajs's ACL enums (types/index.d.ts), by value.
-const RESOURCE = { TOPIC: 2, GROUP: 3, CLUSTER: 4 } as const;
-const PATTERN = { ANY: 1, LITERAL: 3, PREFIXED: 4 } as const;
-const OPERATION = { ANY: 1, ALL: 2, READ: 3, WRITE: 4, DESCRIBE: 8 } as const;
-const PERMISSION = { ANY: 1, DENY: 2, ALLOW: 3 } as const;
 const NAMES = {
   pattern: ['', '', '', 'LITERAL', 'PREFIXED'],
   operation: ['', '', 'ALL', 'READ', 'WRITE', '', '', '', 'DESCRIBE'],
   permission: ['', '', 'DENY', 'ALLOW'],
 };
 
-interface Binding {
-  resourceType: number;
-  resourceName: string;
-  resourcePatternType: number;
-  principal: string;
-  host: string;
-  operation: number;
-  permissionType: number;
-}
-
-const binding = (
-  name: string,
-  pattern: number,
-  principal: string,
-  operation: number,
-  permission: number,
-  resourceType: number = RESOURCE.TOPIC,
-): Binding => ({
-  resourceType,
-  resourceName: name,
-  resourcePatternType: pattern,
-  principal,
-  host: '*',
-  operation,
-  permissionType: permission,
-});
-
-function securityOf(cluster: KafkaCluster) {
-  if (cluster.security === undefined) throw new Error(`${cluster.name} was not started with security`);
-  return cluster.security;
-}
-
-/** The cluster's super user. */
-function adminOf(cluster: KafkaCluster): KafkaClient {
-  const { ssl, sasl } = kafkajsSecurity(securityOf(cluster), { user: 'admin' });
-  return new Kafka({
-    clientId: 'kafka-mirror-test',
-    brokers: [...cluster.bootstrapServers],
-    ssl,
-    sasl,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
-  });
-}
-
+const adminOf = (cluster: KafkaCluster) => clientAs(cluster, 'admin');
 const targetAdmin = () => adminOf(clusters.target);
 const sourceAdmin = () => adminOf(clusters.source);
 
@@ -101,12 +49,12 @@ const sourceAdmin = () => adminOf(clusters.source);
 async function grantMirror(user: 'mirror' | 'limited', clusterRows: 'table' | 'describe only') {
   const principal = `User:${user}`;
   const anything = [
-    binding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW),
-    binding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW, RESOURCE.GROUP),
+    aclBinding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW),
+    aclBinding('*', PATTERN.LITERAL, principal, OPERATION.ALL, PERMISSION.ALLOW, RESOURCE.GROUP),
   ];
   const table = permissionBindings(permissionTable('ACL sync'), {}, principal);
   const describeOnly = [
-    binding(
+    aclBinding(
       'kafka-cluster',
       PATTERN.LITERAL,
       principal,
@@ -118,9 +66,6 @@ async function grantMirror(user: 'mirror' | 'limited', clusterRows: 'table' | 'd
   await createAcls(sourceAdmin(), [...anything, ...table.source]);
   await createAcls(targetAdmin(), [...anything, ...(clusterRows === 'table' ? table.target : describeOnly)]);
 }
-
-const createAcls = (kafka: KafkaClient, acls: readonly Binding[]) =>
-  withAdmin(kafka, (a) => a.createAcls({ acl: acls as never }));
 
 /** Every topic ACL of a cluster whose resource name starts with `prefix`, as readable lines. */
 async function topicAcls(kafka: KafkaClient, prefix: string): Promise<string[]> {
@@ -157,13 +102,8 @@ async function waitForTargetAcls(prefix: string, expected: readonly string[]): P
 
 /** A daemon copying `<include>` as `src.<include>`, as `user` on both clusters, with ACL sync on. */
 function startMirror(t: TestContext, name: string, user: 'mirror' | 'limited', include: string) {
-  const cluster = (c: KafkaCluster) => ({
-    bootstrapServers: [...c.bootstrapServers],
-    tls: { ca: securityOf(c).caFile },
-    sasl: { mechanism: 'scram-sha-512', username: user, password: USERS[user] },
-  });
   return startDaemon(t, {
-    clusters: { src: cluster(clusters.source), dst: cluster(clusters.target) },
+    clusters: { src: daemonClusterAs(clusters.source, user), dst: daemonClusterAs(clusters.target, user) },
     flows: [
       {
         name,
@@ -200,20 +140,20 @@ test(
     const { READ, DESCRIBE, WRITE, ALL } = OPERATION;
     const { ALLOW, DENY } = PERMISSION;
     await createAcls(src, [
-      binding(topic, LITERAL, 'User:alice', READ, ALLOW),
-      binding(topic, LITERAL, 'User:alice', DESCRIBE, ALLOW),
-      binding(topic, LITERAL, 'User:alice', WRITE, ALLOW),
-      binding(topic, LITERAL, 'User:bob', ALL, ALLOW),
-      binding(topic, LITERAL, 'User:carol', READ, DENY),
-      binding(prefix, PREFIXED, 'User:alice', READ, ALLOW),
-      binding(prefix, PREFIXED, 'User:alice', WRITE, ALLOW),
+      aclBinding(topic, LITERAL, 'User:alice', READ, ALLOW),
+      aclBinding(topic, LITERAL, 'User:alice', DESCRIBE, ALLOW),
+      aclBinding(topic, LITERAL, 'User:alice', WRITE, ALLOW),
+      aclBinding(topic, LITERAL, 'User:bob', ALL, ALLOW),
+      aclBinding(topic, LITERAL, 'User:carol', READ, DENY),
+      aclBinding(prefix, PREFIXED, 'User:alice', READ, ALLOW),
+      aclBinding(prefix, PREFIXED, 'User:alice', WRITE, ALLOW),
       // Not a topic the flow replicates.
-      binding(`other-${id}`, LITERAL, 'User:alice', READ, ALLOW),
+      aclBinding(`other-${id}`, LITERAL, 'User:alice', READ, ALLOW),
       // Not topic ACLs.
-      binding(`g-${id}`, LITERAL, 'User:alice', READ, ALLOW, RESOURCE.GROUP),
+      aclBinding(`g-${id}`, LITERAL, 'User:alice', READ, ALLOW, RESOURCE.GROUP),
     ]);
     // What the target's operators set themselves on a remote name: never touched.
-    await createAcls(targetAdmin(), [binding(`src.${topic}`, LITERAL, 'User:ops', WRITE, ALLOW)]);
+    await createAcls(targetAdmin(), [aclBinding(`src.${topic}`, LITERAL, 'User:ops', WRITE, ALLOW)]);
     await grantMirror('mirror', 'table');
     const daemon = await startMirror(t, `acl-${id}`, 'mirror', `acl-${id}-.*`);
     assert.ok(await waitForRecords(targetAdmin(), `src.${topic}`, 10, 60_000), 'records copied');
@@ -238,9 +178,9 @@ test(
 
     // Later: an ACL removed on the source stays on the target, an ACL added is copied.
     await withAdmin(src, (a) =>
-      a.deleteAcls({ filters: [binding(topic, LITERAL, 'User:bob', ALL, ALLOW) as never] }),
+      a.deleteAcls({ filters: [aclBinding(topic, LITERAL, 'User:bob', ALL, ALLOW) as never] }),
     );
-    await createAcls(src, [binding(topic, LITERAL, 'User:dave', DESCRIBE, ALLOW)]);
+    await createAcls(src, [aclBinding(topic, LITERAL, 'User:dave', DESCRIBE, ALLOW)]);
     await waitForTargetAcls(`src.acl-${id}`, [
       ...expected,
       `ALLOW WRITE LITERAL:src.${topic} User:ops`,
@@ -259,7 +199,9 @@ test(
     const src = sourceAdmin();
     await createTopic(src, topic);
     await produceAll(src, topic, numbered(topic, 0, 10));
-    await createAcls(src, [binding(topic, PATTERN.LITERAL, 'User:alice', OPERATION.READ, PERMISSION.ALLOW)]);
+    await createAcls(src, [
+      aclBinding(topic, PATTERN.LITERAL, 'User:alice', OPERATION.READ, PERMISSION.ALLOW),
+    ]);
     // On the target's cluster resource only DESCRIBE (it may list ACLs), no ALTER.
     await grantMirror('limited', 'describe only');
     const daemon = await startMirror(t, `limited-${id}`, 'limited', `limited-${id}-.*`);

@@ -9,12 +9,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import type { Kafka as KafkaClient } from 'kafkajs';
-import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { kafkajsSecurity, type KafkaCluster } from '../support/kafka/index.ts';
-import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { authorizerOptions, daemonClusterAs } from '../support/kafka/index.ts';
+import { clientAs, createTopic, numbered, produceAll } from '../support/kafka-client.ts';
+import {
+  createAcls,
+  OPERATION,
+  PATTERN,
+  PERMISSION,
+  RESOURCE,
+  type AclBinding,
+} from '../support/permissions.ts';
 import { scrape, total } from '../support/prometheus.ts';
 import { committedTotal } from '../support/replication-checks.ts';
 
@@ -24,61 +30,18 @@ const USERS = { admin: secret('admin'), mirror: secret('mirror') };
 const MAX_TRANSACTION_TIMEOUT_MS = 120_000;
 
 const clusters = clusterPair({
-  target: {
-    security: { scramUsers: USERS },
-    brokerConfig: {
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS.
-      'super.users': 'User:admin;User:ANONYMOUS',
-      'transaction.max.timeout.ms': MAX_TRANSACTION_TIMEOUT_MS,
-    },
-  },
+  target: authorizerOptions(USERS, { 'transaction.max.timeout.ms': MAX_TRANSACTION_TIMEOUT_MS }),
 });
-
-// kafkajs's ACL enums (types/index.d.ts), by value.
-const RESOURCE = { TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5 } as const;
-const PATTERN = { LITERAL: 3, PREFIXED: 4 } as const;
-const OPERATION = { ALL: 2, WRITE: 4 } as const;
-const PERMISSION = { DENY: 2, ALLOW: 3 } as const;
 
 const HALT_WAIT_MS = 90_000;
 const REFUSED_TRANSACTION =
   'partition halted: the target refused its transaction; nothing past it will be committed';
 const REFUSED_RECORD = 'partition halted: the target refused a record; nothing past it will be committed';
 
-function securityOf(cluster: KafkaCluster) {
-  if (cluster.security === undefined) throw new Error(`${cluster.name} was not started with security`);
-  return cluster.security;
-}
-
 /** The target's super user. */
-function admin(): KafkaClient {
-  const { ssl, sasl } = kafkajsSecurity(securityOf(clusters.target), { user: 'admin' });
-  return new Kafka({
-    clientId: 'kafka-mirror-test',
-    brokers: [...clusters.target.bootstrapServers],
-    ssl,
-    sasl,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
-  });
-}
+const admin = () => clientAs(clusters.target, 'admin');
 
-interface Acl {
-  resourceType: number;
-  resourceName: string;
-  resourcePatternType: number;
-  operation: number;
-  permissionType: number;
-}
-
-async function createAcls(acls: readonly Acl[]): Promise<void> {
-  await withAdmin(admin(), (a) =>
-    a.createAcls({ acl: acls.map((acl) => ({ ...acl, principal: 'User:mirror', host: '*' })) as never }),
-  );
-}
+type Acl = Omit<AclBinding, 'principal' | 'host'>;
 
 /** Everything allowed to the mirror user, then `denied` taken away (a DENY wins over an ALLOW). */
 async function grantAllBut(t: TestContext, denied: readonly Acl[]): Promise<void> {
@@ -89,13 +52,17 @@ async function grantAllBut(t: TestContext, denied: readonly Acl[]): Promise<void
     operation: OPERATION.ALL,
     permissionType: PERMISSION.ALLOW,
   });
-  await createAcls([
+  const acls = [
     all(RESOURCE.TOPIC, '*'),
     all(RESOURCE.GROUP, '*'),
     all(RESOURCE.TRANSACTIONAL_ID, '*'),
     all(RESOURCE.CLUSTER, 'kafka-cluster'),
     ...denied,
-  ]);
+  ];
+  await createAcls(
+    admin(),
+    acls.map((acl) => ({ ...acl, principal: 'User:mirror', host: '*' })),
+  );
   // Each test denies on names of its own: nothing to remove for the next one.
   t.diagnostic(`denied: ${JSON.stringify(denied)}`);
 }
@@ -119,12 +86,7 @@ async function haltOf(
   const daemon = await startDaemon(t, {
     clusters: {
       src: { bootstrapServers: [...clusters.source.bootstrapServers] },
-      dst: {
-        bootstrapServers: [...clusters.target.bootstrapServers],
-        connectionTimeoutMs: 3000,
-        tls: { ca: securityOf(clusters.target).caFile },
-        sasl: { mechanism: 'scram-sha-512', username: 'mirror', password: USERS.mirror },
-      },
+      dst: { ...daemonClusterAs(clusters.target, 'mirror'), connectionTimeoutMs: 3000 },
     },
     flows: [
       {

@@ -8,12 +8,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { positionsTopicOf } from '../../src/config/index.ts';
-import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
-import { kafkajsSecurity, type KafkaCluster } from '../support/kafka/index.ts';
-import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { authorizerOptions, daemonClusterAs, type KafkaCluster } from '../support/kafka/index.ts';
+import { clientAs, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
 import {
+  createAcls,
   permissionBindings,
   permissionTable,
   type AclBinding,
@@ -33,35 +33,10 @@ const USERS = {
 };
 type Mirror = Exclude<keyof typeof USERS, 'admin'>;
 
-const secured = {
-  security: { scramUsers: USERS },
-  brokerConfig: {
-    'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-    // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS; clients use SASL_SSL.
-    'super.users': 'User:admin;User:ANONYMOUS',
-  },
-};
-const clusters = clusterPair({ both: secured });
-
-function securityOf(cluster: KafkaCluster) {
-  if (cluster.security === undefined) throw new Error(`${cluster.name} was not started with security`);
-  return cluster.security;
-}
+const clusters = clusterPair({ both: authorizerOptions(USERS) });
 
 /** The cluster's super user. */
-function admin(cluster: KafkaCluster): KafkaClient {
-  const { ssl, sasl } = kafkajsSecurity(securityOf(cluster), { user: 'admin' });
-  return new Kafka({
-    clientId: 'kafka-mirror-test',
-    brokers: [...cluster.bootstrapServers],
-    ssl,
-    sasl,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
-  });
-}
+const admin = (cluster: KafkaCluster) => clientAs(cluster, 'admin');
 
 /** Every ACL of `principal` on the cluster, as comparable lines. */
 async function aclsOf(cluster: KafkaCluster, principal: string): Promise<string[]> {
@@ -121,7 +96,7 @@ async function grant(
     [clusters.source, source],
     [clusters.target, target],
   ] as const) {
-    if (acls.length > 0) await withAdmin(admin(cluster), (a) => a.createAcls({ acl: acls as never }));
+    if (acls.length > 0) await createAcls(admin(cluster), acls);
     assert.deepEqual(
       await aclsOf(cluster, principal),
       acls.map(line).sort(),
@@ -138,13 +113,8 @@ function startMirror(
   flow: Record<string, unknown>,
   heartbeats: boolean,
 ) {
-  const cluster = (c: KafkaCluster) => ({
-    bootstrapServers: [...c.bootstrapServers],
-    tls: { ca: securityOf(c).caFile },
-    sasl: { mechanism: 'scram-sha-512', username: user, password: USERS[user] },
-  });
   return startDaemon(t, {
-    clusters: { src: cluster(clusters.source), dst: cluster(clusters.target) },
+    clusters: { src: daemonClusterAs(clusters.source, user), dst: daemonClusterAs(clusters.target, user) },
     flows: [
       {
         name: topic,

@@ -16,6 +16,7 @@ import { startDaemon, type DaemonProcess } from '../support/daemon.ts';
 import {
   createCertificateAuthority,
   kafkajsSecurity,
+  securityOf,
   type KafkaCluster,
   type SaslMechanism,
 } from '../support/kafka/index.ts';
@@ -29,12 +30,6 @@ const secret = (label: string) => `${label}-${randomBytes(9).toString('base64url
 const USERS = { mirror: secret('mirror'), admin: secret('admin') };
 
 const clusters = clusterPair({ both: { security: { scramUsers: USERS } } });
-
-function securityOf(cluster: KafkaCluster) {
-  const { security } = cluster;
-  if (security === undefined) throw new Error(`${cluster.name} was not started with security`);
-  return security;
-}
 
 /** A quiet test client on a secure cluster, logged in as `admin` unless told otherwise. */
 function secureClient(

@@ -9,58 +9,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { alterTopicConfigs, type AdminCluster } from '../../src/kafka/alter-configs.ts';
-import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
 import { clusterOf } from '../../src/kafka/raw-client.ts';
 import { TopicAdmin } from '../../src/kafka/topic-admin.ts';
 import { ConfigOperation } from '../../src/protocol/incremental-alter-configs.ts';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { startDaemon } from '../support/daemon.ts';
-import { kafkajsSecurity } from '../support/kafka/index.ts';
-import { createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { authorizerOptions, daemonClusterAs } from '../support/kafka/index.ts';
+import { clientAs, createTopic, numbered, produceAll, withAdmin } from '../support/kafka-client.ts';
+import { aclBinding, createAcls, OPERATION, PATTERN, PERMISSION, RESOURCE } from '../support/permissions.ts';
 import { get, scrape, total } from '../support/prometheus.ts';
 import { waitForRecords } from '../support/replication-checks.ts';
 
 const secret = (label: string) => `${label}-${randomBytes(9).toString('base64url')}`;
 const USERS = { admin: secret('admin'), mirror: secret('mirror') };
 
-const clusters = clusterPair({
-  target: {
-    security: { scramUsers: USERS },
-    brokerConfig: {
-      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-      // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS.
-      'super.users': 'User:admin;User:ANONYMOUS',
-    },
-  },
-});
+const clusters = clusterPair({ target: authorizerOptions(USERS) });
 
-// kafkajs's ACL enums (types/index.d.ts), by value.
-const RESOURCE = { TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5 } as const;
-const PATTERN = { LITERAL: 3 } as const;
-const OPERATION = { ALL: 2, DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11 } as const;
-const PERMISSION = { DENY: 2, ALLOW: 3 } as const;
 const WAIT_MS = 60_000;
 
-function security() {
-  const { security: s } = clusters.target;
-  if (s === undefined) throw new Error('the target was not started with security');
-  return s;
-}
-
 /** A client of the target as `user`. */
-function targetAs(user: 'admin' | 'mirror'): KafkaClient {
-  const { ssl, sasl } = kafkajsSecurity(security(), { user });
-  return new Kafka({
-    clientId: 'kafka-mirror-test',
-    brokers: [...clusters.target.bootstrapServers],
-    ssl,
-    sasl,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
-  });
-}
+const targetAs = (user: 'admin' | 'mirror') => clientAs(clusters.target, user);
 
 /** The configs `topic` sets itself on a cluster (the project's own describe: source TOPIC_CONFIG). */
 async function overridesOf(kafka: KafkaClient, topic: string): Promise<Record<string, string>> {
@@ -168,28 +136,20 @@ test(
   clusters.guard(async (t) => {
     const id = randomUUID().slice(0, 8);
     const [synced, refused, hidden] = [`cfg-${id}-synced`, `cfg-${id}-refused`, `cfg-${id}-hidden`];
-    await withAdmin(targetAs('admin'), (a) =>
-      a.createAcls({
-        acl: [
-          [RESOURCE.TOPIC, '*', OPERATION.ALL, PERMISSION.ALLOW],
-          [RESOURCE.GROUP, '*', OPERATION.ALL, PERMISSION.ALLOW],
-          [RESOURCE.CLUSTER, 'kafka-cluster', OPERATION.ALL, PERMISSION.ALLOW],
-          // A DENY wins over the ALLOW: the mirror may create and write it, not change its configs.
-          [RESOURCE.TOPIC, refused, OPERATION.ALTER_CONFIGS, PERMISSION.DENY],
-          // Nor may it read this one's configs (nor change them).
-          [RESOURCE.TOPIC, hidden, OPERATION.DESCRIBE_CONFIGS, PERMISSION.DENY],
-          [RESOURCE.TOPIC, hidden, OPERATION.ALTER_CONFIGS, PERMISSION.DENY],
-        ].map(([resourceType, resourceName, operation, permissionType]) => ({
-          resourceType,
-          resourceName,
-          resourcePatternType: PATTERN.LITERAL,
-          operation,
-          permissionType,
-          principal: 'User:mirror',
-          host: '*',
-        })) as never,
-      }),
-    );
+    const { LITERAL } = PATTERN;
+    const { ALL, ALTER_CONFIGS, DESCRIBE_CONFIGS } = OPERATION;
+    const { ALLOW, DENY } = PERMISSION;
+    const mirror = 'User:mirror';
+    await createAcls(targetAs('admin'), [
+      aclBinding('*', LITERAL, mirror, ALL, ALLOW),
+      aclBinding('*', LITERAL, mirror, ALL, ALLOW, RESOURCE.GROUP),
+      aclBinding('kafka-cluster', LITERAL, mirror, ALL, ALLOW, RESOURCE.CLUSTER),
+      // A DENY wins over the ALLOW: the mirror may create and write it, not change its configs.
+      aclBinding(refused, LITERAL, mirror, ALTER_CONFIGS, DENY),
+      // Nor may it read this one's configs (nor change them).
+      aclBinding(hidden, LITERAL, mirror, DESCRIBE_CONFIGS, DENY),
+      aclBinding(hidden, LITERAL, mirror, ALTER_CONFIGS, DENY),
+    ]);
     const { src } = clusters;
     await createTopic(src, synced, {
       config: { 'retention.ms': '3600000', 'min.insync.replicas': '1' }, // the latter is excluded
@@ -202,11 +162,7 @@ test(
     const daemon = await startDaemon(t, {
       clusters: {
         src: { bootstrapServers: [...clusters.source.bootstrapServers] },
-        dst: {
-          bootstrapServers: [...clusters.target.bootstrapServers],
-          tls: { ca: security().caFile },
-          sasl: { mechanism: 'scram-sha-512', username: 'mirror', password: USERS.mirror },
-        },
+        dst: daemonClusterAs(clusters.target, 'mirror'),
       },
       flows: [
         {

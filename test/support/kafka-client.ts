@@ -1,23 +1,32 @@
 // kafkajs helpers for tests: a quiet client, and bounded produce/consume of numbered records.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Kafka as KafkaClient, Message } from 'kafkajs';
+import type { Admin, Kafka as KafkaClient, KafkaConfig, Message } from 'kafkajs';
 import { kafkajs, wireHeaders, type WireHeaders } from '../../src/kafka/kafkajs/index.ts';
 import { waitForLeaders } from '../../src/kafka/topic-admin.ts';
+import { kafkajsSecurity, securityOf } from './kafka/security.ts';
+import type { KafkaCluster } from './kafka/types.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
 export function client(
   bootstrapServers: readonly string[],
-  options: { requestTimeout?: number } = {},
+  options: { requestTimeout?: number; ssl?: KafkaConfig['ssl']; sasl?: KafkaConfig['sasl'] } = {},
 ): KafkaClient {
   return new Kafka({
     clientId: 'kafka-mirror-test',
     brokers: [...bootstrapServers],
+    ssl: options.ssl,
+    sasl: options.sasl,
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3000,
     requestTimeout: options.requestTimeout ?? 10_000,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 2000 },
   });
+}
+
+/** A quiet test client of a cluster started with `security`, logged in as `user` (SCRAM-SHA-512). */
+export function clientAs(cluster: KafkaCluster, user: string): KafkaClient {
+  return client(cluster.bootstrapServers, kafkajsSecurity(securityOf(cluster), { user }));
 }
 
 export async function withAdmin<T>(kafka: KafkaClient, fn: (admin: Admin) => Promise<T>): Promise<T> {

@@ -2,25 +2,50 @@
 // mirror's principal needs per feature. test/integration/permissions.test.ts grants exactly these
 // on real brokers and runs a flow; test/unit/permissions-docs.test.ts checks every table parses.
 import { readFileSync } from 'node:fs';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { withAdmin } from './kafka-client.ts';
 
 const OPERATIONS_DOC = new URL('../../docs/operations.md', import.meta.url);
 
-// kafkajs's ACL enums (types/index.d.ts), by value; the keys are kafka-acls.sh's spellings.
-const RESOURCES = { Topic: 2, Group: 3, Cluster: 4, TransactionalId: 5 } as const;
-const PATTERNS = { literal: 3, prefixed: 4 } as const;
-const OPERATIONS = {
-  All: 2,
-  Read: 3,
-  Write: 4,
-  Create: 5,
-  Delete: 6,
-  Alter: 7,
-  Describe: 8,
-  DescribeConfigs: 10,
-  AlterConfigs: 11,
-  IdempotentWrite: 12,
+/** kafkajs's ACL enums (types/index.d.ts), by value. */
+export const RESOURCE = { ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, TRANSACTIONAL_ID: 5 } as const;
+export const PATTERN = { ANY: 1, LITERAL: 3, PREFIXED: 4 } as const;
+export const OPERATION = {
+  ANY: 1,
+  ALL: 2,
+  READ: 3,
+  WRITE: 4,
+  CREATE: 5,
+  DELETE: 6,
+  ALTER: 7,
+  DESCRIBE: 8,
+  DESCRIBE_CONFIGS: 10,
+  ALTER_CONFIGS: 11,
+  IDEMPOTENT_WRITE: 12,
 } as const;
-const ALLOW = 3;
+export const PERMISSION = { ANY: 1, DENY: 2, ALLOW: 3 } as const;
+
+// The same by kafka-acls.sh's spellings, as the tables write them.
+const RESOURCES = {
+  Topic: RESOURCE.TOPIC,
+  Group: RESOURCE.GROUP,
+  Cluster: RESOURCE.CLUSTER,
+  TransactionalId: RESOURCE.TRANSACTIONAL_ID,
+} as const;
+const PATTERNS = { literal: PATTERN.LITERAL, prefixed: PATTERN.PREFIXED } as const;
+const OPERATIONS = {
+  All: OPERATION.ALL,
+  Read: OPERATION.READ,
+  Write: OPERATION.WRITE,
+  Create: OPERATION.CREATE,
+  Delete: OPERATION.DELETE,
+  Alter: OPERATION.ALTER,
+  Describe: OPERATION.DESCRIBE,
+  DescribeConfigs: OPERATION.DESCRIBE_CONFIGS,
+  AlterConfigs: OPERATION.ALTER_CONFIGS,
+  IdempotentWrite: OPERATION.IDEMPOTENT_WRITE,
+} as const;
+const ALLOW = PERMISSION.ALLOW;
 
 /** The features with a table, by their heading under "## Permissions". */
 export const PERMISSION_FEATURES = [
@@ -62,6 +87,29 @@ export interface AclBinding {
   readonly host: string;
   readonly operation: number;
   readonly permissionType: number;
+}
+
+/** A binding of `principal` from any host, on a topic unless `resourceType` says otherwise. */
+export const aclBinding = (
+  resourceName: string,
+  resourcePatternType: number,
+  principal: string,
+  operation: number,
+  permissionType: number,
+  resourceType: number = RESOURCE.TOPIC,
+): AclBinding => ({
+  resourceType,
+  resourceName,
+  resourcePatternType,
+  principal,
+  host: '*',
+  operation,
+  permissionType,
+});
+
+/** Creates `acls` on the cluster of `kafka` (a super user's client). */
+export async function createAcls(kafka: KafkaClient, acls: readonly AclBinding[]): Promise<void> {
+  await withAdmin(kafka, (a) => a.createAcls({ acl: acls as never }));
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {

@@ -27,7 +27,7 @@ export type {
 } from './types.ts';
 export type { Toxic } from './toxiproxy.ts';
 export { createCertificateAuthority, type CertificateAuthority } from './certificates.ts';
-export { kafkajsSecurity } from './security.ts';
+export { authorizerOptions, daemonClusterAs, kafkajsSecurity, securityOf } from './security.ts';
 export { DEFAULT_KAFKA_VERSION, ensureKafkaRuntime, kafkaVersionFromEnv } from './jars.ts';
 export { ensureToxiproxy } from './toxiproxy.ts';
 

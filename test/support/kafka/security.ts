@@ -10,7 +10,13 @@ import { readFileSync } from 'node:fs';
 import type { SASLOptions } from 'kafkajs';
 import type { BrokerOverrides } from './broker-config.ts';
 import { createCertificateAuthority, issueServerCertificate } from './certificates.ts';
-import type { ClusterSecurity, SaslMechanism, SecurityOptions } from './types.ts';
+import type {
+  ClusterOptions,
+  ClusterSecurity,
+  KafkaCluster,
+  SaslMechanism,
+  SecurityOptions,
+} from './types.ts';
 
 const SCRAM = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 export const SASL_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
@@ -101,5 +107,41 @@ export function kafkajsSecurity(
   return {
     ssl: { ca: [readFileSync(options.ca ?? security.caFile)] },
     sasl: { mechanism: options.mechanism ?? 'scram-sha-512', username, password } as SASLOptions,
+  };
+}
+
+/** What a client needs to reach `cluster`; throws when it was not started with `security`. */
+export function securityOf(cluster: KafkaCluster): ClusterSecurity {
+  if (cluster.security === undefined) throw new Error(`${cluster.name} was not started with security`);
+  return cluster.security;
+}
+
+/**
+ * Options of a cluster behind KRaft's StandardAuthorizer with SASL_SSL `users`, `admin` its super
+ * user (it must be one of them): everyone else may do only what ACLs grant. `brokerConfig` adds to
+ * the brokers' settings.
+ */
+export function authorizerOptions(
+  users: Readonly<Record<string, string>>,
+  brokerConfig: BrokerOverrides = {},
+): Pick<ClusterOptions, 'security' | 'brokerConfig'> {
+  return {
+    security: { scramUsers: users },
+    brokerConfig: {
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      // The brokers and controllers talk over PLAINTEXT listeners, as ANONYMOUS; clients use SASL_SSL.
+      'super.users': 'User:admin;User:ANONYMOUS',
+      ...brokerConfig,
+    },
+  };
+}
+
+/** A daemon config's cluster entry for `cluster`, logged in as `user` with SCRAM-SHA-512. */
+export function daemonClusterAs(cluster: KafkaCluster, user: string) {
+  const security = securityOf(cluster);
+  return {
+    bootstrapServers: [...cluster.bootstrapServers],
+    tls: { ca: security.caFile },
+    sasl: { mechanism: 'scram-sha-512', username: user, password: security.users[user] },
   };
 }

@@ -4,10 +4,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ControlConflictError, ControlNotFoundError, WriteRejectedError } from '../../../src/errors/index.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
 import { decodeChunk, type RecordChunk } from '../../../src/protocol/record-chunk.ts';
 import type { TargetRecord } from '../../../src/protocol/records.ts';
-import { Flow } from '../../../src/replication/flow.ts';
 import type { FlowTarget } from '../../../src/replication/ports.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import {
@@ -18,8 +16,8 @@ import {
   fetched,
   keepAlive,
   offsetsOf,
+  quietFlow,
   restored,
-  settings,
   settle,
 } from './fixtures/flow-fakes.ts';
 
@@ -39,14 +37,7 @@ async function setup(t: TestContext) {
   const source = new FakeSource();
   const target = new Target();
   const catalog = catalogOf({ [TOPIC]: 2 });
-  const flow = new Flow({
-    config: flowConfig(),
-    settings,
-    source,
-    target,
-    catalogs: { source: catalog, target: catalog },
-    logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
-  });
+  const flow = quietFlow(source, target, catalog);
   t.after(() => flow.destroy());
   await flow.start();
   flow.onAssignment([
@@ -147,14 +138,7 @@ test('exactly once, a halted partition resumed by an operator is restored from i
   const source = new FakeSource();
   const target = new FakeTransactionalTarget();
   const catalog = catalogOf({ [TOPIC]: 1 });
-  const flow = new Flow({
-    config: flowConfig({ delivery: 'exactly-once' }),
-    settings,
-    source,
-    target,
-    catalogs: { source: catalog, target: catalog },
-    logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
-  });
+  const flow = quietFlow(source, target, catalog, flowConfig({ delivery: 'exactly-once' }));
   t.after(() => flow.close(1000));
   await flow.start();
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);

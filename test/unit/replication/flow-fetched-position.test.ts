@@ -6,8 +6,6 @@
 // test/integration/trailing-markers.test.ts.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { Flow } from '../../../src/replication/flow.ts';
 import { flowConfig } from '../../support/flow-config.ts';
 import {
   FakeSource,
@@ -17,7 +15,7 @@ import {
   fetched,
   keepAlive,
   offsetsOf,
-  settings,
+  quietFlow,
   settle,
 } from './fixtures/flow-fakes.ts';
 
@@ -27,15 +25,7 @@ async function setup(t: TestContext, positions: ReadonlyMap<number, number> = ne
   const source = new FakeSource();
   const target = new FakeTransactionalTarget();
   for (const [partition, next] of positions) target.positions.set(partition, next);
-  const config = flowConfig({ delivery: 'exactly-once' });
-  const flow = new Flow({
-    config,
-    settings,
-    source,
-    target,
-    catalogs: { source: catalog, target: catalog },
-    logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
-  });
+  const flow = quietFlow(source, target, catalog, flowConfig({ delivery: 'exactly-once' }));
   t.after(() => flow.close(1000));
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);
   for (let i = 0; i < 100 && !source.calls.includes('resume 0'); i++) await settle();

@@ -16,6 +16,7 @@ import {
   catalogOf,
   fetched,
   keepAlive,
+  quietFlow,
   settings,
   settle,
 } from './fixtures/flow-fakes.ts';
@@ -36,14 +37,7 @@ function targetHolding(...held: number[]): FlowTarget & { written: number[] } {
 
 function flowOver(target: FlowTarget, catalog: TopicCatalog = catalogOf({ [TOPIC]: 2 })) {
   const source = new FakeSource();
-  const flow = new Flow({
-    config: flowConfig(),
-    settings,
-    source,
-    target,
-    catalogs: { source: catalog, target: catalog },
-    logger: createLogger({ level: 'silent', destination: { write: () => {} } }),
-  });
+  const flow = quietFlow(source, target, catalog);
   return { flow, source };
 }
 
