@@ -1,4 +1,5 @@
-// Offset translation: where a source consumer group's committed position is on the target.
+// Offset translation: where a source consumer group's committed position (or any source position,
+// positions.ts) is on the target.
 //
 // Offsets are not preserved, but every replicated record carries its source offset
 // (`km.src.offset`), and a flow writes each source partition to the same target partition in
