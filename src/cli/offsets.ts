@@ -62,7 +62,7 @@ async function translate(line: CommandLine, io: Io): Promise<number> {
   }
   const written = out ?? translatedFileOf(positionsFile);
   await writeAtomically(written, `${JSON.stringify(report, null, 2)}\n`);
-  printReport(io, line, report, (r) => `${renderPositions(r)}translated positions written to ${written}\n`);
+  printReport(io, line, report, (r) => renderWritten(r, written));
   return ExitCode.OK;
 }
 
@@ -110,6 +110,14 @@ function renderTranslation(report: TranslationReport): string {
 
 function renderPositions(report: PositionsReport): string {
   return `flow ${report.flow}, ${report.positions.length} position(s)\n${translationRows(report.positions).join('\n')}\n`;
+}
+
+/** A file may hold thousands of positions: the text says where they went and how many have each status. */
+function renderWritten(report: PositionsReport, file: string): string {
+  const counts = new Map<string, number>();
+  for (const p of report.positions) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+  const statuses = [...counts].map(([status, n]) => `${status} ${n}`).join(', ');
+  return `flow ${report.flow}: ${report.positions.length} position(s) translated, written to ${file}\n${statuses}\n`;
 }
 
 function renderFailover(result: GroupSyncResult): string {

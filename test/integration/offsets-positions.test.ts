@@ -163,7 +163,11 @@ test(
     ]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const written = path.join(dir, 'checkpoint.translated.json');
-    assert.match(run.stdout, new RegExp(`translated positions written to ${written}`));
+    assert.ok(
+      run.stdout.includes(`${positions.length} position(s) translated, written to ${written}`),
+      run.stdout,
+    );
+    assert.match(run.stdout, /^translated \d+, caught-up 2$/m, 'the text counts each status');
     const translated = JSON.parse(await readFile(written, 'utf8')) as {
       flow: string;
       positions: Translated[];
