@@ -25,6 +25,8 @@ export const layers = {
   // The commands of the command line; only cli.ts imports them.
   cli: [...belowOffsets, 'offsets', 'tools', 'daemon'],
   'cli.ts': [...belowOffsets, 'offsets', 'tools', 'daemon', 'cli'],
+  // The package's programmatic entry point (package.json "exports"); nothing in src/ imports it.
+  'index.ts': [...belowOffsets, 'offsets'],
 };
 /** Layers that must not import the Kafka client: pure bytes, configuration and the replication core. */
 const clientFree = ['protocol', 'config', 'observability', 'replication'];

@@ -27,6 +27,11 @@ export interface CommandLine {
     readonly topic?: string;
     readonly since?: string;
     readonly group?: string;
+    /** offsets translate: source positions `<topic>:<partition>:<offset>` (repeatable). */
+    readonly position?: readonly string[];
+    readonly 'positions-file'?: string;
+    /** offsets translate --positions-file: where the translated file goes. */
+    readonly out?: string;
     /** The daemon's admin server, for the control commands (control.ts). */
     readonly admin?: string;
     readonly 'token-file'?: string;

@@ -23,7 +23,8 @@ Commands:
   status      ask a running daemon (its /status endpoint) and print its flows as a table
   verify      audit what a flow replicated: missing, duplicated, reordered or altered records,
               copies of aborted transactions; exit 3 when one is missing, reordered, altered or aborted
-  offsets     translate: where a source consumer group's committed offsets are on the target;
+  offsets     translate: where a source consumer group's committed offsets (or any source
+              positions: checkpoints kept outside Kafka) are on the target;
               failover: commit that translation to the group on the target (once, for a switchover)
   migrate-status  per topic of a flow: is the target caught up (lag 0, same partitions and topic
               configs, synced group offsets in place)? exit 1 until every topic is
@@ -97,6 +98,10 @@ aborted source transaction; duplicates (at-least-once) are reported only.
       --json           the full report as JSON, per partition
 `,
   offsets: `Usage: kafka-mirror offsets translate --config <file> --flow <name> --group <group> [--json]
+       kafka-mirror offsets translate --config <file> --flow <name> --position <topic>:<partition>:<offset>
+                                      [--position ...] [--json]
+       kafka-mirror offsets translate --config <file> --flow <name> --positions-file <in.json>
+                                      [--out <file>] [--json]
        kafka-mirror offsets failover  --config <file> --flow <name> --group <group> [--json]
 
 For each source partition of the flow's topics, the group's committed offset on the source, the
@@ -108,6 +113,14 @@ the target's end); pending (records before the committed offset are not on the t
 offset is given); gap (source records between the committed offset and the target's next record
 have no copy there); no-commit. translate reads only; commits nothing.
 
+--position and --positions-file translate any source positions the same way, with the same
+statuses: offsets kept outside Kafka (Flink or Spark checkpoints, a sink's table). A position is the
+offset of the next record to read. The file is {"positions": [{"topic": "orders", "partition": 0,
+"offset": 405}, ...]}; the translated file (--out, default in.translated.json next to in.json) is
+{"flow": ..., "positions": [...]}: per position, in the order given, its sourceOffset, targetOffset,
+status, behind, skipped. A position outside the flow's source partitions or past a partition's end
+is refused (exit 2, KM_INVALID_POSITION), before anything is translated.
+
 failover makes one final group offset sync for the group: the translated offsets are committed to
 the same group on the target, only forward, and only while the group has no active member there
 (exit 1 if it has: KM_GROUP_ACTIVE). Exit 1 too when a partition is pending (the flow has not
@@ -116,6 +129,9 @@ copied what the group consumed yet): wait for the flow and run it again. docs/di
   -c, --config <file>  config file (YAML or JSON)
       --flow <name>    the flow whose source and target are meant
       --group <group>  the consumer group on the source
+      --position <topic>:<partition>:<offset>  a source position (repeatable; translate only)
+      --positions-file <file>  source positions as JSON (translate only)
+      --out <file>     where the translated positions are written (with --positions-file)
       --json           the report as JSON
 `,
   'migrate-status': `Usage: kafka-mirror migrate-status --config <file> --flow <name> [--json]

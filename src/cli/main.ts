@@ -1,6 +1,6 @@
 // The command line: parses it, answers help, runs the command and turns what it threw into an exit
 // code and one line on stderr. Writes only through the Io it is given; src/cli.ts sets the exit code.
-import { ClusterIdentityError, ConfigError, UsageError } from '../errors/index.ts';
+import { ClusterIdentityError, ConfigError, InvalidPositionError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
 import { printHelp, version } from './help.ts';
 import { logLevel } from './log-level.ts';
@@ -51,11 +51,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-/** Exit 2 for what the operator wrote wrong (command line, config, two aliases of one cluster), else 1. */
+/** Exit 2 for what the operator wrote wrong (command line, config, positions, two aliases of one cluster), else 1. */
 function exitCodeOf(error: unknown): number {
   const usage =
     error instanceof UsageError ||
     error instanceof ConfigError ||
+    error instanceof InvalidPositionError ||
     error instanceof ClusterIdentityError ||
     (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   return usage ? ExitCode.USAGE : ExitCode.FAILURE;

@@ -43,6 +43,7 @@ export const errorCodes = [
   'KM_CONTROL_NOT_FOUND',
   'KM_CONTROL_CONFLICT',
   'KM_CONTROL_REFUSED',
+  'KM_INVALID_POSITION',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -51,3 +51,18 @@ export class GroupSyncFailedError extends KafkaMirrorError {
     this.group = group;
   }
 }
+
+/**
+ * A source position given to translate (`offsets translate --position`, `--positions-file`, or
+ * `translatePositions`) is not one: not `<topic>:<partition>:<offset>` with whole numbers, a file
+ * entry without them, a partition that is not among the flow's source topics, or an offset past the
+ * source partition's end. Nothing is translated. `position` names it as given. Exit code 2.
+ */
+export class InvalidPositionError extends KafkaMirrorError {
+  static readonly code = 'KM_INVALID_POSITION';
+  readonly position: string;
+  constructor(position: string, problem: string) {
+    super(InvalidPositionError.code, `position ${position}: ${problem}`);
+    this.position = position;
+  }
+}

@@ -1,4 +1,5 @@
-// Offset translation: where a source consumer group's committed position is on the target.
+// Offset translation: where a source consumer group's committed position (or any source position,
+// positions.ts) is on the target.
 //
 // Offsets are not preserved, but every replicated record carries its source offset
 // (`km.src.offset`), and a flow writes each source partition to the same target partition in
@@ -20,7 +21,7 @@
 // on one of the copies, and a consumer may see the duplicated stretch again, never a gap.
 import type { Kafka as KafkaClient } from 'kafkajs';
 import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
-import { TranslationFailedError, UsageError } from '../errors/index.ts';
+import { InvalidPositionError, TranslationFailedError, UsageError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
@@ -60,6 +61,13 @@ export interface PartitionTranslation {
   readonly skipped: number;
   /** Single-record fetches the search took on the target. */
   readonly probes: number;
+}
+
+/** A position on a source partition: the offset of the next record a consumer of it reads. */
+export interface SourcePosition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
 }
 
 export interface TranslationReport {
@@ -204,15 +212,19 @@ export class Translator {
     return { progress, groups: results };
   }
 
-  /** Every partition of the flow's source topics with its target partition and the flow's progress on it. */
-  async #sides(): Promise<Side[]> {
+  /**
+   * Every partition of the flow's source topics (or only those `wanted` names, by partitionKey)
+   * with its target partition and the flow's progress on it.
+   */
+  async #sides(wanted?: ReadonlySet<string>): Promise<Side[]> {
     const selected = flowTopicFilter(this.#flow);
     const [sourceTopics, targetTopics] = await Promise.all([
       this.clients.sourceAdmin.partitionCounts(),
       this.clients.targetAdmin.partitionCounts(),
     ]);
     const sides: Side[] = [];
-    for (const topic of [...sourceTopics.keys()].filter(selected).sort()) {
+    const topics = [...sourceTopics.keys()].filter(selected).sort();
+    for (const topic of topics.filter((t) => wanted === undefined || wanted.has(partitionKey(t, -1)))) {
       const remoteTopic = remoteTopicOf(this.#flow, topic, this.#aliases);
       const sourceMarks = (await this.clients.sourceAdmin.watermarks(topic)).sort(
         (a, b) => a.partition - b.partition,
@@ -221,6 +233,7 @@ export class Translator {
         ? await this.clients.targetAdmin.watermarks(remoteTopic)
         : [];
       for (const source of sourceMarks) {
+        if (wanted !== undefined && !wanted.has(partitionKey(topic, source.partition))) continue;
         const onTarget = targetMarks.find((m) => m.partition === source.partition);
         const side: Side = {
           topic,
@@ -251,6 +264,36 @@ export class Translator {
       }
     }
     return sides;
+  }
+
+  /**
+   * Source positions (any, not only a group's commits: a stream processor's checkpoint, a sink's
+   * table) translated as `translate` translates committed offsets, in the order given. Every
+   * position must be on a partition of the flow's source topics and at or before its end; else
+   * nothing is translated (InvalidPositionError). Nothing is remembered between calls.
+   */
+  async translatePositions(positions: readonly SourcePosition[]): Promise<PartitionTranslation[]> {
+    // A topic is wanted under the key of partition -1, each of its partitions under its own key.
+    const wanted = new Set(
+      positions.flatMap((p) => [partitionKey(p.topic, -1), partitionKey(p.topic, p.partition)]),
+    );
+    const sides = new Map((await this.#sides(wanted)).map((s) => [partitionKey(s.topic, s.partition), s]));
+    const checked = positions.map((position) => {
+      const { topic, partition, offset } = position;
+      const side = sides.get(partitionKey(topic, partition));
+      const name = `${topic}:${partition}:${offset}`;
+      if (side === undefined)
+        throw new InvalidPositionError(name, `not a partition of flow ${this.#flow.name}'s source topics`);
+      if (offset > side.source.high)
+        throw new InvalidPositionError(name, `past the end of the source partition (${side.source.high})`);
+      return { side, offset };
+    });
+    const results: PartitionTranslation[] = [];
+    for (const { side, offset } of checked) {
+      side.probes = 0;
+      results.push({ ...(await this.#translate(side, offset, side.last)), behind: side.behind });
+    }
+    return results;
   }
 
   /**

@@ -123,7 +123,7 @@ test('offsets and migrate-status name what is missing (exit 2) before any cluste
     [['offsets', 'rewind', '--config', 'x.yaml'], /got rewind/],
     [
       ['offsets', 'translate', '--config', 'x.yaml', '--flow', 'f'],
-      /needs --config <file> --flow <name> --group <group>/,
+      /needs --config <file> --flow <name> and exactly one of --group <group>, --position/,
     ],
     [['offsets', 'failover', '--group', 'g', '--flow', 'f'], /offsets failover needs --config/],
     [['migrate-status', '--config', 'x.yaml'], /migrate-status needs --config <file> --flow <name>/],
@@ -136,6 +136,41 @@ test('offsets and migrate-status name what is missing (exit 2) before any cluste
     const { io, sink } = capture();
     assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
     assert.match(io.stderr, message);
+  }
+});
+
+test('offsets translate --position / --positions-file: bad positions and combinations are refused (exit 2), naming them, before any cluster is asked', async (t) => {
+  const config = new URL('../../config/active-passive.yaml', import.meta.url).pathname;
+  const dir = mkdtempSync(join(tmpdir(), 'km-positions-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'in.json');
+  writeFileSync(file, JSON.stringify({ positions: [{ topic: 'orders', partition: 0, offset: 'x' }] }));
+  const translate = ['offsets', 'translate', '--config', config, '--flow', 'us->asia'];
+  const cases: Array<[string[], RegExp]> = [
+    [[...translate, '--position', 'orders:0:5', '--position', 'orders:x:5'], /position orders:x:5: .*"x"/],
+    [[...translate, '--position', 'orders:0'], /position orders:0: expected <topic>:<partition>:<offset>/],
+    [[...translate, '--position', 'orders:0:-3'], /position orders:0:-3: /],
+    [[...translate, '--positions-file', file], /in\.json positions\[0\]: "offset"/],
+    [
+      [...translate, '--positions-file', join(dir, 'absent.json')],
+      /cannot read --positions-file .*absent\.json/,
+    ],
+    [[...translate, '--group', 'g', '--position', 'orders:0:5'], /exactly one of --group/],
+    [[...translate, '--position', 'orders:0:5', '--positions-file', file], /exactly one of --group/],
+    [
+      [...translate, '--position', 'orders:0:5', '--out', join(dir, 'o.json')],
+      /--out <file> only with --positions-file/,
+    ],
+    [
+      ['offsets', 'failover', '--config', config, '--flow', 'f', '--group', 'g', '--position', 'orders:0:5'],
+      /offsets failover takes no --position/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
+    assert.match(io.stderr, message, args.join(' '));
+    assert.equal(io.stdout, '', args.join(' '));
   }
 });
 
