@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useClusterPair } from '../support/cluster-pair.ts';
+import { compactedTopicWithGaps, compactionRound } from '../support/compacted-topic.ts';
 import {
   committedOn,
   consumeAsGroup,
@@ -31,40 +32,7 @@ test(
     const topic = `ledger-${randomUUID().slice(0, 6)}`;
     const flow = `dr-${randomUUID().slice(0, 6)}`;
     const group = `billing-${randomUUID().slice(0, 6)}`;
-    await createTopic(src, topic, {
-      partitions: 2,
-      config: {
-        'cleanup.policy': 'compact',
-        'segment.ms': '100',
-        'min.cleanable.dirty.ratio': '0.01',
-        'min.compaction.lag.ms': '0',
-        'delete.retention.ms': '0',
-      },
-    });
-    // 40 keys per partition written 5 times: compaction leaves gaps where the overwritten ones were.
-    const round = (r: number) =>
-      Array.from({ length: 80 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `v${i}-${r}` }));
-    for (let r = 0; r < 5; r++) {
-      await produceAll(src, topic, round(r));
-      await sleep(150); // the next write rolls the segment, so the cleaner may compact it
-    }
-    await produceAll(src, topic, round(5));
-    await eventually(
-      'compaction removed overwritten records in both partitions',
-      async () => {
-        const now = await readTopic(src, topic);
-        return [0, 1].every((p) => Number(now.find((r) => r.partition === p)?.offset) > 0) ? true : undefined;
-      },
-      90_000,
-    );
-    // No more compaction from here on: the source must not change under the test's feet.
-    await withAdmin(src, (a) =>
-      a.alterConfigs({
-        validateOnly: false,
-        resources: [{ type: 2, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }],
-      }),
-    );
-    await sleep(2000);
+    await compactedTopicWithGaps(src, topic);
     // Transaction markers and an aborted transaction, in both partitions.
     const tx = src.producer({ transactionalId: `tx-${topic}`, idempotent: true, maxInFlightRequests: 1 });
     await tx.connect();
@@ -81,7 +49,7 @@ test(
       await (outcome === 'commit' ? transaction.commit() : transaction.abort());
     }
     await tx.disconnect();
-    await produceAll(src, topic, round(6));
+    await produceAll(src, topic, compactionRound(6));
 
     // What the source holds now, read_committed, and where the group stands: in partition 0 at an
     // offset compaction removed, in partition 1 at a gap after its middle (a transaction marker or

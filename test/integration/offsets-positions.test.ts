@@ -11,10 +11,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, loadConfigFile, translatePositions } from '../../src/index.ts';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useClusterPair } from '../support/cluster-pair.ts';
+import { compactedTopicWithGaps, compactionRound } from '../support/compacted-topic.ts';
 import {
   createTopic,
   header,
@@ -24,7 +24,6 @@ import {
   type Consumed,
 } from '../support/kafka-client.ts';
 import { everyRecordCommitted } from '../support/replication-checks.ts';
-import { eventually } from '../support/settled.ts';
 
 interface Translated {
   topic: string;
@@ -49,40 +48,7 @@ test(
     });
     const topic = `ckpt-${randomUUID().slice(0, 6)}`;
     const flow = `pos-${randomUUID().slice(0, 6)}`;
-    await createTopic(src, topic, {
-      partitions: 2,
-      config: {
-        'cleanup.policy': 'compact',
-        'segment.ms': '100',
-        'min.cleanable.dirty.ratio': '0.01',
-        'min.compaction.lag.ms': '0',
-        'delete.retention.ms': '0',
-      },
-    });
-    // 40 keys per partition written 5 times: compaction leaves gaps where the overwritten ones were.
-    const round = (r: number) =>
-      Array.from({ length: 80 }, (_, i) => ({ partition: i % 2, key: `k${i}`, value: `v${i}-${r}` }));
-    for (let r = 0; r < 5; r++) {
-      await produceAll(src, topic, round(r));
-      await sleep(150); // the next write rolls the segment, so the cleaner may compact it
-    }
-    await produceAll(src, topic, round(5));
-    await eventually(
-      'compaction removed overwritten records in both partitions',
-      async () => {
-        const now = await readTopic(src, topic);
-        return [0, 1].every((p) => Number(now.find((r) => r.partition === p)?.offset) > 0) ? true : undefined;
-      },
-      90_000,
-    );
-    // No more compaction from here on: the source must not change under the test's feet.
-    await withAdmin(src, (a) =>
-      a.alterConfigs({
-        validateOnly: false,
-        resources: [{ type: 2, name: topic, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] }],
-      }),
-    );
-    await sleep(2000);
+    await compactedTopicWithGaps(src, topic);
     // Transactions in both partitions: committed, aborted, committed (markers after each).
     const beforeTransactions = await highs(src, topic);
     const tx = src.producer({ transactionalId: `tx-${topic}`, idempotent: true, maxInFlightRequests: 1 });
@@ -108,7 +74,7 @@ test(
     const daemon = await startDaemon(t, config);
     await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     await produceAll(dst, topic, local(20));
-    await produceAll(src, topic, round(6));
+    await produceAll(src, topic, compactionRound(6));
     await everyRecordCommitted(src, `kafka-mirror.${flow}`, topic);
     assert.equal(await daemon.stop(), 0);
 
