@@ -27,9 +27,8 @@ import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
 import { partitionKey } from '../replication/ports.ts';
-import { searchTarget, type Probe } from './search.ts';
-import { replicatedFrom } from '../replication/provenance.ts';
-import type { SourceRecord } from '../protocol/records.ts';
+import { lastReplicated, probeFrom, type Replicated, type TargetView } from './frontier.ts';
+import { searchTarget } from './search.ts';
 import { flowTopicFilter, remoteTopicOf } from '../replication/topic-selection.ts';
 
 /**
@@ -76,25 +75,31 @@ export interface TranslationReport {
   readonly partitions: PartitionTranslation[];
 }
 
-/** One source partition and its target partition, while they are translated. */
-interface Side {
+/**
+ * One source partition and its target partition: how far the flow's copies reach (the frontier).
+ * `Translator.frontier()` gives one per partition of the flow's source topics.
+ */
+export interface PartitionFrontier {
   readonly topic: string;
   readonly remoteTopic: string;
   readonly partition: number;
+  /** Log start and end offsets, read when the frontier was. */
   readonly source: { readonly low: number; readonly high: number };
   readonly target: { readonly low: number; readonly high: number };
   /** Whether the target has this partition. */
   readonly onTarget: boolean;
-  /** The target partition's last record, and the source offset the flow writes next. */
-  last: Probe | undefined;
-  next: number;
+  /** The target partition's last record replicated from this source partition (undefined: none). */
+  readonly last: Replicated | undefined;
+  /** The source offset the flow writes next (after `last`, or the source's log start). */
+  readonly next: number;
   /** The first committed source record the target does not have yet (undefined: none). */
-  firstUnreplicated: number | undefined;
+  readonly firstUnreplicated: number | undefined;
   /** Source offsets from that record to the source's end (0 when the target has everything). */
-  behind: number;
-  /** Probes of the target so far, for the current group. */
-  probes: number;
+  readonly behind: number;
 }
+
+/** A frontier while it is read and translated against. */
+type Side = TargetView & { -readonly [K in keyof PartitionFrontier]: PartitionFrontier[K] };
 
 /** The connections a Translator reads through, shared with whoever commits what it translates. */
 export interface OffsetClients {
@@ -212,6 +217,11 @@ export class Translator {
     return { progress, groups: results };
   }
 
+  /** How far the flow's copies reach on every partition of its source topics (reads both clusters). */
+  async frontier(): Promise<PartitionFrontier[]> {
+    return (await this.#sides()).map(({ client: _c, from: _f, probes: _p, ...frontier }) => frontier);
+  }
+
   /**
    * Every partition of the flow's source topics (or only those `wanted` names, by partitionKey)
    * with its target partition and the flow's progress on it.
@@ -247,8 +257,10 @@ export class Translator {
           firstUnreplicated: undefined,
           behind: 0,
           probes: 0,
+          client: this.clients.target,
+          from: { cluster: this.#flow.source, topic, partition: source.partition },
         };
-        side.last = await this.#lastReplicated(side);
+        side.last = await lastReplicated(side, side.target);
         side.next = side.last === undefined ? source.low : side.last.sourceOffset + 1;
         // Transaction markers and aborted records at the source's end are never copied: what is
         // behind starts at the next committed record, not at the next offset.
@@ -296,62 +308,10 @@ export class Translator {
     return results;
   }
 
-  /**
-   * The records among `records` replicated from this side's source partition, with the source
-   * offset each carries. A target topic can also hold records written on the target itself
-   * (active-active with identity names) or copied from another source (fan-in); those are skipped.
-   */
-  #replicated(side: Side, records: readonly SourceRecord[]): Probe[] {
-    const source = { cluster: this.#flow.source, topic: side.topic, partition: side.partition };
-    return records.flatMap((r) => {
-      const sourceOffset = replicatedFrom(r.headers, source);
-      return sourceOffset === undefined ? [] : [{ offset: Number(r.offset), sourceOffset }];
-    });
-  }
-
-  /** The first target record at or after `position` replicated from this side's source partition. */
-  async #probe(side: Side, position: number): Promise<Probe | undefined> {
-    side.probes++;
-    for (let at = position; ;) {
-      const records = await this.clients.target.recordsFrom(side.remoteTopic, side.partition, at);
-      const last = records.at(-1);
-      if (last === undefined) return undefined;
-      const found = this.#replicated(side, records)[0];
-      if (found !== undefined) return found;
-      at = Number(last.offset) + 1;
-    }
-  }
-
-  /**
-   * The target partition's last record replicated from this side's source partition (the flow
-   * writes after its source offset next). Probes back from the end at doubling distances down to
-   * the log start; a hit further back than the last position (other records, markers or aborted
-   * records at the end) is followed forward to the last one.
-   */
-  async #lastReplicated(side: Side): Promise<Probe | undefined> {
-    const { low, high } = side.target;
-    let last: Probe | undefined;
-    for (let back = 1; last === undefined && high > low; back *= 2) {
-      const at = Math.max(low, high - back);
-      last = await this.#probe(side, at);
-      if (at === low) break;
-    }
-    for (let at = (last?.offset ?? high) + 1; last !== undefined && at < high;) {
-      const records = (await this.clients.target.recordsFrom(side.remoteTopic, side.partition, at)).filter(
-        (r) => Number(r.offset) < high,
-      );
-      const end = records.at(-1);
-      if (end === undefined) break;
-      last = this.#replicated(side, records).at(-1) ?? last;
-      at = Number(end.offset) + 1;
-    }
-    return last;
-  }
-
   async #translate(
     side: Side,
     committed: number | undefined,
-    last: Probe | undefined,
+    last: Replicated | undefined,
   ): Promise<PartitionTranslation> {
     const { topic, partition, remoteTopic, source, target } = side;
     const base = { topic, partition, remoteTopic, behind: 0, skipped: 0, unreplicated: 0 };
@@ -389,7 +349,7 @@ export class Translator {
         ? undefined
         : (await this.clients.targetAdmin.offsetsAt(remoteTopic, Number(first.timestamp))).get(partition);
     const found = await searchTarget(committed, { start: target.low, end: target.high }, hint, (x) =>
-      this.#probe(side, x),
+      probeFrom(side, x),
     );
     if (found === undefined) {
       throw new TranslationFailedError(remoteTopic, partition, committed, last.sourceOffset);
