@@ -1,7 +1,63 @@
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Ports this process has handed out already; never handed out twice, so two clusters cannot collide. */
 const handedOut = new Set<number>();
+
+// Test files run in parallel processes (npm test runs two at a time), each choosing free ports
+// for its brokers and proxies. A port one process probed and released can be handed to the other
+// before the first one's broker binds it, so each chosen port is also claimed in a directory all
+// test processes share: a file named after the port holding the claimer's pid, created
+// exclusively. A claim whose process is gone (SIGKILLed) is taken over; a process removes its
+// own claims when it exits.
+const CLAIMS = path.join(os.tmpdir(), 'kafka-mirror-test-ports');
+const claimed: string[] = [];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims `port` for this process; false when a live process claimed it first. */
+export function claimPort(port: number): boolean {
+  const file = path.join(CLAIMS, String(port));
+  mkdirSync(CLAIMS, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      if (claimed.length === 0) process.once('exit', releaseClaims);
+      claimed.push(file);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(file, 'utf8'));
+      // An empty file is a claim being written: taken.
+      if (!Number.isInteger(owner) || owner <= 0 || owner === process.pid || alive(owner)) return false;
+      try {
+        unlinkSync(file); // the claimer is gone: take the port over
+      } catch {
+        // another process took it over first; the next attempt finds its claim
+      }
+    }
+  }
+  return false;
+}
+
+function releaseClaims(): void {
+  for (const file of claimed.splice(0)) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+}
 
 function listenOnFreePort(): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -28,7 +84,7 @@ export async function freePorts(count: number): Promise<number[]> {
       const address = server.address();
       if (address === null || typeof address !== 'object')
         throw new Error('could not read the port of a probe socket');
-      if (!handedOut.has(address.port)) ports.push(address.port);
+      if (!handedOut.has(address.port) && claimPort(address.port)) ports.push(address.port);
     }
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
