@@ -1,5 +1,6 @@
 // The command line: parses it, answers help, runs the command and turns what it threw into an exit
 // code and one line on stderr. Writes only through the Io it is given; src/cli.ts sets the exit code.
+import { redactSecrets } from '../config/index.ts';
 import { ClusterIdentityError, ConfigError, InvalidPositionError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
 import { printHelp, version } from './help.ts';
@@ -35,7 +36,12 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Runs one command line to its exit code. */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], given: Io): Promise<number> {
+  // Everything a command prints is masked by value (config/secrets.ts): reports, problems, errors.
+  const io: Io = {
+    out: (text) => given.out(redactSecrets(text)),
+    err: (text) => given.err(redactSecrets(text)),
+  };
   try {
     const line = parseCommandLine(argv);
     const helped = printHelp(line, io);

@@ -1,9 +1,11 @@
 // admin.control: the bearer tokens of the /control/ endpoints, read at load from their files or
 // environment variables. Only each token's SHA-256 digest is kept (what the admin server compares
-// in constant time), so no token is in the frozen config, a log line or a problem message.
+// in constant time), so no token is in the frozen config, a log line or a problem message. The
+// tokens are also registered for redaction by value (secrets.ts), which keeps them in memory.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MIN_CONTROL_TOKEN_LENGTH } from './schema.ts';
+import { registerSecret } from './secrets.ts';
 import type { ControlConfig, ControlToken } from './types.ts';
 import type { Getter } from './validated.ts';
 
@@ -64,6 +66,7 @@ function tokenOf(
     where = `${at}.env: environment variable ${source.env ?? ''}`;
     token = (env[source.env ?? ''] ?? '').trim();
   }
+  if (token !== '') registerSecret(token);
   if (token === '') problems.push(`${where} is not set or empty`);
   // A bearer token is one word on the wire (Authorization: Bearer <token>).
   else if (/\s/.test(token)) problems.push(`${where} holds a token with whitespace inside`);
@@ -95,9 +98,11 @@ export function clientToken(
         missing: `cannot read --token-file "${file}": ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       };
     }
+    if (token !== '') registerSecret(token);
     return token === '' ? { missing: `--token-file "${file}" is empty` } : { token };
   }
   const token = (env[CONTROL_TOKEN_VARIABLE] ?? '').trim();
+  if (token !== '') registerSecret(token);
   return token === ''
     ? { missing: `give the control token with --token-file <file> or ${CONTROL_TOKEN_VARIABLE}` }
     : { token };

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors/index.ts';
 import { controlOf } from './control.ts';
 import { flowOverlaps } from './flow-overlap.ts';
 import { clusterSchema, flowSchema, topLevelSchema } from './schema.ts';
+import { registerSecret } from './secrets.ts';
 import { parseSize } from './sizes.ts';
 import type { ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
 import { type Getter, validated, withMappings } from './validated.ts';
@@ -308,6 +309,7 @@ function tlsOf(c: Getter, prefix: string, problems: string[]): ClusterConfig['tl
     files[key] = file;
     const unreadable = whyUnreadable(file);
     if (unreadable !== undefined) problems.push(`${prefix}.${key}: cannot read "${file}": ${unreadable}`);
+    else if (key === 'key') registerSecret(readFileSync(file, 'utf8'));
   }
   if ((files.cert === undefined) !== (files.key === undefined))
     problems.push(`${prefix}: cert and key go together (mutual TLS needs both)`);
@@ -362,8 +364,10 @@ function saslOf(
     password = env[name] ?? '';
     if (password === '')
       problems.push(`${prefix}.passwordEnv: environment variable ${name} is not set or empty`);
+    registerSecret(password);
     return { mechanism, username, password, passwordEnv: name };
   }
+  registerSecret(password);
   return { mechanism, username, password };
 }
 

@@ -5,6 +5,7 @@
 // stay open and read-only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { redactSecrets } from '../config/index.ts';
 import { AdminListenError } from '../errors/index.ts';
 import { ControlEndpoint } from './control-endpoint.ts';
 import type { Logger } from './logger.ts';
@@ -113,5 +114,7 @@ function json(value: unknown): string {
 
 function send(response: ServerResponse, status: number, contentType: string, body: string): void {
   response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
-  response.end(response.req.method === 'HEAD' ? undefined : body);
+  // Every answer is masked by value (config/secrets.ts): a secret in a status field or an error
+  // message quoted there never leaves the process.
+  response.end(response.req.method === 'HEAD' ? undefined : redactSecrets(body));
 }

@@ -3,7 +3,7 @@
 // (daemon/control.ts): a route is a path and a function, so adding one is one entry of the list.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ControlConfig } from '../config/index.ts';
+import { redactSecrets, type ControlConfig } from '../config/index.ts';
 import {
   ControlBadRequestError,
   ControlDisabledError,
@@ -145,7 +145,7 @@ export class ControlEndpoint {
         'control request refused',
       );
     response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    response.end(`${JSON.stringify(answer, null, 2)}\n`);
+    response.end(redactSecrets(`${JSON.stringify(answer, null, 2)}\n`));
   }
 }
 

@@ -1,9 +1,13 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { REDACTED, redactSecrets } from '../config/index.ts';
 
 export type { Logger } from 'pino';
 
-/** Paths that may hold secrets anywhere a config or client option is logged (DESIGN.md invariant 7). */
+/**
+ * Paths that may hold secrets anywhere a config or client option is logged (DESIGN.md invariant 7).
+ * Every line is also masked by value (config/secrets.ts), which catches the shapes not listed here.
+ */
 const REDACT = [
   'password',
   '*.password',
@@ -51,7 +55,8 @@ export function createLogger(options: {
     // Every child logger, so that setLogLevel reaches them: a pino child keeps its own level.
     onChild: (child: Logger) => void family.add(new WeakRef(child)),
     base: { service: 'kafka-mirror' },
-    redact: { paths: REDACT, censor: '[REDACTED]' },
+    redact: { paths: REDACT, censor: REDACTED },
+    hooks: { streamWrite: redactSecrets },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const wanted = options.pretty === true;
