@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The container image's health check (Dockerfile HEALTHCHECK, exec form: no shell, no curl).
 // GET /healthz on the admin server of the daemon in this container, at the address the daemon
-// listens on: the config file it was started with (its command line, read from /proc; else
-// --config given to this script; else the image's default), loaded the way the daemon loads it,
+// listens on: the config file given to this script with --config, else the one on the daemon's
+// command line (read from /proc), else the image's default; loaded the way the daemon loads it,
 // environment overrides (KAFKA_MIRROR_ADMIN_PORT, KAFKA_MIRROR_ADMIN_HOST) included.
 // Exit 0 healthy, 1 unhealthy (Docker reserves 2), with one line saying why.
 /* global fetch, AbortSignal -- Node's web globals */
