@@ -456,7 +456,9 @@ test('the pod runs unprivileged, read-only and without service links', () => {
   const effective = { ...podContext, ...container.securityContext };
   assert.equal(effective.runAsNonRoot, true);
   assert.equal(effective.runAsUser, 1000, 'user node of the image');
-  assert.match(read(join(ROOT, 'Dockerfile')), /^USER node$/m);
+  // The image's USER, uid:gid (numeric, so the runtime can check runAsNonRoot).
+  const user = /^USER (\d+):(\d+)$/m.exec(read(join(ROOT, 'Dockerfile')));
+  assert.deepEqual([Number(user?.[1]), Number(user?.[2])], [effective.runAsUser, effective.runAsGroup]);
   assert.equal(effective.readOnlyRootFilesystem, true);
   assert.equal(effective.allowPrivilegeEscalation, false);
   assert.deepEqual(effective.capabilities?.drop, ['ALL']);
