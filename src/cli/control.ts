@@ -3,51 +3,47 @@
 // (docs/operations.md, Control). A refusal or no answer is KM_CONTROL_REFUSED (exit 1).
 import { clientToken, loadConfigFile } from '../config/index.ts';
 import { ControlRefusedError, UsageError } from '../errors/index.ts';
+import { adminRequest, adminTargetOf, type AdminAnswer, type AdminTarget } from './admin-client.ts';
 import { ExitCode, printReport, type CommandLine, type Io } from './command.ts';
 
 /** A control endpoint's answer on success. */
 export type ControlAnswer = Record<string, unknown> & { ok: true; action: string };
 
-/** --admin, or the admin server's address in the config given with --config. */
-async function adminUrl({ positionals, values }: CommandLine): Promise<string> {
-  if (values.admin !== undefined) return values.admin;
+/** --admin, or the admin server the config given with --config describes (HTTPS with admin.tls). */
+async function adminTarget({ positionals, values }: CommandLine): Promise<AdminTarget> {
+  if (values.admin !== undefined) return { base: values.admin };
   if (values.config === undefined)
     throw new UsageError(
       `${positionals[0] ?? ''} needs --admin <url> or --config <file> (its admin.host and admin.port)`,
     );
-  const { admin } = await loadConfigFile(values.config, process.env);
-  const host = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
+  return adminTargetOf((await loadConfigFile(values.config, process.env)).admin);
 }
 
 /** POSTs `body` to the daemon's `path`; the answer, or ControlRefusedError with the daemon's reason. */
 export async function control(line: CommandLine, path: string, body: object = {}): Promise<ControlAnswer> {
   const token = clientToken(line.values['token-file'], process.env);
   if ('missing' in token) throw new UsageError(token.missing);
-  const base = await adminUrl(line);
-  let url: URL;
+  const target = await adminTarget(line);
+  const base = target.base;
   try {
-    url = new URL(path, base);
+    new URL(path, base);
   } catch {
     throw new UsageError(`--admin "${base}" is not a URL (such as http://127.0.0.1:9464)`);
   }
-  let response: Response;
+  let response: AdminAnswer;
   try {
-    response = await fetch(url, {
+    response = await adminRequest(target, path, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       // A resume seeks and a refresh syncs topics: allow a slow cluster its time.
-      signal: AbortSignal.timeout(60_000),
+      timeoutMs: 60_000,
     });
   } catch (error) {
-    // node's fetch says only "fetch failed"; its cause says why (ECONNREFUSED, ENOTFOUND, ...).
-    const cause = (error as { cause?: unknown }).cause;
-    const reason =
-      (cause instanceof Error ? cause : error instanceof Error ? error : undefined)?.message ?? String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new ControlRefusedError(`no answer from ${base}: ${reason}`, undefined, error);
   }
-  const text = await response.text();
+  const text = response.text;
   let answer: { ok?: boolean; error?: { code?: string; message?: string } } & Record<string, unknown>;
   try {
     answer = JSON.parse(text) as typeof answer;

@@ -1,5 +1,6 @@
 // `kafka-mirror status`: asks a running daemon (its admin server's /status) and prints its flows.
 import { loadConfigFile } from '../config/index.ts';
+import { adminRequest, adminTargetOf, type AdminTarget } from './admin-client.ts';
 import { ExitCode, type CommandLine, type Io } from './command.ts';
 import { table } from './table.ts';
 
@@ -22,8 +23,9 @@ interface StatusDocument {
 
 /** `kafka-mirror status`: one line per flow from a daemon's /status; exit 0 when every flow is ready. */
 export async function status(line: CommandLine, io: Io): Promise<number> {
-  const url = (await adminUrl(line)) ?? 'http://127.0.0.1:9464';
-  const answer = await fetchStatus(url);
+  const target = (await adminTarget(line)) ?? { base: 'http://127.0.0.1:9464' };
+  const url = target.base;
+  const answer = await fetchStatus(target);
   if ('reason' in answer) return noStatus(url, answer.reason, io);
   const json = line.values.json === true;
   if (json) io.out(answer.text);
@@ -38,20 +40,19 @@ export async function status(line: CommandLine, io: Io): Promise<number> {
   return document.ready ? ExitCode.OK : ExitCode.FAILURE;
 }
 
-/** --url, or the admin server's address from the config given with --config. */
-async function adminUrl({ values }: CommandLine): Promise<string | undefined> {
-  if (values.url !== undefined || values.config === undefined) return values.url;
-  const { admin } = await loadConfigFile(values.config, process.env);
-  const host = admin.host === '0.0.0.0' || admin.host === '::' ? '127.0.0.1' : admin.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${admin.port}`;
+/** --url, or the admin server the config given with --config describes (HTTPS with admin.tls). */
+async function adminTarget({ values }: CommandLine): Promise<AdminTarget | undefined> {
+  if (values.url !== undefined) return { base: values.url };
+  if (values.config === undefined) return undefined;
+  return adminTargetOf((await loadConfigFile(values.config, process.env)).admin);
 }
 
 /** The /status document's text, or why there is none. */
-async function fetchStatus(url: string): Promise<{ text: string } | { reason: string }> {
+async function fetchStatus(target: AdminTarget): Promise<{ text: string } | { reason: string }> {
   try {
-    const response = await fetch(new URL('/status', url), { signal: AbortSignal.timeout(10_000) });
+    const response = await adminRequest(target, '/status', { timeoutMs: 10_000 });
     if (!response.ok) return { reason: `answered HTTP ${response.status}` };
-    return { text: await response.text() };
+    return { text: response.text };
   } catch (error) {
     return { reason: error instanceof Error ? error.message : String(error) };
   }

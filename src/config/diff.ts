@@ -30,6 +30,7 @@ export const SETTING_EFFECTS: Readonly<Record<string, SettingEffect>> = {
   // The admin server's socket and the log destination are set up once, at start.
   'admin.host': 'restart-process',
   'admin.port': 'restart-process',
+  'admin.tls': 'restart-process',
   'log.pretty': 'restart-process',
   // The file watcher is set up at start (src/cli/start.ts).
   reload: 'restart-process',

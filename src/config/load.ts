@@ -6,7 +6,7 @@ import { flowOverlaps } from './flow-overlap.ts';
 import { clusterSchema, flowSchema, topLevelSchema } from './schema.ts';
 import { registerSecret } from './secrets.ts';
 import { parseSize } from './sizes.ts';
-import type { ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
+import type { AdminTlsConfig, ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
 import { type Getter, validated, withMappings } from './validated.ts';
 import { parseYamlText } from './yaml.ts';
 
@@ -33,9 +33,10 @@ export function parseConfig(document: unknown, source = 'config', env: NodeJS.Pr
   const flows = flowsOf(top('flows'), clusters, problems);
   problems.push(...overlapProblems(flows));
   const control = controlOf(top, problems, env);
+  const tls = adminTlsOf(top, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
   const settings = settingsOf(top);
-  return deepFreeze({ clusters, flows, ...settings, admin: { ...settings.admin, control } });
+  return deepFreeze({ clusters, flows, ...settings, admin: { ...settings.admin, tls, control } });
 }
 
 /**
@@ -266,7 +267,7 @@ function overlapProblems(flows: readonly FlowConfig[]): string[] {
 
 /** The top-level settings besides clusters and flows. */
 function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows' | 'admin'> & {
-  admin: Omit<Config['admin'], 'control'>;
+  admin: Omit<Config['admin'], 'control' | 'tls'>;
 } {
   const get = <T>(key: string) => top(key) as T;
   return {
@@ -298,6 +299,27 @@ function settingsOf(top: Getter): Omit<Config, 'clusters' | 'flows' | 'admin'> &
     log: { level: get<string>('log.level'), pretty: get<boolean>('log.pretty') },
     reload: { watch: get<boolean>('reload.watch'), debounceMs: get<number>('reload.debounceMs') },
   };
+}
+
+/** admin.tls: cert and key go together and must be readable now; the key is a secret. */
+function adminTlsOf(top: Getter, problems: string[]): AdminTlsConfig | undefined {
+  const [cert, key, ca] = (['cert', 'key', 'ca'] as const).map((k) => top(`admin.tls.${k}`) as string);
+  for (const [name, file] of [
+    ['cert', cert],
+    ['key', key],
+    ['ca', ca],
+  ] as const) {
+    if (file === '' || file === undefined) continue;
+    const unreadable = whyUnreadable(file);
+    if (unreadable !== undefined) problems.push(`admin.tls.${name}: cannot read "${file}": ${unreadable}`);
+    else if (name === 'key') registerSecret(readFileSync(file, 'utf8'));
+  }
+  if ((cert === '') !== (key === '')) problems.push('admin.tls: cert and key go together (HTTPS needs both)');
+  if (cert === '' || key === '' || cert === undefined || key === undefined) {
+    if (ca !== '') problems.push('admin.tls.ca: only with admin.tls.cert and admin.tls.key');
+    return undefined;
+  }
+  return { cert, key, ca: ca === '' ? undefined : ca };
 }
 
 /** TLS of a cluster: its PEM files must be readable now (they are read when clients connect). */

@@ -258,6 +258,23 @@ const topLevel = {
       format: 'milliseconds',
       default: 30_000,
     },
+    tls: {
+      cert: {
+        doc: 'PEM certificate (chain) of the admin server. With `admin.tls.key`, the admin server speaks HTTPS only (metrics scrapes, probes, `kafka-mirror status` and the control verbs included). Both files are read at start and again whenever they change (checked every 10 s), so a renewed certificate is served to new connections without a restart.',
+        format: String,
+        default: '',
+      },
+      key: {
+        doc: 'PEM private key of `admin.tls.cert` (unencrypted). Masked by value in every output.',
+        format: String,
+        default: '',
+      },
+      ca: {
+        doc: 'PEM CA certificate(s) that `kafka-mirror status` and the control verbs trust for the admin server when they take its address from this config. Empty: the system CAs and `admin.tls.cert` itself (a self-signed certificate).',
+        format: String,
+        default: '',
+      },
+    },
     control: {
       enabled: {
         doc: 'Serve the mutating endpoints under /control/ (pause, resume, resume halted partitions, log level, topic refresh; docs/operations.md, Control). Needs at least one token in `admin.control.tokens`. While off, /control/ answers 403 saying how to turn it on.',

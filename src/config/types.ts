@@ -92,10 +92,20 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly stallTimeoutMs: number;
+    /** HTTPS for the admin server (file paths); undefined: plain HTTP. */
+    readonly tls: AdminTlsConfig | undefined;
     readonly control: ControlConfig;
   };
   readonly log: { readonly level: string; readonly pretty: boolean };
   readonly reload: { readonly watch: boolean; readonly debounceMs: number };
+}
+
+/** admin.tls: the admin server's certificate and key, and what its clients (the CLI) trust. */
+export interface AdminTlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  /** CA file the CLI trusts for the admin server; undefined: system CAs and `cert` itself. */
+  readonly ca: string | undefined;
 }
 
 /** admin.control: the /control/ endpoints and who may call them. */

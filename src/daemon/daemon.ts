@@ -118,6 +118,7 @@ export class Daemon {
       },
       logger.child({ component: 'admin' }),
       this.#controlEndpoint(),
+      this.#config.admin.tls,
     );
     this.#reloads = new Reloads(this.#reloadHost(), this.#metrics, logger.child({ component: 'reload' }));
   }

@@ -2,8 +2,11 @@
 // replicates: 503 while starting, draining, halted or when the target stalls) and /status (JSON for
 // people and `kafka-mirror status`). It serves only what the daemon chose to expose: no config.
 // Mutating requests go to /control/ (control-endpoint.ts), behind bearer tokens; the four above
-// stay open and read-only.
+// stay open and read-only. With `admin.tls` it speaks HTTPS only, and serves a renewed certificate
+// to new connections without a restart.
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { redactSecrets } from '../config/index.ts';
 import { AdminListenError } from '../errors/index.ts';
@@ -23,25 +26,42 @@ export interface AdminSources {
   status(): unknown;
 }
 
+/** How often the certificate and key files are checked for a change (stat only). */
+export const TLS_CHECK_INTERVAL_MS = 10_000;
+
+/** The admin server's certificate and key files (PEM). */
+export interface AdminTls {
+  readonly cert: string;
+  readonly key: string;
+  /** TLS_CHECK_INTERVAL_MS unless given (tests). */
+  readonly checkIntervalMs?: number;
+}
+
 export class AdminServer {
   readonly #server: Server;
+  readonly #tls: AdminTls | undefined;
   readonly #sources: AdminSources;
   readonly #logger: Logger;
   readonly #control: ControlEndpoint | undefined;
   #destroyed: Promise<void> | undefined;
 
-  /** Without `control`, /control/ is not found. */
-  constructor(sources: AdminSources, logger: Logger, control?: ControlEndpoint) {
+  /** Without `control`, /control/ is not found; with `tls`, HTTPS only (the files are read now). */
+  constructor(sources: AdminSources, logger: Logger, control?: ControlEndpoint, tls?: AdminTls) {
     this.#sources = sources;
     this.#logger = logger;
     this.#control = control;
-    this.#server = createServer((request, response) => {
+    this.#tls = tls;
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => {
         this.#logger.error({ err: error, path: request.url }, 'admin request failed');
         if (!response.headersSent) send(response, 500, 'text/plain', 'internal error\n');
         else response.destroy();
       });
-    });
+    };
+    this.#server =
+      tls === undefined
+        ? createServer(handler)
+        : (createHttpsServer(pemOf(tls), handler) as unknown as Server);
     // Probes and scrapes are short; a stuck client must not hold a socket (or the shutdown).
     this.#server.requestTimeout = 10_000;
     this.#server.keepAliveTimeout = 5000;
@@ -58,8 +78,34 @@ export class AdminServer {
       });
     });
     const address = this.#server.address() as AddressInfo;
-    this.#logger.info({ host: address.address, port: address.port }, 'admin server listening');
+    const scheme = this.#tls === undefined ? 'http' : 'https';
+    this.#logger.info({ host: address.address, port: address.port, scheme }, 'admin server listening');
+    if (this.#tls !== undefined) this.#watchCertificate(this.#tls);
     return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Re-reads the certificate and key when either file changes (a renewal, a Kubernetes Secret
+   * update): new connections get the new pair, open ones keep theirs. A pair that cannot be read
+   * or does not match is logged and the previous one kept.
+   */
+  #watchCertificate(tls: AdminTls): void {
+    const changed = (now: Stats, before: Stats) => {
+      if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
+      try {
+        (this.#server as unknown as { setSecureContext(options: AdminTlsPem): void }).setSecureContext(
+          pemOf(tls),
+        );
+        this.#logger.info({ cert: tls.cert }, 'admin TLS certificate reloaded');
+      } catch (error) {
+        this.#logger.warn(
+          { err: error, cert: tls.cert, key: tls.key },
+          'admin TLS certificate or key changed but cannot be used; serving the previous one',
+        );
+      }
+    };
+    for (const file of [tls.cert, tls.key])
+      watchFile(file, { interval: tls.checkIntervalMs ?? TLS_CHECK_INTERVAL_MS, persistent: false }, changed);
   }
 
   /**
@@ -73,6 +119,7 @@ export class AdminServer {
 
   /** Stops accepting and closes every connection at once. Idempotent. */
   destroy(): Promise<void> {
+    if (this.#tls !== undefined) for (const file of [this.#tls.cert, this.#tls.key]) unwatchFile(file);
     this.#destroyed ??= new Promise<void>((resolve) => {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
@@ -106,6 +153,15 @@ export class AdminServer {
         return send(response, 404, 'text/plain', 'not found: try /metrics, /healthz, /readyz or /status\n');
     }
   }
+}
+
+interface AdminTlsPem {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+function pemOf(tls: AdminTls): AdminTlsPem {
+  return { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
 }
 
 function json(value: unknown): string {

@@ -117,6 +117,7 @@ test('a minimal document gets every documented default', () => {
     host: '0.0.0.0',
     port: 9464,
     stallTimeoutMs: 30_000,
+    tls: undefined,
     control: { enabled: false, tokens: [] },
   });
   assert.deepEqual(config.log, { level: 'info', pretty: false });
