@@ -2,6 +2,7 @@
 // code and one line on stderr. Writes only through the Io it is given; src/cli.ts sets the exit code.
 import { ClusterIdentityError, ConfigError, InvalidPositionError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
+import { drill } from './drill.ts';
 import { printHelp, version } from './help.ts';
 import { logLevel } from './log-level.ts';
 import { migrateStatus } from './migrate-status.ts';
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Command> = {
   'log-level': logLevel,
   refresh,
   reload,
+  drill,
 };
 
 /** Runs one command line to its exit code. */
