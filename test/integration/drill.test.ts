@@ -135,6 +135,30 @@ test(
       ]),
     );
     assert.deepEqual((await withAdmin(dst, (a) => a.listGroups())).groups, []);
+    // Without groups (none given, none in drill.groups): sample positions of the drill's own,
+    // drill.records offsets back from the flow's frontier on every partition.
+    const sampleConfig = flowConfig(source, target, {
+      name: flow,
+      topics: { include: [topic] },
+      drill: { records: 40 },
+    });
+    const sampled = await runCli([
+      'drill',
+      '--config',
+      await configFile(t, sampleConfig),
+      '--flow',
+      flow,
+      '--json',
+    ]);
+    assert.equal(sampled.code, 0, sampled.stdout + sampled.stderr);
+    const sampleReport = JSON.parse(sampled.stdout) as Report;
+    assert.deepEqual(
+      sampleReport.partitions.map((p) => [p.group, p.sourceOffset, p.result]),
+      [
+        [null, 38, 'pass'],
+        [null, 38, 'pass'],
+      ],
+    );
     const admin = await daemon.adminUrl();
     await eventually('a drill of the daemon passed', async () => {
       const samples = await scrape(admin);
