@@ -106,10 +106,13 @@ export class DrillRunner {
       if (this.#destroyed !== undefined) return undefined; // its connections were closed under it
       this.#metrics?.drillRuns.inc({ ...labels, result: 'error' });
       this.#metrics?.drillDuration.set(labels, (performance.now() - started) / 1000);
-      this.#logger.warn({ err: error }, 'DR drill could not run; will try again at the next interval');
+      // Once until a drill runs again: an unreachable cluster would repeat it at every interval.
+      if (this.#status.error === null)
+        this.#logger.warn({ err: error }, 'DR drill could not run; will try again at the next interval');
       this.#record('error', { error: String(error) });
       return undefined;
     }
+    if (this.#status.error !== null) this.#logger.info('DR drill runs again');
     const result = report.result === 'inconclusive' ? 'error' : report.result;
     this.#metrics?.drillRuns.inc({ ...labels, result });
     this.#metrics?.drillMismatched.set(labels, report.mismatched);

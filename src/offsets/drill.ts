@@ -97,6 +97,8 @@ export interface DrillOptions {
 }
 
 const MAX_LISTED = 10;
+/** Target records read per partition at most, per record sampled. */
+const SCAN_FACTOR = 100;
 const RESERVED: ReadonlySet<string> = new Set(Object.values(ProvenanceHeader));
 
 /** Runs drills of one flow over its own connections to both clusters (reads only). */
@@ -263,7 +265,10 @@ interface Sampled {
   readonly record: SourceRecord;
 }
 
-/** Up to `count` target records replicated from `from`, from `offset` on. */
+/**
+ * Up to `count` target records replicated from `from`, from `offset` on (fewer when the partition
+ * ends first, or after `count * SCAN_FACTOR` records read).
+ */
 async function targetSample(
   clients: OffsetClients,
   topic: string,
@@ -273,10 +278,14 @@ async function targetSample(
   count: number,
 ): Promise<Sampled[]> {
   const sample: Sampled[] = [];
-  for (let at = offset; sample.length < count;) {
+  // Records written on the target itself (active-active) or copied from elsewhere are stepped
+  // over, within a bound: a drill reads a sample, never a whole partition.
+  let scanned = 0;
+  for (let at = offset; sample.length < count && scanned < count * SCAN_FACTOR;) {
     const records = await clients.target.recordsFrom(topic, partition, at);
     const end = records.at(-1);
     if (end === undefined) break;
+    scanned += records.length;
     for (const record of records) {
       const sourceOffset = replicatedFrom(record.headers, from);
       if (sourceOffset !== undefined && sample.length < count)
