@@ -25,3 +25,11 @@ export {
   UsageError,
   type ErrorCode,
 } from './errors/index.ts';
+export {
+  runDrill,
+  type DrillMismatch,
+  type DrillOutcome,
+  type DrillPartition,
+  type DrillReason,
+  type DrillReport,
+} from './offsets/drill.ts';

@@ -27,6 +27,8 @@ export interface CommandLine {
     readonly topic?: string;
     readonly since?: string;
     readonly group?: string;
+    /** Every --group given, in order (drill takes several; the others take `group`, the last one). */
+    readonly groups?: readonly string[];
     /** offsets translate: source positions `<topic>:<partition>:<offset>` (repeatable). */
     readonly position?: readonly string[];
     readonly 'positions-file'?: string;

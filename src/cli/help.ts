@@ -35,6 +35,8 @@ Commands:
   reload      a running daemon re-reads its config file and applies it (as SIGHUP)
   version     print the version (also --version, -v)
   help        help of a command: kafka-mirror help <command>
+  drill       DR drill of a flow: translate groups' positions as a failover would and compare a
+              sample of target records from there with the source; exit 1 when one differs
 
 Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
@@ -208,6 +210,23 @@ ${CONTROL_OPTS}`,
   version: `Usage: kafka-mirror version
 
 Prints the kafka-mirror and Node.js versions.
+`,
+  drill: `Usage: kafka-mirror drill --config <file> --flow <name> [--group <group>]... [--json]
+
+A disaster-recovery drill, without failing over (docs/disaster-recovery.md, DR drills): translates
+the groups' committed source offsets (default: the flow's drill.groups; with none, sample positions
+drill.records back from the last record the flow copied, on every partition) as a failover would,
+reads drill.records records on the target from each translated offset and compares each with the
+source record it names (key, value, headers without the km.* provenance headers, timestamp), and
+checks that no committed source record is missing between them. Per partition: pass or fail with
+the reason, records compared, the flow's RPO (behind), and the time the translation and the drill
+took. Reads only: nothing is committed and no group is joined or created on either cluster. Exit 0
+pass, 1 fail (or nothing could be compared), 2 bad usage.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow
+      --group <group>  a consumer group to drill (repeatable)
+      --json           the report as JSON
 `,
 };
 

@@ -3,6 +3,7 @@
 import { redactSecrets } from '../config/index.ts';
 import { ClusterIdentityError, ConfigError, InvalidPositionError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
+import { drill } from './drill.ts';
 import { printHelp, version } from './help.ts';
 import { logLevel } from './log-level.ts';
 import { migrateStatus } from './migrate-status.ts';
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   'log-level': logLevel,
   refresh,
   reload,
+  drill,
 };
 
 /** Runs one command line to its exit code. */

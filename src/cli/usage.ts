@@ -24,6 +24,7 @@ const COMMAND_OPTIONS: Record<string, { options: readonly string[]; args: number
   reload: { options: ['config', 'admin', 'token-file', 'json'], args: 0 },
   version: { options: [], args: 0 },
   help: { options: [], args: 1 },
+  drill: { options: ['config', 'flow', 'group', 'json'], args: 0 },
 };
 
 /** Refuses an option or an argument the command does not take, before anything runs. */
@@ -57,7 +58,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       flow: { type: 'string' },
       topic: { type: 'string' },
       since: { type: 'string' },
-      group: { type: 'string' },
+      // Repeatable for drill; the other commands take the last one given (`group`).
+      group: { type: 'string', multiple: true },
       position: { type: 'string', multiple: true },
       'positions-file': { type: 'string' },
       out: { type: 'string' },
@@ -68,5 +70,6 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     },
   });
   checkUsage(positionals, Object.keys(values));
-  return { positionals, values };
+  const { group, ...rest } = values;
+  return { positionals, values: { ...rest, group: group?.at(-1), groups: group } };
 }

@@ -57,7 +57,7 @@ Formats:
 - \`size\`: a number of bytes or a string such as \`"64MiB"\`, \`"512KiB"\`, \`"10MB"\`;
   \`positive-size\`: the same, above 0.
 - \`milliseconds\`: a whole number from 1 to 2147483647 (about 24.8 days): Node fires a longer
-  timer after 1 ms, so larger values are refused.
+  timer after 1 ms, so larger values are refused; \`milliseconds-or-0\`: the same, or 0 (off).
 - \`replication-factor\`: -1 (the target cluster's \`default.replication.factor\`) or 1 to 16.
   Offline, \`validate\` cannot know the target's brokers; \`kafka-mirror plan\` reports a factor above
   the target's broker count as a conflict (exit 2) and the daemon logs it at start.

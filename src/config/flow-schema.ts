@@ -161,4 +161,21 @@ export const flowSchema = {
       default: false,
     },
   },
+  drill: {
+    intervalMs: {
+      doc: 'DR drills (docs/disaster-recovery.md, DR drills): every this long the daemon translates the positions of `groups` (or, without groups, sample positions `records` back from what the flow copied last) as a failover would, reads `records` records per partition on the target from each translated offset and compares them with the source. 0 = off. Reads only; runs on connections of its own and never overlaps itself.',
+      format: 'milliseconds-or-0',
+      default: 0,
+    },
+    groups: {
+      doc: "Consumer groups (exact ids) whose committed source offsets the drill translates and checks. Empty: sample positions of the drill's own on every partition.",
+      format: 'string-list',
+      default: [] as string[],
+    },
+    records: {
+      doc: 'Target records a drill reads and compares per partition, from each translated offset on.',
+      format: 'positive-int',
+      default: 100,
+    },
+  },
 };

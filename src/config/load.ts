@@ -145,7 +145,7 @@ function flowOf(
     flowSchema,
     withMappings(
       entry,
-      ['topics', 'groupOffsetSync', 'transaction', 'topicConfigSync', 'aclSync'],
+      ['topics', 'groupOffsetSync', 'transaction', 'topicConfigSync', 'aclSync', 'drill'],
       `${at}.`,
       problems,
     ),
@@ -187,6 +187,16 @@ function flowOf(
       exclude: patterns.configExclude.map(String),
     },
     aclSync: { enabled: f('aclSync.enabled') as boolean },
+    drill: drillOf(f),
+  };
+}
+
+/** A flow's DR drills (src/offsets/drill.ts). */
+function drillOf(f: Getter): FlowConfig['drill'] {
+  return {
+    intervalMs: f('drill.intervalMs') as number,
+    groups: f('drill.groups') as string[],
+    records: f('drill.records') as number,
   };
 }
 

@@ -51,6 +51,15 @@ const duration = {
   coerce: coerceInt,
 };
 
+/** An interval that can be off: 0, or milliseconds as `duration`. */
+const durationOrOff = {
+  name: 'milliseconds-or-0',
+  validate: (value: unknown) => {
+    if (value !== 0) duration.validate(value);
+  },
+  coerce: coerceInt,
+};
+
 /** Above this, a replication factor is a typo rather than a plan: 16 copies of every record. */
 export const MAX_REPLICATION_FACTOR = 16;
 
@@ -142,6 +151,7 @@ export const formats = [
   inFlight,
   stringList,
   bool,
+  durationOrOff,
 ];
 
 const topLevel = {

@@ -66,6 +66,12 @@ export interface FlowConfig {
   };
   /** Topic ACL sync (src/replication/acl-sync.ts). */
   readonly aclSync: { readonly enabled: boolean };
+  /** DR drills (src/offsets/drill.ts); intervalMs 0 = off. */
+  readonly drill: {
+    readonly intervalMs: number;
+    readonly groups: readonly string[];
+    readonly records: number;
+  };
 }
 
 export interface Config {

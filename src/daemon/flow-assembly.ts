@@ -1,6 +1,6 @@
 // Builds one running flow, in order: the admins of its source and target, the source reader and
 // the target writer (all connected), the heartbeat emitter, the flow itself, then the group offset
-// sync. When a step fails, what was built is closed again. Also how a running flow's clients are
+// sync and the DR drills. When a step fails, what was built is closed again. Also how a running flow's clients are
 // closed (after the flow drained) or destroyed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -13,6 +13,7 @@ import { TopicAdmin } from '../kafka/topic-admin.ts';
 import { createWriter, type Writer } from '../kafka/writers/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorCode, type FlowMetrics, type Metrics } from '../observability/metrics.ts';
+import { DrillRunner } from '../offsets/drill-runner.ts';
 import { GroupOffsetSync } from '../offsets/group-sync.ts';
 import { AclSync } from '../replication/acl-sync.ts';
 import { Flow } from '../replication/flow.ts';
@@ -48,6 +49,8 @@ export interface FlowClients {
   readonly groupSync: GroupOffsetSync | undefined;
   /** Topic ACL sync and its admins of both clusters, when the flow has it enabled. */
   readonly acl: { readonly sync: AclSync; readonly source: AclAdmin; readonly target: AclAdmin } | undefined;
+  /** DR drills on a timer, when the flow has drill.intervalMs > 0. */
+  readonly drill: DrillRunner | undefined;
 }
 
 export interface RunningFlow extends FlowClients {
@@ -128,6 +131,8 @@ export async function assembleFlow(ctx: AssemblyContext): Promise<RunningFlow> {
     await flow.start();
     await clients.groupSync?.connect();
     clients.groupSync?.start();
+    await clients.drill?.connect();
+    clients.drill?.start();
     return { ...clients, flow };
   } catch (error) {
     await closeClients(clients);
@@ -169,7 +174,17 @@ function buildClients(ctx: AssemblyContext, events: ReaderEvents): FlowClients {
   const groupSync = config.groupOffsetSync.enabled
     ? buildGroupSync(settings, config, { source, target }, logger, ctx.registry)
     : undefined;
-  return { reader, writer, sourceAdmin, targetAdmin, heartbeat, groupSync, acl: aclSyncOf(ctx) };
+  const drill =
+    config.drill.intervalMs > 0
+      ? new DrillRunner(
+          settings,
+          config,
+          { source, target },
+          logger.child({ component: 'drill' }),
+          ctx.registry,
+        )
+      : undefined;
+  return { reader, writer, sourceAdmin, targetAdmin, heartbeat, groupSync, acl: aclSyncOf(ctx), drill };
 }
 
 /** Topic ACL sync, with an admin of its own on each cluster (nothing connects yet). */
@@ -235,9 +250,9 @@ async function connectClients(
   return { source, target };
 }
 
-/** Heartbeats and group offset sync stop first at a shutdown: they are not part of the drain. */
+/** Heartbeats, group offset sync and drills stop first at a shutdown: they are not part of the drain. */
 export async function closeSidecars(clients: FlowClients): Promise<void> {
-  await Promise.allSettled([clients.heartbeat?.close(), clients.groupSync?.close()]);
+  await Promise.allSettled([clients.heartbeat?.close(), clients.groupSync?.close(), clients.drill?.close()]);
 }
 
 /**
@@ -285,6 +300,7 @@ export async function closeClients(clients: FlowClients): Promise<void> {
   await Promise.allSettled([
     clients.heartbeat?.close(),
     clients.groupSync?.close(),
+    clients.drill?.close(),
     clients.writer.close(),
     clients.reader.close(),
     clients.sourceAdmin.close(),
@@ -304,6 +320,7 @@ export async function destroyFlow(running: RunningFlow): Promise<void> {
     running.flow.close(1),
     running.heartbeat?.destroy(),
     running.groupSync?.destroy(),
+    running.drill?.destroy(),
     running.writer.destroy(),
     running.reader.destroy(),
     running.sourceAdmin.destroy(),

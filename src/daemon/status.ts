@@ -121,6 +121,7 @@ export class DaemonStatus {
       recordsWritten: flow?.stats.recordsWritten ?? 0,
       delivery: entry.config.delivery,
       aclSync: entry.running?.acl?.sync.status() ?? null,
+      drill: entry.running?.drill?.status() ?? null,
       recordsSkipped: {
         loop: flow?.stats.skipped.loop ?? 0,
         replayed: flow?.stats.skipped.replayed ?? 0,

@@ -296,3 +296,33 @@ export function controlMetrics(registers: Registers) {
     }),
   };
 }
+
+/** DR drills (src/offsets/drill-runner.ts): their runs, results and how long they take. */
+export function drillMetrics(registers: Registers) {
+  return {
+    drillRuns: new Counter({
+      name: 'kafka_mirror_drill_runs_total',
+      help: 'DR drills run, by result: pass (records compared, none differed or was missing), fail (a record differed or was missing on the target, or a position could not be translated), error (the drill could not run, or found nothing it could compare).',
+      labelNames: ['flow', 'result'],
+      registers,
+    }),
+    drillLastSuccess: new Gauge({
+      name: 'kafka_mirror_drill_last_success_timestamp_seconds',
+      help: 'When a DR drill of the flow last passed (Unix time).',
+      labelNames: ['flow'],
+      registers,
+    }),
+    drillMismatched: new Gauge({
+      name: 'kafka_mirror_drill_mismatched_records',
+      help: 'Records the last DR drill found different from their source record or missing on the target (positions not translated included).',
+      labelNames: ['flow'],
+      registers,
+    }),
+    drillDuration: new Gauge({
+      name: 'kafka_mirror_drill_duration_seconds',
+      help: 'How long the last DR drill took, translation included.',
+      labelNames: ['flow'],
+      registers,
+    }),
+  };
+}

@@ -7,6 +7,7 @@ import type { BatchHistogram, HistogramSeries } from './batch-histogram.ts';
 import {
   FLOW_STATES,
   controlMetrics,
+  drillMetrics,
   errorMetrics,
   flowStateMetrics,
   aclSyncMetrics,
@@ -60,6 +61,10 @@ export class Metrics {
   readonly configReloads: Counter<'result'>;
   readonly configLastReloadSuccessful: Gauge;
   readonly controlRequests: Counter<'action' | 'result' | 'caller'>;
+  readonly drillRuns: Counter<'flow' | 'result'>;
+  readonly drillLastSuccess: Gauge<'flow'>;
+  readonly drillMismatched: Gauge<'flow'>;
+  readonly drillDuration: Gauge<'flow'>;
 
   /** `defaultMetrics`: prom-client's process and Node.js runtime metrics (off in unit tests). */
   constructor(options: { registry?: Registry; version?: string; defaultMetrics?: boolean } = {}) {
@@ -112,6 +117,12 @@ export class Metrics {
     } = topicConfigSyncMetrics(registers));
     ({ aclSyncs: this.aclSyncs } = aclSyncMetrics(registers));
     ({ controlRequests: this.controlRequests } = controlMetrics(registers));
+    ({
+      drillRuns: this.drillRuns,
+      drillLastSuccess: this.drillLastSuccess,
+      drillMismatched: this.drillMismatched,
+      drillDuration: this.drillDuration,
+    } = drillMetrics(registers));
     ({ configReloads: this.configReloads, configLastReloadSuccessful: this.configLastReloadSuccessful } =
       reloadMetrics(registers));
     for (const result of ['applied', 'invalid', 'failed']) this.configReloads.inc({ result }, 0);

@@ -29,6 +29,7 @@ export function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
     // Off here (on by default in a config): a flow's unit tests have nothing to sync.
     topicConfigSync: { enabled: false, exclude: [] },
     aclSync: { enabled: false },
+    drill: { intervalMs: 0, groups: [], records: 100 },
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ExitCode, main } from '../../src/cli.ts';
+import { parseCommandLine } from '../../src/cli/usage.ts';
 
 function capture() {
   const io = { stdout: '', stderr: '' };
@@ -270,4 +271,25 @@ test('plan against an unreachable cluster prints the cause and exits 1: a plan t
   const { io, sink } = capture();
   assert.equal(await main(['plan', '--config', config], sink), ExitCode.FAILURE);
   assert.match(io.stdout, /connection refused/);
+});
+
+test('drill names what is missing (exit 2) before any cluster is asked, and takes --group more than once', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['drill', '--config', 'x.yaml'], /drill needs --config <file> --flow <name> \[--group <group>\]\.\.\./],
+    [['drill', '--flow', 'f', '--group', 'a', '--group', 'b'], /drill needs --config <file>/],
+    [['drill', '--config', 'x.yaml', '--flow', 'f', '--topic', 't'], /drill does not take --topic/],
+    [
+      ['drill', '--config', 'config/active-passive.yaml', '--flow', 'nope', '--group', 'g'],
+      /no flow named nope; the config has /,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
+    assert.match(io.stderr, message);
+  }
+  const line = parseCommandLine(['drill', '--flow', 'f', '--group', 'a', '--group', 'b']);
+  assert.deepEqual(line.values.groups, ['a', 'b']);
+  // The commands that take one group take the last one given, as before.
+  assert.equal(parseCommandLine(['offsets', 'translate', '--group', 'a', '--group', 'b']).values.group, 'b');
 });

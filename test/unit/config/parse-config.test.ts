@@ -95,6 +95,7 @@ test('a minimal document gets every documented default', () => {
       ],
     },
     aclSync: { enabled: false },
+    drill: { intervalMs: 0, groups: [], records: 100 },
   });
   assert.deepEqual(config.queue, { maxRecords: 100_000, maxBytes: 64 * 2 ** 20 });
   assert.deepEqual(config.consumer, {
