@@ -79,6 +79,21 @@ export class NotFoundError extends KafkaMirrorError {
 }
 
 /**
+ * A read of one partition (verify) could not start: its throwaway consumer group did not join
+ * within the time allowed. Nothing is concluded about the records of that partition.
+ */
+export class ReadStalledError extends KafkaMirrorError {
+  static readonly code = 'KM_READ_STALLED';
+  constructor(topic: string, partition: number, limitMs: number) {
+    super(
+      ReadStalledError.code,
+      `reading ${topic}/${partition}: the reader's consumer group did not join within ${limitMs} ms`,
+      { retriable: true },
+    );
+  }
+}
+
+/**
  * A flow names a cluster alias the configuration does not define. Validation refuses such a
  * configuration, so this says the daemon was handed one that was not validated: a bug.
  */

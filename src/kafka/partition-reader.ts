@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka as KafkaClient } from 'kafkajs';
+import { ReadStalledError } from '../errors/index.ts';
 import type { AuditRecord } from '../replication/audit.ts';
 import { abortedRecordsOf, corruptBatchOf } from './kafkajs/index.ts';
 
@@ -21,9 +22,14 @@ export interface PartitionRange {
 
 /**
  * The records of the range in offset order. It ends at the first record at or past `to - 1`, or
- * after `idleMs` without a record (the range ends in transaction markers or compacted records).
- * With `aborted`, the records of aborted transactions are in the stream too, marked `aborted`
- * (verify's source side: a target record copied from one of them is a leak).
+ * once the reader is idle (the range ends in transaction markers or compacted records): `idleMs`
+ * without a batch of the partition AND at least IDLE_FETCHES fetches completed in that time, with
+ * the clock started when the reader's group is joined. Idleness is measured in fetches, not only
+ * in time, so a slow join or a broker slow to answer (a loaded machine) is never taken for the end
+ * of the range, which verify would report as missing records. A group not joined within
+ * JOIN_TIMEOUT_MS fails the read. With `aborted`, the records of aborted transactions are in the
+ * stream too, marked `aborted` (verify's source side: a target record copied from one of them is a
+ * leak).
  */
 export async function* readPartition(
   kafka: KafkaClient,
@@ -39,10 +45,12 @@ export async function* readPartition(
     maxBytesPerPartition: 1024 * 1024,
     readUncommitted: false,
   });
-  const slot = new BatchSlot();
+  const slot = new BatchSlot(range);
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    consumer.on(consumer.events.GROUP_JOIN, () => slot.progress());
+    consumer.on(consumer.events.FETCH, () => slot.fetched());
     await consumer.run({ autoCommit: false, eachBatch: handBatchesOver(consumer, range, options, slot) });
     consumer.on(consumer.events.CRASH, ({ payload }) => slot.fail(payload.error));
     for (;;) {
@@ -63,15 +71,41 @@ interface HandOver {
   readonly taken: () => void;
 }
 
+/** Fetches without a batch of the partition, besides `idleMs`, before a read counts as idle. */
+export const IDLE_FETCHES = 2;
+/** How long the reader's throwaway group may take to join before the read fails. */
+export const JOIN_TIMEOUT_MS = 120_000;
+/** How often a waiting reader checks whether it is idle. */
+const IDLE_CHECK_MS = 250;
+
 /** Passes one batch at a time from kafkajs's eachBatch to the reader, or the read's first failure. */
 class BatchSlot {
   #handOver: HandOver | undefined;
   #arrived: (() => void) | undefined;
   #failed: unknown;
+  readonly #createdAt = Date.now();
+  readonly range: PartitionRange;
+
+  constructor(range: PartitionRange) {
+    this.range = range;
+  }
+  /** When the group was joined or the partition last gave a batch (undefined: not joined yet). */
+  #progressAt: number | undefined;
+  #fetchesSinceProgress = 0;
 
   fail(error: unknown): void {
     this.#failed = error;
     this.#arrived?.();
+  }
+
+  /** The group joined, or a batch of the partition arrived (records in the range or before it). */
+  progress(): void {
+    this.#progressAt = Date.now();
+    this.#fetchesSinceProgress = 0;
+  }
+
+  fetched(): void {
+    this.#fetchesSinceProgress++;
   }
 
   /** Resolves when the reader has taken the records. */
@@ -81,22 +115,29 @@ class BatchSlot {
     return taken;
   }
 
-  /** The next batch; undefined after `idleMs` without one. Throws the read's failure. */
+  /** The next batch; undefined once idle (see readPartition). Throws the read's failure. */
   async next(idleMs: number): Promise<HandOver | undefined> {
-    if (this.#failed !== undefined) throw this.#failed;
-    if (this.#handOver === undefined) {
-      const waited = new Promise<void>((resolve) => (this.#arrived = resolve));
-      const outcome = await Promise.race([
-        waited.then(() => 'batch' as const),
-        sleep(idleMs, 'idle' as const),
-      ]);
-      this.#arrived = undefined;
+    while (this.#handOver === undefined) {
       if (this.#failed !== undefined) throw this.#failed;
-      if (outcome === 'idle' && this.#handOver === undefined) return undefined;
+      if (this.#idle(idleMs)) return undefined;
+      const waited = new Promise<void>((resolve) => (this.#arrived = resolve));
+      await Promise.race([waited, sleep(IDLE_CHECK_MS)]);
+      this.#arrived = undefined;
     }
-    const current = this.#handOver as unknown as HandOver;
+    if (this.#failed !== undefined) throw this.#failed;
+    const current = this.#handOver;
     this.#handOver = undefined;
     return current;
+  }
+
+  #idle(idleMs: number): boolean {
+    const now = Date.now();
+    if (this.#progressAt === undefined) {
+      if (now - this.#createdAt > JOIN_TIMEOUT_MS)
+        throw new ReadStalledError(this.range.topic, this.range.partition, JOIN_TIMEOUT_MS);
+      return false;
+    }
+    return now - this.#progressAt >= idleMs && this.#fetchesSinceProgress >= IDLE_FETCHES;
   }
 }
 
@@ -112,6 +153,7 @@ function handBatchesOver(
       consumer.pause([{ topic, partitions: [batch.partition] }]);
       return;
     }
+    slot.progress();
     const corrupt = corruptBatchOf(batch);
     if (corrupt !== undefined) {
       slot.fail(corrupt);

@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { parseConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { verify } from '../../src/tools/verify.ts';
 import { configFile, flowConfig, runCli, startDaemon } from '../support/daemon.ts';
 import { useClusterPair } from '../support/cluster-pair.ts';
 import { createTopic, produceAll, withAdmin } from '../support/kafka-client.ts';
@@ -47,6 +50,15 @@ test(
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
     assert.match(clean.stdout, new RegExp(`^total\\s+${produced}\\s+${produced}(\\s+0){7}$`, 'm'));
     assert.match(clean.stdout, /OK: nothing missing, reordered or altered/);
+    // Idleness is counted in fetches from the reader's group join, not in time alone: with an idle
+    // time of 1 ms a slow join or a slow fetch (a loaded machine) still reads every partition to
+    // its end instead of reporting its records missing.
+    const eager = await verify(parseConfig(config), createLogger({ level: 'error' }), { flow, idleMs: 1 });
+    assert.deepEqual(
+      [eager.totals.checked, eager.totals.missing],
+      [produced, 0],
+      'an eager verify reads everything',
+    );
 
     // 50 records the flow never copied, claimed as replicated by moving the group's offset.
     await produceAll(
