@@ -204,7 +204,8 @@ test(
       (c) => c['retention.ms'] === '7200000' && c['cleanup.policy'] === 'compact,delete',
       'source changes applied',
     );
-    const applied = daemon.logs.find(
+    // The line may be read from the daemon's output a moment after the target shows the change.
+    const applied = await daemon.waitForLog(
       (l) => l['msg'] === 'topic config set on the remote topic' && l['to'] === '7200000',
     );
     assert.deepEqual(
@@ -244,7 +245,7 @@ test(
     await produceAll(src, refused, numbered(refused, 10, 15));
     assert.ok(await waitForRecords(dst, refused, 25, WAIT_MS), 'records after the refusal replicated');
     // The hidden topic: the target refuses to describe it, reported the same way (no config named).
-    const undescribed = daemon.logs.find((l) => l['msg'] === REFUSED && l['remoteTopic'] === hidden);
+    const undescribed = await daemon.waitForLog((l) => l['msg'] === REFUSED && l['remoteTopic'] === hidden);
     assert.match(
       String((undescribed?.['err'] as Record<string, unknown> | undefined)?.['message']),
       /refused to describe the configs of topic .*: TOPIC_AUTHORIZATION_FAILED/,

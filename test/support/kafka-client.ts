@@ -136,6 +136,7 @@ export function header(record: Consumed, name: string): string | undefined {
 export async function readTopic(
   kafka: KafkaClient,
   topic: string,
+  /** How long the read may go without a record before it fails. */
   timeoutMs = 60_000,
   /** read_uncommitted: records of aborted and open transactions too. */
   uncommitted = false,
@@ -178,11 +179,18 @@ export async function readTopic(
       if (payload.topic === topic && end !== undefined && BigInt(payload.lastOffset) + 1n >= end)
         remaining.delete(payload.partition);
     });
-    const deadline = Date.now() + timeoutMs;
-    while (remaining.size > 0 && Date.now() < deadline) await sleep(50);
+    // The limit is on a stall, not on the whole read: a large topic on a loaded machine takes
+    // longer than the limit to read, and a read that stopped moving fails just as soon.
+    let progressAt = Date.now();
+    const progress = () => `${records.length}/${remaining.size}`;
+    let read = progress();
+    while (remaining.size > 0 && Date.now() - progressAt < timeoutMs) {
+      await sleep(50);
+      if (progress() !== read) [read, progressAt] = [progress(), Date.now()];
+    }
     if (remaining.size > 0) {
       throw new Error(
-        `reading ${topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end in ${timeoutMs} ms`,
+        `reading ${topic}: partitions ${[...remaining.keys()].join(', ')} not read to their end (no progress for ${timeoutMs} ms)`,
       );
     }
   } finally {
