@@ -23,6 +23,7 @@ import type { Kafka as KafkaClient } from 'kafkajs';
 import type { ClusterConfig, Config, FlowConfig } from '../config/index.ts';
 import { InvalidPositionError, TranslationFailedError, UsageError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
+import { connectAll } from '../kafka/connect-all.ts';
 import { RawClient } from '../kafka/raw-client.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -149,7 +150,7 @@ export class Translator {
   }
 
   async connect(): Promise<void> {
-    await Promise.all(this.#connections.map((c) => c.connect()));
+    await connectAll(this.#connections);
   }
 
   /** Closes the connections to both clusters (best effort: a failure to close one is not reported). Idempotent. */

@@ -8,6 +8,7 @@ import PQueue from 'p-queue';
 import type { Config, FlowConfig } from '../config/index.ts';
 import { InternalInvariantError, NotFoundError } from '../errors/index.ts';
 import { createClient } from '../kafka/client.ts';
+import { connectAll } from '../kafka/connect-all.ts';
 import { readPartition } from '../kafka/partition-reader.ts';
 import { TopicAdmin } from '../kafka/topic-admin.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -88,7 +89,7 @@ async function verifyFlow(
 ): Promise<TopicAudit[]> {
   const sourceAdmin = new TopicAdmin(clients.source);
   const targetAdmin = new TopicAdmin(clients.target);
-  await Promise.all([sourceAdmin.connect(), targetAdmin.connect()]);
+  await connectAll([sourceAdmin, targetAdmin]);
   try {
     const targetId = await targetAdmin.clusterId();
     const selected = flowTopicFilter(flow);
