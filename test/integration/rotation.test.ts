@@ -146,8 +146,9 @@ async function daemonFiles(t: TestContext): Promise<Files> {
 }
 
 /**
- * Copies a topic with a daemon, calls `rotate` once the first half is on the target, writes the
- * second half, cuts every connection to the source, and checks that every record arrives.
+ * Copies a topic with a daemon, calls `rotate` once the first records are on the target, writes
+ * more, cuts every connection to the source, writes more again, and checks that every record
+ * arrives.
  * Returns the daemon (still running) for the test's own checks.
  */
 async function copyAcrossRotation(
@@ -183,7 +184,8 @@ async function copyAcrossRotation(
     ],
     shutdown: { timeoutMs: 5000 },
   });
-  assert.ok(await waitForRecords(clusters.dst, topic, 1500, 90_000), 'the first half copied');
+  const copied = await waitForRecords(clusters.dst, topic, 1500, 90_000);
+  assert.ok(copied, `the first half copied; the daemon said:\n${daemon.output().slice(-4000)}`);
 
   await rotate();
   await produceAll(src, topic, numbered(`${topic}-b`, 0, 1500));
@@ -191,8 +193,10 @@ async function copyAcrossRotation(
   await source.network?.setEnabled(false);
   await sleep(1000);
   await source.network?.setEnabled(true);
+  // Written after the cut: only a connection made with the new material can copy these.
+  await produceAll(src, topic, numbered(`${topic}-c`, 0, 1000));
 
-  assert.ok(await waitForRecords(clusters.dst, topic, 3000, 90_000), 'the second half copied after the cut');
+  assert.ok(await waitForRecords(clusters.dst, topic, 4000, 90_000), 'everything copied after the cut');
   const audit = await auditTopic(src, clusters.dst, topic);
   assert.equal(audit.missing, 0, 'nothing missing');
   assert.equal(audit.reordered, 0, 'order kept');
