@@ -32,7 +32,7 @@ interface Reading {
 export class CredentialFile {
   readonly path: string;
   #last: Reading | undefined;
-  /** The stamp of a failed read already warned about, so a missing file warns once. */
+  /** Why the last read could not be used, once warned about: a missing file warns once, not per connection. */
   #warned: string | undefined;
 
   constructor(path: string) {

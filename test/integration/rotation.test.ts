@@ -223,7 +223,7 @@ describe('credential rotation on a running daemon', () => {
     { timeout: 240_000 },
     clusters.guard(async (t) => {
       const files = await daemonFiles(t);
-      const rotated = secret('rotated');
+      const [previous, rotated] = [USERS.mirror, secret('rotated')];
       const daemon = await copyAcrossRotation(t, files, async () => {
         await kafkaConfigs(
           clusters.source,
@@ -232,7 +232,9 @@ describe('credential rotation on a running daemon', () => {
             ['--add-config', `SCRAM-SHA-512=[iterations=8192,password=${rotated}]`],
           ].flat(),
         );
-        const old = { cert: files.cert, key: files.key, password: USERS.mirror };
+        // The broker's password from now on (the next test logs in with it).
+        USERS.mirror = rotated;
+        const old = { cert: files.cert, key: files.key, password: previous };
         await eventually('the old password refused', async () =>
           (await admitted(clusters.source, old)) ? undefined : true,
         );
@@ -241,8 +243,7 @@ describe('credential rotation on a running daemon', () => {
       assertReRead(daemon, [files.password]);
       assert.equal(await admitted(clusters.source, { ...files, password: rotated }), true);
       assert.equal(await daemon.stop('SIGTERM'), 0);
-      assertNoSecret(daemon, [USERS.mirror, rotated]);
-      USERS.mirror = rotated;
+      assertNoSecret(daemon, [previous, rotated]);
     }),
   );
 
