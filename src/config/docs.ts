@@ -117,8 +117,9 @@ function secrets(): string {
 No secret needs to be in the file. For SASL give exactly one of \`sasl.password\` (inline),
 \`sasl.passwordFile\` (a file whose content is the password, such as a mounted Kubernetes Secret;
 one trailing newline is removed) or \`sasl.passwordEnv\` (the name of an environment variable).
-TLS keys and certificates are files (\`tls.ca\`, \`tls.cert\`, \`tls.key\`), read when clients
-connect. Paths are relative to the daemon's working directory; use absolute paths in deployments.
+TLS keys and certificates are files (\`tls.ca\`, \`tls.cert\`, \`tls.key\`). The password file and
+the TLS files are read again whenever they change (checked at each new connection), so rotating them
+needs no restart (docs/operations.md, Rotating credentials). Paths are relative to the daemon's working directory; use absolute paths in deployments.
 Secrets never appear in logs, metrics, \`/status\` or error messages.`;
 }
 

@@ -400,6 +400,8 @@ function saslOf(
     return { mechanism, username, password, passwordEnv: name };
   }
   registerSecret(password);
+  if (source === 'passwordFile')
+    return { mechanism, username, password, passwordFile: c('sasl.passwordFile') as string };
   return { mechanism, username, password };
 }
 

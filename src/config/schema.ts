@@ -367,17 +367,17 @@ export const clusterSchema = {
       default: false,
     },
     ca: {
-      doc: 'PEM file of the CA certificates that verify the brokers (replaces the system CAs).',
+      doc: 'PEM file of the CA certificates that verify the brokers (replaces the system CAs). Read again when it changes, checked at each new connection: no restart to rotate it (docs/operations.md, Rotating credentials).',
       format: String,
       default: '',
     },
     cert: {
-      doc: 'PEM file of the client certificate, for mutual TLS (with `key`).',
+      doc: 'PEM file of the client certificate, for mutual TLS (with `key`). Read again when it changes, checked at each new connection; open connections keep the certificate they presented.',
       format: String,
       default: '',
     },
     key: {
-      doc: 'PEM file of the client private key, for mutual TLS (with `cert`). The file is read at start; its content is never logged.',
+      doc: 'PEM file of the client private key, for mutual TLS (with `cert`). Read at start and again when it changes (checked at each new connection); its content is never logged. Replace `cert` and `key` together, each by a rename.',
       format: String,
       default: '',
     },
@@ -396,12 +396,12 @@ export const clusterSchema = {
       sensitive: true,
     },
     passwordFile: {
-      doc: 'File whose content (trailing newline removed) is the SASL password, such as a mounted Kubernetes Secret.',
+      doc: 'File whose content (trailing newline removed) is the SASL password, such as a mounted Kubernetes Secret. Read again when it changes, checked at each new login: new connections use the new password, open ones stay logged in (docs/operations.md, Rotating credentials). An empty or missing file keeps the previous password.',
       format: String,
       default: '',
     },
     passwordEnv: {
-      doc: 'Name of the environment variable that holds the SASL password.',
+      doc: 'Name of the environment variable that holds the SASL password. Read once at start: a process cannot see its environment change, so rotating it needs a restart (use `passwordFile` to rotate without one).',
       format: String,
       default: '',
     },

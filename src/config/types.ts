@@ -27,6 +27,8 @@ export interface SaslConfig {
   readonly password: string;
   /** The environment variable the password came from, when it came from one (not a secret). */
   readonly passwordEnv?: string;
+  /** The file the password came from, when it came from one: read again when it changes (kafka/credentials.ts). */
+  readonly passwordFile?: string;
 }
 
 export interface FlowConfig {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import type {
   Kafka as KafkaClient,
@@ -10,6 +9,7 @@ import type {
 } from 'kafkajs';
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
+import { saslLogin, tlsMaterial } from './credentials.ts';
 import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs/index.ts';
 
 /**
@@ -39,18 +39,19 @@ export function kafkajsLogCreator(logger: Logger): logCreator {
     };
 }
 
-/** kafkajs's TLS options: the PEM files are read here, at connect time, and kept out of every log. */
-function tlsOptions(tls: ClusterConfig['tls']): ConnectionOptions | boolean {
+/**
+ * kafkajs's TLS options: the PEM files are read at each new connection when they changed
+ * (credentials.ts), and kept out of every log.
+ */
+function tlsOptions(tls: ClusterConfig['tls'], logger: Logger): ConnectionOptions | boolean {
   if (!tls.enabled) return false;
-  const read = (file: string | undefined) => (file === undefined ? undefined : readFileSync(file));
   if (tls.ca === undefined && tls.cert === undefined) return true;
-  return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
+  return tlsMaterial(tls, logger);
 }
 
-function saslOptions(sasl: SaslConfig | undefined): SASLOptions | undefined {
+function saslOptions(sasl: SaslConfig | undefined, logger: Logger): SASLOptions | undefined {
   if (sasl === undefined) return undefined;
-  const { username, password } = sasl;
-  return { mechanism: sasl.mechanism, username, password } as SASLOptions;
+  return saslLogin(sasl, logger);
 }
 
 /**
@@ -78,11 +79,12 @@ export function createClient(
   requestTimeoutMs = 30_000,
   retry: RetryOptions = DEFAULT_RETRY,
 ): KafkaClient {
+  const credentialsLogger = logger.child({ cluster: cluster.alias, component: 'credentials' });
   return new Client({
     clientId: cluster.clientId,
     brokers: [...cluster.bootstrapServers],
-    ssl: tlsOptions(cluster.tls),
-    sasl: saslOptions(cluster.sasl),
+    ssl: tlsOptions(cluster.tls, credentialsLogger),
+    sasl: saslOptions(cluster.sasl, credentialsLogger),
     connectionTimeout: cluster.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
     retry,

@@ -32,6 +32,12 @@ extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1,DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 `;
 
 export interface CertificateAuthority {
@@ -99,10 +105,29 @@ export async function createCertificateAuthority(dir: string, name: string): Pro
 }
 
 /** A server certificate for 127.0.0.1 and localhost, signed by `ca`, in `dir` as `<name>.pem` / `.key` / `-keystore.pem`. */
-export async function issueServerCertificate(
+export function issueServerCertificate(
   ca: CertificateAuthority,
   dir: string,
   name: string,
+): Promise<ServerCertificate> {
+  return issueCertificate(ca, dir, name, 'server', '/CN=127.0.0.1');
+}
+
+/** A client certificate (extended key usage clientAuth, for mutual TLS) signed by `ca`, in `dir` as `<name>.pem` / `.key`. */
+export function issueClientCertificate(
+  ca: CertificateAuthority,
+  dir: string,
+  name: string,
+): Promise<ServerCertificate> {
+  return issueCertificate(ca, dir, name, 'client', `/CN=${name}`);
+}
+
+async function issueCertificate(
+  ca: CertificateAuthority,
+  dir: string,
+  name: string,
+  extensions: 'server' | 'client',
+  subject: string,
 ): Promise<ServerCertificate> {
   await mkdir(dir, { recursive: true });
   const config = await configFile(dir);
@@ -120,7 +145,7 @@ export async function issueServerCertificate(
       'rsa:2048',
       '-nodes',
       '-subj',
-      '/CN=127.0.0.1',
+      subject,
       '-keyout',
       keyFile,
       '-out',
@@ -147,7 +172,7 @@ export async function issueServerCertificate(
       '-extfile',
       config,
       '-extensions',
-      'server',
+      extensions,
       '-out',
       certFile,
     ],

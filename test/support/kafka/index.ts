@@ -26,7 +26,11 @@ export type {
   SecurityOptions,
 } from './types.ts';
 export type { Toxic } from './toxiproxy.ts';
-export { createCertificateAuthority, type CertificateAuthority } from './certificates.ts';
+export {
+  createCertificateAuthority,
+  issueClientCertificate,
+  type CertificateAuthority,
+} from './certificates.ts';
 export { authorizerOptions, daemonClusterAs, kafkajsSecurity, securityOf } from './security.ts';
 export { DEFAULT_KAFKA_VERSION, ensureKafkaRuntime, kafkaVersionFromEnv } from './jars.ts';
 export { ensureToxiproxy } from './toxiproxy.ts';

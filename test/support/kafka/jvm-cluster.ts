@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -247,8 +247,17 @@ export class JvmCluster implements KafkaCluster {
 
   /** Readiness through the client listener, logged in as the first user on a secure cluster. */
   #waitForBrokers(deadline: number): Promise<void> {
-    const connection = this.security === undefined ? {} : kafkajsSecurity(this.security);
-    return waitForBrokers(this.bootstrapServers, this.nodeIds, deadline, connection);
+    if (this.security === undefined) return waitForBrokers(this.bootstrapServers, this.nodeIds, deadline);
+    const { ssl, sasl } = kafkajsSecurity(this.security);
+    const certificate = this.security.clientCertificate;
+    const mutual =
+      certificate === undefined
+        ? {}
+        : { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) };
+    return waitForBrokers(this.bootstrapServers, this.nodeIds, deadline, {
+      ssl: { ...ssl, ...mutual },
+      sasl,
+    });
   }
 
   async #java(args: string[], logFile: string): Promise<ChildProcess> {

@@ -89,7 +89,13 @@ export async function prepareSecurity(
   const ca = await createCertificateAuthority(dir, clusterName);
   const server = await issueServerCertificate(ca, dir, 'broker');
   return {
-    info: { protocol: 'SASL_SSL', caFile: ca.certFile, mechanisms: SASL_MECHANISMS, users },
+    info: {
+      protocol: 'SASL_SSL',
+      caFile: ca.certFile,
+      mechanisms: SASL_MECHANISMS,
+      users,
+      clientCertificate: options.clientCertificate,
+    },
     brokerConfig: secureListenerSettings(server.keystoreFile, users),
     formatArgs: scramFormatArgs(users),
   };

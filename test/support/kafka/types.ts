@@ -35,6 +35,11 @@ export interface SecurityOptions {
    * accepted by PLAIN. Names and passwords: letters, digits and `._~@%+-`.
    */
   scramUsers: Readonly<Record<string, string>>;
+  /**
+   * PEM files of a client certificate the launcher's readiness check presents, for a client
+   * listener made to require mutual TLS (`brokerConfig`: `listener.name.external.ssl.client.auth`).
+   */
+  clientCertificate?: { readonly certFile: string; readonly keyFile: string };
 }
 
 export type SaslMechanism = 'scram-sha-256' | 'scram-sha-512' | 'plain';
@@ -47,6 +52,8 @@ export interface ClusterSecurity {
   readonly mechanisms: readonly SaslMechanism[];
   /** The users and their passwords, as given. */
   readonly users: Readonly<Record<string, string>>;
+  /** SecurityOptions.clientCertificate, as given. */
+  readonly clientCertificate?: SecurityOptions['clientCertificate'];
 }
 
 /** Network faults between clients and the cluster, through Toxiproxy. Replication between nodes is not affected. */

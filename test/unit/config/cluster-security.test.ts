@@ -133,7 +133,12 @@ test('the password can come from a file; its trailing newline is removed', async
     const sasl = parseConfig(
       withUs({ sasl: { mechanism: 'scram-sha-512', username: 'alice', passwordFile: file } }),
     ).clusters['us']?.sasl;
-    assert.deepEqual(sasl, { mechanism: 'scram-sha-512', username: 'alice', password: expected });
+    assert.deepEqual(sasl, {
+      mechanism: 'scram-sha-512',
+      username: 'alice',
+      password: expected,
+      passwordFile: file,
+    });
   }
 });
 
