@@ -166,16 +166,21 @@ export function flowConfig(
 /** Runs a one-shot command of the built CLI (`validate`, `plan`, ...) and collects its output. */
 export async function runCli(
   args: readonly string[],
+  /** `timeoutMs`: killed (SIGKILL, code null) if it has not exited by then: a command that hangs. */
+  options: { timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [path.join(repoRoot, 'bin/kafka-mirror.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
+  const timer =
+    options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
   return { code, stdout, stderr };
 }
 
