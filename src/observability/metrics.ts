@@ -129,8 +129,6 @@ export class Metrics {
     } = drillMetrics(registers));
     ({ configReloads: this.configReloads, configLastReloadSuccessful: this.configLastReloadSuccessful } =
       reloadMetrics(registers));
-    for (const result of ['applied', 'invalid', 'failed']) this.configReloads.inc({ result }, 0);
-    this.configLastReloadSuccessful.set(1);
   }
 
   /** A config reload's result: counted, and whether it worked. */

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { recordsAtRisk, riskWindowSeconds, RpoTracker } from '../../../src/replication/rpo.ts';
 
-const p = (partition: number, position: number, logEnd: number) => ({ topic: 't', partition, position, logEnd });
+const p = (partition: number, position: number, logEnd: number) => ({
+  topic: 't',
+  partition,
+  position,
+  logEnd,
+});
 
 test('records at risk are the offsets from the position to the end, never negative', () => {
   assert.equal(recordsAtRisk(p(0, 10, 25)).records, 15);
