@@ -236,16 +236,16 @@ try {
     string,
     unknown
   >;
+  const now = new Date().toISOString();
   const report = {
     ...previous,
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     kafkaVersion: runtime.version,
-    date: new Date().toISOString(),
-    records: onSource.length,
-    partitions: PARTITIONS,
-    ...(PHASES.has('groups') ? { groupPositions: positions, results } : {}),
+    ...(PHASES.has('groups')
+      ? { date: now, records: onSource.length, partitions: PARTITIONS, groupPositions: positions, results }
+      : {}),
     ...(PHASES.has('divergence')
-      ? { divergenceRecordsPerPartition: DIVERGENCE_PER_PARTITION, divergence }
+      ? { divergenceDate: now, divergenceRecordsPerPartition: DIVERGENCE_PER_PARTITION, divergence }
       : {}),
   };
   await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
