@@ -124,6 +124,21 @@ test(
     assert.equal(cut.code, 1, cut.stderr);
     const atCut = JSON.parse(cut.stdout) as Report;
     assert.equal(atCut.endsFrom, 'daemon');
+    // Neither the source nor a daemon (nothing listens on port 1): no report (KM_SOURCE_END_UNKNOWN).
+    const unknown = await runCli([
+      'divergence',
+      '--config',
+      file,
+      '--flow',
+      flow,
+      '--admin',
+      'http://127.0.0.1:1',
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.stderr,
+      /the source did not answer .*and neither did the daemon .*no source end to measure against/,
+    );
     const text = await runCli(['divergence', '--config', file, '--flow', flow, '--admin', admin]);
     t.diagnostic(text.stdout);
     assert.match(text.stdout, /daemon's last lag refresh at /);
