@@ -6,9 +6,11 @@
 // record it reads is mapped back to its source offset (kafka-mirror: km.src.offset; MirrorMaker
 // 2 does not say, so each value is unique and looked up on the source). Counted per system:
 // records replayed (before the group's source position) and skipped (at or after it, never read).
-// Bounded: one run, fixed record counts. Results: bench/results/dr.json, printed as a table;
-// docs/disaster-recovery.md shows them.
-import { mkdir, writeFile } from 'node:fs/promises';
+// Then the divergence report's accuracy (bench/dr-divergence.ts): records at risk reported while
+// the source is down vs records missing once it returns. DR_PHASES=groups or =divergence runs one
+// part only (the other's last results are kept). Bounded: one run, fixed record counts. Results:
+// bench/results/dr.json, printed as tables; docs/disaster-recovery.md shows them.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,11 +30,15 @@ import {
   readTopic,
   withAdmin,
 } from '../test/support/kafka-client.ts';
+import { divergenceRow, type DivergenceRow } from './dr-divergence.ts';
 import { exactly } from './kafka-mirror-process.ts';
 import { mirrorMakerProperties } from './mirror-maker.ts';
 
 const PARTITIONS = 3;
 const PER_PARTITION = Number(process.env['DR_RECORDS_PER_PARTITION'] ?? 20_000);
+const DIVERGENCE_PER_PARTITION = Number(process.env['DR_DIVERGENCE_RECORDS_PER_PARTITION'] ?? 2000);
+const PHASES = new Set((process.env['DR_PHASES'] ?? 'groups,divergence').split(','));
+const resultsFile = path.join(repoRoot, 'bench/results/dr.json');
 const runDir = path.join(cacheDir, 'bench', 'dr', new Date().toISOString().replace(/[:.]/g, '-'));
 await mkdir(runDir, { recursive: true });
 const log = (message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -48,7 +54,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 }
 
 const runtime = await ensureKafkaRuntime();
-const clusters = await startClusterPair({ source: { name: 'dr-source' }, target: { name: 'dr-target' } });
+const clusters = await startClusterPair({
+  source: { name: 'dr-source', toxiproxy: true },
+  target: { name: 'dr-target' },
+});
 const { source, target, src, dst } = clusters;
 const processes: LoggedProcess[] = [];
 try {
@@ -167,7 +176,7 @@ try {
   ];
 
   const results = [];
-  for (const system of systems) {
+  for (const system of PHASES.has('groups') ? systems : []) {
     const remote = `${system.alias}.${topic}`;
     log(`${system.name}: replicating to ${remote} and syncing ${group}`);
     const started = Date.now();
@@ -216,19 +225,40 @@ try {
     log(JSON.stringify(row));
     results.push(row);
   }
+  const divergence: DivergenceRow[] = [];
+  for (const system of PHASES.has('divergence') ? (['kafka-mirror', 'mm2'] as const) : []) {
+    const setup = { source, target, dst, runtime, runDir, log, perPartition: DIVERGENCE_PER_PARTITION };
+    const row = await divergenceRow(setup, system);
+    log(JSON.stringify(row));
+    divergence.push(row);
+  }
+  const previous = JSON.parse(await readFile(resultsFile, 'utf8').catch(() => '{}')) as Record<
+    string,
+    unknown
+  >;
+  const now = new Date().toISOString();
   const report = {
+    ...previous,
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     kafkaVersion: runtime.version,
-    date: new Date().toISOString(),
-    records: onSource.length,
-    partitions: PARTITIONS,
-    groupPositions: positions,
-    results,
+    ...(PHASES.has('groups')
+      ? { date: now, records: onSource.length, partitions: PARTITIONS, groupPositions: positions, results }
+      : {}),
+    ...(PHASES.has('divergence')
+      ? { divergenceDate: now, divergenceRecordsPerPartition: DIVERGENCE_PER_PARTITION, divergence }
+      : {}),
   };
-  await writeFile(path.join(repoRoot, 'bench/results/dr.json'), JSON.stringify(report, null, 2) + '\n');
+  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
   console.log('\n| system | replayed | skipped | partitions not translated |\n| --- | ---: | ---: | ---: |');
   for (const r of results)
     console.log(`| ${r.system} | ${r.replayed} | ${r.skipped} | ${r.untranslatedPartitions} |`);
+  console.log(
+    '\n| system | at risk reported, source down | offsets missing | records missing |\n| --- | ---: | ---: | ---: |',
+  );
+  for (const r of divergence)
+    console.log(
+      `| ${r.system} | ${r.reportedAtRisk ?? 'not available'} | ${r.missingOffsets} | ${r.missingRecords} |`,
+    );
 } finally {
   await Promise.allSettled(processes.map((p) => p.stop()));
   await clusters.stop().catch(() => undefined);

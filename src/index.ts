@@ -33,3 +33,11 @@ export {
   type DrillReason,
   type DrillReport,
 } from './offsets/drill.ts';
+export {
+  divergence,
+  type DaemonAnswer,
+  type DivergencePartition,
+  type DivergenceReport,
+  type MissingRecord,
+} from './offsets/divergence.ts';
+export { SourceEndUnknownError, TargetNoAnswerError } from './errors/index.ts';

@@ -38,6 +38,8 @@ export interface CommandLine {
     readonly admin?: string;
     readonly 'token-file'?: string;
     readonly partition?: string;
+    /** divergence: list the records that never reached the target. */
+    readonly list?: boolean;
     readonly version?: boolean;
   };
 }

@@ -37,6 +37,8 @@ Commands:
   help        help of a command: kafka-mirror help <command>
   drill       DR drill of a flow: translate groups' positions as a failover would and compare a
               sample of target records from there with the source; exit 1 when one differs
+  divergence  what a failover of a flow would lose now, per partition (the measured RPO); with
+              --list, once the source answers, the records that never reached the target
 
 Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
@@ -226,6 +228,26 @@ pass, 1 fail (or nothing could be compared), 2 bad usage.
   -c, --config <file>  config file (YAML or JSON)
       --flow <name>    the flow
       --group <group>  a consumer group to drill (repeatable)
+      --json           the report as JSON
+`,
+  divergence: `Usage: kafka-mirror divergence --config <file> --flow <name> [--list] [--admin <url>] [--json]
+
+The divergence report (docs/disaster-recovery.md, Divergence report): what a failover of the flow
+would lose now. Per partition of its source topics: the last source offset whose record is on the
+target, the source's end, the source offsets at risk between them and their time range (the
+measured RPO, in records and seconds), and the totals. The source's end is read from the source
+when it answers; when it does not, from the running daemon's last lag refresh (its admin server's
+/status): as of the last lag refresh, short by up to one metrics.lagIntervalMs of writes. At risk
+counts transaction markers and aborted records too (they take offsets and are never copied). With
+--list, once the source answers, every committed source record the target lacks, by partition and
+offset (no markers, no aborted records). Reads only. Exit 0 nothing at risk, 1 records at risk or no
+report (KM_SOURCE_END_UNKNOWN: neither the source nor the daemon answered; KM_TARGET_NO_ANSWER),
+2 bad usage.
+
+  -c, --config <file>  config file (YAML or JSON)
+      --flow <name>    the flow
+      --list           list the records that never reached the target (needs the source)
+      --admin <url>    the daemon's admin server (default: the config's admin.host and admin.port)
       --json           the report as JSON
 `,
 };

@@ -3,6 +3,7 @@
 import { redactSecrets } from '../config/index.ts';
 import { ClusterIdentityError, ConfigError, InvalidPositionError, UsageError } from '../errors/index.ts';
 import { ExitCode, type Command, type Io } from './command.ts';
+import { divergenceCommand } from './divergence.ts';
 import { drill } from './drill.ts';
 import { printHelp, version } from './help.ts';
 import { logLevel } from './log-level.ts';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   refresh,
   reload,
   drill,
+  divergence: divergenceCommand,
 };
 
 /** Runs one command line to its exit code. */

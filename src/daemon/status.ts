@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import { errorCode, type FlowMetrics, type Metrics } from '../observability/metrics.ts';
 import { measureLag, type PartitionLag } from '../replication/lag.ts';
 import { partitionKey } from '../replication/ports.ts';
+import { RpoTracker, type FlowRpo } from '../replication/rpo.ts';
 import { packageVersion } from '../version.ts';
 import type { RunningFlow } from './flow-assembly.ts';
 import type { Reachability } from './reachability.ts';
@@ -23,6 +24,8 @@ export interface FlowEntry {
   lag: readonly PartitionLag[];
   lagAt: number | undefined;
   lagFailing: boolean;
+  /** The recovery point at each lag refresh (src/replication/rpo.ts). */
+  readonly rpo: RpoTracker;
   /** Aborted when the flow is to stop on its own (a reload removes or changes it): ends its start retries. */
   readonly stop: AbortController;
 }
@@ -38,6 +41,7 @@ export function flowEntry(config: FlowConfig, metrics: FlowMetrics): FlowEntry {
     lag: [],
     lagAt: undefined,
     lagFailing: false,
+    rpo: new RpoTracker(),
     stop: new AbortController(),
   };
 }
@@ -135,6 +139,7 @@ export class DaemonStatus {
       lagRecords: lagRecords(entry),
       lagSeconds: flow?.pendingAgeSeconds() ?? 0,
       lagRefreshedAt: entry.lagAt === undefined ? null : new Date(entry.lagAt).toISOString(),
+      recoveryPoint: recoveryPoint(entry.rpo.last),
       partitions: entry.lag.map((p) => ({
         topic: p.topic,
         partition: p.partition,
@@ -227,6 +232,7 @@ export class DaemonStatus {
       entry.lag = lag;
       entry.lagAt = Date.now();
       this.#sources.metrics.lagRefreshed.set({ flow: config.name }, entry.lagAt / 1000);
+      this.#updateRpo(entry, entry.lagAt);
       entry.lagFailing = false;
     } catch (error) {
       entry.metrics.error('source', errorCode(error));
@@ -238,6 +244,24 @@ export class DaemonStatus {
       }
       entry.lagFailing = true;
     }
+  }
+
+  /**
+   * The recovery point from this refresh's source ends and the flow's acknowledged positions (what
+   * the target has in this run; the committed offset where nothing was acknowledged yet).
+   */
+  #updateRpo(entry: FlowEntry, at: number): void {
+    const flow = entry.running?.flow;
+    const inputs = entry.lag.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      logEnd: p.logEnd,
+      position: Math.max(p.committed, flow?.acknowledged(p.topic, p.partition) ?? p.committed),
+    }));
+    const rpo = entry.rpo.update(inputs, at, flow?.pendingAgeSeconds(at) ?? 0);
+    const labels = { flow: entry.config.name };
+    this.#sources.metrics.rpoRecords.set(labels, rpo.records);
+    this.#sources.metrics.rpoSeconds.set(labels, rpo.seconds);
   }
 
   /** One lag series per assigned partition: those of partitions no longer assigned are removed. */
@@ -315,4 +339,21 @@ export class DaemonStatus {
       'memory',
     );
   }
+}
+
+/** /status's `recoveryPoint` of a flow: as of its last lag refresh (null before the first). */
+export function recoveryPoint(rpo: FlowRpo): object | null {
+  if (rpo.asOf === undefined) return null;
+  return {
+    asOf: new Date(rpo.asOf).toISOString(),
+    records: rpo.records,
+    seconds: Math.round(rpo.seconds * 1000) / 1000,
+    partitions: rpo.partitions.map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      position: p.position,
+      logEnd: p.logEnd,
+      records: p.records,
+    })),
+  };
 }

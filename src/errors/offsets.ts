@@ -66,3 +66,33 @@ export class InvalidPositionError extends KafkaMirrorError {
     this.position = position;
   }
 }
+
+/**
+ * `divergence` could learn the source's end from neither the source (it did not answer) nor the
+ * running daemon's last lag refresh (its admin server did not answer, or has never refreshed the
+ * flow's lag). Without an end there is no count of records at risk. Exit code 1.
+ */
+export class SourceEndUnknownError extends KafkaMirrorError {
+  static readonly code = 'KM_SOURCE_END_UNKNOWN';
+  constructor(flow: string, source: unknown, daemon: string) {
+    super(
+      SourceEndUnknownError.code,
+      `flow ${flow}: the source did not answer (${String(source)}) and neither did the daemon (${daemon}); no source end to measure against`,
+      { cause: source, retriable: true },
+    );
+  }
+}
+
+/**
+ * `divergence` could not read the flow's target, so what of the source is on it is unknown (the
+ * target's answer is the one number the report cannot do without). Exit code 1.
+ */
+export class TargetNoAnswerError extends KafkaMirrorError {
+  static readonly code = 'KM_TARGET_NO_ANSWER';
+  constructor(flow: string, cause: unknown) {
+    super(TargetNoAnswerError.code, `flow ${flow}: the target did not answer: ${String(cause)}`, {
+      cause,
+      retriable: true,
+    });
+  }
+}

@@ -78,6 +78,18 @@ export function lagMetrics(registers: Registers) {
       labelNames: ['flow'],
       registers,
     }),
+    rpoRecords: new Gauge({
+      name: 'kafka_mirror_rpo_records',
+      help: "Source offsets a failover would lose now: the source's end at the last lag refresh minus the flow's acknowledged position, summed over partitions. As of the last lag refresh: short by up to one metrics.lagIntervalMs of writes, long by transaction markers and aborted records.",
+      labelNames: ['flow'],
+      registers,
+    }),
+    rpoSeconds: new Gauge({
+      name: 'kafka_mirror_rpo_seconds',
+      help: "Seconds of source writes a failover would lose now: since the last lag refresh at which the target had every partition's end (or the oldest record fetched and not acknowledged, when older); 0 when nothing is at risk. As of the last lag refresh.",
+      labelNames: ['flow'],
+      registers,
+    }),
     latency: new BatchHistogram({
       name: 'kafka_mirror_replication_latency_seconds',
       help: 'Target acknowledgement time minus the source record timestamp, per record; kind = data (user records) or heartbeat.',
@@ -270,7 +282,7 @@ export function aclSyncMetrics(registers: Registers) {
 
 /** Config reloads (SIGHUP, `kafka-mirror reload`): each one's result, and whether the last one worked. */
 export function reloadMetrics(registers: Registers) {
-  return {
+  const metrics = {
     configReloads: new Counter({
       name: 'kafka_mirror_config_reloads_total',
       help: 'Config reloads by result: applied (the new config runs), invalid (the file was refused; nothing changed), failed (valid, but a step of applying it failed: the log line says which).',
@@ -283,6 +295,10 @@ export function reloadMetrics(registers: Registers) {
       registers,
     }),
   };
+  // Every result exported from the start (at 0), and no reload tried yet counts as a success.
+  for (const result of ['applied', 'invalid', 'failed']) metrics.configReloads.inc({ result }, 0);
+  metrics.configLastReloadSuccessful.set(1);
+  return metrics;
 }
 
 /** Requests to the admin server's /control/ endpoints (control-endpoint.ts). */

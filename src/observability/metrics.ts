@@ -34,6 +34,8 @@ export class Metrics {
   readonly lagRecords: Gauge<'flow' | 'topic' | 'partition'>;
   readonly lagSeconds: Gauge<'flow'>;
   readonly lagRefreshed: Gauge<'flow'>;
+  readonly rpoRecords: Gauge<'flow'>;
+  readonly rpoSeconds: Gauge<'flow'>;
   readonly latency: BatchHistogram<'flow' | 'kind'>;
   readonly heartbeats: Counter<'flow'>;
   readonly queueRecords: Gauge<'flow'>;
@@ -82,6 +84,8 @@ export class Metrics {
       lagRecords: this.lagRecords,
       lagSeconds: this.lagSeconds,
       lagRefreshed: this.lagRefreshed,
+      rpoRecords: this.rpoRecords,
+      rpoSeconds: this.rpoSeconds,
       latency: this.latency,
       heartbeats: this.heartbeats,
     } = lagMetrics(registers));
@@ -125,8 +129,6 @@ export class Metrics {
     } = drillMetrics(registers));
     ({ configReloads: this.configReloads, configLastReloadSuccessful: this.configLastReloadSuccessful } =
       reloadMetrics(registers));
-    for (const result of ['applied', 'invalid', 'failed']) this.configReloads.inc({ result }, 0);
-    this.configLastReloadSuccessful.set(1);
   }
 
   /** A config reload's result: counted, and whether it worked. */
