@@ -38,6 +38,10 @@ export interface CommandLine {
     readonly admin?: string;
     readonly 'token-file'?: string;
     readonly partition?: string;
+    /** reconcile: a quarantine topic on the target, the reverse flow, and a dry run. */
+    readonly 'to-topic'?: string;
+    readonly 'reverse-flow'?: string;
+    readonly 'dry-run'?: boolean;
     readonly version?: boolean;
   };
 }

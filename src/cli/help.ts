@@ -37,6 +37,8 @@ Commands:
   help        help of a command: kafka-mirror help <command>
   drill       DR drill of a flow: translate groups' positions as a failover would and compare a
               sample of target records from there with the source; exit 1 when one differs
+  reconcile   after a failover: copy the records the old primary has and the new one lacks (exactly
+              once, with provenance), and start the reverse flow after what the old primary holds
 
 Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
@@ -227,6 +229,30 @@ pass, 1 fail (or nothing could be compared), 2 bad usage.
       --flow <name>    the flow
       --group <group>  a consumer group to drill (repeatable)
       --json           the report as JSON
+`,
+  reconcile: `Usage: kafka-mirror reconcile --config <file> --flow <name> [--to-topic <topic>]
+                          [--reverse-flow <name>] [--dry-run] [--json]
+
+Failback reconciliation after a failover (docs/disaster-recovery.md, Reconciling after a failover).
+Per partition of the flow's source topics, copies the records the source (the old primary) has
+beyond the target's frontier (the last source offset whose copy is on the target) to the flow's
+remote topic, after the writes the target took meanwhile, or with --to-topic to a quarantine topic
+on the target for the application to decide; each copy carries the flow's provenance headers, so
+the reverse flow never sends it back. Exactly once: one transaction per partition (transactional id
+<flow group>.reconcile) over read_committed reads; a rerun copies nothing twice. Then moves the
+flow's group on the source forward to what was read. With --reverse-flow (the flow back, from the
+target to the source), commits that flow's group offsets on its source so it starts, per
+partition, at the first record written there that the old primary lacks; offsets already committed
+that differ are not overwritten (KM_REVERSE_START_CONFLICT). The daemon must not run either flow
+(KM_FLOW_RUNNING). --dry-run reports per partition what would be copied (records, offset and time
+range) and committed, and writes nothing. Exit 0 done, 1 refused or failed, 2 bad usage.
+
+  -c, --config <file>      config file (YAML or JSON)
+      --flow <name>        the flow that ran before the failover (old primary -> new primary)
+      --to-topic <topic>   a topic on the target to write the records to instead (must exist)
+      --reverse-flow <name>  the flow back (new primary -> old primary) to start
+      --dry-run            report, write nothing
+      --json               the report as JSON
 `,
 };
 

@@ -11,6 +11,7 @@ import { offsets } from './offsets.ts';
 import { pause, resume } from './pause.ts';
 import { plan } from './plan.ts';
 import { refresh } from './refresh.ts';
+import { reconcile } from './reconcile.ts';
 import { reload } from './reload.ts';
 import { resumePartition } from './resume-partition.ts';
 import { start } from './start.ts';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   refresh,
   reload,
   drill,
+  reconcile,
 };
 
 /** Runs one command line to its exit code. */

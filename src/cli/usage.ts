@@ -25,6 +25,7 @@ const COMMAND_OPTIONS: Record<string, { options: readonly string[]; args: number
   version: { options: [], args: 0 },
   help: { options: [], args: 1 },
   drill: { options: ['config', 'flow', 'group', 'json'], args: 0 },
+  reconcile: { options: ['config', 'flow', 'to-topic', 'reverse-flow', 'dry-run', 'json'], args: 0 },
 };
 
 /** Refuses an option or an argument the command does not take, before anything runs. */
@@ -66,6 +67,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       admin: { type: 'string' },
       'token-file': { type: 'string' },
       partition: { type: 'string' },
+      'to-topic': { type: 'string' },
+      'reverse-flow': { type: 'string' },
+      'dry-run': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
     },
   });
