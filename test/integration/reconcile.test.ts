@@ -33,8 +33,8 @@ interface Report {
 
 const FORWARD = 'us->asia';
 const REVERSE = 'asia->us';
-const GROUP = `kafka-mirror.${FORWARD}`;
-const REVERSE_GROUP = `kafka-mirror.${REVERSE}`;
+const GROUP = 'kafka-mirror.us-asia';
+const REVERSE_GROUP = 'kafka-mirror.asia-us';
 
 const records = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, i) => ({
@@ -126,7 +126,7 @@ test(
     assert.equal(running.code, 1);
     assert.match(
       running.stderr,
-      /flow us->asia is running: its group kafka-mirror\.us->asia has 1 active member/,
+      /flow us->asia is running: its group kafka-mirror\.us-asia has 1 active member/,
     );
     // A committed and an aborted transaction, then plain records; the daemon dies at once.
     const tx = us.producer({ transactionalId: `tx-${topic}`, idempotent: true, maxInFlightRequests: 1 });
