@@ -167,23 +167,25 @@ test(
         [1, -1],
       ]),
     );
+    const dryText = await reconcile('--dry-run');
+    assert.equal(dryText.code, 0, dryText.stderr);
+    const wouldCopy = `would copy ${dry.report?.records} record`;
+    assert.match(
+      dryText.stdout,
+      new RegExp(`^flow us->asia \\(dry run: nothing written\\): ${wouldCopy}`, 'm'),
+    );
 
-    const done = await reconcile('--reverse-flow', REVERSE, '--json');
+    const done = await reconcile('--reverse-flow', REVERSE);
     assert.equal(done.code, 0, done.stderr);
-    assert.equal(done.report?.records, dry.report?.records, 'the dry run reported what was copied');
+    const copied = new RegExp(`^flow us->asia: copied ${dry.report?.records} record`, 'm');
+    assert.match(done.stdout, copied, 'the dry run reported what was copied');
     const usRecords = await readTopic(us, topic);
     assert.equal(usRecords.length, 60 + 20 + 20 + 30, 'us read_committed: no aborted record');
     assertExactlyOnce(usRecords, copiesOf(await readTopic(asia, topic), 'us'), 'us on asia after reconcile');
     // The flow's group moved to us's end; the reverse group starts at asia's first new record.
     const usEnds = (await withAdmin(us, (a) => a.fetchTopicOffsets(topic))).map((p) => Number(p.high));
     assert.deepEqual([...(await committedOn(us, GROUP, topic)).values()], usEnds);
-    const asiaRecords = await readTopic(asia, topic);
-    for (const p of done.report?.reverse?.partitions ?? []) {
-      const firstNew = asiaRecords.find((r) => r.partition === p.partition && r.value?.startsWith('n-'));
-      assert.equal(p.start, Number(firstNew?.offset), `reverse start of partition ${p.partition}`);
-    }
-
-    // A rerun copies nothing; the reverse start is already in place.
+    // A rerun copies nothing; the reverse start is already in place: asia's first new record.
     const again = await reconcile('--reverse-flow', REVERSE, '--json');
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.report?.records, 0);
@@ -191,6 +193,11 @@ test(
       again.report?.reverse?.partitions.map((p) => p.action),
       ['unchanged', 'unchanged'],
     );
+    const asiaRecords = await readTopic(asia, topic);
+    for (const p of again.report?.reverse?.partitions ?? []) {
+      const firstNew = asiaRecords.find((r) => r.partition === p.partition && r.value?.startsWith('n-'));
+      assert.equal(p.start, Number(firstNew?.offset), `reverse start of partition ${p.partition}`);
+    }
 
     // Failback: both flows run. us gets the 40 asia writes once; nothing of us comes back.
     const failback = await startDaemon(t, both);
@@ -203,5 +210,75 @@ test(
     assert.equal(usAfter.length, 130 + 40);
     assert.equal(asiaAfter.length, 130 + 40);
     assert.equal(await failback.stop('SIGTERM'), 0);
+  },
+);
+
+test(
+  'reconcile --to-topic writes the missing records to a quarantine topic once, with provenance, and leaves the remote topic alone',
+  { timeout: 180_000 },
+  async (t) => {
+    const {
+      source,
+      target,
+      src: us,
+      dst: asia,
+    } = await useClusterPair(t, {
+      source: { name: 'us' },
+      target: { name: 'asia' },
+    });
+    const topic = `orders-${randomUUID().slice(0, 6)}`;
+    const quarantine = `${topic}.quarantine`;
+    await Promise.all([
+      createTopic(us, topic, { partitions: 2 }),
+      createTopic(asia, topic, { partitions: 2 }),
+      createTopic(asia, quarantine, { partitions: 2 }),
+    ]);
+    const config = {
+      clusters: {
+        us: { bootstrapServers: [...source.bootstrapServers] },
+        asia: { bootstrapServers: [...target.bootstrapServers] },
+      },
+      consumer: { sessionTimeoutMs: 6000 },
+      flows: [
+        {
+          source: 'us',
+          target: 'asia',
+          topics: { include: [topic] },
+          naming: 'identity',
+          commitIntervalMs: 1000,
+        },
+      ],
+    };
+    const file = await configFile(t, config);
+    const daemon = await startDaemon(t, config);
+    await produceAll(us, topic, records('a', 40));
+    await everyRecordCommitted(us, GROUP, topic);
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+    await produceAll(us, topic, records('c', 30));
+    await produceAll(asia, topic, records('n', 10));
+    const before = await readTopic(asia, topic);
+    const run = async (...args: string[]) => {
+      const cli = await runCli(['reconcile', '--config', file, '--flow', FORWARD, ...args]);
+      t.diagnostic(`reconcile ${args.join(' ')}: exit ${cli.code}\n${cli.stdout}${cli.stderr}`);
+      return cli;
+    };
+    const missing = await run('--to-topic', 'no-such-topic');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /reconcile refused: topic no-such-topic does not exist on asia/);
+    for (const expected of [30, 0]) {
+      const done = await run('--to-topic', quarantine, '--json');
+      assert.equal(done.code, 0, done.stderr);
+      assert.equal((JSON.parse(done.stdout) as Report).records, expected, 'copied once, then nothing');
+    }
+    // The remote topic is as it was; the quarantine holds exactly the 30 records, with provenance.
+    assert.deepEqual(await readTopic(asia, topic), before);
+    const quarantined = await readTopic(asia, quarantine);
+    const usRecords = await readTopic(us, topic);
+    const copies = copiesOf(quarantined, 'us');
+    assert.equal(copies.size, 30);
+    for (const r of usRecords.filter((u) => u.value?.startsWith('c-'))) {
+      assert.deepEqual(copies.get(`${r.partition}/${r.offset}`), { count: 1, value: r.value });
+    }
+    assert.deepEqual([...(await committedOn(us, GROUP, topic)).values()], [35, 35]);
   },
 );
