@@ -7,7 +7,8 @@
 // record is on asia exactly once (by source partition and offset, key and value). A rerun copies
 // nothing. `--reverse-flow asia->us` commits where the reverse flow starts; both flows then run,
 // and us gets every new asia record once, nothing missing, nothing twice, and no reconciled record
-// comes back (loop guard).
+// comes back (loop guard). With --to-topic the records go to a quarantine topic, once; reverse
+// group offsets that differ from the computed start are refused (KM_REVERSE_START_CONFLICT).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
@@ -214,7 +215,7 @@ test(
 );
 
 test(
-  'reconcile --to-topic writes the missing records to a quarantine topic once, with provenance, and leaves the remote topic alone',
+  'reconcile --to-topic writes the missing records to a quarantine topic once, with provenance, and leaves the remote topic alone; a differing reverse start is refused',
   { timeout: 180_000 },
   async (t) => {
     const {
@@ -249,7 +250,9 @@ test(
         },
       ],
     };
-    const file = await configFile(t, config);
+    // The CLI's config has the way back too (the daemon here runs only us -> asia).
+    const back = { source: 'asia', target: 'us', topics: { include: [topic] }, naming: 'identity' };
+    const file = await configFile(t, { ...config, flows: [...config.flows, back] });
     const daemon = await startDaemon(t, config);
     await produceAll(us, topic, records('a', 40));
     await everyRecordCommitted(us, GROUP, topic);
@@ -280,5 +283,25 @@ test(
       assert.deepEqual(copies.get(`${r.partition}/${r.offset}`), { count: 1, value: r.value });
     }
     assert.deepEqual([...(await committedOn(us, GROUP, topic)).values()], [35, 35]);
+
+    // The reverse group already has an offset that differs: both are printed, nothing is written.
+    await withAdmin(asia, (a) =>
+      a.setOffsets({ groupId: REVERSE_GROUP, topic, partitions: [{ partition: 0, offset: '3' }] }),
+    );
+    const conflict = await run('--to-topic', quarantine, '--reverse-flow', REVERSE);
+    assert.equal(conflict.code, 1);
+    assert.match(
+      conflict.stderr,
+      new RegExp(
+        `group kafka-mirror\\.asia-us already has committed offsets that differ from the reverse start \\(${topic}/0: committed 3, computed 20\\)`,
+      ),
+    );
+    assert.deepEqual(
+      await committedOn(asia, REVERSE_GROUP, topic),
+      new Map([
+        [0, 3],
+        [1, -1],
+      ]),
+    );
   },
 );
