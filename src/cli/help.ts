@@ -238,14 +238,15 @@ Per partition of the flow's source topics, copies the records the source (the ol
 beyond the target's frontier (the last source offset whose copy is on the target) to the flow's
 remote topic, after the writes the target took meanwhile, or with --to-topic to a quarantine topic
 on the target for the application to decide; each copy carries the flow's provenance headers, so
-the reverse flow never sends it back. Exactly once: one transaction per partition (transactional id
-<flow group>.reconcile) over read_committed reads; a rerun copies nothing twice. Then moves the
-flow's group on the source forward to what was read. With --reverse-flow (the flow back, from the
-target to the source), commits that flow's group offsets on its source so it starts, per
-partition, at the first record written there that the old primary lacks; offsets already committed
-that differ are not overwritten (KM_REVERSE_START_CONFLICT). The daemon must not run either flow
-(KM_FLOW_RUNNING). --dry-run reports per partition what would be copied (records, offset and time
-range) and committed, and writes nothing. Exit 0 done, 1 refused or failed, 2 bad usage.
+the reverse flow never sends it back. Exactly once: transactions in source order (transactional id
+<flow group>.reconcile, up to 20,000 records each) over read_committed reads; a rerun copies
+nothing twice. Then moves the flow's group on the source forward to what was read. With
+--reverse-flow (the flow back, from the target to the source), commits that flow's group offsets on
+its source so it starts, per partition, at the first record written there that the old primary
+lacks; offsets already committed that differ are not overwritten (KM_REVERSE_START_CONFLICT). The
+daemon must not run either flow (KM_FLOW_RUNNING). --dry-run reports per partition what would be
+copied (records, offset and time range) and committed, and writes nothing. Exit 0 done, 1 refused
+or failed, 2 bad usage.
 
   -c, --config <file>      config file (YAML or JSON)
       --flow <name>        the flow that ran before the failover (old primary -> new primary)

@@ -3,10 +3,10 @@
 // those after the target's frontier (frontier.ts, the last source offset whose copy is there). They
 // are copied to the target (interleaved after the writes it took meanwhile: the only order there
 // can be), or to a quarantine topic (`toTopic`), with the flow's provenance headers so the reverse
-// flow's loop guard never sends them back. Exactly once: one transaction per partition with the
-// transactional id `<flow group>.reconcile` (a rerun fences and aborts what a crashed run left
-// open) and read_committed reads of both sides, so a rerun computes the frontier from the target's
-// committed copies and copies nothing twice. Then the flow's group on the source moves forward to
+// flow's loop guard never sends them back. Exactly once: transactions (per partition, in source
+// order, up to TRANSACTION_RECORDS each) with the transactional id `<flow group>.reconcile` (a
+// rerun fences and aborts what a crashed run left open) and read_committed reads of both sides,
+// so a rerun computes the frontier from the target's committed copies and copies nothing twice. Then the flow's group on the source moves forward to
 // what was read, so the flow, restarted, does not copy them again. docs/disaster-recovery.md,
 // Reconciling after a failover.
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -78,6 +78,12 @@ interface Planned {
 
 /** Records sent per produce request of a partition's transaction. */
 const SEND_RECORDS = 500;
+/**
+ * Records per transaction: a partition's copies are committed in transactions of up to this many,
+ * in source order, so a long backlog stays within the transaction timeout; a crash between two
+ * leaves the frontier after the last committed one, where a rerun goes on.
+ */
+const TRANSACTION_RECORDS = 20_000;
 
 /** Reconciles one flow (and, with `reverseFlow`, commits the reverse flow's start). */
 export async function runReconcile(
@@ -210,7 +216,7 @@ interface Copied extends Omit<ReconciledPartition, 'groupOffset'> {
 
 type Producer = ReturnType<KafkaClient['producer']>;
 
-/** Reads what the target lacks of one source partition and writes it in one transaction (unless a dry run). */
+/** Reads what the target lacks of one source partition and writes it in transactions (unless a dry run). */
 async function copyPartition(
   source: RawClient,
   planned: Planned,
@@ -222,7 +228,8 @@ async function copyPartition(
   let loopGuarded = 0;
   let first: SourceRecord | undefined;
   let last: SourceRecord | undefined;
-  const transaction = await producer?.transaction();
+  let transaction = await producer?.transaction();
+  let pending = 0;
   try {
     const end = await readCommittedRange(
       source,
@@ -244,6 +251,11 @@ async function copyPartition(
             messages: messages.slice(i, i + SEND_RECORDS),
             acks: -1,
           });
+        pending += messages.length;
+        if (producer !== undefined && transaction !== undefined && pending >= TRANSACTION_RECORDS) {
+          await transaction.commit();
+          [transaction, pending] = [await producer.transaction(), 0];
+        }
       },
     );
     await transaction?.commit(); // nothing sent: no EndTxn
