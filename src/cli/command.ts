@@ -40,6 +40,10 @@ export interface CommandLine {
     readonly partition?: string;
     /** divergence: list the records that never reached the target. */
     readonly list?: boolean;
+    /** reconcile: a quarantine topic on the target, the reverse flow, and a dry run. */
+    readonly 'to-topic'?: string;
+    readonly 'reverse-flow'?: string;
+    readonly 'dry-run'?: boolean;
     readonly version?: boolean;
   };
 }

@@ -39,6 +39,8 @@ Commands:
               sample of target records from there with the source; exit 1 when one differs
   divergence  what a failover of a flow would lose now, per partition (the measured RPO); with
               --list, once the source answers, the records that never reached the target
+  reconcile   after a failover: copy the records the old primary has and the new one lacks (exactly
+              once, with provenance), and start the reverse flow after what the old primary holds
 
 Run kafka-mirror <command> --help (or kafka-mirror help <command>) for the options of a command.
 
@@ -249,6 +251,31 @@ report (KM_SOURCE_END_UNKNOWN: neither the source nor the daemon answered; KM_TA
       --list           list the records that never reached the target (needs the source)
       --admin <url>    the daemon's admin server (default: the config's admin.host and admin.port)
       --json           the report as JSON
+`,
+  reconcile: `Usage: kafka-mirror reconcile --config <file> --flow <name> [--to-topic <topic>]
+                          [--reverse-flow <name>] [--dry-run] [--json]
+
+Failback reconciliation after a failover (docs/disaster-recovery.md, Reconciling after a failover).
+Per partition of the flow's source topics, copies the records the source (the old primary) has
+beyond the target's frontier (the last source offset whose copy is on the target) to the flow's
+remote topic, after the writes the target took meanwhile, or with --to-topic to a quarantine topic
+on the target for the application to decide; each copy carries the flow's provenance headers, so
+the reverse flow never sends it back. Exactly once: transactions in source order (transactional id
+<flow group>.reconcile, up to 20,000 records each) over read_committed reads; a rerun copies
+nothing twice. Then moves the flow's group on the source forward to what was read. With
+--reverse-flow (the flow back, from the target to the source), commits that flow's group offsets on
+its source so it starts, per partition, at the first record written there that the old primary
+lacks; offsets already committed that differ are not overwritten (KM_REVERSE_START_CONFLICT). The
+daemon must not run either flow (KM_FLOW_RUNNING). --dry-run reports per partition what would be
+copied (records, offset and time range) and committed, and writes nothing. Exit 0 done, 1 refused
+or failed, 2 bad usage.
+
+  -c, --config <file>      config file (YAML or JSON)
+      --flow <name>        the flow that ran before the failover (old primary -> new primary)
+      --to-topic <topic>   a topic on the target to write the records to instead (must exist)
+      --reverse-flow <name>  the flow back (new primary -> old primary) to start
+      --dry-run            report, write nothing
+      --json               the report as JSON
 `,
 };
 

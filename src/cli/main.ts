@@ -12,6 +12,7 @@ import { offsets } from './offsets.ts';
 import { pause, resume } from './pause.ts';
 import { plan } from './plan.ts';
 import { refresh } from './refresh.ts';
+import { reconcile } from './reconcile.ts';
 import { reload } from './reload.ts';
 import { resumePartition } from './resume-partition.ts';
 import { start } from './start.ts';
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   reload,
   drill,
   divergence: divergenceCommand,
+  reconcile,
 };
 
 /** Runs one command line to its exit code. */

@@ -26,6 +26,7 @@ const COMMAND_OPTIONS: Record<string, { options: readonly string[]; args: number
   help: { options: [], args: 1 },
   drill: { options: ['config', 'flow', 'group', 'json'], args: 0 },
   divergence: { options: ['config', 'admin', 'flow', 'list', 'json'], args: 0 },
+  reconcile: { options: ['config', 'flow', 'to-topic', 'reverse-flow', 'dry-run', 'json'], args: 0 },
 };
 
 /** Refuses an option or an argument the command does not take, before anything runs. */
@@ -68,6 +69,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       'token-file': { type: 'string' },
       partition: { type: 'string' },
       list: { type: 'boolean' },
+      'to-topic': { type: 'string' },
+      'reverse-flow': { type: 'string' },
+      'dry-run': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
     },
   });

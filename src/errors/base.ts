@@ -47,6 +47,9 @@ export const errorCodes = [
   'KM_CONTROL_CONFLICT',
   'KM_CONTROL_REFUSED',
   'KM_INVALID_POSITION',
+  'KM_FLOW_RUNNING',
+  'KM_RECONCILE_REFUSED',
+  'KM_REVERSE_START_CONFLICT',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

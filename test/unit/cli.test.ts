@@ -293,3 +293,36 @@ test('drill names what is missing (exit 2) before any cluster is asked, and take
   // The commands that take one group take the last one given, as before.
   assert.equal(parseCommandLine(['offsets', 'translate', '--group', 'a', '--group', 'b']).values.group, 'b');
 });
+
+test('reconcile names what is missing (exit 2) before any cluster is asked, and takes its own flags', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['reconcile', '--config', 'x.yaml'], /reconcile needs --config <file> --flow <name>/],
+    [['reconcile', '--flow', 'us->asia', '--dry-run'], /reconcile needs --config <file>/],
+    [['reconcile', '--config', 'x.yaml', '--flow', 'f', '--group', 'g'], /reconcile does not take --group/],
+    [
+      ['reconcile', '--config', 'config/active-active-identity.yaml', '--flow', 'nope'],
+      /no flow named nope; the config has /,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { io, sink } = capture();
+    assert.equal(await main(args, sink), ExitCode.USAGE, args.join(' '));
+    assert.match(io.stderr, message);
+  }
+  const line = parseCommandLine([
+    'reconcile',
+    '--flow',
+    'us->asia',
+    '--to-topic',
+    'quarantine',
+    '--reverse-flow',
+    'asia->us',
+    '--dry-run',
+  ]);
+  assert.equal(line.values['to-topic'], 'quarantine');
+  assert.equal(line.values['reverse-flow'], 'asia->us');
+  assert.equal(line.values['dry-run'], true);
+  const help = capture();
+  assert.equal(await main(['help', 'reconcile'], help.sink), ExitCode.OK);
+  assert.match(help.io.stdout, /^Usage: kafka-mirror reconcile --config <file> --flow <name>/);
+});
