@@ -45,6 +45,10 @@ export const errorCodes = [
   'KM_CONTROL_CONFLICT',
   'KM_CONTROL_REFUSED',
   'KM_INVALID_POSITION',
+  'KM_OAUTH_TOKEN_REFUSED',
+  'KM_OAUTH_TOKEN_UNAVAILABLE',
+  'KM_OAUTH_TOKEN_INVALID',
+  'KM_OAUTH_REJECTED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

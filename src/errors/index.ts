@@ -10,3 +10,4 @@ export * from './offsets.ts';
 export * from './internal.ts';
 export * from './acl-sync.ts';
 export * from './control.ts';
+export * from './oauth.ts';

@@ -11,6 +11,8 @@ import type {
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs/index.ts';
+import { kafkajsModule } from './kafkajs/module-cache.ts';
+import { OauthTokenProvider, oauthbearerSaslOptions } from './oauth.ts';
 
 /**
  * kafkajs's namespaces that log each failed connection attempt and each error response of the
@@ -47,8 +49,22 @@ function tlsOptions(tls: ClusterConfig['tls']): ConnectionOptions | boolean {
   return { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) };
 }
 
-function saslOptions(sasl: SaslConfig | undefined): SASLOptions | undefined {
+/** One token provider per cluster config (every client of a cluster shares its token). */
+const oauthProviders = new WeakMap<object, OauthTokenProvider>();
+
+function saslOptions(sasl: SaslConfig | undefined, logger: Logger): SASLOptions | undefined {
   if (sasl === undefined) return undefined;
+  if (sasl.mechanism === 'oauthbearer' && sasl.oauthbearer !== undefined) {
+    const config = sasl.oauthbearer;
+    let provider = oauthProviders.get(config);
+    if (provider === undefined)
+      oauthProviders.set(config, (provider = new OauthTokenProvider(config, { logger })));
+    return oauthbearerSaslOptions(
+      config,
+      provider,
+      kafkajsModule('broker/saslAuthenticator/oauthBearer.js'),
+    ) as SASLOptions;
+  }
   const { username, password } = sasl;
   return { mechanism: sasl.mechanism, username, password } as SASLOptions;
 }
@@ -82,7 +98,7 @@ export function createClient(
     clientId: cluster.clientId,
     brokers: [...cluster.bootstrapServers],
     ssl: tlsOptions(cluster.tls),
-    sasl: saslOptions(cluster.sasl),
+    sasl: saslOptions(cluster.sasl, logger.child({ cluster: cluster.alias, component: 'oauthbearer' })),
     connectionTimeout: cluster.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
     retry,
