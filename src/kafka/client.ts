@@ -11,7 +11,6 @@ import type {
 import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs/index.ts';
-import { kafkajsModule } from './kafkajs/module-cache.ts';
 import { OauthTokenProvider, oauthbearerSaslOptions } from './oauth.ts';
 
 /**
@@ -59,11 +58,7 @@ function saslOptions(sasl: SaslConfig | undefined, logger: Logger): SASLOptions 
     let provider = oauthProviders.get(config);
     if (provider === undefined)
       oauthProviders.set(config, (provider = new OauthTokenProvider(config, { logger })));
-    return oauthbearerSaslOptions(
-      config,
-      provider,
-      kafkajsModule('broker/saslAuthenticator/oauthBearer.js'),
-    ) as SASLOptions;
+    return oauthbearerSaslOptions(config, provider) as SASLOptions;
   }
   const { username, password } = sasl;
   return { mechanism: sasl.mechanism, username, password } as SASLOptions;

@@ -216,42 +216,68 @@ function oauthErrorOf(text: string): string | undefined {
 interface AuthenticatorArgs {
   host: string;
   port: number;
-  logger: unknown;
-  saslAuthenticate: (args: { request: unknown; response?: unknown }) => Promise<unknown>;
+  saslAuthenticate: (args: {
+    request: { encode(): Promise<Buffer> };
+    response?: { decode(bytes: Buffer): Promise<Buffer>; parse(bytes: Buffer): Promise<Buffer> };
+  }) => Promise<Buffer | undefined>;
 }
-type BuiltInProvider = (sasl: object) => (args: AuthenticatorArgs) => { authenticate(): Promise<void> };
+
+const SOH = '\u0001';
+
+/** SASL bytes as kafkajs's SaslAuthenticate request takes them: Kafka's BYTES (int32 length, then the bytes). */
+function saslBytes(text: string): { encode(): Promise<Buffer> } {
+  const body = Buffer.from(text, 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(body.length);
+  return { encode: async () => Buffer.concat([length, body]) };
+}
 
 /**
- * kafkajs's SASL options for OAUTHBEARER: its own authenticator (kafkajs/src/broker/saslAuthenticator
- * /oauthBearer.js), given `builtIn`, with a broker's refusal turned into KM_OAUTH_REJECTED.
+ * The client's initial response (RFC 7628 3.1, as Kafka's OAuthBearerClientInitialResponse):
+ * `n,,` SOH `auth=Bearer <token>` SOH, then each extension `key=value` SOH, then SOH.
  */
-export function oauthbearerSaslOptions(
-  config: OauthbearerConfig,
-  provider: OauthTokenProvider,
-  builtIn: BuiltInProvider,
-): object {
-  const sasl = {
-    mechanism: 'oauthbearer',
-    oauthBearerProvider: async () => ({
-      value: (await provider.token()).value,
-      extensions: { ...config.extensions },
-    }),
-  };
-  const inner = builtIn(sasl);
+export function initialResponse(token: string, extensions: Readonly<Record<string, string>>): string {
+  const ext = Object.entries(extensions).map(([k, v]) => `${k}=${v}${SOH}`);
+  return `n,,${SOH}auth=Bearer ${token}${SOH}${ext.join('')}${SOH}`;
+}
+
+/** The `status` of the broker's error challenge (RFC 7628 3.2.2: JSON), never more of it. */
+function challengeStatus(challenge: Buffer): string {
+  try {
+    const status = (JSON.parse(challenge.toString('utf8')) as { status?: unknown } | null)?.status;
+    return typeof status === 'string' && /^[\x20-\x7E]{1,64}$/.test(status) ? status : 'refused';
+  } catch {
+    return 'refused';
+  }
+}
+
+/**
+ * kafkajs's SASL options for OAUTHBEARER, with an authenticator of our own (kafkajs's public
+ * `authenticationProvider`), which kafkajs calls at each authentication and re-authentication.
+ * It follows Kafka's OAuthBearerSaslClient where kafkajs's own (broker/saslAuthenticator
+ * /oauthBearer.js) does not: a broker that refuses the token does not fail the SaslAuthenticate
+ * request but answers with an error challenge (RFC 7628 3.2.2, Kafka's OAuthBearerSaslServer);
+ * the client must answer it with a single SOH, and only then does the broker fail the exchange.
+ * kafkajs took the challenge for success and the next request met ILLEGAL_SASL_STATE.
+ */
+export function oauthbearerSaslOptions(config: OauthbearerConfig, provider: OauthTokenProvider): object {
+  const raw = { decode: async (bytes: Buffer) => bytes, parse: async (bytes: Buffer) => bytes };
   return {
-    ...sasl,
-    authenticationProvider: (args: AuthenticatorArgs) => ({
+    mechanism: 'oauthbearer',
+    authenticationProvider: ({ host, port, saslAuthenticate }: AuthenticatorArgs) => ({
       authenticate: async () => {
-        try {
-          await inner(args).authenticate();
-        } catch (error) {
-          if ((error as { name?: unknown }).name !== 'KafkaJSSASLAuthenticationError') throw error;
-          const why = String((error as Error).message).replace(
-            /^SASL OAUTHBEARER authentication failed: /,
-            '',
-          );
-          throw new OauthRejectedError(`${args.host}:${args.port}`, why, error);
-        }
+        const { value } = await provider.token();
+        const challenge = await saslAuthenticate({
+          request: saslBytes(initialResponse(value, config.extensions)),
+          response: raw,
+        });
+        if (challenge === undefined || challenge.length === 0) return;
+        const status = challengeStatus(challenge);
+        const ended = await saslAuthenticate({ request: saslBytes(SOH) }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        throw new OauthRejectedError(`${host}:${port}`, `status ${status}`, ended);
       },
     }),
   };
