@@ -261,7 +261,14 @@ function challengeStatus(challenge: Buffer): string {
  * kafkajs took the challenge for success and the next request met ILLEGAL_SASL_STATE.
  */
 export function oauthbearerSaslOptions(config: OauthbearerConfig, provider: OauthTokenProvider): object {
-  const raw = { decode: async (bytes: Buffer) => bytes, parse: async (bytes: Buffer) => bytes };
+  // kafkajs hands the challenge over as Kafka's BYTES (int32 length first; saslAuthenticate/v0/response.js).
+  const raw = {
+    decode: async (bytes: Buffer) => {
+      const length = bytes.length >= 4 ? bytes.readInt32BE(0) : 0;
+      return length > 0 ? bytes.subarray(4, 4 + length) : Buffer.alloc(0);
+    },
+    parse: async (bytes: Buffer) => bytes,
+  };
   return {
     mechanism: 'oauthbearer',
     authenticationProvider: ({ host, port, saslAuthenticate }: AuthenticatorArgs) => ({
