@@ -131,6 +131,15 @@ describe('SASL OAUTHBEARER target', () => {
       const issued = oidc.issued() - issuedBefore;
       t.diagnostic(`${count} records in ${batches} batches; ${issued} tokens issued`);
       assert.ok(issued >= 3, `tokens refreshed during the run (${issued} issued)`);
+      // KIP-368: the broker began re-authentications on open connections (its DEBUG line, on Kafka 4).
+      if (pair.target.kafkaVersion.startsWith('4.')) {
+        const log = await pair.target.logTail(1, 100_000);
+        const reauthentications = log
+          .split('\n')
+          .filter((l) => l.includes('Beginning re-authentication')).length;
+        t.diagnostic(`${reauthentications} re-authentications logged by the broker`);
+        assert.ok(reauthentications >= 2, `connections re-authenticated (${reauthentications})`);
+      }
       const problems = daemon.logs.filter((l) =>
         /KM_OAUTH|could not start|unreachable/.test(JSON.stringify(l)),
       );

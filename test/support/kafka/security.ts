@@ -111,7 +111,11 @@ export function oauthbearerListenerSettings(options: OauthbearerListenerOptions)
 function oauthbearerJvmFlags(options: OauthbearerListenerOptions | undefined): string[] {
   if (options === undefined) return [];
   const urls = [options.jwksUrl, ...(options.tokenUrl === undefined ? [] : [options.tokenUrl])];
-  return [`-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${urls.join(',')}`];
+  return [
+    `-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${urls.join(',')}`,
+    // log4j2.properties: the broker logs each re-authentication (Kafka 4; 3.9 logs with log4j 1).
+    '-Dkafka.mirror.test.sasl.log.level=DEBUG',
+  ];
 }
 
 /** Makes the run's CA and broker certificate in `dir`, and what the brokers and clients need. */
