@@ -15,6 +15,10 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startClusterPair, type StartedPair } from '../support/cluster-pair.ts';
 import { startDaemon } from '../support/daemon.ts';
+import { Kafka, logLevel } from '../../src/kafka/kafkajs/index.ts';
+import { oauthbearerSaslOptions, type OauthTokenProvider } from '../../src/kafka/oauth.ts';
+import type { OauthbearerConfig } from '../../src/config/oauthbearer.ts';
+import { readFileSync } from 'node:fs';
 import { securityOf } from '../support/kafka/index.ts';
 import { clientAs, createTopic, numbered, produceAll, readTopic } from '../support/kafka-client.ts';
 import { startOidcProvider, type OidcProvider } from '../support/oidc-provider.ts';
@@ -192,6 +196,49 @@ describe('SASL OAUTHBEARER target', () => {
       }),
     );
   }
+});
+
+describe('SASL OAUTHBEARER refusals by the broker', () => {
+  test(
+    'an expired token, and one signed by an unknown key, are refused with KM_OAUTH_REJECTED',
+    { timeout: 60_000 },
+    guard(async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: oidc.issuer, sub: 'mirror', aud: AUDIENCE, iat: now - 60, scope: 'kafka' };
+      const stranger = await startOidcProvider({ clients: {} });
+      try {
+        const tokens = {
+          expired: oidc.sign({ ...claims, exp: now - 5 }),
+          'signed by an unknown key': stranger.sign({ ...claims, exp: now + 600 }),
+          valid: oidc.sign({ ...claims, exp: now + 600 }),
+        };
+        for (const [name, value] of Object.entries(tokens)) {
+          const provider = { token: async () => ({ value }) } as unknown as OauthTokenProvider;
+          const config = { extensions: {} } as unknown as OauthbearerConfig;
+          const kafka = new Kafka({
+            clientId: 'kafka-mirror-test',
+            brokers: [...pair.target.bootstrapServers],
+            ssl: { ca: [readFileSync(securityOf(pair.target).caFile)] },
+            sasl: oauthbearerSaslOptions(config, provider) as never,
+            logLevel: logLevel.NOTHING,
+            retry: { retries: 0 },
+          });
+          const admin = kafka.admin();
+          const described = admin.connect().then(() => admin.describeCluster());
+          if (name === 'valid') assert.equal((await described).clusterId, pair.target.clusterId);
+          else
+            await assert.rejects(described, (error: unknown) => {
+              const text = `${String(error)} ${String((error as { cause?: unknown }).cause)}`;
+              assert.match(text, /KM_OAUTH_REJECTED|refused the OAUTHBEARER token/, `${name}: ${text}`);
+              return true;
+            });
+          await admin.disconnect().catch(() => {});
+        }
+      } finally {
+        await stranger.close();
+      }
+    }),
+  );
 });
 
 const envNames: string[] = [];
