@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig, redactSecrets } from '../../../src/config/index.ts';
+import { configWarnings, parseConfig, redactSecrets } from '../../../src/config/index.ts';
 import { ConfigError } from '../../../src/errors/index.ts';
 
 const SECRET = 'oauth-client-secret-5d1e9b';
@@ -102,4 +102,18 @@ test('plain http is accepted for a loopback token endpoint only', () => {
     );
     assert.equal(config.clusters['cloud']?.sasl?.oauthbearer?.tokenEndpointUrl, `http://${host}/token`);
   }
+});
+
+test('the variable clientSecretEnv names is no unknown KAFKA_MIRROR_ setting', () => {
+  const env = { KAFKA_MIRROR_IDP_SECRET: SECRET };
+  const config = parseConfig(
+    withOauth({ ...base, clientSecretEnv: 'KAFKA_MIRROR_IDP_SECRET' }),
+    'test.yaml',
+    env,
+  );
+  const warnings = configWarnings(config, env, { heapLimitBytes: 4 * 1024 ** 3 });
+  assert.deepEqual(
+    warnings.filter((w) => w.includes('KAFKA_MIRROR_IDP_SECRET')),
+    [],
+  );
 });
