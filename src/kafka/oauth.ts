@@ -2,9 +2,9 @@
 // 4.4) with a cache refreshed before expiry, and the authenticator that kafkajs calls at every
 // authentication and re-authentication (KIP-368) of a connection.
 //
-// The request follows Kafka's Java client, org.apache.kafka.common.security.oauthbearer.internals
-// .secured.HttpJwtRetriever (HttpAccessTokenRetriever before Kafka 4.1) and ClientSecretRequestFormatter
-// (ClientCredentialsRequestFormatter before): a POST of `grant_type=client_credentials` (and
+// The request follows Kafka's Java client (4.3), org.apache.kafka.common.security.oauthbearer
+// .internals.secured.HttpJwtRetriever and ClientSecretRequestFormatter (HttpAccessTokenRetriever
+// and ClientCredentialsRequestFormatter in Kafka 3.x): a POST of `grant_type=client_credentials` (and
 // `scope`) as a form, `Accept: application/json`, `Cache-Control: no-cache`, the client
 // authenticated with HTTP Basic. The id and secret are form-urlencoded inside the Basic header as
 // RFC 6749 2.3.1 asks (Kafka's sasl.oauthbearer.header.urlencode=true; the same bytes for ids and

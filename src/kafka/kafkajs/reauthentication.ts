@@ -5,9 +5,10 @@
 //
 // Why: kafkajs re-authenticates once fewer than `reauthenticationThreshold` ms (10 s) of the
 // session are left. A session of 10 s or less (short tokens, a small connections.max.reauth.ms)
-// is then due at once, and every request re-authenticates first: the broker answered the
-// re-authentication that came right after an authentication with ILLEGAL_SASL_STATE, and the
-// cluster could not be used (test/integration/oauthbearer.test.ts). Kafka's Java client instead
+// is then due at once, and every request re-authenticates first. Against Kafka 4.3.1 with
+// connections.max.reauth.ms=10000 the daemon then never got past ILLEGAL_SASL_STATE and the
+// cluster could not be used; with this patch the same run copies every record and the broker logs
+// a dozen re-authentications (test/integration/oauthbearer.test.ts). Kafka's Java client instead
 // re-authenticates at 85% of the session lifetime plus up to 10% of jitter, so that many
 // connections do not re-authenticate at once (org.apache.kafka.common.security.authenticator
 // .SaslClientAuthenticator, its re-authentication time). kafkajs still does the re-authentication
