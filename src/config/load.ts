@@ -7,6 +7,7 @@ import { clusterSchema, flowSchema, topLevelSchema } from './schema.ts';
 import { registerSecret } from './secrets.ts';
 import { parseSize } from './sizes.ts';
 import type { AdminTlsConfig, ClusterConfig, Config, FlowConfig, SaslConfig } from './types.ts';
+import { oauthbearerOf } from './oauthbearer.ts';
 import { type Getter, validated, withMappings } from './validated.ts';
 import { parseYamlText } from './yaml.ts';
 
@@ -368,6 +369,18 @@ function saslOf(
   const mechanism = c('sasl.mechanism') as SaslConfig['mechanism'] | 'none';
   const username = c('sasl.username') as string;
   const sources = (['password', 'passwordFile', 'passwordEnv'] as const).filter((k) => c(`sasl.${k}`) !== '');
+  if (mechanism === 'oauthbearer') {
+    if (username !== '' || sources.length > 0)
+      problems.push(
+        `${prefix}: username and password are not used with mechanism oauthbearer (see sasl.oauthbearer)`,
+      );
+    return {
+      mechanism,
+      username: '',
+      password: '',
+      oauthbearer: oauthbearerOf(c, `${prefix}.oauthbearer`, problems, env),
+    };
+  }
   if (mechanism === 'none') {
     if (username !== '' || sources.length > 0)
       problems.push(`${prefix}.mechanism: credentials are set but the mechanism is none`);

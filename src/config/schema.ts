@@ -7,6 +7,7 @@
 // them and their message becomes a problem line, with the key path, of the KM_CONFIG error that
 // load.ts throws). They are no error kafka-mirror reports as such (docs/errors.md).
 import { parseSize, SIZE_ABOVE_ZERO } from './sizes.ts';
+import { oauthbearerSchema } from './oauthbearer.ts';
 
 export { flowSchema } from './flow-schema.ts';
 
@@ -384,8 +385,8 @@ export const clusterSchema = {
   },
   sasl: {
     mechanism: {
-      doc: 'SASL authentication: `none`, `plain`, `scram-sha-256` or `scram-sha-512`. Use with TLS: PLAIN sends the password as is.',
-      format: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'],
+      doc: 'SASL authentication: `none`, `plain`, `scram-sha-256`, `scram-sha-512` or `oauthbearer` (settings under `oauthbearer`). Use with TLS: PLAIN sends the password as is.',
+      format: ['none', 'plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'],
       default: 'none',
     },
     username: { doc: 'SASL user name.', format: String, default: '' },
@@ -405,5 +406,6 @@ export const clusterSchema = {
       format: String,
       default: '',
     },
+    oauthbearer: oauthbearerSchema,
   },
 };

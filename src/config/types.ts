@@ -1,3 +1,4 @@
+import type { OauthbearerConfig } from './oauthbearer.ts';
 import type { Compression } from '../protocol/records.ts';
 
 export type { Compression };
@@ -22,13 +23,15 @@ export interface ClusterConfig {
 }
 
 export interface SaslConfig {
-  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
   readonly username: string;
   readonly password: string;
   /** The environment variable the password came from, when it came from one (not a secret). */
   readonly passwordEnv?: string;
   /** The file the password came from, when it came from one: read again when it changes (kafka/credentials.ts). */
   readonly passwordFile?: string;
+  /** With mechanism oauthbearer (username and password are then empty). */
+  readonly oauthbearer?: OauthbearerConfig;
 }
 
 export interface FlowConfig {

@@ -29,7 +29,11 @@ function settingVariables(schema: object, prefix = ''): string[] {
 function unknownVariables(config: Config, env: NodeJS.ProcessEnv): string[] {
   const settings = settingVariables(topLevelSchema);
   // A SASL password may come from a variable the config names; it is no setting but not unknown.
-  const named = new Set(Object.values(config.clusters).flatMap((c) => c.sasl?.passwordEnv ?? []));
+  const named = new Set(
+    Object.values(config.clusters).flatMap((c) =>
+      [c.sasl?.passwordEnv, c.sasl?.oauthbearer?.clientSecretEnv].filter((n) => n !== undefined),
+    ),
+  );
   // So may a control token; KAFKA_MIRROR_CONTROL_TOKEN is the control commands' token (cli/control.ts).
   for (const token of config.admin.control.tokens) if (token.env !== undefined) named.add(token.env);
   named.add(CONTROL_TOKEN_VARIABLE);

@@ -50,6 +50,10 @@ export const errorCodes = [
   'KM_FLOW_RUNNING',
   'KM_RECONCILE_REFUSED',
   'KM_REVERSE_START_CONFLICT',
+  'KM_OAUTH_TOKEN_REFUSED',
+  'KM_OAUTH_TOKEN_UNAVAILABLE',
+  'KM_OAUTH_TOKEN_INVALID',
+  'KM_OAUTH_REJECTED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

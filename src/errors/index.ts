@@ -11,3 +11,4 @@ export * from './internal.ts';
 export * from './acl-sync.ts';
 export * from './control.ts';
 export * from './reconcile.ts';
+export * from './oauth.ts';

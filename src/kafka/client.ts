@@ -11,6 +11,7 @@ import type { ClusterConfig, SaslConfig } from '../config/index.ts';
 import type { Logger } from '../observability/logger.ts';
 import { saslLogin, tlsMaterial } from './credentials.ts';
 import { Kafka, kafkajs, logLevel, readIntoOneBuffer } from './kafkajs/index.ts';
+import { OauthTokenProvider, oauthbearerSaslOptions } from './oauth.ts';
 
 /**
  * kafkajs's namespaces that log each failed connection attempt and each error response of the
@@ -49,9 +50,22 @@ function tlsOptions(tls: ClusterConfig['tls'], logger: Logger): ConnectionOption
   return tlsMaterial(tls, logger);
 }
 
+/** One token provider per cluster config (every client of a cluster shares its token). */
+const oauthProviders = new WeakMap<object, OauthTokenProvider>();
+
 function saslOptions(sasl: SaslConfig | undefined, logger: Logger): SASLOptions | undefined {
   if (sasl === undefined) return undefined;
-  return saslLogin(sasl, logger);
+  if (sasl.mechanism === 'oauthbearer' && sasl.oauthbearer !== undefined) {
+    const config = sasl.oauthbearer;
+    let provider = oauthProviders.get(config);
+    if (provider === undefined)
+      oauthProviders.set(
+        config,
+        (provider = new OauthTokenProvider(config, { logger: logger.child({ component: 'oauthbearer' }) })),
+      );
+    return oauthbearerSaslOptions(config, provider) as SASLOptions;
+  }
+  return saslLogin(sasl, logger.child({ component: 'credentials' }));
 }
 
 /**
@@ -79,12 +93,12 @@ export function createClient(
   requestTimeoutMs = 30_000,
   retry: RetryOptions = DEFAULT_RETRY,
 ): KafkaClient {
-  const credentialsLogger = logger.child({ cluster: cluster.alias, component: 'credentials' });
+  const clusterLogger = logger.child({ cluster: cluster.alias });
   return new Client({
     clientId: cluster.clientId,
     brokers: [...cluster.bootstrapServers],
-    ssl: tlsOptions(cluster.tls, credentialsLogger),
-    sasl: saslOptions(cluster.sasl, credentialsLogger),
+    ssl: tlsOptions(cluster.tls, clusterLogger.child({ component: 'credentials' })),
+    sasl: saslOptions(cluster.sasl, clusterLogger),
     connectionTimeout: cluster.connectionTimeoutMs,
     requestTimeout: requestTimeoutMs,
     retry,

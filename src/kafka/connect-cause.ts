@@ -74,6 +74,14 @@ export function connectCause(error: unknown): ConnectCause {
   const links = chain(error);
   const broker = links.map((l) => l.broker).find((b) => typeof b === 'string') as string | undefined;
   const at = broker === undefined ? '' : ` at ${broker}`;
+  // OAUTHBEARER (oauth.ts): the token endpoint's answer or the broker's refusal, with its KM_ code.
+  const oauth = links.find((l) => typeof l.code === 'string' && l.code.startsWith('KM_OAUTH_'));
+  if (oauth !== undefined)
+    return {
+      kind: 'authentication',
+      code: oauth.code as string,
+      text: `${String(oauth.code)}: ${short(oauth.message)}`,
+    };
   const sasl = links.find(
     (l) =>
       l.name === 'KafkaJSSASLAuthenticationError' || (typeof l.type === 'string' && SASL_TYPES.has(l.type)),

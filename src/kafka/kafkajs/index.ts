@@ -31,6 +31,7 @@ import { installGroupFetchLimits } from './group-fetch-limits.ts';
 import { installGroupMessages } from './group-messages.ts';
 import { isLoaded, kafkajsRequire } from './module-cache.ts';
 import { installProduceRequest } from './produce-request.ts';
+import { installReauthentication } from './reauthentication.ts';
 import { installRecordDecoder } from './record-decoder.ts';
 import { installRecordEncoder } from './record-encoder.ts';
 import { installRequestFraming } from './request-framing.ts';
@@ -65,6 +66,7 @@ installGroupFetchLimits();
 // Before Broker and BrokerPool capture shuffle.
 installBrokerFetch();
 installConnection();
+installReauthentication();
 
 const kafkajs = kafkajsRequire(kafkajsIndex) as typeof KafkaJs;
 installCodecs(kafkajs);

@@ -153,7 +153,7 @@ export class JvmCluster implements KafkaCluster {
       nodes,
       bootstrapServers: ids.map((id) => `127.0.0.1:${ports.get(id)?.advertised}`),
       directBootstrapServers: ids.map((id) => `127.0.0.1:${ports.get(id)?.internal}`),
-      flags: jvmFlags(options.jvmProfile ?? 'test'),
+      flags: [...jvmFlags(options.jvmProfile ?? 'test'), ...(security?.jvmFlags ?? [])],
       startTimeoutMs: options.startTimeoutMs ?? 90_000,
       proxy,
       security,

@@ -11,6 +11,7 @@ import type { SASLOptions } from 'kafkajs';
 import type { BrokerOverrides } from './broker-config.ts';
 import { createCertificateAuthority, issueServerCertificate } from './certificates.ts';
 import type {
+  OauthbearerListenerOptions,
   ClusterOptions,
   ClusterSecurity,
   KafkaCluster,
@@ -51,6 +52,7 @@ export function scramFormatArgs(users: Readonly<Record<string, string>>): string
 export function secureListenerSettings(
   keystoreFile: string,
   users: Readonly<Record<string, string>>,
+  oauthbearer = false,
 ): BrokerOverrides {
   const prefix = 'listener.name.external';
   const plainUsers = Object.entries(users)
@@ -61,7 +63,9 @@ export function secureListenerSettings(
     [`${prefix}.ssl.keystore.type`]: 'PEM',
     [`${prefix}.ssl.keystore.location`]: keystoreFile,
     [`${prefix}.ssl.client.auth`]: 'none',
-    [`${prefix}.sasl.enabled.mechanisms`]: [...SCRAM, 'PLAIN'].join(','),
+    [`${prefix}.sasl.enabled.mechanisms`]: [...SCRAM, 'PLAIN', ...(oauthbearer ? ['OAUTHBEARER'] : [])].join(
+      ',',
+    ),
     ...Object.fromEntries(
       SCRAM.map((m) => [
         `${prefix}.${m.toLowerCase()}.sasl.jaas.config`,
@@ -76,6 +80,42 @@ export interface PreparedSecurity {
   readonly info: ClusterSecurity;
   readonly brokerConfig: BrokerOverrides;
   readonly formatArgs: readonly string[];
+  /** JVM flags the brokers need (the allowed OAUTHBEARER URLs). */
+  readonly jvmFlags: readonly string[];
+}
+
+/**
+ * EXTERNAL also takes OAUTHBEARER, validated by Kafka's OAuthBearerValidatorCallbackHandler
+ * (org.apache.kafka.common.security.oauthbearer, Kafka 3.1+ with KIP-768; package `.secured`
+ * before 4.0): signature against the JWKS, `exp`, `aud` and (when given) `iss`, no clock skew,
+ * so an expired token is refused at once. Readiness still checks with SCRAM.
+ */
+export function oauthbearerListenerSettings(options: OauthbearerListenerOptions): BrokerOverrides {
+  const prefix = 'listener.name.external.oauthbearer';
+  return {
+    [`${prefix}.sasl.jaas.config`]:
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
+    [`${prefix}.sasl.server.callback.handler.class`]:
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler',
+    'sasl.oauthbearer.jwks.endpoint.url': options.jwksUrl,
+    'sasl.oauthbearer.expected.audience': options.audience,
+    'sasl.oauthbearer.clock.skew.seconds': 0,
+    ...(options.issuer === undefined ? {} : { 'sasl.oauthbearer.expected.issuer': options.issuer }),
+    ...(options.maxReauthMs === undefined
+      ? {}
+      : { [`${prefix}.connections.max.reauth.ms`]: options.maxReauthMs }),
+  };
+}
+
+/** Kafka 4.0+ refuses OAUTHBEARER URLs not listed in this system property (KIP-1139 / CVE-2025-27817). */
+function oauthbearerJvmFlags(options: OauthbearerListenerOptions | undefined): string[] {
+  if (options === undefined) return [];
+  const urls = [options.jwksUrl, ...(options.tokenUrl === undefined ? [] : [options.tokenUrl])];
+  return [
+    `-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=${urls.join(',')}`,
+    // log4j2.properties: the broker logs each re-authentication (Kafka 4; 3.9 logs with log4j 1).
+    '-Dkafka.mirror.test.sasl.log.level=DEBUG',
+  ];
 }
 
 /** Makes the run's CA and broker certificate in `dir`, and what the brokers and clients need. */
@@ -96,8 +136,12 @@ export async function prepareSecurity(
       users,
       clientCertificate: options.clientCertificate,
     },
-    brokerConfig: secureListenerSettings(server.keystoreFile, users),
+    brokerConfig: {
+      ...secureListenerSettings(server.keystoreFile, users, options.oauthbearer !== undefined),
+      ...(options.oauthbearer === undefined ? {} : oauthbearerListenerSettings(options.oauthbearer)),
+    },
     formatArgs: scramFormatArgs(users),
+    jvmFlags: oauthbearerJvmFlags(options.oauthbearer),
   };
 }
 

@@ -40,6 +40,19 @@ export interface SecurityOptions {
    * listener made to require mutual TLS (`brokerConfig`: `listener.name.external.ssl.client.auth`).
    */
   clientCertificate?: { readonly certFile: string; readonly keyFile: string };
+  /** Also accept SASL OAUTHBEARER on the client listener, JWTs validated against a JWKS (security.ts). */
+  oauthbearer?: OauthbearerListenerOptions;
+}
+
+export interface OauthbearerListenerOptions {
+  readonly jwksUrl: string;
+  /** Listed in the JVM's allowed URLs with the JWKS (Kafka 4: org.apache.kafka.sasl.oauthbearer.allowed.urls). */
+  readonly tokenUrl?: string;
+  /** sasl.oauthbearer.expected.audience */
+  readonly audience: string;
+  readonly issuer?: string;
+  /** connections.max.reauth.ms of OAUTHBEARER sessions on the listener (KIP-368); none unless given. */
+  readonly maxReauthMs?: number;
 }
 
 export type SaslMechanism = 'scram-sha-256' | 'scram-sha-512' | 'plain';

@@ -332,6 +332,22 @@ export const internals: readonly Internal[] = [
     ),
   },
   {
+    file: 'src/network/connection.js',
+    sha256: '2a993b2e74421ca6d846efd59e4ba74b11100dbe7d40d0f52ea3218e917aafdd',
+    patches: ['reauthentication.ts'],
+    relies:
+      'isAuthenticated() alone decides re-authentication (send() and Broker.connect ask it); authenticatedAt from process.hrtime(), sessionLifetime a Long',
+    shape: all(
+      methods({ isAuthenticated: 0 }),
+      has(
+        /this\.authenticatedAt = process\.hrtime\(\)/,
+        /this\.sessionLifetime = Long\.fromValue\(authenticator\.sessionLifetime\)/,
+        /if \(!this\.isAuthenticated\(\) && isAuthenticatedRequest\(request\)\)/,
+        /if \(this\.sasl && !this\.isAuthenticated\(\)\)/,
+      ),
+    ),
+  },
+  {
     file: 'src/network/requestQueue/index.js',
     sha256: 'b55986089c14f8f7bfc377922e2e65b3e4c1e7c7af2752d3b10a75dfe9e9260c',
     patches: ['request-queue.ts', 'connection.ts'],
