@@ -217,7 +217,7 @@ const topLevel = {
       default: 32,
     },
     maxInFlightPerPartition: {
-      doc: "Produce requests in flight at once per target partition, at-least-once flows (1 to 5). Above 1 the writes are idempotent: each partition's requests carry a producer id and sequence numbers, so the target appends them in order whatever is retried, and a retried request the target already has is not written twice. Several requests per round trip are what fill a long link. 1: one request at a time, without a producer id (for a target that refuses InitProducerId: before Kafka 3.0 it needs the IDEMPOTENT_WRITE permission). Exactly-once flows always write one request at a time per partition.",
+      doc: "Produce requests in flight at once per target partition (1 to 5). At-least-once flows: above 1 the writes are idempotent: each partition's requests carry a producer id and sequence numbers, so the target appends them in order whatever is retried, and a retried request the target already has is not written twice. Several requests per round trip are what fill a long link. 1: one request at a time, without a producer id (for a target that refuses InitProducerId: before Kafka 3.0 it needs the IDEMPOTENT_WRITE permission). Exactly-once flows always write under their lane's transactional id, with up to this many requests in flight within a transaction (sequence numbers keep the order); the transaction commits once every one of them is acknowledged.",
       format: 'in-flight',
       default: 5,
     },

@@ -32,6 +32,8 @@ export interface LaneState {
   expected: number | undefined;
   /** The first offset handed over in this assignment: where a lane with no committed position rewinds to. */
   start: number | undefined;
+  /** Settles once the lane's latest write is past the bandwidth cap: the next one's turn. */
+  turn: Promise<void>;
 }
 
 /** What the lanes need of their flow. */
@@ -116,13 +118,19 @@ export class ExactlyOnceLanes {
 
   /**
    * Writes the chunk in its lane's open transaction, unless the lane was restored since it was
-   * read; it completes when that transaction commits.
+   * read; it completes when that transaction commits. Resolves once the target acknowledged the
+   * chunk's records (the queue then frees their room).
    */
   async write(item: WriteItem, source: SourcePosition, throttle?: () => Promise<void>): Promise<void> {
     const lane = partitionKey(item.sourceTopic, item.sourcePartition);
+    const state = this.#lanes.get(lane);
     const stale = () => this.#lanes.get(lane)?.epoch !== item.epoch;
-    if (stale()) return; // restored since
-    await throttle?.();
+    if (state === undefined || stale()) return; // restored since
+    // The queue starts a lane's chunks in order, several at once: each passes the bandwidth cap
+    // after the one before it, so they reach the target's write (which numbers them) in order.
+    const turn = state.turn.then(() => throttle?.());
+    state.turn = turn.catch(() => {});
+    await turn;
     // Again after the wait: a chunk of an older epoch must never reach the lane's new transaction.
     if (stale()) return;
     const written = await this.#target.write(item.topic, item.partition, item.records, source);
@@ -172,7 +180,13 @@ export class ExactlyOnceLanes {
 
   /** A new epoch of the lane, not ready: what is queued or fetched for an older one is dropped. */
   #renew(lane: string): LaneState {
-    const state: LaneState = { epoch: ++this.#epochs, ready: false, expected: undefined, start: undefined };
+    const state: LaneState = {
+      epoch: ++this.#epochs,
+      ready: false,
+      expected: undefined,
+      start: undefined,
+      turn: Promise.resolve(),
+    };
     this.#lanes.set(lane, state);
     return state;
   }

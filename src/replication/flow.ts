@@ -125,8 +125,8 @@ export class Flow {
     this.#queue = new BoundedQueue<WriteItem>({
       budget: queue,
       concurrency: producer.concurrency,
-      // Exactly-once lanes write one chunk at a time inside their transaction.
-      perLane: init.target.delivery === 'exactly-once' ? 1 : producer.maxInFlightPerPartition,
+      // Exactly-once lanes too: a lane's chunks are sent in order, several in flight within its transaction.
+      perLane: producer.maxInFlightPerPartition,
       worker: (_lane, item) => this.#write(item),
       onHalt: (lane, error) => this.#halt(lane, error),
     });

@@ -23,7 +23,6 @@ import { RawClient } from '../raw-client.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { PendingRequests } from './pending-requests.ts';
 import { PositionsTopic, type PositionsAdmin, type PositionSlot } from './positions.ts';
-import { halvesOf, ProduceStep, triageProduce } from './produce-errors.ts';
 import { PartitionTransaction } from './transactions.ts';
 import type { WriterLifecycle } from './writer.ts';
 
@@ -39,6 +38,8 @@ export interface TransactionalWriterOptions {
   readonly replicationFactor: number;
   readonly compression: TargetCompression;
   readonly maxRequestBytes: number;
+  /** Produce requests in flight at once per target partition within a transaction (1 to 5). */
+  readonly maxInFlightPerPartition?: number;
   readonly requestTimeoutMs: number;
   /** The target's admin: connect() creates the positions topic with it if it is missing. */
   readonly admin: PositionsAdmin;
@@ -58,6 +59,8 @@ interface OpenTransaction {
   records: number;
   bytes: number;
   next: number;
+  /** Acknowledgements of its produce requests still awaited (several in flight per partition). */
+  readonly sends: Set<Promise<void>>;
   readonly committed: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -222,6 +225,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       onRetry: (error) => this.#options.onRetry?.(error),
       onResend: this.#options.onResend,
       topicExists: this.#options.topicExists,
+      maxInFlight: this.#options.maxInFlightPerPartition,
     });
   }
 
@@ -239,8 +243,11 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
 
   /**
    * Sends records of a lane in its open transaction (beginning one if needed) and records
-   * `source` as the lane's position. Resolves once the records are sent; `committed` settles with
-   * the transaction. Rejects only with WriteRejectedError, TargetTopicMissingError or
+   * `source` as the lane's position. Resolves once the target acknowledged the records; `committed`
+   * settles with the transaction. The lane's writes may overlap: their records go out in the order
+   * of the calls (sequence numbers are taken then), several requests in flight per partition, as
+   * Kafka's transactional producer pipelines them; the transaction commits only once every one of
+   * them is acknowledged. Rejects only with WriteRejectedError, TargetTopicMissingError or
    * TransactionRejectedError (the partition halts); any other failure (fenced, aborted) rejects
    * `committed`. A refusal of the commit itself (the position record, EndTxn) rejects `committed`
    * with the same errors: the partition halts too.
@@ -259,13 +266,22 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       );
       return failedWrite(error);
     }
-    return this.#serial(lane, async () => {
+    let acknowledged: Promise<void> | undefined;
+    const written = await this.#serial(lane, async () => {
       if (lane.failed !== undefined) return failedWrite(lane.failed);
       try {
         const open = lane.open ?? (await this.#begin(lane, topic, partition));
         if (open.topic !== topic || open.partition !== partition)
           throw new LaneTargetMismatchError(source.topic, source.partition);
-        await this.#send(lane.txn, topic, partition, records);
+        const sent = this.#send(lane.txn, topic, partition, records);
+        acknowledged = sent.acknowledged;
+        open.sends.add(acknowledged);
+        void acknowledged.then(
+          () => open.sends.delete(acknowledged as Promise<void>),
+          () => {}, // kept: the commit or the abort finds the failure there
+        );
+        // The lane's next write may follow once these requests are queued on the connection.
+        await sent.handedOver;
         open.records += records.count;
         open.bytes += records.body.length;
         open.next = source.next;
@@ -278,6 +294,17 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
         return failedWrite(error);
       }
     });
+    if (acknowledged === undefined) return written;
+    try {
+      await acknowledged;
+      return written;
+    } catch (error) {
+      // The transaction cannot commit: aborted now (once its other requests are answered), and
+      // `committed` rejects with this failure.
+      await this.#serial(lane, () => this.#abortOpen(lane, error));
+      if (halts(error)) throw error;
+      return failedWrite(error);
+    }
   }
 
   /** Commits every open transaction now (graceful shutdown). */
@@ -299,36 +326,52 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
         { topic: this.#positions.topic, partition: lane.slot.partition },
       ]),
     );
-    lane.open = { since: Date.now(), topic, partition, records: 0, bytes: 0, next: -1, ...deferred() };
+    lane.open = {
+      since: Date.now(),
+      topic,
+      partition,
+      records: 0,
+      bytes: 0,
+      next: -1,
+      sends: new Set(),
+      ...deferred(),
+    };
     return lane.open;
   }
 
-  /** Sends in requests of at most maxRequestBytes; a request the broker finds too large is split. */
-  async #send(
+  /**
+   * Sends in requests of at most maxRequestBytes, numbered now in this order (a request the broker
+   * finds too large is split in its place: transactions.ts). `handedOver`: every request is queued
+   * on its connection; `acknowledged`: the broker acknowledged every one.
+   */
+  #send(
     txn: PartitionTransaction,
     topic: string,
     partition: number,
     records: RecordChunk,
-  ): Promise<void> {
-    for (const chunk of requestChunks(records, this.#options.maxRequestBytes)) {
-      try {
-        await this.#pending.track(() => txn.send(topic, partition, chunk));
-      } catch (error) {
-        // A WriteRejectedError whose cause is an answer Kafka's producer splits on (produce-errors.ts).
-        const triage =
-          error instanceof WriteRejectedError ? triageProduce(error, { records: chunk.count }) : undefined;
-        if (triage?.step !== ProduceStep.SPLIT) throw error;
-        this.#options.onResend?.(triage.answer.name);
-        for (const half of halvesOf(chunk)) await this.#send(txn, topic, partition, half);
-      }
-    }
+  ): { handedOver: Promise<unknown>; acknowledged: Promise<void> } {
+    const handOvers: Array<Promise<void>> = [];
+    const acks = Array.from(requestChunks(records, this.#options.maxRequestBytes), (chunk) => {
+      let handed!: () => void;
+      handOvers.push(new Promise<void>((resolve) => (handed = resolve)));
+      return this.#pending.track(() => txn.send(topic, partition, chunk, handed));
+    });
+    const acknowledged = Promise.all(acks).then(() => {});
+    acknowledged.catch(() => {}); // its write awaits it; a commit or abort may find it failed first
+    return { handedOver: Promise.all(handOvers), acknowledged };
   }
 
-  /** Writes the lane's position and commits; on failure the lane is failed and the transaction aborted. */
+  /**
+   * Waits for every request of the open transaction, writes the lane's position and commits; on
+   * failure the lane is failed and the transaction aborted. As Kafka's Sender, EndTxn goes only
+   * once no produce request of the transaction is incomplete
+   * (Sender.maybeSendAndPollTransactionalRequest waits for the accumulator's incomplete batches).
+   */
   async #commit(lane: Lane): Promise<void> {
     const open = lane.open;
     if (open === undefined || lane.failed !== undefined) return;
     try {
+      await Promise.all(open.sends);
       const position = this.#positions.record(lane.slot, open.next);
       await this.#pending.track(() => lane.txn.send(this.#positions.topic, lane.slot.partition, position));
       await this.#pending.track(() => lane.txn.commit());
@@ -347,6 +390,11 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
     lane.open = undefined;
     if (open === undefined) return;
     let fenced = error instanceof TransactionFencedError && !released;
+    // EndTxn only once the transaction's produce requests are answered: an abort marker written
+    // before a request still on its way would leave that request's records outside any transaction
+    // the coordinator knows, holding back the partition's last stable offset (Kafka's Sender waits
+    // the same way).
+    await Promise.allSettled(open.sends);
     if (!fenced)
       await this.#pending
         .track(() => lane.txn.abort())

@@ -14,7 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TargetCompression } from '../../config/index.ts';
 import {
   CoordinatorRetriableError,
+  EarlierWriteFailedError,
   MetadataUnavailableError,
+  ProduceUnacknowledgedError,
   TargetTopicMissingError,
   TransactionFencedError,
   TransactionRejectedError,
@@ -35,7 +37,9 @@ import {
   type CoordinatorError,
   type CoordinatorRequest,
 } from './coordinator-errors.ts';
+import { IdempotentPartition, type Request, type Session } from './idempotent-partition.ts';
 import { missingTopic, ProduceStep, rejected, resendReason, triageProduce } from './produce-errors.ts';
+import { sendProduce } from './send-produce.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -130,7 +134,18 @@ export interface TransactionOptions {
    * rejects with TargetTopicMissingError instead of retrying.
    */
   readonly topicExists?: (topic: string) => Promise<boolean>;
+  /** Produce requests in flight at once per partition (1 to 5; default 5). */
+  readonly maxInFlight?: number;
 }
+
+/** What one attempt of a produce request came to. */
+const Attempt = {
+  /** Acknowledged (or the broker had it already). */
+  DONE: 'done',
+  /** Refused as out of order behind an earlier request that is not appended yet: goes again behind it. */
+  BEHIND: 'behind',
+} as const;
+type Attempt = (typeof Attempt)[keyof typeof Attempt];
 
 /** A partition written in a transaction. */
 interface TxnPartition {
@@ -148,7 +163,10 @@ export class PartitionTransaction {
   readonly #options: TransactionOptions;
   #producerId = '-1';
   #epoch = -1;
-  #sequences = new Map<string, number>();
+  /** The epoch's partitions: sequence numbers and the requests not yet acknowledged (pipelining). */
+  #partitions = new Map<string, IdempotentPartition>();
+  /** The epoch as the partitions' requests are sent under it. */
+  #session: Session | undefined;
   #coordinator: RawBroker | undefined;
   #open = false;
   #openedAt = 0;
@@ -174,7 +192,13 @@ export class PartitionTransaction {
     );
     this.#producerId = answer.producerId;
     this.#epoch = answer.producerEpoch;
-    this.#sequences = new Map();
+    this.#session = {
+      producerId: answer.producerId,
+      epoch: answer.producerEpoch,
+      acknowledgedAt: 0,
+      inFlight: 0,
+    };
+    this.#partitions = new Map();
     this.#open = false;
   }
 
@@ -213,63 +237,199 @@ export class PartitionTransaction {
   }
 
   /**
-   * Writes records to one partition in the open transaction, acks=all. Answers are classified as
-   * Kafka's transactional producer would (produce-errors.ts): a retriable failure is resent with
-   * the same sequence number, so the broker keeps each record once; a refusal retrying cannot fix
-   * rejects with WriteRejectedError (the partition halts; a too-large one the caller may split);
-   * an answer that ends the transaction rejects with TransactionFencedError.
+   * Writes records to one partition in the open transaction, acks=all, and resolves once the
+   * broker acknowledged them. Several sends of a partition may be in flight at once (up to
+   * `maxInFlight`), as Kafka's transactional producer pipelines its batches: the sequence number is
+   * taken at the call, before anything is awaited, so the caller's order of calls is the order on
+   * the wire and in the log; `onHandedOver` is called once the request is queued on the connection
+   * (or failed before that), after which the partition's next send may follow it. The turn rules
+   * are the idempotent writer's (idempotent-partition.ts): each request goes only behind every
+   * earlier one of its partition, in flight and handed over; under an epoch the broker has not yet
+   * acknowledged anything for, only the oldest goes.
+   *
+   * Answers are classified as Kafka's transactional producer would (produce-errors.ts): a
+   * retriable failure is resent with the same sequence number, so the broker keeps each record
+   * once; a request refused as out of order behind an earlier one that is not appended yet goes
+   * again behind it (TransactionManager.canRetry); a request too large for the broker is replaced
+   * by its two halves in its place; a refusal retrying cannot fix rejects with WriteRejectedError
+   * (the partition halts); an answer that ends the transaction rejects with
+   * TransactionFencedError. After a failure the partition's later sends of the epoch reject with
+   * EarlierWriteFailedError: the transaction is to be aborted.
    */
-  async send(topic: string, partition: number, records: RecordChunk): Promise<void> {
+  send(topic: string, partition: number, records: RecordChunk, onHandedOver?: () => void): Promise<void> {
+    const state = this.#partitionOf(topic, partition);
+    if (state.failed !== undefined) {
+      onHandedOver?.();
+      return Promise.reject(new EarlierWriteFailedError(topic, partition, state.failed));
+    }
+    const [request] = state.number([records]);
+    return this.#deliver(state, request as Request, onHandedOver);
+  }
+
+  #partitionOf(topic: string, partition: number): IdempotentPartition {
     const key = partitionKey(topic, partition);
-    const firstSequence = this.#sequences.get(key) ?? 0;
-    const topicData = [
-      {
-        topic,
-        partitions: [
-          {
-            partition,
-            firstSequence,
-            messages: [chunkMessage(records)],
-          },
-        ],
-      },
-    ];
-    let failed: unknown;
-    await this.#retrying(`Produce ${topic}/${partition}`, async () => {
-      if (failed !== undefined) this.#options.onResend?.(resendReason(failed));
-      let sent = false;
-      try {
-        const broker = await leaderOf(this.#cluster, topic, partition);
-        sent = true;
-        await broker.produce({
+    let state = this.#partitions.get(key);
+    if (state === undefined) {
+      state = new IdempotentPartition(topic, partition);
+      state.session = this.#session;
+      this.#partitions.set(key, state);
+    }
+    return state;
+  }
+
+  /** Sends one request until it is acknowledged, or fails the partition's epoch; either way it leaves `unacked`. */
+  async #deliver(state: IdempotentPartition, request: Request, onHandedOver?: () => void): Promise<void> {
+    const { topic, partition } = state;
+    let handed = false;
+    const handOver = () => {
+      if (!handed) onHandedOver?.();
+      handed = true;
+    };
+    // The failure of the last attempt that reached the broker: the next attempt is a resend.
+    const last: { failed?: unknown } = {};
+    try {
+      for (;;) {
+        const attempt = await this.#retrying(`Produce ${topic}/${partition}`, () =>
+          this.#attempt(state, request, handOver, last),
+        );
+        if (attempt === Attempt.DONE) return;
+      }
+    } catch (error) {
+      // Too large: its halves take its place and its sequence numbers.
+      const triage =
+        error instanceof WriteRejectedError
+          ? triageProduce(error, { records: request.chunk.count, transactional: true })
+          : undefined;
+      if (triage?.step === ProduceStep.SPLIT && state.failed === undefined) {
+        this.#options.onResend?.(triage.answer.name);
+        const halves = state.split(request);
+        handOver();
+        await Promise.all(halves.map((half) => this.#deliver(state, half)));
+        return;
+      }
+      state.fail(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    } finally {
+      handOver();
+      state.remove(request);
+    }
+  }
+
+  /** One attempt of a request, sent when its turn comes. */
+  async #attempt(
+    state: IdempotentPartition,
+    request: Request,
+    handOver: () => void,
+    last: { failed?: unknown },
+  ): Promise<Attempt> {
+    const { topic, partition } = state;
+    const { broker, session } = await this.#turn(state, request);
+    if (last.failed !== undefined) this.#options.onResend?.(resendReason(last.failed));
+    last.failed = undefined;
+    // Nothing is awaited from the turn to the send: a partition's requests go out in order.
+    session.inFlight++;
+    request.sentIn = session;
+    request.handedOver = false;
+    try {
+      const response = (await sendProduce(
+        broker,
+        {
           ...this.#identity(),
           acks: -1,
           timeout: this.#options.requestTimeoutMs,
-          compression: codecOf(this.#options.compression, records),
-          topicData,
-        });
-      } catch (error) {
-        if (sent) failed = error;
-        // Every answer is triaged as Kafka's transactional producer would (produce-errors.ts).
-        const { step, answer } = triageProduce(error, { records: records.count, transactional: true });
-        // The broker has this batch already (an earlier attempt's answer was lost).
-        if (step === ProduceStep.DONE) return;
-        // Too large (the caller splits it), or refused for good.
-        if (step === ProduceStep.SPLIT || step === ProduceStep.REJECT)
-          throw rejected(topic, partition, answer, error);
-        // TransactionManager: the transaction is abortable (or the producer fenced): it is aborted
-        // and the partition restored from its committed position.
-        if (step === ProduceStep.ABORT)
-          throw new TransactionFencedError(this.transactionalId, rootCause(error));
-        if (step === ProduceStep.CHECK_TOPIC) {
-          const missing = await this.#deleted(topic, partition, error);
-          if (missing !== undefined) throw missing;
-        }
-        throw error;
-      }
-    });
-    // Kafka's sequence numbers are int32 and wrap to 0; one epoch never gets near that here.
-    this.#sequences.set(key, (firstSequence + records.count) % 2 ** 31);
+          compression: codecOf(this.#options.compression, request.chunk),
+          topicData: [
+            {
+              topic,
+              partitions: [
+                { partition, firstSequence: request.sequence, messages: [chunkMessage(request.chunk)] },
+              ],
+            },
+          ],
+        },
+        () => {
+          request.handedOver = true;
+          state.wake();
+          handOver();
+        },
+      )) as {
+        topics?: Array<{ topicName: string; partitions: Array<{ partition: number; errorCode: number }> }>;
+      };
+      const acknowledged = response.topics?.some(
+        (t) =>
+          t.topicName === topic && t.partitions.some((p) => p.partition === partition && p.errorCode === 0),
+      );
+      if (acknowledged !== true) throw new ProduceUnacknowledgedError(topic, partition);
+      session.acknowledgedAt = Date.now();
+      return Attempt.DONE;
+    } catch (error) {
+      return await this.#failedAttempt(state, request, session, error, last);
+    } finally {
+      session.inFlight--;
+      request.sentIn = undefined;
+      state.wake();
+    }
+  }
+
+  /** What follows a failed attempt: the request counts as done, goes again behind the one before it, or fails (thrown; retriable ones are retried). */
+  async #failedAttempt(
+    state: IdempotentPartition,
+    request: Request,
+    session: Session,
+    error: unknown,
+    last: { failed?: unknown },
+  ): Promise<Attempt> {
+    const { topic, partition } = state;
+    // Every answer is triaged as Kafka's transactional producer would (produce-errors.ts).
+    const { step, answer } = triageProduce(error, { records: request.chunk.count, transactional: true });
+    // The broker has this batch already (an earlier attempt's answer was lost).
+    if (step === ProduceStep.DONE) {
+      session.acknowledgedAt = Date.now();
+      return Attempt.DONE;
+    }
+    // Refused because a request before it is not appended (that one is retried): this one goes
+    // again right behind it, as TransactionManager.canRetry retries an out-of-order batch that is
+    // not the next one. Only for the oldest unacknowledged request does the answer end the
+    // transaction.
+    if (answer?.name === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && state.unacked[0] !== request) {
+      last.failed = error;
+      return Attempt.BEHIND;
+    }
+    // Too large (the caller splits it), or refused for good.
+    if (step === ProduceStep.SPLIT || step === ProduceStep.REJECT)
+      throw rejected(topic, partition, answer, error);
+    // TransactionManager: the transaction is abortable (or the producer fenced): it is aborted
+    // and the partition restored from its committed position.
+    if (step === ProduceStep.ABORT) throw new TransactionFencedError(this.transactionalId, rootCause(error));
+    if (step === ProduceStep.CHECK_TOPIC) {
+      const missing = await this.#deleted(topic, partition, error);
+      if (missing !== undefined) throw missing;
+    }
+    last.failed = error;
+    throw error;
+  }
+
+  /** Waits until the request may go (idempotent-partition.ts mayGo) and gives the leader to send it to. */
+  async #turn(
+    state: IdempotentPartition,
+    request: Request,
+  ): Promise<{ broker: RawBroker; session: Session }> {
+    const limit = Math.min(5, Math.max(1, this.#options.maxInFlight ?? 5));
+    for (;;) {
+      // Taken before anything is awaited: a change while this waits below is not missed.
+      const changed = state.changed;
+      if (state.failed !== undefined)
+        throw new EarlierWriteFailedError(state.topic, state.partition, state.failed);
+      const session = this.#session;
+      if (session === undefined || state.session !== session)
+        throw new TransactionFencedError(this.transactionalId, 'no producer epoch for this send');
+      const broker = await leaderOf(this.#cluster, state.topic, state.partition);
+      if (state.mayGo(request, session, limit)) return { broker, session };
+      // Woken by every acknowledgement, failure and hand-over of the partition; the timer only ends
+      // the wait of a writer that closed meanwhile.
+      await Promise.race([changed, sleep(1000, undefined, { signal: this.#options.signal }).catch(() => {})]);
+      if (this.#options.signal.aborted) throw new TransactionFencedError(this.transactionalId, 'closed');
+    }
   }
 
   async commit(): Promise<void> {
