@@ -17,13 +17,7 @@ import { producePerformance } from '../test/support/kafka/perf-tools.ts';
 import { checkBuild } from './kafka-mirror-process.ts';
 import { renderMarkdown, summarise, type BenchReport, type RunResult } from './results.ts';
 import { runCatchUp, runSteady, type RunContext } from './runs.ts';
-import {
-  benchOptions,
-  SCENARIO_NAMES,
-  SYSTEMS,
-  THROUGHPUT_PRODUCER_PROPS,
-  type Scenario,
-} from './scenarios.ts';
+import { benchOptions, SCENARIO_NAMES, THROUGHPUT_PRODUCER_PROPS, type Scenario } from './scenarios.ts';
 import {
   client,
   countRecords,
@@ -254,7 +248,7 @@ const complete =
   options.scale >= 1 &&
   options.repetitions >= 3 &&
   options.scenarios.length === SCENARIO_NAMES.length &&
-  options.scenarios[0]?.systems.length === SYSTEMS.length;
+  options.allSystems;
 const outDir =
   complete || process.env['BENCH_WRITE_RESULTS'] === '1' ? path.join(repoRoot, 'bench/results') : logDir;
 await mkdir(outDir, { recursive: true });

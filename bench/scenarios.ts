@@ -87,6 +87,8 @@ export interface BenchOptions {
   readonly scale: number;
   readonly repetitions: number;
   readonly scenarios: readonly Scenario[];
+  /** Every system runs (BENCH_SYSTEMS unset or naming them all): with every scenario and scale 1, a complete run. */
+  readonly allSystems: boolean;
   /** Give up on one run (one system, one repetition) after this long; the run is reported as failed. */
   readonly runTimeoutMs: number;
   /** Pause between runs so deletes, flushes and GC of the previous run settle. */
@@ -157,6 +159,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     scale,
     repetitions,
     scenarios,
+    allSystems: systems.length === SYSTEMS.length,
     runTimeoutMs: positiveNumber(env, 'BENCH_RUN_TIMEOUT_S', 600) * 1000,
     settleMs: (env['BENCH_SETTLE_S'] === '0' ? 0 : positiveNumber(env, 'BENCH_SETTLE_S', 3)) * 1000,
     steadyRate:
