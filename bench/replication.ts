@@ -17,12 +17,13 @@ import { producePerformance } from '../test/support/kafka/perf-tools.ts';
 import { checkBuild } from './kafka-mirror-process.ts';
 import { renderMarkdown, summarise, type BenchReport, type RunResult } from './results.ts';
 import { runCatchUp, runSteady, type RunContext } from './runs.ts';
+import { targets } from './targets.ts';
 import {
   benchOptions,
   SCENARIO_NAMES,
-  SYSTEMS,
   THROUGHPUT_PRODUCER_PROPS,
   type Scenario,
+  type ScenarioName,
 } from './scenarios.ts';
 import {
   client,
@@ -97,7 +98,13 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 
 const runs: RunResult[] = [];
 let nextRunId = 1;
-let steadyRate = options.steadyRate;
+/**
+ * The rate each steady scenario takes its share of: kafka-mirror's backlog-1k median records/s of
+ * this run, or twice BENCH_STEADY_RATE (which sets steady-50pct's rate; steady-25pct runs at half of it).
+ */
+let backlogRate = options.steadyRate === undefined ? undefined : options.steadyRate * 2;
+/** Records/s each steady scenario ran at. */
+const steadyRates: Partial<Record<ScenarioName, number>> = {};
 
 async function runScenario(
   scenario: Scenario,
@@ -131,12 +138,13 @@ async function runScenario(
     const topic = `bench-${scenario.name}`;
     let rate = 0;
     if (steady) {
-      if (steadyRate === undefined) {
+      if (backlogRate === undefined) {
         throw new Error(
-          'steady-50pct runs at half of kafka-mirror’s backlog-1k rate: run backlog-1k first or set BENCH_STEADY_RATE',
+          `${scenario.name} runs at a share of kafka-mirror’s backlog-1k rate: run backlog-1k first or set BENCH_STEADY_RATE`,
         );
       }
-      rate = steadyRate;
+      rate = Math.max(100, Math.round(backlogRate * (scenario.steadyShare ?? 0.5)));
+      steadyRates[scenario.name] = rate;
       log(
         `${scenario.name}: ${rate} records/s of ${scenario.recordSize} B for ${scenario.steadySeconds} s per run`,
       );
@@ -188,9 +196,9 @@ async function runScenario(
         await sleep(options.settleMs);
       }
     }
-    if (scenario.name === 'backlog-1k' && steadyRate === undefined) {
+    if (scenario.name === 'backlog-1k' && backlogRate === undefined) {
       const mirror = summarise(runs).find((r) => r.name === 'backlog-1k' && r.system === 'kafka-mirror');
-      if (mirror?.recordsPerSec != null) steadyRate = Math.max(100, Math.round(mirror.recordsPerSec / 2));
+      if (mirror?.recordsPerSec != null) backlogRate = mirror.recordsPerSec;
     }
     completed = true;
   } finally {
@@ -234,15 +242,18 @@ try {
   await Promise.all([...liveClusters].map((c) => c.stop({ keepLogs })));
 }
 
+const scenarioResults = summarise(runs);
 const report: BenchReport = {
   machine: machine(),
   kafkaVersion: runtime.version,
   date: new Date(startedAt).toISOString(),
-  scenarios: summarise(runs),
+  scenarios: scenarioResults,
+  targets: targets(scenarioResults),
   run: {
     scale: options.scale,
     repetitions: options.repetitions,
-    steadyRate: steadyRate ?? null,
+    steadyRate: steadyRates['steady-50pct'] ?? null,
+    steadyRates,
     loadAverageAtStart,
     durationSeconds: Math.round((Date.now() - startedAt) / 1000),
     notes,
@@ -254,7 +265,7 @@ const complete =
   options.scale >= 1 &&
   options.repetitions >= 3 &&
   options.scenarios.length === SCENARIO_NAMES.length &&
-  options.scenarios[0]?.systems.length === SYSTEMS.length;
+  options.allSystems;
 const outDir =
   complete || process.env['BENCH_WRITE_RESULTS'] === '1' ? path.join(repoRoot, 'bench/results') : logDir;
 await mkdir(outDir, { recursive: true });

@@ -1,6 +1,7 @@
 // Runs in, medians out: bench/results/latest.json (the shape issue 8 fixes, plus a few fields
 // marked extra below) and latest.md (the table, the ratios, and where each target stands).
 import type { ScenarioName, SystemName } from './scenarios.ts';
+import type { TargetResult } from './targets.ts';
 
 /** One repetition of one system in one scenario. */
 export interface RunResult {
@@ -19,9 +20,12 @@ export interface RunResult {
   readonly maxRssMb: number | null;
   /** From process start to the last record. */
   readonly cpuSeconds: number | null;
-  /** From the first record on the target to the last: the copy alone, start-up excluded. */
+  /**
+   * From the first record on the target to the last: the copy alone, start-up excluded. Steady
+   * scenarios (replicators only): from the start of the measured load to its last record.
+   */
   readonly copyCpuSeconds: number | null;
-  /** steady-50pct: share of the machine's CPU (every process) busy while the steady records were measured. */
+  /** Steady scenarios: share of the machine's CPU (every process) busy while the steady records were measured. */
   readonly machineBusyPct?: number | null;
   /** kafka-mirror: produce requests it sent again (kafka_mirror_produce_retries_total), by reason. */
   readonly resends?: number | null;
@@ -36,21 +40,30 @@ export interface ScenarioResult {
   readonly bytes: number;
   readonly seconds: number | null;
   readonly recordsPerSec: number | null;
+  /** Extra: the slowest and the fastest repetition's records/s. */
+  readonly recordsPerSecMin: number | null;
+  readonly recordsPerSecMax: number | null;
   readonly mbPerSec: number | null;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly maxRssMb: number | null;
+  /** Extra: the highest peak RSS of any repetition. */
+  readonly maxRssMbMax: number | null;
   readonly cpuSeconds: number | null;
   /** Extra: CPU seconds between the first and the last record on the target (start-up excluded). */
   readonly copyCpuSeconds: number | null;
+  /** Extra: copyCpuSeconds per GiB copied (value bytes, 2^30): the CPU cost of the copy, comparable across scenarios. */
+  readonly copyCpuSecondsPerGiB: number | null;
   /** Extra: median wall time including process start-up. */
   readonly wallSeconds: number | null;
-  /** Extra: median of each run's maximum latency (steady-50pct). */
+  /** Extra: median of each run's maximum latency (steady scenarios). */
   readonly maxMs: number | null;
-  /** Extra (steady-50pct): median share of the machine's CPU, all processes, busy during measurement. */
+  /** Extra (steady scenarios): median share of the machine's CPU, all processes, busy during measurement. */
   readonly machineBusyPct: number | null;
   /** Extra (kafka-mirror): median of the produce requests it sent again per run; target 0. */
   readonly resends: number | null;
+  /** Extra (kafka-mirror): the most produce requests sent again in one run. */
+  readonly resendsMax: number | null;
   /** Extra: repetitions that completed, and those that failed (with the first error). */
   readonly runs: number;
   readonly failedRuns: number;
@@ -62,11 +75,16 @@ export interface BenchReport {
   readonly kafkaVersion: string;
   readonly date: string;
   readonly scenarios: readonly ScenarioResult[];
+  /** Extra: where each target of issue 24 stands in this run (targets.ts). */
+  readonly targets: readonly TargetResult[];
   /** Extra: how the run was sized, so a smoke run is never mistaken for the real figures. */
   readonly run: {
     readonly scale: number;
     readonly repetitions: number;
+    /** Records/s of steady-50pct. */
     readonly steadyRate: number | null;
+    /** Records/s of each steady scenario that ran. */
+    readonly steadyRates: Partial<Record<ScenarioName, number>>;
     readonly loadAverageAtStart: readonly number[];
     readonly durationSeconds: number;
     readonly notes: readonly string[];
@@ -75,6 +93,7 @@ export interface BenchReport {
 
 /** MB as Kafka's perf tools count them: 2^20 bytes. */
 export const MB = 1024 * 1024;
+export const GiB = 1024 * MB;
 
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
@@ -94,6 +113,13 @@ function medianOf(runs: readonly RunResult[], field: keyof RunResult): number | 
   );
 }
 
+function maxOf(runs: readonly RunResult[], field: keyof RunResult): number | null {
+  const values = runs
+    .map((r) => r[field])
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return values.length === 0 ? null : Math.max(...values);
+}
+
 /** Medians per (scenario, system), in the order the runs were first seen. */
 export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
   const groups = new Map<string, RunResult[]>();
@@ -108,6 +134,8 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
     const seconds = medianOf(ok, 'seconds');
     const records = median(ok.map((r) => r.records)) ?? first.records;
     const bytes = median(ok.map((r) => r.bytes)) ?? first.bytes;
+    const rates = ok.flatMap((r) => (r.seconds === null || r.seconds <= 0 ? [] : [r.records / r.seconds]));
+    const copyCpuSeconds = medianOf(ok, 'copyCpuSeconds');
     return {
       name: first.scenario,
       system: first.system,
@@ -115,19 +143,25 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
       bytes,
       seconds: round(seconds, 2),
       recordsPerSec: seconds === null || seconds <= 0 ? null : Math.round(records / seconds),
+      recordsPerSecMin: rates.length === 0 ? null : Math.round(Math.min(...rates)),
+      recordsPerSecMax: rates.length === 0 ? null : Math.round(Math.max(...rates)),
       mbPerSec: seconds === null || seconds <= 0 ? null : round(bytes / MB / seconds, 1),
       p50Ms: round(medianOf(ok, 'p50Ms'), 0),
       p99Ms: round(medianOf(ok, 'p99Ms'), 0),
       maxRssMb: round(medianOf(ok, 'maxRssMb'), 0),
+      maxRssMbMax: round(maxOf(ok, 'maxRssMb'), 0),
       cpuSeconds: round(medianOf(ok, 'cpuSeconds'), 1),
-      copyCpuSeconds: round(medianOf(ok, 'copyCpuSeconds'), 1),
+      copyCpuSeconds: round(copyCpuSeconds, 1),
+      copyCpuSecondsPerGiB:
+        copyCpuSeconds === null || bytes <= 0 ? null : round(copyCpuSeconds / (bytes / GiB), 1),
       wallSeconds: round(medianOf(ok, 'wallSeconds'), 1),
       maxMs: round(medianOf(ok, 'maxMs'), 0),
       machineBusyPct: round(
         median(ok.flatMap((r) => (r.machineBusyPct == null ? [] : [r.machineBusyPct]))),
         0,
       ),
-      resends: median(ok.flatMap((r) => (r.resends == null ? [] : [r.resends]))),
+      resends: medianOf(ok, 'resends'),
+      resendsMax: maxOf(ok, 'resends'),
       runs: ok.length,
       failedRuns: failed.length,
       ...(failed[0]?.error === undefined ? {} : { firstError: failed[0].error.split('\n')[0] }),
@@ -135,11 +169,11 @@ export function summarise(runs: readonly RunResult[]): ScenarioResult[] {
   });
 }
 
-const find = (rows: readonly ScenarioResult[], scenario: string, system: SystemName) =>
+export const find = (rows: readonly ScenarioResult[], scenario: string, system: SystemName) =>
   rows.find((r) => r.name === scenario && r.system === system);
 
 /** a / b of recordsPerSec, or null when either is missing. */
-function ratio(a: ScenarioResult | undefined, b: ScenarioResult | undefined): number | null {
+export function ratio(a: ScenarioResult | undefined, b: ScenarioResult | undefined): number | null {
   if (a?.recordsPerSec == null || b?.recordsPerSec == null || b.recordsPerSec === 0) return null;
   return a.recordsPerSec / b.recordsPerSec;
 }
@@ -152,14 +186,34 @@ export function ceilingOf(rows: readonly ScenarioResult[], scenario: string): Sc
   return ceilings.sort((a, b) => (a.recordsPerSec ?? 0) - (b.recordsPerSec ?? 0))[0];
 }
 
-const cell = (value: number | string | null | undefined, suffix = ''): string =>
+export const cell = (value: number | string | null | undefined, suffix = ''): string =>
   value === null || value === undefined
     ? '–'
     : `${typeof value === 'number' ? value.toLocaleString('en-US') : value}${suffix}`;
-const times = (value: number | null): string => (value === null ? '–' : `${value.toFixed(2)}x`);
+export const times = (value: number | null): string => (value === null ? '–' : `${value.toFixed(2)}x`);
 
-/** RSS target of issue 8: the default queue byte budget (64 MiB) plus 150 MB. */
-export const RSS_LIMIT_MB = 64 + 150e6 / MB;
+/** records/s with the range over repetitions when they differ: `133,745 (120,001-140,000)`. */
+function rateCell(r: ScenarioResult): string {
+  if (r.recordsPerSecMin === null || r.recordsPerSecMax === null || r.recordsPerSecMin === r.recordsPerSecMax)
+    return cell(r.recordsPerSec);
+  return `${cell(r.recordsPerSec)} (${cell(r.recordsPerSecMin)}-${cell(r.recordsPerSecMax)})`;
+}
+
+/** Median resends, and the most in one run when that is more. */
+function resendsCell(r: ScenarioResult): string {
+  return r.resendsMax === null || r.resendsMax === r.resends
+    ? cell(r.resends)
+    : `${cell(r.resends)} (max ${cell(r.resendsMax)})`;
+}
+
+/** Steady-load scenarios (latency, not records/s, is what they compare). */
+export const isSteady = (name: string): boolean => name.startsWith('steady-');
+
+/** The exactly-once scenarios and their at-least-once twins (same data, same link). */
+const EXACTLY_ONCE_TWIN: Readonly<Partial<Record<ScenarioName, ScenarioName>>> = {
+  'backlog-1k-eos': 'backlog-1k',
+  'wan-100ms-eos': 'wan-100ms',
+};
 
 export function renderMarkdown(report: BenchReport): string {
   const rows = report.scenarios;
@@ -179,39 +233,45 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   for (const note of report.run.notes) out.push(`> ${note}`, '');
+  const steadyRates = Object.entries(report.run.steadyRates).map(
+    ([name, rate]) => `${name} ${cell(rate)} records/s`,
+  );
   out.push(
     'Method and settings: docs/performance.md. MB = 2^20 bytes. `seconds`: first record on the target to the last',
   );
   out.push(
-    '(ceiling-consume: its fetch time); `wall`: from process start, start-up included. `CPU s`: user + system time of',
-    'the process from its start to the last record; `copy CPU s`: the same between the first and the last record.',
-    '`resends`: produce requests kafka-mirror sent again (kafka_mirror_produce_retries_total), median per run.',
+    '(ceiling-consume: its fetch time); `wall`: from process start, start-up included. `records/s`: median, and in',
+    'brackets the slowest and fastest repetition. `CPU s`: user + system time of the process from its start to the last',
+    'record; `copy CPU s`: the same between the first and the last record (steady scenarios: over the measured load),',
+    'and per GiB of values copied. `resends`: produce requests kafka-mirror sent again',
+    '(kafka_mirror_produce_retries_total), median per run, and the most in one run when that is more.',
+    ...(steadyRates.length === 0 ? [] : [`Steady rates: ${steadyRates.join(', ')}.`]),
     '',
   );
   out.push(
-    '| scenario | system | records | MB | seconds | wall s | records/s | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | copy CPU s | resends | runs |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| scenario | system | records | MB | seconds | wall s | records/s (min-max) | MB/s | p50 ms | p99 ms | max ms | peak RSS MiB | CPU s | copy CPU s | copy CPU s/GiB | resends | runs |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   );
   for (const r of rows) {
     const runs =
       r.failedRuns === 0 ? String(r.runs) : `${r.runs} ok, ${r.failedRuns} failed: ${r.firstError ?? ''}`;
     out.push(
       `| ${r.name} | ${r.system} | ${cell(r.records)} | ${cell(Math.round(r.bytes / MB))} | ${cell(r.seconds)} | ${cell(r.wallSeconds)} | ` +
-        `${cell(r.recordsPerSec)} | ${cell(r.mbPerSec)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.maxMs)} | ` +
-        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${cell(r.copyCpuSeconds)} | ${cell(r.resends)} | ${runs.replaceAll('|', '/')} |`,
+        `${rateCell(r)} | ${cell(r.mbPerSec)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.maxMs)} | ` +
+        `${cell(r.maxRssMb)} | ${cell(r.cpuSeconds)} | ${cell(r.copyCpuSeconds)} | ${cell(r.copyCpuSecondsPerGiB)} | ` +
+        `${resendsCell(r)} | ${runs.replaceAll('|', '/')} |`,
     );
   }
   out.push('', '## Ratios (records/s, same run)', '');
   out.push(
-    '| scenario | kafka-mirror / mm2-default | kafka-mirror / mm2-tuned | kafka-mirror / ceiling | ceiling used |',
+    '| scenario | kafka-mirror / mm2-default | kafka-mirror / mm2-tuned | kafka-mirror / mm2-eos | kafka-mirror / ceiling | ceiling used |',
   );
-  out.push('| --- | ---: | ---: | ---: | --- |');
+  out.push('| --- | ---: | ---: | ---: | ---: | --- |');
   const scenarios = [...new Set(rows.map((r) => r.name))];
-  let busyLine: string | undefined;
+  const busyLines: string[] = [];
   for (const name of scenarios) {
     const km = find(rows, name, 'kafka-mirror');
-    if (name === 'backlog-1k-eos') continue; // its own line below
-    if (name === 'steady-50pct') {
+    if (isSteady(name)) {
       const p99 = (system: SystemName) => find(rows, name, system)?.p99Ms ?? null;
       const latency = (other: SystemName) => {
         const a = p99('kafka-mirror');
@@ -219,75 +279,44 @@ export function renderMarkdown(report: BenchReport): string {
         return a === null || b === null || b === 0 ? '–' : `p99 ${(a / b).toFixed(2)}x`;
       };
       out.push(
-        `| ${name} (latency, lower is better) | ${latency('mm2-default')} | ${latency('mm2-tuned')} | ${latency('ceiling-produce')} | ceiling-produce (produce to consume on the target) |`,
+        `| ${name} (latency, lower is better) | ${latency('mm2-default')} | ${latency('mm2-tuned')} | – | ${latency('ceiling-produce')} | ceiling-produce (produce to consume on the target) |`,
       );
       const busy = rows
         .filter((r) => r.name === name && r.machineBusyPct !== null)
         .map((r) => `${r.system} ${r.machineBusyPct}%`);
       if (busy.length > 0)
-        busyLine = `Machine CPU busy while steady-50pct was measured (all processes, median of runs): ${busy.join(', ')}.`;
+        busyLines.push(
+          `Machine CPU busy while ${name} was measured (all processes, median of runs): ${busy.join(', ')}.`,
+        );
       continue;
     }
     const ceiling = ceilingOf(rows, name);
     out.push(
       `| ${name} | ${times(ratio(km, find(rows, name, 'mm2-default')))} | ${times(ratio(km, find(rows, name, 'mm2-tuned')))} | ` +
-        `${times(ratio(km, ceiling))} | ${ceiling?.system ?? '–'} |`,
+        `${times(ratio(km, find(rows, name, 'mm2-eos')))} | ${times(ratio(km, ceiling))} | ${ceiling?.system ?? '–'} |`,
     );
   }
-  const eos = find(rows, 'backlog-1k-eos', 'kafka-mirror');
-  if (eos !== undefined) {
+  const twins = Object.entries(EXACTLY_ONCE_TWIN).flatMap(([eos, twin]) => {
+    const value = ratio(find(rows, eos, 'kafka-mirror'), find(rows, twin, 'kafka-mirror'));
+    return value === null ? [] : [`${eos} / ${twin} ${times(value)}`];
+  });
+  if (twins.length > 0)
     out.push(
       '',
-      `Exactly-once (backlog-1k-eos, both replicators in exactly-once mode): kafka-mirror / mm2-eos ${times(ratio(eos, find(rows, 'backlog-1k-eos', 'mm2-eos')))}; ` +
-        `kafka-mirror exactly-once / its own at-least-once backlog-1k ${times(ratio(eos, find(rows, 'backlog-1k', 'kafka-mirror')))}.`,
+      `kafka-mirror exactly-once against its own at-least-once copy of the same data: ${twins.join('; ')}.`,
     );
+  for (const line of busyLines) out.push('', line);
+  out.push('', '## Targets of issue 24', '');
+  if (report.run.scale < 1 || report.run.repetitions < 3)
+    out.push(
+      'The targets are set for a run at scale 1 with at least 3 repetitions; this one is smaller.',
+      '',
+    );
+  out.push('| target | value | status |', '| --- | ---: | --- |');
+  for (const t of report.targets) {
+    const status = t.status === 'not met' ? '**not met**' : t.status;
+    out.push(`| ${t.target} | ${t.detail} | ${status} |`);
   }
-  if (busyLine !== undefined) out.push('', busyLine);
-  out.push('', '## Targets of issue 8', '');
-  out.push(...targets(rows).map((line) => `- ${line}`), '');
+  out.push('');
   return out.join('\n');
-}
-
-/** Where each target of issue 8 stands in this run. */
-export function targets(rows: readonly ScenarioResult[]): string[] {
-  const verdict = (value: number | null, ok: (v: number) => boolean, text: string): string =>
-    value === null ? `${text}: not measured` : `${text}: ${ok(value) ? 'met' : '**not met**'}`;
-  const km = (scenario: string) => find(rows, scenario, 'kafka-mirror');
-  const lines = [
-    verdict(
-      ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-default')),
-      (v) => v >= 1.5,
-      `backlog-1k ≥ 1.5x mm2-default (${times(ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-default')))})`,
-    ),
-    verdict(
-      ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-tuned')),
-      (v) => v >= 1.0,
-      `backlog-1k ≥ 1.0x mm2-tuned (${times(ratio(km('backlog-1k'), find(rows, 'backlog-1k', 'mm2-tuned')))})`,
-    ),
-    verdict(
-      ratio(km('backlog-1k'), ceilingOf(rows, 'backlog-1k')),
-      (v) => v >= 0.7,
-      `backlog-1k ≥ 70% of the ceiling (${times(ratio(km('backlog-1k'), ceilingOf(rows, 'backlog-1k')))})`,
-    ),
-    verdict(
-      ratio(km('wan-100ms'), find(rows, 'wan-100ms', 'mm2-default')),
-      (v) => v >= 3,
-      `wan-100ms ≥ 3x mm2-default (${times(ratio(km('wan-100ms'), find(rows, 'wan-100ms', 'mm2-default')))})`,
-    ),
-    verdict(
-      km('steady-50pct')?.p99Ms ?? null,
-      (v) => v <= 100,
-      `steady-50pct p99 ≤ 100 ms (${cell(km('steady-50pct')?.p99Ms, ' ms')})`,
-    ),
-  ];
-  const rss = rows.filter((r) => r.system === 'kafka-mirror' && r.maxRssMb !== null);
-  const worst = rss.length === 0 ? null : Math.max(...rss.map((r) => r.maxRssMb as number));
-  lines.push(
-    verdict(
-      worst,
-      (v) => v <= RSS_LIMIT_MB,
-      `kafka-mirror peak RSS ≤ queue budget + 150 MB = ${Math.round(RSS_LIMIT_MB)} MiB (worst scenario ${cell(worst, ' MiB')})`,
-    ),
-  );
-  return lines;
 }

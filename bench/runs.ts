@@ -207,15 +207,7 @@ export async function runCatchUp(
         },
         usage,
       );
-      const first = atFirstRecord;
-      return {
-        ...result,
-        copyCpuSeconds:
-          usage === undefined || first === undefined ? null : usage.cpuSeconds - first.cpuSeconds,
-        ...(retried === undefined
-          ? {}
-          : { resends: Object.values(retried).reduce((a, b) => a + b, 0), resendReasons: retried }),
-      };
+      return { ...result, copyCpuSeconds: cpuBetween(atFirstRecord, usage), ...resends(retried) };
     } catch (error) {
       const tail = writer === undefined ? '' : `\n${await writer.tail(15)}`;
       throw new Error(`${error instanceof Error ? error.message : String(error)}${tail}`, { cause: error });
@@ -227,6 +219,16 @@ export async function runCatchUp(
     return failed(ctx, system, records, error);
   }
 }
+
+/** CPU seconds a process spent between two samples of it. */
+const cpuBetween = (from: Usage | undefined, to: Usage | undefined): number | null =>
+  from === undefined || to === undefined ? null : to.cpuSeconds - from.cpuSeconds;
+
+/** kafka-mirror's resends (produce requests sent again), in total and by reason. */
+const resends = (retried: Record<string, number> | undefined) =>
+  retried === undefined
+    ? {}
+    : { resends: Object.values(retried).reduce((a, b) => a + b, 0), resendReasons: retried };
 
 async function writeTimeline(file: string, rows: readonly TimelineRow[]): Promise<void> {
   const lines = rows.map((r) =>
@@ -282,6 +284,8 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
     await probe.waitForSeen(WARM_UP.records, 60_000);
     // Every steady record is created after this instant (the producer JVM has not started yet).
     probe.measureFrom(Date.now());
+    // The replicator's CPU from here to the last record is its cost of the steady copy.
+    const atLoad = replicator?.sample();
     load = startProducerPerformance(
       ctx.runtime,
       `${label(ctx, system)}-load`,
@@ -292,6 +296,8 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
     );
     await probe.waitForMeasured(records, seconds * 1000 + ctx.timeoutMs);
     const usage = (replicator ?? load).sample();
+    const retried =
+      system === 'kafka-mirror' && replicator !== undefined ? await produceRetries(replicator) : undefined;
     await load.finish(ctx.timeoutMs);
     const latency = probe.summary();
     await writeTimeline(path.join(ctx.logDir, `${label(ctx, system)}-latency.tsv`), probe.timeline());
@@ -309,7 +315,9 @@ export async function runSteady(ctx: RunContext, system: SystemName, rate: numbe
       machineBusyPct: latency.machineBusyPct,
       maxRssMb: usage?.maxRssMb ?? null,
       cpuSeconds: usage?.cpuSeconds ?? null,
-      copyCpuSeconds: null,
+      // ceiling-produce: the load producer, whose whole life is the load: no copy to single out.
+      copyCpuSeconds: cpuBetween(atLoad, usage),
+      ...resends(retried),
     };
   } catch (error) {
     const tails = await Promise.all([replicator, load].map((p) => p?.tail(15) ?? ''));

@@ -17,7 +17,9 @@ export const SCENARIO_NAMES = [
   'small-100b',
   'large-64k',
   'wan-100ms',
+  'wan-100ms-eos',
   'steady-50pct',
+  'steady-25pct',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -25,13 +27,15 @@ export interface Scenario {
   readonly name: ScenarioName;
   /** Value bytes of every record (keys are null, as ProducerPerformance writes them). */
   readonly recordSize: number;
-  /** Records preloaded (catch-up scenarios); 0 for steady-50pct, which produces rate x seconds. */
+  /** Records preloaded (catch-up scenarios); 0 for the steady scenarios, which produce rate x seconds. */
   readonly records: number;
   readonly partitions: number;
   /** Replicator -> target crosses Toxiproxy with this one-way latency (ms), each direction. */
   readonly oneWayLatencyMs: number;
-  /** Steady load instead of a preloaded backlog: seconds of load at half of kafka-mirror's maximum. */
+  /** Steady load instead of a preloaded backlog: seconds of load at `steadyShare` of kafka-mirror's maximum. */
   readonly steadySeconds: number | undefined;
+  /** Steady load: the share of kafka-mirror's backlog-1k median records/s produced (0.5, 0.25). */
+  readonly steadyShare: number | undefined;
   /** Exactly-once: kafka-mirror with `delivery: exactly-once`, against mm2-eos only. */
   readonly exactlyOnce: boolean;
   readonly systems: readonly SystemName[];
@@ -65,33 +69,65 @@ export const isReplicator = (system: SystemName): boolean =>
   (REPLICATORS as readonly string[]).includes(system);
 
 /**
- * Full-run sizes (BENCH_SCALE=1). Each is large enough that a replicator spends tens of seconds
- * moving data on a 2-core machine, so start-up and the poll interval (50 ms) stay small beside it.
- * wan-100ms is smaller because MirrorMaker 2's defaults move well under 1 MB/s over a 100 ms
- * round trip (one request in flight, 16 KiB batches).
+ * Full-run sizes (BENCH_SCALE=1) and what each scenario exercises. Each is large enough that a
+ * replicator spends tens of seconds moving data on a 2-core machine, so start-up and the poll
+ * interval (50 ms) stay small beside it. The wan scenarios are smaller because MirrorMaker 2's
+ * defaults move well under 1 MB/s over a 100 ms round trip (one request in flight, 16 KiB batches).
  */
-const FULL: Record<
-  ScenarioName,
-  { recordSize: number; records: number; minRecords?: number; steadySeconds?: number }
-> = {
+interface ScenarioShape {
+  readonly recordSize: number;
+  readonly records: number;
+  readonly minRecords?: number;
+  readonly steadySeconds?: number;
+  readonly steadyShare?: number;
+  /** Replicator -> target behind Toxiproxy, this many ms each way. */
+  readonly oneWayLatencyMs?: number;
+  readonly exactlyOnce?: boolean;
+}
+
+// At least 5,000 records in a smoke run of a wan scenario: fewer cross the link within one or two polls.
+const WAN_100MS: ScenarioShape = { recordSize: 1024, records: 60_000, minRecords: 5000, oneWayLatencyMs: 50 };
+
+const FULL: Record<ScenarioName, ScenarioShape> = {
   'backlog-1k': { recordSize: 1024, records: 1_000_000 },
-  'backlog-1k-eos': { recordSize: 1024, records: 1_000_000 },
+  'backlog-1k-eos': { recordSize: 1024, records: 1_000_000, exactlyOnce: true },
   'small-100b': { recordSize: 100, records: 2_000_000 },
   'large-64k': { recordSize: 65_536, records: 16_000 },
-  // At least 5,000 in a smoke run: fewer cross the link within one or two polls.
-  'wan-100ms': { recordSize: 1024, records: 60_000, minRecords: 5000 },
-  'steady-50pct': { recordSize: 1024, records: 0, steadySeconds: 60 },
+  'wan-100ms': WAN_100MS,
+  'wan-100ms-eos': { ...WAN_100MS, exactlyOnce: true },
+  'steady-50pct': { recordSize: 1024, records: 0, steadySeconds: 60, steadyShare: 0.5 },
+  'steady-25pct': { recordSize: 1024, records: 0, steadySeconds: 60, steadyShare: 0.25 },
 };
+
+/**
+ * Which systems a scenario runs. Exactly-once scenarios compare the two exactly-once replicators
+ * (their ceilings are those of the at-least-once twin: backlog-1k, wan-100ms). Everywhere else
+ * mm2-eos is left out, and so is ceiling-consume where it measures nothing new: behind the link
+ * only the target is (reading the source alone is backlog-1k's figure), and a steady load's
+ * produce-to-consume floor needs no consume-only ceiling.
+ */
+function runsSystem(shape: ScenarioShape, system: SystemName): boolean {
+  if (shape.exactlyOnce === true) return system === 'kafka-mirror' || system === 'mm2-eos';
+  if (system === 'mm2-eos') return false;
+  if (system === 'ceiling-consume')
+    return (shape.oneWayLatencyMs ?? 0) === 0 && shape.steadySeconds === undefined;
+  return true;
+}
 
 export interface BenchOptions {
   readonly scale: number;
   readonly repetitions: number;
   readonly scenarios: readonly Scenario[];
+  /** Every system runs (BENCH_SYSTEMS unset or naming them all): with every scenario and scale 1, a complete run. */
+  readonly allSystems: boolean;
   /** Give up on one run (one system, one repetition) after this long; the run is reported as failed. */
   readonly runTimeoutMs: number;
   /** Pause between runs so deletes, flushes and GC of the previous run settle. */
   readonly settleMs: number;
-  /** Records per second of the steady load; default: half of kafka-mirror's backlog-1k median. */
+  /**
+   * Records per second of steady-50pct (BENCH_STEADY_RATE); default: half of kafka-mirror's
+   * backlog-1k median. Every steady scenario runs at its share of twice this rate.
+   */
   readonly steadyRate: number | undefined;
 }
 
@@ -139,17 +175,11 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
       // Steady runs produce rate x seconds records, known once backlog-1k has run.
       records: steady === undefined ? Math.max(full.minRecords ?? 1000, Math.round(full.records * scale)) : 0,
       partitions: 6,
-      oneWayLatencyMs: name === 'wan-100ms' ? 50 : 0,
+      oneWayLatencyMs: full.oneWayLatencyMs ?? 0,
       steadySeconds: steady,
-      exactlyOnce: name === 'backlog-1k-eos',
-      // wan-100ms: the source is not behind the link, so reading it alone measures nothing new;
-      // steady-50pct: a produce-to-consume floor needs no consume-only ceiling; backlog-1k-eos
-      // compares the two exactly-once replicators (its ceilings are backlog-1k's).
-      systems: systems.filter((s) =>
-        name === 'backlog-1k-eos'
-          ? s === 'kafka-mirror' || s === 'mm2-eos'
-          : s !== 'mm2-eos' && (s !== 'ceiling-consume' || (name !== 'wan-100ms' && name !== 'steady-50pct')),
-      ),
+      steadyShare: full.steadyShare,
+      exactlyOnce: full.exactlyOnce ?? false,
+      systems: systems.filter((s) => runsSystem(full, s)),
     };
   });
   const steadyRaw = env['BENCH_STEADY_RATE'];
@@ -157,6 +187,7 @@ export function benchOptions(argv: readonly string[], env: NodeJS.ProcessEnv = p
     scale,
     repetitions,
     scenarios,
+    allSystems: systems.length === SYSTEMS.length,
     runTimeoutMs: positiveNumber(env, 'BENCH_RUN_TIMEOUT_S', 600) * 1000,
     settleMs: (env['BENCH_SETTLE_S'] === '0' ? 0 : positiveNumber(env, 'BENCH_SETTLE_S', 3)) * 1000,
     steadyRate:

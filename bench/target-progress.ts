@@ -49,6 +49,8 @@ export class TargetProgress {
   #stopped = false;
   #loops: Array<Promise<void>> = [];
   #exists = false;
+  /** The topic's partitions, once a poll has listed them. */
+  #partitions: readonly number[] | undefined;
   readonly #onFirstRecord: () => void;
   readonly #transactional: boolean;
   /** Transactional: when each new highest sum was first seen. */
@@ -151,6 +153,26 @@ export class TargetProgress {
     return `${this.#records} of ${this.#expected} records on target topic ${this.#topic}${error}`;
   }
 
+  /**
+   * Sum of the high watermarks (read_uncommitted). The partitions come from an earlier poll;
+   * the first poll of the topic waits for its own listing of last stable offsets to learn them.
+   */
+  async #highWatermarks(
+    cluster: OffsetsCluster,
+    listed: Promise<ReadonlyArray<{ partition: number }>>,
+  ): Promise<number> {
+    const partitions = this.#partitions ?? (await listed).map((p) => p.partition);
+    await cluster.addTargetTopic(this.#topic);
+    const [ends] = await cluster.fetchTopicsOffset([
+      {
+        topic: this.#topic,
+        fromBeginning: false,
+        partitions: partitions.map((partition) => ({ partition })),
+      },
+    ]);
+    return (ends?.partitions ?? []).reduce((sum, p) => sum + Number(p.offset), 0);
+  }
+
   /** One poller: starts after `delayMs`, then polls every `pollers` x 50 ms (or as fast as answers come). */
   async #run(delayMs: number, pollers: number): Promise<void> {
     await sleep(delayMs);
@@ -160,19 +182,16 @@ export class TargetProgress {
       try {
         if (!this.#exists) this.#exists = (await this.#admin.listTopics()).includes(this.#topic);
         if (this.#exists) {
-          const offsets = await this.#admin.fetchTopicOffsets(this.#topic);
-          let written = 0;
-          if (this.#uncommitted !== undefined && this.#firstAt === undefined) {
-            await this.#uncommitted.addTargetTopic(this.#topic);
-            const [ends] = await this.#uncommitted.fetchTopicsOffset([
-              {
-                topic: this.#topic,
-                fromBeginning: false,
-                partitions: offsets.map((p) => ({ partition: p.partition })),
-              },
-            ]);
-            for (const p of ends?.partitions ?? []) written += Number(p.offset);
-          }
+          const listed = this.#admin.fetchTopicOffsets(this.#topic);
+          // Beside the last stable offsets, not after them: over the 100 ms link (wan-100ms-eos)
+          // one more round trip per poll would coarsen the start.
+          const [offsets, written] = await Promise.all([
+            listed,
+            this.#uncommitted !== undefined && this.#firstAt === undefined
+              ? this.#highWatermarks(this.#uncommitted, listed)
+              : 0,
+          ]);
+          this.#partitions ??= offsets.map((p) => p.partition);
           const now = performance.now();
           const records = offsets.reduce((sum, p) => sum + Number(p.high), 0);
           this.#records = Math.max(this.#records, records);
