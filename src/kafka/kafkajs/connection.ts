@@ -16,11 +16,14 @@ import { ResponseReader } from '../../protocol/response-reader.ts';
 import { kafkajsModule } from './module-cache.ts';
 
 const READER = Symbol('response reader of the socket');
+/** The connect under way: a second connect() while it runs waits for it instead of replacing its socket. */
+const CONNECTING = Symbol('connect under way');
 
 /** What the patch uses of a kafkajs Connection. */
 interface ConnectionState {
   socket?: Socket;
   [READER]?: ResponseReader;
+  [CONNECTING]?: Promise<boolean>;
   authHandlers?: { onSuccess(data: Buffer): void; onError(): void } | null;
   authExpectResponse?: boolean;
   requestQueue: { fulfillRequest(response: { size: number; correlationId: number; payload: Buffer }): void };
@@ -49,13 +52,29 @@ export function installConnection(): void {
   // The socket a new one replaces is destroyed, so that nothing it still brings reaches the new
   // reader: kafkajs only half-closes it, and replaces it only once disconnected, every request on
   // it answered or failed.
+  //
+  // One connect at a time per Connection: kafkajs's ConnectionPool.getConnection connects its fetch
+  // connection lazily, without a lock, so several first Fetch requests at once (exactly-once lanes
+  // reading the positions topic as they are restored) each called connect(). The second replaced
+  // the first's socket while it was still connecting: the first call then waited out the whole
+  // connectionTimeout (10 s by default) and failed the request with "Connection timeout", and its
+  // timeout handler disconnected the connection the second had made. As Kafka's NetworkClient,
+  // which starts at most one connection per node (initiateConnect only for a node it is not
+  // connecting to), later callers wait for the connect under way.
   define(Connection.prototype, 'connect', function (this: ConnectionState): Promise<boolean> {
+    const underway = this[CONNECTING];
+    if (underway !== undefined) return underway;
     const previous = this.socket;
     const connecting = connect.call(this); // kafkajs makes the socket at once, unless connected
     if (this.socket !== undefined && this.socket !== previous) {
       previous?.destroy();
       this[READER] = new ResponseReader((frame) => deliver(this, frame));
     }
+    this[CONNECTING] = connecting;
+    const done = () => {
+      if (this[CONNECTING] === connecting) this[CONNECTING] = undefined;
+    };
+    connecting.then(done, done);
     return connecting;
   });
 

@@ -222,6 +222,39 @@ test('bytes a replaced socket still brings are not read as responses of the new 
   await server.closed(0); // the client destroyed the socket it replaced
 });
 
+test('connect() called again while a connect is under way waits for it: one socket, no connection timeout', async (t) => {
+  // kafkajs's ConnectionPool connects its fetch connection lazily, without a lock: several first
+  // Fetch requests at once called connect() on the same Connection. The second replaced the
+  // socket of the first, which then waited out connectionTimeout and failed with "Connection
+  // timeout" (a 10 s stall of an exactly-once lane's restore in the benchmark).
+  let accepted = 0;
+  const server = await scriptedServer(
+    t,
+    (socket, frame, n) => socket.write(response(correlationOf(frame), answered(n))),
+    { accepted: () => accepted++ },
+  );
+  const { connection } = connectionTo(t, server.port);
+  const started = Date.now();
+  const results = await Promise.allSettled([
+    connection.connect(),
+    connection.connect(),
+    connection.connect(),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'fulfilled'],
+    JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))),
+  );
+  assert.ok(Date.now() - started < 2000, `connected in ${Date.now() - started} ms, not after the timeout`);
+  assert.equal(accepted, 1, 'one socket');
+  const answers = await Promise.all([connection.send(request), connection.send(request)]);
+  assert.deepEqual(answers, [answered(0), answered(0)]);
+  // Connected: a later connect() is kafkajs's own (no socket made); after a disconnect it connects anew.
+  await connection.disconnect();
+  await connection.connect();
+  assert.deepEqual(await connection.send(request), answered(1));
+});
+
 /**
  * Bytes that cannot start a response: a negative size; a TLS alert (a TLS listener answering a
  * plaintext client: its record header read as a size of 336 MiB); sizes too small to hold a
