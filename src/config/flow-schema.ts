@@ -77,9 +77,14 @@ export const flowSchema = {
       default: '32MiB',
     },
     intervalMs: {
-      doc: "Exactly-once: a partition's open transaction is committed at the latest this long after it began. Read_committed consumers of the target see records only once committed, so this is the latency it adds.",
+      doc: "Exactly-once: a partition's open transaction is committed at the latest this long after it began. Read_committed consumers of the target see records only once committed, so this bounds the latency it adds under load.",
       format: 'milliseconds',
       default: 1000,
+    },
+    idleCommitMs: {
+      doc: "Exactly-once: a partition with nothing more to write (every write of its transaction acknowledged, none waiting) commits once its transaction is this old, without waiting for intervalMs: the latency a light load sees. Each such partition commits up to 1000/idleCommitMs times a second; with many partitions at low rates raise it (intervalMs or more turns it off). 100 ms is Kafka Streams' commit.interval.ms under exactly-once.",
+      format: 'milliseconds',
+      default: 100,
     },
     timeoutMs: {
       doc: "Exactly-once: the transaction timeout given to the target's coordinator, which aborts a transaction open longer (a frozen or cut-off instance). At most the brokers' transaction.max.timeout.ms.",

@@ -263,6 +263,7 @@ function transactionOf(f: Getter, at: string, group: string, problems: string[])
     maxRecords: f('transaction.maxRecords') as number,
     maxBytes: sizeOf(f('transaction.maxBytes')),
     intervalMs: f('transaction.intervalMs') as number,
+    idleCommitMs: f('transaction.idleCommitMs') as number,
     timeoutMs: f('transaction.timeoutMs') as number,
     positionsTopic,
   };

@@ -54,6 +54,8 @@ export interface FlowConfig {
     readonly maxRecords: number;
     readonly maxBytes: number;
     readonly intervalMs: number;
+    /** A partition with nothing more to write commits once its transaction is this old. */
+    readonly idleCommitMs: number;
     readonly timeoutMs: number;
     /** Compacted topic on the target holding the flow's source positions (derived from the group). */
     readonly positionsTopic: string;

@@ -168,6 +168,7 @@ test(
         maxRecords: 1000,
         maxBytes: 1 << 20,
         intervalMs: 1000,
+        idleCommitMs: 100,
         timeoutMs: 60_000,
         positionsTopic,
       },

@@ -106,8 +106,13 @@ test(
   'exactly-once: an instance frozen (SIGSTOP) while its partitions move commits nothing after it wakes',
   { timeout: 600_000 },
   async (t) => {
-    // Long transactions, so the frozen instance holds open ones with records in them.
-    const s = await setup(t, { intervalMs: 5000, maxRecords: 1_000_000 }, { sessionTimeoutMs: 6000 });
+    // Long transactions, so the frozen instance holds open ones with records in them (no commit
+    // when a lane goes idle between fetches either).
+    const s = await setup(
+      t,
+      { intervalMs: 5000, idleCommitMs: 5000, maxRecords: 1_000_000 },
+      { sessionTimeoutMs: 6000 },
+    );
     const { src } = s;
     const a = await startDaemon(t, s.config);
     await joined(a);

@@ -21,6 +21,7 @@ export function flowConfig(overrides: Partial<FlowConfig> = {}): FlowConfig {
       maxRecords: 50_000,
       maxBytes: 32 * 2 ** 20,
       intervalMs: 1000,
+      idleCommitMs: 100,
       timeoutMs: 60_000,
       positionsTopic: 'kafka-mirror.positions.us-asia',
     },

@@ -75,6 +75,8 @@ interface Lane {
   tail: Promise<unknown>;
   open: OpenTransaction | undefined;
   committing: boolean;
+  /** Writes under way (called, not yet acknowledged): none, and the lane has nothing more to write. */
+  writing: number;
   failed: unknown;
   /** Set once acquired (fenced, position read): writes before that are refused. */
   ready: boolean;
@@ -139,8 +141,9 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
     await this.#client.connect();
     await this.#positions.prepare(this.#options.admin, this.#options.replicationFactor);
     if (this.#lifecycle.ended) return;
-    const { intervalMs } = this.#options.transaction;
-    this.#timer = setInterval(() => this.#commitDue(), Math.max(10, Math.floor(intervalMs / 4)));
+    const { intervalMs, idleCommitMs } = this.#options.transaction;
+    const tick = Math.floor(Math.min(intervalMs, Math.max(idleCommitMs, 20)) / 4);
+    this.#timer = setInterval(() => this.#commitDue(), Math.max(5, tick));
     this.#timer.unref();
   }
 
@@ -198,6 +201,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       tail: Promise.resolve(),
       open: undefined,
       committing: false,
+      writing: 0,
       failed: undefined,
       ready: false,
     };
@@ -266,6 +270,21 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       );
       return failedWrite(error);
     }
+    lane.writing++;
+    try {
+      return await this.#write(lane, topic, partition, records, source);
+    } finally {
+      lane.writing--;
+    }
+  }
+
+  async #write(
+    lane: Lane,
+    topic: string,
+    partition: number,
+    records: RecordChunk,
+    source: SourcePosition,
+  ): Promise<TransactionalWrite> {
     let acknowledged: Promise<void> | undefined;
     const written = await this.#serial(lane, async () => {
       if (lane.failed !== undefined) return failedWrite(lane.failed);
@@ -371,9 +390,15 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
     const open = lane.open;
     if (open === undefined || lane.failed !== undefined) return;
     try {
-      await Promise.all(open.sends);
+      // The position goes out beside the records still in flight (another partition, so no order
+      // between them); EndTxn only once every one is acknowledged.
       const position = this.#positions.record(lane.slot, open.next);
-      await this.#pending.track(() => lane.txn.send(this.#positions.topic, lane.slot.partition, position));
+      const positioned = this.#pending.track(() =>
+        lane.txn.send(this.#positions.topic, lane.slot.partition, position),
+      );
+      open.sends.add(positioned);
+      positioned.catch(() => {}); // awaited below, or by the abort
+      await Promise.all(open.sends);
       await this.#pending.track(() => lane.txn.commit());
       lane.open = undefined;
       this.#options.onTransaction?.('committed');
@@ -405,10 +430,17 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
     open.reject(error);
   }
 
+  /**
+   * Commits the transactions open intervalMs or longer, and those open idleCommitMs or longer whose
+   * lane has nothing more to write: a light load waits idleCommitMs, not intervalMs, to be seen.
+   */
   #commitDue(): void {
-    const due = Date.now() - this.#options.transaction.intervalMs;
+    const now = Date.now();
+    const { intervalMs, idleCommitMs } = this.#options.transaction;
     for (const lane of this.#lanes.values()) {
-      if (lane.open === undefined || lane.open.since > due || lane.committing) continue;
+      if (lane.open === undefined || lane.committing) continue;
+      const age = now - lane.open.since;
+      if (age < intervalMs && (age < idleCommitMs || lane.writing > 0)) continue;
       lane.committing = true;
       void this.#serial(lane, () => this.#commit(lane)).finally(() => (lane.committing = false));
     }

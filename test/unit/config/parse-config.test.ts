@@ -63,6 +63,7 @@ test('a minimal document gets every documented default', () => {
       maxRecords: 50_000,
       maxBytes: 32 * 2 ** 20,
       intervalMs: 1000,
+      idleCommitMs: 100,
       timeoutMs: 60_000,
       positionsTopic: 'kafka-mirror.positions.us-eu',
     },

@@ -35,6 +35,7 @@ function setup(t: TestContext) {
       maxRecords: 1000,
       maxBytes: 2 ** 20,
       intervalMs: 1000,
+      idleCommitMs: 100,
       timeoutMs: 60_000,
       positionsTopic: 'p',
     },

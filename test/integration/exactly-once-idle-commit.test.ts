@@ -1,0 +1,75 @@
+// An exactly-once flow under a light load on real brokers: a partition with nothing more to write
+// commits its transaction once it is transaction.idleCommitMs old, not at transaction.intervalMs
+// (issue 24). The interval here is 50 s and every round must be visible to read_committed readers
+// of the target well within it; each round then audited: every record once, in order, none of
+// another round's.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka as KafkaClient } from 'kafkajs';
+import { clusterPair } from '../support/cluster-pair.ts';
+import { flowConfig, startDaemon } from '../support/daemon.ts';
+import { createTopic, numberedIn, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
+
+const clusters = clusterPair();
+
+const PARTITIONS = 3;
+const PER_ROUND = 20;
+/** Far below the 50 s interval: a round visible by then was committed because its lane went idle. */
+const VISIBLE_WITHIN_MS = 20_000;
+
+/** The target's last stable offsets (kafkajs's admin lists offsets read_committed), summed. */
+const stableTotal = async (kafka: KafkaClient, topic: string) =>
+  (await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
+
+test(
+  'exactly-once: a light load is committed once the partition is idle, not at transaction.intervalMs',
+  { timeout: 300_000 },
+  clusters.guard(async (t) => {
+    const { source, target, src, dst } = clusters;
+    const topic = `idle-${randomUUID().slice(0, 6)}`;
+    const flow = `idle-${randomUUID().slice(0, 6)}`;
+    await createTopic(src, topic, { partitions: PARTITIONS });
+    const daemon = await startDaemon(
+      t,
+      flowConfig(source, target, {
+        name: flow,
+        topics: { include: [topic] },
+        delivery: 'exactly-once',
+        transaction: { intervalMs: 50_000, timeoutMs: 60_000 },
+      }),
+    );
+    await daemon.waitForLog((l) => l['msg'] === 'partition restored from the target', 60_000);
+    const expected = new Map<number, string[]>(Array.from({ length: PARTITIONS }, (_, p) => [p, []]));
+    for (let round = 0; round < 3; round++) {
+      const before = await stableTotal(dst, topic).catch(() => 0);
+      const messages = Array.from({ length: PARTITIONS }, (_, p) =>
+        numberedIn(p, round * PER_ROUND, PER_ROUND),
+      ).flat();
+      await produceAll(src, topic, messages);
+      for (const m of messages) expected.get(m.partition as number)?.push(String(m.value));
+      // Each partition's round: 20 records and a commit marker once committed.
+      const wanted = before + PARTITIONS * (PER_ROUND + 1);
+      const start = Date.now();
+      let stable = before;
+      while (stable < wanted && Date.now() - start < VISIBLE_WITHIN_MS) {
+        await sleep(200);
+        stable = await stableTotal(dst, topic).catch(() => before);
+      }
+      t.diagnostic(`round ${round}: last stable offsets ${before} -> ${stable} in ${Date.now() - start} ms`);
+      assert.ok(
+        stable >= wanted,
+        `round ${round} committed within ${VISIBLE_WITHIN_MS} ms (interval 50 s): last stable offsets ${stable}, want ${wanted}`,
+      );
+      const copies = await readTopic(dst, topic, 60_000);
+      for (let p = 0; p < PARTITIONS; p++)
+        assert.deepEqual(
+          copies.filter((r) => r.partition === p).map((r) => r.value),
+          expected.get(p),
+          `round ${round}, partition ${p}: every record once, in order`,
+        );
+    }
+    assert.equal(await daemon.stop('SIGTERM'), 0);
+  }),
+);
