@@ -66,7 +66,7 @@ export function kafkaMirrorConfig(
       },
     ],
     admin: { host: '127.0.0.1', port: 0 },
-    log: { level: 'info' },
+    log: { level: process.env['BENCH_LOG_LEVEL'] ?? 'info' },
   };
 }
 

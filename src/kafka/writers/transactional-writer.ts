@@ -305,7 +305,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
         open.bytes += records.body.length;
         open.next = source.next;
         const { maxRecords, maxBytes } = this.#options.transaction;
-        if (open.records >= maxRecords || open.bytes >= maxBytes) await this.#commit(lane);
+        if (open.records >= maxRecords || open.bytes >= maxBytes) await this.#commit(lane, 'full');
         return { committed: open.committed };
       } catch (error) {
         await this.#abortOpen(lane, error);
@@ -329,7 +329,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
   /** Commits every open transaction now (graceful shutdown). */
   async flush(): Promise<void> {
     await Promise.allSettled(
-      [...this.#lanes.values()].map((lane) => this.#serial(lane, () => this.#commit(lane))),
+      [...this.#lanes.values()].map((lane) => this.#serial(lane, () => this.#commit(lane, 'flush'))),
     );
   }
 
@@ -386,7 +386,7 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
    * once no produce request of the transaction is incomplete
    * (Sender.maybeSendAndPollTransactionalRequest waits for the accumulator's incomplete batches).
    */
-  async #commit(lane: Lane): Promise<void> {
+  async #commit(lane: Lane, why: 'full' | 'interval' | 'idle' | 'flush'): Promise<void> {
     const open = lane.open;
     if (open === undefined || lane.failed !== undefined) return;
     try {
@@ -402,6 +402,11 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       await this.#pending.track(() => lane.txn.commit());
       lane.open = undefined;
       this.#options.onTransaction?.('committed');
+      const { topic, partition, records, bytes, since } = open;
+      this.#options.logger.debug(
+        { topic, partition, records, bytes, ageMs: Date.now() - since, why },
+        'transaction committed',
+      );
       open.resolve();
     } catch (error) {
       await this.#abortOpen(lane, error);
@@ -442,7 +447,8 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
       const age = now - lane.open.since;
       if (age < intervalMs && (age < idleCommitMs || lane.writing > 0)) continue;
       lane.committing = true;
-      void this.#serial(lane, () => this.#commit(lane)).finally(() => (lane.committing = false));
+      const why = age >= intervalMs ? 'interval' : 'idle';
+      void this.#serial(lane, () => this.#commit(lane, why)).finally(() => (lane.committing = false));
     }
   }
 
