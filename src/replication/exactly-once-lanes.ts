@@ -40,7 +40,7 @@ export interface LaneState {
 export interface LaneHost {
   readonly source: Pick<FlowSource, 'pause' | 'resume' | 'seek'>;
   readonly queue: Pick<BoundedQueue<WriteItem>, 'isHalted' | 'dropLane'>;
-  readonly tracker: Pick<OffsetTracker, 'drop'>;
+  readonly tracker: Pick<OffsetTracker, 'drop' | 'skip'>;
   readonly metrics: FlowMetrics;
   readonly logger: Logger;
   /** The partition is halted (a halt the flow reported). */
@@ -203,7 +203,7 @@ export class ExactlyOnceLanes {
     reason: 'assigned' | 'failed' | 'resumed',
     rewind: number | undefined,
   ): Promise<void> {
-    const { source, queue, metrics, logger } = this.#host;
+    const { source, queue, tracker, metrics, logger } = this.#host;
     const lane = partitionKey(topic, partition);
     const state = this.#renew(lane);
     // Before kafkajs's first fetch of the partition (the join event comes first); a reader that
@@ -217,6 +217,10 @@ export class ExactlyOnceLanes {
         if (!current()) return;
         const from = position ?? rewind;
         if (from !== undefined) source.seek(topic, partition, from);
+        // Everything below the position is committed on the target: the source group may commit
+        // it too. An owner that died between its last transaction and its next group commit left
+        // the group behind, and a partition with nothing more to read would show that lag forever.
+        if (position !== undefined) tracker.skip(lane, position);
         state.expected = from;
         state.start = from;
         state.ready = true;

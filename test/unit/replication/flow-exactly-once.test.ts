@@ -109,6 +109,24 @@ test('exactly-once: the source group is committed only up to committed transacti
   assert.equal(flow.stats.recordsWritten, 10);
 });
 
+test('exactly-once: a position restored from the target is committed to the source group though nothing more is read', async (t) => {
+  // An owner that died between its last transaction and its next group commit left the group
+  // behind the target's position: with nothing left to read the lag would stay forever.
+  const { flow, source, target } = setup(t);
+  target.positions.set(0, 500);
+  flow.onAssignment([
+    { topic: TOPIC, partition: 0 },
+    { topic: TOPIC, partition: 1 },
+  ]);
+  await restored(source, 2);
+  await flow.commit();
+  assert.deepEqual(
+    source.commits,
+    [{ partition: 0, offset: 500 }],
+    'partition 1 has no position: nothing to commit',
+  );
+});
+
 test('exactly-once: a failed transaction restores its partition from the committed position and reads it again from there', async (t) => {
   const { flow, source, target } = setup(t);
   flow.onAssignment([{ topic: TOPIC, partition: 0 }]);

@@ -1,8 +1,10 @@
-// An exactly-once flow under a light load on real brokers: a partition with nothing more to write
-// commits its transaction once it is transaction.idleCommitMs old, not at transaction.intervalMs
-// (issue 24). The interval here is 50 s and every round must be visible to read_committed readers
-// of the target well within it; each round then audited: every record once, in order, none of
-// another round's.
+// When an exactly-once flow commits, on real brokers. Under a light load a partition with nothing
+// more to write commits its transaction once it is transaction.idleCommitMs old, not at
+// transaction.intervalMs (issue 24): the interval here is 50 s and every round must be visible to
+// read_committed readers of the target well within it, each round audited (every record once, in
+// order). And an owner killed after its last transaction but before its group commit leaves the
+// source group behind the target's positions: the next owner commits the positions it restores,
+// so the group reaches the log end (lag 0) though nothing is left to read.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
@@ -10,6 +12,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { clusterPair } from '../support/cluster-pair.ts';
 import { flowConfig, startDaemon } from '../support/daemon.ts';
+import { waitForCommitted } from '../support/replication-checks.ts';
+import { audit } from '../fault/support.ts';
 import { createTopic, numberedIn, produceAll, readTopic, withAdmin } from '../support/kafka-client.ts';
 
 const clusters = clusterPair();
@@ -71,5 +75,51 @@ test(
         );
     }
     assert.equal(await daemon.stop('SIGTERM'), 0);
+  }),
+);
+
+test(
+  'exactly-once: an owner killed before its group commit; the next commits the positions it restores, lag 0',
+  { timeout: 300_000 },
+  clusters.guard(async (t) => {
+    const { source, target, src, dst } = clusters;
+    const topic = `restored-${randomUUID().slice(0, 6)}`;
+    const flow = `restored-${randomUUID().slice(0, 6)}`;
+    const group = `kafka-mirror.${flow}`;
+    await createTopic(src, topic, { partitions: PARTITIONS });
+    const config = (commitIntervalMs: number) =>
+      flowConfig(
+        source,
+        target,
+        { name: flow, topics: { include: [topic] }, delivery: 'exactly-once', commitIntervalMs },
+        { consumer: { sessionTimeoutMs: 6000 } },
+      );
+    // The first owner never commits to the source group (a 10-minute interval, killed long before).
+    const first = await startDaemon(t, config(600_000));
+    await first.waitForLog((l) => l['msg'] === 'partition restored from the target', 60_000);
+    const messages = Array.from({ length: PARTITIONS }, (_, p) => numberedIn(p, 0, PER_ROUND)).flat();
+    await produceAll(src, topic, messages);
+    const wanted = PARTITIONS * (PER_ROUND + 1);
+    let stable = 0;
+    for (let i = 0; i < 100 && stable < wanted; i++) {
+      await sleep(200);
+      stable = await stableTotal(dst, topic).catch(() => 0);
+    }
+    assert.ok(stable >= wanted, `every record committed on the target before the kill: ${stable}`);
+    await first.stop('SIGKILL');
+    const committed = await withAdmin(src, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));
+    t.diagnostic(`group offsets after the kill: ${JSON.stringify(committed[0]?.partitions)}`);
+    assert.ok(
+      (committed[0]?.partitions ?? []).every((p) => Number(p.offset) < PER_ROUND),
+      'the killed owner had not committed the source group',
+    );
+    // The next owner has nothing left to read: only the restored positions can move the group.
+    const next = await startDaemon(t, config(1000));
+    assert.ok(await waitForCommitted(src, group, topic, 60_000), 'the group reached the log end');
+    assert.equal(await next.stop('SIGTERM'), 0);
+    const report = await audit(config(1000), flow);
+    assert.equal(report.totals.checked, PARTITIONS * PER_ROUND, 'every source record audited');
+    assert.equal(report.totals.missing, 0, 'nothing lost');
+    assert.equal(report.totals.duplicated, 0, 'nothing written twice');
   }),
 );
