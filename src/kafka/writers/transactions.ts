@@ -423,7 +423,14 @@ export class PartitionTransaction {
       const session = this.#session;
       if (session === undefined || state.session !== session)
         throw new TransactionFencedError(this.transactionalId, 'no producer epoch for this send');
-      const broker = await leaderOf(this.#cluster, state.topic, state.partition);
+      // A topic deleted on the target is missing from its metadata: the lookup fails before any
+      // produce could be answered UNKNOWN_TOPIC_OR_PARTITION, so it is asked here too (else retried
+      // forever, the partition stuck without a word).
+      const broker = await leaderOf(this.#cluster, state.topic, state.partition).catch(
+        async (error: unknown) => {
+          throw (await this.#deleted(state.topic, state.partition, error)) ?? error;
+        },
+      );
       if (state.mayGo(request, session, limit)) return { broker, session };
       // Woken by every acknowledgement, failure and hand-over of the partition; the timer only ends
       // the wait of a writer that closed meanwhile.

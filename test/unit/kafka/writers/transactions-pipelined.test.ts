@@ -7,7 +7,11 @@
 // (the lane is then restored from its committed position) instead of being papered over.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EarlierWriteFailedError, TransactionFencedError } from '../../../../src/errors/index.ts';
+import {
+  EarlierWriteFailedError,
+  TargetTopicMissingError,
+  TransactionFencedError,
+} from '../../../../src/errors/index.ts';
 import { PartitionTransaction } from '../../../../src/kafka/writers/transactions.ts';
 import type { RecordChunk } from '../../../../src/protocol/record-chunk.ts';
 import { mulberry32 } from '../../../support/random.ts';
@@ -162,5 +166,49 @@ test(
     // Those in flight beside the oldest are refused too; none is sent again, and the sixth never goes.
     const refused = broker.answers.get(ERROR.UNKNOWN_PRODUCER_ID) ?? 0;
     assert.ok(refused >= 1 && refused <= 5, `${refused} refusals`);
+  },
+);
+
+test(
+  'a topic deleted on the target fails the send with TargetTopicMissingError when even its leader lookup fails',
+  bounded,
+  async () => {
+    const broker = new ModelBroker(mulberry32(7), { lost: 0, unanswered: 0, refused: 0, lenient: false });
+    const cluster = modelCluster(broker);
+    const abort = new AbortController();
+    let lookups = 0;
+    const txn = new PartitionTransaction(
+      {
+        ...cluster,
+        // kafkajs's metadata of a deleted topic: the lookup itself fails, no produce is ever answered.
+        addTargetTopic: async () => {
+          lookups++;
+          throw Object.assign(new Error('This server does not host this topic-partition'), {
+            type: 'UNKNOWN_TOPIC_OR_PARTITION',
+            retriable: true,
+          });
+        },
+      } as typeof cluster,
+      {
+        transactionalId: 'kafka-mirror.flow/t/0',
+        timeoutMs: 60_000,
+        requestTimeoutMs: 1000,
+        compression: 'none',
+        signal: abort.signal,
+        maxInFlight: 5,
+        topicExists: async () => false,
+      },
+    );
+    try {
+      await txn.init();
+      await assert.rejects(
+        txn.send('t', 0, chunks(1, mulberry32(1))[0] as RecordChunk),
+        TargetTopicMissingError,
+      );
+      assert.equal(lookups, 1, 'asked once, not retried into a topic that is gone');
+      assert.equal(broker.log.length, 0, 'nothing written');
+    } finally {
+      abort.abort();
+    }
   },
 );
