@@ -27,6 +27,17 @@ const VISIBLE_WITHIN_MS = 20_000;
 const stableTotal = async (kafka: KafkaClient, topic: string) =>
   (await withAdmin(kafka, (a) => a.fetchTopicOffsets(topic))).reduce((n, p) => n + Number(p.high), 0);
 
+/** Polls the target's last stable offsets until their sum reaches `wanted` or `withinMs` passed; returns the last sum. */
+async function stableReaches(kafka: KafkaClient, topic: string, wanted: number, withinMs: number) {
+  const start = Date.now();
+  let stable = await stableTotal(kafka, topic).catch(() => 0);
+  while (stable < wanted && Date.now() - start < withinMs) {
+    await sleep(200);
+    stable = await stableTotal(kafka, topic).catch(() => stable);
+  }
+  return stable;
+}
+
 test(
   'exactly-once: a light load is committed once the partition is idle, not at transaction.intervalMs',
   { timeout: 300_000 },
@@ -56,11 +67,7 @@ test(
       // Each partition's round: 20 records and a commit marker once committed.
       const wanted = before + PARTITIONS * (PER_ROUND + 1);
       const start = Date.now();
-      let stable = before;
-      while (stable < wanted && Date.now() - start < VISIBLE_WITHIN_MS) {
-        await sleep(200);
-        stable = await stableTotal(dst, topic).catch(() => before);
-      }
+      const stable = await stableReaches(dst, topic, wanted, VISIBLE_WITHIN_MS);
       t.diagnostic(`round ${round}: last stable offsets ${before} -> ${stable} in ${Date.now() - start} ms`);
       assert.ok(
         stable >= wanted,
@@ -100,11 +107,7 @@ test(
     const messages = Array.from({ length: PARTITIONS }, (_, p) => numberedIn(p, 0, PER_ROUND)).flat();
     await produceAll(src, topic, messages);
     const wanted = PARTITIONS * (PER_ROUND + 1);
-    let stable = 0;
-    for (let i = 0; i < 100 && stable < wanted; i++) {
-      await sleep(200);
-      stable = await stableTotal(dst, topic).catch(() => 0);
-    }
+    const stable = await stableReaches(dst, topic, wanted, 20_000);
     assert.ok(stable >= wanted, `every record committed on the target before the kill: ${stable}`);
     await first.stop('SIGKILL');
     const committed = await withAdmin(src, (a) => a.fetchOffsets({ groupId: group, topics: [topic] }));

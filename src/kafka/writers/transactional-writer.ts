@@ -142,8 +142,8 @@ export class TransactionalWriter implements TransactionalTarget, WriterLifecycle
     await this.#positions.prepare(this.#options.admin, this.#options.replicationFactor);
     if (this.#lifecycle.ended) return;
     const { intervalMs, idleCommitMs } = this.#options.transaction;
-    const tick = Math.floor(Math.min(intervalMs, Math.max(idleCommitMs, 20)) / 4);
-    this.#timer = setInterval(() => this.#commitDue(), Math.max(5, tick));
+    const tick = Math.max(5, Math.floor(Math.min(intervalMs, idleCommitMs) / 4));
+    this.#timer = setInterval(() => this.#commitDue(), tick);
     this.#timer.unref();
   }
 

@@ -17,10 +17,18 @@ import type { RecordChunk } from '../../../../src/protocol/record-chunk.ts';
 import { mulberry32 } from '../../../support/random.ts';
 import { bounded, chunks, ERROR, ModelBroker, modelCluster, totalOf } from './model-broker.ts';
 
-function transaction(broker: ModelBroker, resent: string[] = []) {
+function transaction(
+  broker: ModelBroker,
+  resent: string[] = [],
+  options: {
+    cluster?: ReturnType<typeof modelCluster>;
+    topicExists?: (topic: string) => Promise<boolean>;
+  } = {},
+) {
   const abort = new AbortController();
   broker.initFailures = 0;
-  const txn = new PartitionTransaction(modelCluster(broker), {
+  const txn = new PartitionTransaction(options.cluster ?? modelCluster(broker), {
+    topicExists: options.topicExists,
     transactionalId: 'kafka-mirror.flow/t/0',
     timeoutMs: 60_000,
     requestTimeoutMs: 1000,
@@ -174,31 +182,19 @@ test(
   bounded,
   async () => {
     const broker = new ModelBroker(mulberry32(7), { lost: 0, unanswered: 0, refused: 0, lenient: false });
-    const cluster = modelCluster(broker);
-    const abort = new AbortController();
     let lookups = 0;
-    const txn = new PartitionTransaction(
-      {
-        ...cluster,
-        // kafkajs's metadata of a deleted topic: the lookup itself fails, no produce is ever answered.
-        addTargetTopic: async () => {
-          lookups++;
-          throw Object.assign(new Error('This server does not host this topic-partition'), {
-            type: 'UNKNOWN_TOPIC_OR_PARTITION',
-            retriable: true,
-          });
-        },
-      } as typeof cluster,
-      {
-        transactionalId: 'kafka-mirror.flow/t/0',
-        timeoutMs: 60_000,
-        requestTimeoutMs: 1000,
-        compression: 'none',
-        signal: abort.signal,
-        maxInFlight: 5,
-        topicExists: async () => false,
+    const cluster = {
+      ...modelCluster(broker),
+      // kafkajs's metadata of a deleted topic: the lookup itself fails, no produce is ever answered.
+      addTargetTopic: async () => {
+        lookups++;
+        throw Object.assign(new Error('This server does not host this topic-partition'), {
+          type: 'UNKNOWN_TOPIC_OR_PARTITION',
+          retriable: true,
+        });
       },
-    );
+    };
+    const { txn, abort } = transaction(broker, [], { cluster, topicExists: async () => false });
     try {
       await txn.init();
       await assert.rejects(
