@@ -23,6 +23,12 @@ const MiB = 2 ** 20;
  */
 export const MAX_RESPONSE_BYTES = 128 * MiB;
 
+/**
+ * How many bytes must be left of the response being read for the socket to read straight into it
+ * (`readTarget`); below that, reads go to the socket's own buffer and are copied from there.
+ */
+export const DIRECT_READ_MIN = 64 * 1024;
+
 /** Receives each complete response, its 4-byte size first (authentication handlers take it whole). */
 export type OnResponse = (frame: Buffer) => void;
 
@@ -65,7 +71,9 @@ export class ResponseReader {
         this.#read = 4;
       }
       const n = Math.min(this.#frame.length - this.#read, data.length - at);
-      this.#frame.set(data.subarray(at, at + n), this.#read);
+      // Bytes the socket read into the response's own rest (readTarget) are already in place.
+      if (data.buffer !== this.#frame.buffer || data.byteOffset + at !== this.#frame.byteOffset + this.#read)
+        this.#frame.set(data.subarray(at, at + n), this.#read);
       this.#read += n;
       at += n;
       if (this.#read < this.#frame.length) return;
@@ -74,6 +82,21 @@ export class ResponseReader {
       this.#sizeRead = 0;
       this.#onResponse(frame);
     }
+  }
+
+  /**
+   * Where the socket may put its next read: the rest of the response being read, when at least
+   * DIRECT_READ_MIN bytes of it are left, so that a large response (a fetch) arrives in its buffer
+   * without a copy; otherwise undefined. Only a place to read into: whatever the socket reads next,
+   * wherever it put it, is passed to `feed` as any read is, and `feed` copies nothing that is
+   * already where it belongs. The response is handed over only once complete, so the socket never
+   * reads into a buffer handed over.
+   */
+  readTarget(): Buffer | undefined {
+    const frame = this.#frame;
+    if (frame === undefined || this.#failed !== undefined || frame.length - this.#read < DIRECT_READ_MIN)
+      return undefined;
+    return frame.subarray(this.#read);
   }
 
   /** Forgets a response begun and any framing error: the next byte fed is the first of a size. */

@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import { ResponseFramingError } from '../../errors/index.ts';
 import { ResponseReader } from '../../protocol/response-reader.ts';
 import { kafkajsModule } from './module-cache.ts';
+import { setReadTarget } from './socket-factory.ts';
 
 const READER = Symbol('response reader of the socket');
 /** The connect under way: a second connect() while it runs waits for it instead of replacing its socket. */
@@ -68,7 +69,9 @@ export function installConnection(): void {
     const connecting = connect.call(this); // kafkajs makes the socket at once, unless connected
     if (this.socket !== undefined && this.socket !== previous) {
       previous?.destroy();
-      this[READER] = new ResponseReader((frame) => deliver(this, frame));
+      const reader = new ResponseReader((frame) => deliver(this, frame));
+      this[READER] = reader;
+      setReadTarget(this.socket, () => reader.readTarget());
     }
     this[CONNECTING] = connecting;
     const done = () => {

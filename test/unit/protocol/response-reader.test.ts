@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ResponseFramingError } from '../../../src/errors/index.ts';
-import { MAX_RESPONSE_BYTES, ResponseReader } from '../../../src/protocol/response-reader.ts';
+import {
+  DIRECT_READ_MIN,
+  MAX_RESPONSE_BYTES,
+  ResponseReader,
+} from '../../../src/protocol/response-reader.ts';
 import { mulberry32 } from '../../support/random.ts';
 
 /** A response as a broker frames it: 4-byte size, then the bytes (a correlation id first, usually). */
@@ -43,6 +47,69 @@ test('responses fed in pieces of every size come out whole and in order, size fi
     assert.deepEqual(read, responses, `pieces of ${piece}`);
     assert.equal(r.partial, 0);
   }
+});
+
+/**
+ * A socket as socket-factory.ts makes it: each read of up to `piece` bytes goes where the reader's
+ * readTarget says, else into the socket's own reused buffer, and is then fed. Returns the
+ * responses handed over, uncopied, and how many bytes went straight into a response.
+ */
+function readLikeASocket(stream: Buffer, pieces: () => number, r?: ResponseReader) {
+  const handed: Buffer[] = [];
+  const reader = r ?? new ResponseReader((f) => handed.push(f));
+  const own = Buffer.alloc(64 * 1024);
+  let direct = 0;
+  for (let at = 0; at < stream.length;) {
+    const into = reader.readTarget() ?? own;
+    const n = stream.copy(into, 0, at, at + Math.min(pieces(), into.length));
+    if (into !== own) direct += n;
+    at += n;
+    reader.feed(into.subarray(0, n));
+    own.fill(0xee);
+  }
+  return { handed, direct, reader };
+}
+
+test('reads straight into a large response hand over the same responses, untouched by later reads', () => {
+  const large = [response(20, DIRECT_READ_MIN * 3), response(21, DIRECT_READ_MIN), response(22, 5)];
+  const many = [...responses, ...large, ...responses, ...large];
+  const all = Buffer.concat(many);
+  const random = mulberry32(24);
+  for (const pieces of [() => 1 + Math.floor(random() * 70_000), () => 1448, () => 1 << 20]) {
+    const { handed, direct, reader: r } = readLikeASocket(all, pieces);
+    // Compared only now: a response handed over early must not have been written by a later read.
+    assert.deepEqual(handed, many);
+    assert.equal(r.partial, 0);
+    assert.ok(direct > DIRECT_READ_MIN * 4, `${direct} bytes read straight into responses`);
+  }
+});
+
+test('no read target below DIRECT_READ_MIN left, nor after a framing error', () => {
+  const r = new ResponseReader(() => {});
+  assert.equal(r.readTarget(), undefined, 'between responses');
+  const big = response(1, DIRECT_READ_MIN + 100);
+  r.feed(big.subarray(0, 4 + 100));
+  assert.equal(r.readTarget()?.length, big.length - 104);
+  r.feed(big.subarray(104, 300));
+  assert.equal(r.readTarget(), undefined, 'less than DIRECT_READ_MIN left');
+  r.reset();
+  assert.throws(() => r.feed(Buffer.from([0xff, 0xff, 0xff, 0xff])), ResponseFramingError);
+  assert.equal(r.readTarget(), undefined);
+});
+
+test('a read that lands in a response the reader forgot (reset) is read as fresh bytes', () => {
+  const handed: Buffer[] = [];
+  const r = new ResponseReader((f) => handed.push(Buffer.from(f)));
+  const cut = response(30, DIRECT_READ_MIN * 2);
+  r.feed(cut.subarray(0, 1000));
+  const stale = r.readTarget();
+  assert.ok(stale !== undefined);
+  r.reset(); // as when the socket dropped; a socket can still have the old target for its next read
+  const fresh = Buffer.concat([response(31, 10), response(32, DIRECT_READ_MIN)]);
+  fresh.copy(stale, 0, 0, 2000);
+  r.feed(stale.subarray(0, 2000));
+  readLikeASocket(fresh.subarray(2000), () => 4096, r);
+  assert.deepEqual(handed, [response(31, 10), response(32, DIRECT_READ_MIN)]);
 });
 
 test('the stream cut in two at every byte reads the same', () => {
