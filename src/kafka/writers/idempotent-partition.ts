@@ -13,12 +13,14 @@ const SEQUENCE_SPAN = 2 ** 31;
  */
 const RECONFIRM_AFTER_MS = 10 * 60_000;
 
-/** A producer id of one partition; the broker knows it once one request under it was appended. */
+/**
+ * A producer id (and epoch) requests are sent under: one partition's (the idempotent writer), or a
+ * transaction's partitions' (one transactional id). The broker keeps sequence state per partition,
+ * so whether it knows the id is the partition's to say (IdempotentPartition.acknowledged).
+ */
 export interface Session {
   readonly producerId: string;
   readonly epoch: number;
-  /** When the broker last acknowledged a request under this id (0: never). */
-  acknowledgedAt: number;
   /** Attempts under this id whose answer is awaited. */
   inFlight: number;
 }
@@ -32,9 +34,6 @@ export interface Request {
   /** The attempt in flight is built and queued on the connection: the next request may follow it. */
   handedOver: boolean;
 }
-
-/** Whether the broker surely has state for this id: it acknowledged a request under it lately. */
-const known = (session: Session) => Date.now() - session.acknowledgedAt < RECONFIRM_AFTER_MS;
 
 const requestOf = (chunk: RecordChunk, sequence: number): Request => ({
   chunk,
@@ -60,11 +59,28 @@ export class IdempotentPartition {
   /** Resolves at the next acknowledgement, failure or renumbering. */
   changed: Promise<void> = Promise.resolve();
   #changed: () => void = () => {};
+  /** The id the partition's leader last acknowledged a request under, and when. */
+  #acknowledged: { session: Session; at: number } | undefined;
 
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
     this.#rearm();
+  }
+
+  /** The partition's leader acknowledged a request under `session` (or had it already). */
+  acknowledged(session: Session): void {
+    this.#acknowledged = { session, at: Date.now() };
+  }
+
+  /**
+   * Whether the partition's leader surely has state for this id: it acknowledged a request of this
+   * partition under it lately. An acknowledgement on another partition of the same id says nothing
+   * of this one: without state the broker takes any first sequence number.
+   */
+  #known(session: Session): boolean {
+    const last = this.#acknowledged;
+    return last !== undefined && last.session === session && Date.now() - last.at < RECONFIRM_AFTER_MS;
   }
 
   /** Wakes whatever waits for `changed`. */
@@ -108,7 +124,7 @@ export class IdempotentPartition {
       this.retired.length === 0 &&
       !this.renumber &&
       (at === 0 ||
-        (known(session) && at < limit && before.every((r) => r.sentIn === session && r.handedOver)))
+        (this.#known(session) && at < limit && before.every((r) => r.sentIn === session && r.handedOver)))
     );
   }
 

@@ -163,7 +163,7 @@ export class IdempotentWriter implements FlowTarget, WriterLifecycle {
       // an earlier attempt was appended and its answer lost.
       const triage = error === undefined ? undefined : triageProduce(error, { records: request.chunk.count });
       if (triage === undefined || triage.step === ProduceStep.DONE) {
-        if (session !== undefined) session.acknowledgedAt = Date.now();
+        if (session !== undefined) state.acknowledged(session);
         return;
       }
       if (this.#abort.signal.aborted || (session === undefined && endsTheWrite(error))) throw error;
@@ -300,7 +300,6 @@ export class IdempotentWriter implements FlowTarget, WriterLifecycle {
           return {
             producerId: answer.producerId,
             epoch: answer.producerEpoch,
-            acknowledgedAt: 0,
             inFlight: 0,
           };
         } catch (error) {

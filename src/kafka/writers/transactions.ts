@@ -195,7 +195,6 @@ export class PartitionTransaction {
     this.#session = {
       producerId: answer.producerId,
       epoch: answer.producerEpoch,
-      acknowledgedAt: 0,
       inFlight: 0,
     };
     this.#partitions = new Map();
@@ -360,7 +359,7 @@ export class PartitionTransaction {
           t.topicName === topic && t.partitions.some((p) => p.partition === partition && p.errorCode === 0),
       );
       if (acknowledged !== true) throw new ProduceUnacknowledgedError(topic, partition);
-      session.acknowledgedAt = Date.now();
+      state.acknowledged(session);
       return Attempt.DONE;
     } catch (error) {
       return await this.#failedAttempt(state, request, session, error, last);
@@ -384,7 +383,7 @@ export class PartitionTransaction {
     const { step, answer } = triageProduce(error, { records: request.chunk.count, transactional: true });
     // The broker has this batch already (an earlier attempt's answer was lost).
     if (step === ProduceStep.DONE) {
-      session.acknowledgedAt = Date.now();
+      state.acknowledged(session);
       return Attempt.DONE;
     }
     // Refused because a request before it is not appended (that one is retried): this one goes

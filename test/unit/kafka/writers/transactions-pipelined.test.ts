@@ -123,6 +123,34 @@ test('under a new epoch only the oldest request goes until one is acknowledged',
 });
 
 test(
+  'an acknowledgement on one partition does not let another pipeline before its own first',
+  bounded,
+  async () => {
+    // A lane's transaction writes its data partition and its positions partition under one
+    // producer id; the broker keeps sequence state per partition, so an answer from the positions
+    // partition's leader says nothing about the data partition's.
+    const data = new ModelBroker(mulberry32(53), { lost: 0, unanswered: 0, refused: 0, lenient: true });
+    const positions = new ModelBroker(mulberry32(54), { lost: 0, unanswered: 0, refused: 0, lenient: true });
+    const cluster = {
+      ...modelCluster(data),
+      findLeaderForPartitions: (_topic: string, partitions: number[]) => ({
+        [partitions[0] === 1 ? '2' : '1']: partitions,
+      }),
+      findBroker: async ({ nodeId }: { nodeId: string }) => (nodeId === '2' ? positions : data),
+    };
+    const { txn, abort } = transaction(data, [], { cluster });
+    await txn.init();
+    const [position, ...records] = chunks(7, mulberry32(55));
+    await txn.send('t', 1, position as RecordChunk);
+    const sends = records.map((c) => txn.send('t', 0, c));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(data.inFlight, 1, 'one request on the data partition before its first acknowledgement');
+    await Promise.all(sends);
+    abort.abort();
+    assert.equal(data.log.length, totalOf(records));
+  },
+);
+test(
   'a request too large is split in its place while later ones are in flight; every record once, in order',
   bounded,
   async () => {
