@@ -77,5 +77,7 @@ EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/bin/healthcheck.js"]
 # Exec form: node itself is PID 1, so SIGTERM reaches the daemon, which installs its own handler and drains.
-ENTRYPOINT ["node", "bin/kafka-mirror.js"]
+# --initial-old-space-size (package.json config.nodeFlags; Node refuses it in NODE_OPTIONS): full
+# collections spaced out: 10-23% less CPU per byte copied (docs/operations.md, Memory).
+ENTRYPOINT ["node", "--initial-old-space-size=40", "bin/kafka-mirror.js"]
 CMD ["start", "--config", "/etc/kafka-mirror/config.yaml"]

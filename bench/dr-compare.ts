@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { productionEnv } from '../test/support/daemon.ts';
+import { productionEnv, productionNodeFlags } from '../test/support/daemon.ts';
 import { startClusterPair } from '../test/support/cluster-pair.ts';
 import { ensureKafkaRuntime } from '../test/support/kafka/index.ts';
 import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
@@ -130,7 +130,7 @@ try {
         return LoggedProcess.start(
           'kafka-mirror',
           process.execPath,
-          [path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],
+          [...productionNodeFlags, path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],
           {
             logFile: path.join(runDir, 'kafka-mirror.log'),
             env: { ...process.env, ...productionEnv },

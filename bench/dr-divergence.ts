@@ -15,7 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { productionEnv } from '../test/support/daemon.ts';
+import { productionEnv, productionNodeFlags } from '../test/support/daemon.ts';
 import type { KafkaCluster } from '../test/support/kafka/index.ts';
 import type { KafkaRuntime } from '../test/support/kafka/jars.ts';
 import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
@@ -125,7 +125,7 @@ async function startSystem(
     const proc = await LoggedProcess.start(
       'kafka-mirror-divergence',
       process.execPath,
-      [path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],
+      [...productionNodeFlags, path.join(repoRoot, 'dist/cli.js'), 'start', '--config', file],
       {
         logFile: path.join(runDir, 'kafka-mirror-divergence.log'),
         env: { ...process.env, ...productionEnv },

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { productionEnv } from '../test/support/daemon.ts';
+import { productionEnv, productionNodeFlags } from '../test/support/daemon.ts';
 import { LoggedProcess } from '../test/support/kafka/logged-process.ts';
 import { repoRoot } from '../test/support/kafka/paths.ts';
 import { parseExposition } from '../test/support/prometheus.ts';
@@ -86,10 +86,15 @@ export async function startKafkaMirror(
 ): Promise<LoggedProcess> {
   const configFile = path.join(runDir, `${label}.json`);
   await writeFile(configFile, JSON.stringify(kafkaMirrorConfig(source, target, names, delivery), null, 2));
-  return LoggedProcess.start(label, process.execPath, [cli, 'start', '--config', configFile], {
-    logFile: path.join(runDir, `${label}.log`),
-    env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv, NODE_OPTIONS: nodeOptions(runDir) },
-  });
+  return LoggedProcess.start(
+    label,
+    process.execPath,
+    [...productionNodeFlags, cli, 'start', '--config', configFile],
+    {
+      logFile: path.join(runDir, `${label}.log`),
+      env: { ...process.env, NODE_NO_WARNINGS: '1', ...productionEnv, NODE_OPTIONS: nodeOptions(runDir) },
+    },
+  );
 }
 
 /**

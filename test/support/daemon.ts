@@ -10,10 +10,21 @@ import type { TestContext } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { repoRoot } from './kafka/paths.ts';
 
+const packageConfig = (
+  JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    config: { nodeOptions: string; nodeFlags: string };
+  }
+).config;
+
 /** The V8 flags the daemon runs with in production (package.json config.nodeOptions, also set in the Dockerfile). */
-export const productionNodeOptions = (
-  JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { config: { nodeOptions: string } }
-).config.nodeOptions;
+export const productionNodeOptions = packageConfig.nodeOptions;
+
+/**
+ * The V8 flags Node takes only on its command line, before the script (package.json
+ * config.nodeFlags, the Dockerfile's ENTRYPOINT): the daemon's production heap flags are these and
+ * productionEnv's NODE_OPTIONS.
+ */
+export const productionNodeFlags: readonly string[] = packageConfig.nodeFlags.split(' ').filter(Boolean);
 
 /**
  * The environment of the container image (Dockerfile): production V8 heap flags, glibc limited to
@@ -69,7 +80,7 @@ export async function startDaemon(
   // The package's own entry point on the compiled code (npm test builds it first): what ships.
   const child = spawn(
     process.execPath,
-    [path.join(repoRoot, 'bin/kafka-mirror.js'), 'start', '--config', file],
+    [...productionNodeFlags, path.join(repoRoot, 'bin/kafka-mirror.js'), 'start', '--config', file],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       // As in the container image (productionEnv).

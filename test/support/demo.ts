@@ -26,7 +26,7 @@ import { freePorts } from './kafka/ports.ts';
 import { exited, track } from './kafka/processes.ts';
 import { client, createTopic } from './kafka-client.ts';
 import { endOffsetTotal } from './replication-checks.ts';
-import { productionEnv } from './daemon.ts';
+import { productionEnv, productionNodeFlags } from './daemon.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 /** A path as the user would type it: relative inside the repository, absolute elsewhere. */
@@ -171,7 +171,7 @@ log: { level: info }
 
   const child = spawn(
     process.execPath,
-    [path.join(repoRoot, 'src/cli.ts'), 'start', '--config', configFile],
+    [...productionNodeFlags, path.join(repoRoot, 'src/cli.ts'), 'start', '--config', configFile],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...productionEnv, NODE_NO_WARNINGS: '1' },

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ValidationSeverity, validate } from 'dockerfile-utils';
 import { topLevelSchema } from '../../src/config/schema.ts';
-import { productionEnv } from '../support/daemon.ts';
+import { productionEnv, productionNodeFlags } from '../support/daemon.ts';
 import { cacheDir, repoRoot } from '../support/kafka/paths.ts';
 
 const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
@@ -23,7 +23,7 @@ const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')
   bin: Record<string, string>;
   files: string[];
   scripts: Record<string, string>;
-  config: { nodeOptions: string };
+  config: { nodeOptions: string; nodeFlags: string };
 };
 
 interface Instruction {
@@ -156,7 +156,7 @@ test('every COPY source exists, and the runtime stage has every published file o
 
 test('entry point, user, port, health check and config path agree with the code', () => {
   const bin = Object.values(pkg.bin)[0];
-  assert.deepEqual(JSON.parse(args(final, 'ENTRYPOINT')[0] ?? '[]'), ['node', bin]);
+  assert.deepEqual(JSON.parse(args(final, 'ENTRYPOINT')[0] ?? '[]'), ['node', ...productionNodeFlags, bin]);
   assert.deepEqual(JSON.parse(args(final, 'CMD')[0] ?? '[]'), [
     'start',
     '--config',
@@ -212,6 +212,8 @@ test('the image runs with the memory settings the tests measure', () => {
     assert.match(env, new RegExp(`${name}=("${value}"|${value}(\\s|$))`), `${name} in the Dockerfile`);
   }
   assert.equal(productionEnv.NODE_OPTIONS, pkg.config.nodeOptions);
+  assert.deepEqual(productionNodeFlags, pkg.config.nodeFlags.split(' '));
+  assert.ok(productionNodeFlags.length > 0, 'the ENTRYPOINT check above covers the command-line flags');
 });
 
 /** hadolint: $HADOLINT (as set, existing or not: .ci/run sets it), the cache .ci/run installs it into, or PATH. */
